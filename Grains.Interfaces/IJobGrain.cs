@@ -1,0 +1,46 @@
+using Orleans.Concurrency;
+
+namespace Scheduler;
+
+/// <summary>
+/// One grain per job, keyed by <see cref="JobId"/>. Orleans runs at most one activation of it in the cluster,
+/// which is what serialises every change to one job.
+/// </summary>
+[Alias("scheduler.IJobGrain")]
+public interface IJobGrain : IGrainWithGuidKey
+{
+    /// <summary>Records the job (idempotent: an existing job is returned as it is).</summary>
+    [Alias("Submit")]
+    Task<SubmitResult> Submit(JobRequest request);
+
+    /// <summary>
+    /// A worker asks to run the job. Returns what to run with a fresh attempt number (the fencing token),
+    /// or null when the job is not runnable (already finished, cancelled, or running elsewhere).
+    /// </summary>
+    [Alias("TryStart")]
+    Task<JobExecution?> TryStart(string silo);
+
+    /// <summary>Reports the outcome of an attempt; an outcome for any attempt but the current one is ignored.</summary>
+    [Alias("Complete")]
+    Task<JobState> Complete(int attempt, JobResult result);
+
+    [Alias("Cancel")]
+    Task<CancelOutcome> Cancel(string? reason);
+
+    [Alias("GetStatus"), ReadOnly, AlwaysInterleave]
+    Task<JobStatus?> GetStatus();
+}
+
+/// <summary>Everything a worker needs to run one attempt.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.JobExecution")]
+public sealed record JobExecution
+{
+    [Id(0)] public required JobId Id { get; init; }
+    [Id(1)] public required int Attempt { get; init; }
+    [Id(2)] public required string Handler { get; init; }
+    [Id(3)] public required System.Collections.Immutable.ImmutableArray<byte> Payload { get; init; }
+    [Id(4)] public TimeSpan? Timeout { get; init; }
+    [Id(5)] public required string Queue { get; init; }
+    [Id(6)] public required string Tenant { get; init; }
+    [Id(7)] public required int MaxAttempts { get; init; }
+}

@@ -1,0 +1,60 @@
+using System.Collections.Immutable;
+using Orleans.Concurrency;
+
+namespace Scheduler;
+
+/// <summary>
+/// One shard of one queue, keyed "queue/index". Holds the queued jobs of its shard in priority order
+/// (higher first, FIFO within a priority). Silos pull from it as they have capacity.
+/// </summary>
+[Alias("scheduler.IQueueShardGrain")]
+public interface IQueueShardGrain : IGrainWithStringKey
+{
+    /// <summary>Adds jobs; a job already waiting in the shard is not added twice.</summary>
+    [Alias("Enqueue")]
+    Task Enqueue(ImmutableArray<QueueEntry> entries);
+
+    /// <summary>
+    /// Takes up to <paramref name="max"/> of the most urgent entries whose priority is at least
+    /// <paramref name="minPriority"/>, and says what is left.
+    /// </summary>
+    [Alias("Pull")]
+    Task<PullResult> Pull(int max, int minPriority);
+
+    /// <summary>Removes a waiting job (used when it is cancelled). Returns false if it was not waiting here.</summary>
+    [Alias("Remove")]
+    Task<bool> Remove(JobId id);
+
+    /// <summary>
+    /// Long poll: answers at once when the shard's head differs from <paramref name="knownVersion"/>,
+    /// otherwise when it changes or after <paramref name="maxWait"/>.
+    /// </summary>
+    [Alias("WatchHead"), AlwaysInterleave]
+    Task<ShardHead> WatchHead(long knownVersion, TimeSpan maxWait);
+}
+
+/// <summary>A queued job as the queue sees it.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.QueueEntry")]
+public readonly record struct QueueEntry(
+    [property: Id(0)] JobId Id,
+    [property: Id(1)] int Priority,
+    [property: Id(2)] long EnqueuedAtTicks);
+
+/// <summary>
+/// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> changes whenever
+/// the head's priority changes or the shard turns empty or non-empty.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("scheduler.ShardHead")]
+public readonly record struct ShardHead(
+    [property: Id(0)] long Version,
+    [property: Id(1)] int Count,
+    [property: Id(2)] int TopPriority,
+    [property: Id(3)] long TopEnqueuedAtTicks)
+{
+    public bool IsEmpty => Count == 0;
+}
+
+[GenerateSerializer, Immutable, Alias("scheduler.PullResult")]
+public sealed record PullResult(
+    [property: Id(0)] ImmutableArray<QueueEntry> Entries,
+    [property: Id(1)] ShardHead Head);

@@ -1,0 +1,35 @@
+using System.Collections.Immutable;
+
+namespace Scheduler;
+
+/// <summary>
+/// The clients' entry point into a silo: validates and fans batches out to job grains and queue shards.
+/// A stateless worker, so every silo serves it locally and it is never a single hot grain.
+/// </summary>
+[Alias("scheduler.ISchedulerGrain")]
+public interface ISchedulerGrain : IGrainWithIntegerKey
+{
+    /// <summary>Records all jobs or none: a batch with any invalid request is refused whole.</summary>
+    [Alias("SubmitMany")]
+    Task<SubmitBatchResult> SubmitMany(ImmutableArray<JobRequest> requests);
+
+    [Alias("List")]
+    Task<ImmutableArray<JobSummary>> List(JobFilter filter);
+
+    [Alias("GetLog")]
+    Task<ImmutableArray<JobLogLine>> GetLog(JobId id, long afterSequence, int max);
+
+    [Alias("GetStats")]
+    Task<QueueStats> GetStats();
+
+    /// <summary>The handler names and queues this silo serves.</summary>
+    [Alias("Describe")]
+    Task<SiloDescription> Describe();
+}
+
+[GenerateSerializer, Immutable, Alias("scheduler.SiloDescription")]
+public sealed record SiloDescription(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] ImmutableArray<string> Handlers,
+    [property: Id(2)] ImmutableArray<string> Queues,
+    [property: Id(3)] int MaxPayloadBytes);

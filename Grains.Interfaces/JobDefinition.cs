@@ -1,0 +1,48 @@
+using System.Collections.Immutable;
+
+namespace Scheduler;
+
+/// <summary>Limits on how a job runs.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.JobLimits")]
+public sealed record JobLimits
+{
+    public const int MaxAllowedAttempts = 100;
+
+    public static JobLimits Default { get; } = new();
+
+    /// <summary>How many attempts a job gets in all (1 = no retry). Default 3.</summary>
+    [Id(0)] public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>How long one attempt may run before its token is cancelled; null = no limit.</summary>
+    [Id(1)] public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>What a client asks to run. The job's id is chosen before it is sent, so a retried submit is safe.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.JobRequest")]
+public sealed record JobRequest
+{
+    public const string DefaultQueue = "default";
+    public const string DefaultTenant = "default";
+
+    /// <summary>Name of a handler registered on the silos, e.g. "command".</summary>
+    [Id(0)] public required string Handler { get; init; }
+
+    /// <summary>Opaque bytes handed to the handler (JSON for the built-in handlers).</summary>
+    [Id(1)] public ImmutableArray<byte> Payload { get; init; } = [];
+
+    /// <summary>See <see cref="JobPriority"/>.</summary>
+    [Id(2)] public int Priority { get; init; } = JobPriority.Default;
+
+    [Id(3)] public string Queue { get; init; } = DefaultQueue;
+
+    /// <summary>The submitting user or tenant.</summary>
+    [Id(4)] public string Tenant { get; init; } = DefaultTenant;
+
+    [Id(5)] public JobLimits Limits { get; init; } = JobLimits.Default;
+
+    /// <summary>When set, resubmitting with the same (tenant, key) returns the existing job instead of a new one.</summary>
+    [Id(6)] public string? IdempotencyKey { get; init; }
+
+    /// <summary>Optional id chosen by the caller; ignored when <see cref="IdempotencyKey"/> is set.</summary>
+    [Id(7)] public JobId? Id { get; init; }
+}

@@ -1,0 +1,54 @@
+namespace Scheduler;
+
+/// <summary>Rules every entry point applies to a request, so the SDK, the CLI and the silo say the same thing.</summary>
+public static class RequestValidation
+{
+    public const int MaxNameLength = 128;
+
+    /// <summary>Checks what can be checked without a silo; returns null when the request is well-formed.</summary>
+    public static (SchedulerErrorCode Code, string Message)? Check(JobRequest request, int maxPayloadBytes)
+    {
+        if (request is null)
+            return (SchedulerErrorCode.InvalidRequest, "request is null");
+        if (!IsName(request.Handler))
+            return (SchedulerErrorCode.InvalidRequest, $"handler '{request.Handler}' is not a valid name ({NameRule})");
+        if (!IsName(request.Queue))
+            return (SchedulerErrorCode.InvalidRequest, $"queue '{request.Queue}' is not a valid name ({NameRule})");
+        if (!IsName(request.Tenant))
+            return (SchedulerErrorCode.InvalidRequest, $"tenant '{request.Tenant}' is not a valid name ({NameRule})");
+        if (!JobPriority.IsValid(request.Priority))
+            return (SchedulerErrorCode.InvalidRequest, $"priority {request.Priority} is out of range: use {JobPriority.Min} (lowest) to {JobPriority.Max} (highest)");
+        var payloadLength = request.Payload.IsDefault ? 0 : request.Payload.Length;
+        if (payloadLength > maxPayloadBytes)
+            return (SchedulerErrorCode.PayloadTooLarge, $"payload is {payloadLength} bytes; the limit is {maxPayloadBytes} bytes");
+        if (request.Limits is null)
+            return (SchedulerErrorCode.InvalidRequest, "limits must not be null");
+        if (request.Limits.MaxAttempts is < 1 or > JobLimits.MaxAllowedAttempts)
+            return (SchedulerErrorCode.InvalidRequest, $"max attempts {request.Limits.MaxAttempts} is out of range: use 1 to {JobLimits.MaxAllowedAttempts}");
+        if (request.Limits.Timeout is { } timeout && timeout <= TimeSpan.Zero)
+            return (SchedulerErrorCode.InvalidRequest, $"timeout {timeout} must be positive");
+        if (request.IdempotencyKey is { } key && (key.Length == 0 || key.Length > 256))
+            return (SchedulerErrorCode.InvalidRequest, "idempotency key must be 1 to 256 characters");
+        if (request.Id is { } id && id.Value == Guid.Empty)
+            return (SchedulerErrorCode.InvalidRequest, "job id must not be the empty GUID");
+        return null;
+    }
+
+    public const string NameRule = "1 to 128 characters of letters, digits, '.', '-' and '_'";
+
+    public static bool IsName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength)
+            return false;
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>The id the job will have: derived from the idempotency key when there is one.</summary>
+    public static JobId ResolveId(JobRequest request) =>
+        request.IdempotencyKey is { } key ? JobId.FromIdempotencyKey(request.Tenant, key) : request.Id ?? JobId.New();
+}
