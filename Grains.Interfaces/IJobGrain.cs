@@ -29,6 +29,13 @@ public interface IJobGrain : IGrainWithGuidKey
 
     [Alias("GetStatus"), ReadOnly, AlwaysInterleave]
     Task<JobStatus?> GetStatus();
+
+    /// <summary>
+    /// Long poll: answers as soon as the job is in a final state, or after <paramref name="maxWait"/> with its
+    /// current status. Null when no such job exists.
+    /// </summary>
+    [Alias("WaitForFinal"), ReadOnly, AlwaysInterleave]
+    Task<JobStatus?> WaitForFinal(TimeSpan maxWait);
 }
 
 /// <summary>Everything a worker needs to run one attempt.</summary>

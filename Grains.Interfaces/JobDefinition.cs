@@ -24,6 +24,9 @@ public sealed record JobRequest
     public const string DefaultQueue = "default";
     public const string DefaultTenant = "default";
 
+    /// <summary>Default payload limit, in bytes (256 KiB); a silo may be configured otherwise.</summary>
+    public const int DefaultMaxPayloadBytes = 256 * 1024;
+
     /// <summary>Name of a handler registered on the silos, e.g. "command".</summary>
     [Id(0)] public required string Handler { get; init; }
 

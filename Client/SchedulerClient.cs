@@ -1,0 +1,143 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Options;
+
+namespace Scheduler.Client;
+
+internal sealed class SchedulerClient(IClusterClient cluster, IOptions<SchedulerClientOptions> options) : ISchedulerClient
+{
+    private readonly SchedulerClientOptions _options = options.Value;
+    private SiloDescription? _silo;
+
+    public async Task<IReadOnlyList<SubmitResult>> SubmitManyAsync(IReadOnlyList<JobRequest> requests, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Count == 0)
+            return [];
+
+        // Fix every id before anything is sent, so a retried call cannot create a second job.
+        var prepared = new JobRequest[requests.Count];
+        var errors = new List<RequestError>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var request = requests[i];
+            if (RequestValidation.Check(request, _options.MaxPayloadBytes) is { } problem)
+            {
+                errors.Add(new RequestError(i, problem.Code, problem.Message));
+                continue;
+            }
+            prepared[i] = request.Id is null && request.IdempotencyKey is null ? request with { Id = JobId.New() } : request;
+        }
+
+        // Check what only the silos know (handlers, queues, their payload limit) before sending a first batch,
+        // so a large submission is refused whole instead of half-accepted.
+        if (errors.Count == 0 && requests.Count > _options.SubmitBatchSize)
+        {
+            var silo = await DescribeAsync(cancellationToken);
+            for (var i = 0; i < prepared.Length; i++)
+            {
+                if (SiloCheck(prepared[i], silo) is { } problem)
+                    errors.Add(new RequestError(i, problem.Code, problem.Message));
+            }
+        }
+        if (errors.Count > 0)
+            throw Refused(errors, requests.Count);
+
+        var results = new List<SubmitResult>(prepared.Length);
+        foreach (var chunk in prepared.Chunk(_options.SubmitBatchSize))
+        {
+            var answer = await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).SubmitMany([.. chunk]), cancellationToken);
+            if (!answer.Succeeded)
+                throw Refused([.. answer.Errors.Select(e => e with { Index = e.Index + results.Count })], requests.Count);
+            results.AddRange(answer.Jobs);
+        }
+        return results;
+    }
+
+    public Task<JobStatus?> GetStatusAsync(JobId id, CancellationToken cancellationToken = default) =>
+        CallAsync(g => g.GetGrain<IJobGrain>(id.Value).GetStatus(), cancellationToken);
+
+    public async Task<JobStatus?> WaitForFinalAsync(JobId id, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            var wait = left < LongPoll ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : LongPoll;
+            var status = await CallAsync(g => g.GetGrain<IJobGrain>(id.Value).WaitForFinal(wait), cancellationToken);
+            if (status is null || status.State.IsFinal() || DateTime.UtcNow >= deadline)
+                return status;
+        }
+    }
+
+    public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.Limit is < 1 or > JobFilter.MaxLimit)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"limit {filter.Limit} is out of range: use 1 to {JobFilter.MaxLimit}");
+        return CallAsync<IReadOnlyList<JobSummary>>(async g => await g.GetGrain<ISchedulerGrain>(0).List(filter), cancellationToken);
+    }
+
+    public Task<CancelOutcome> CancelAsync(JobId id, string? reason = null, CancellationToken cancellationToken = default) =>
+        CallAsync(g => g.GetGrain<IJobGrain>(id.Value).Cancel(reason), cancellationToken);
+
+    public Task<IReadOnlyList<JobLogLine>> GetLogAsync(JobId id, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
+        if (max is < 1 or > 10_000)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"max {max} is out of range: use 1 to 10000");
+        return CallAsync<IReadOnlyList<JobLogLine>>(async g => await g.GetGrain<ISchedulerGrain>(0).GetLog(id, afterSequence, max), cancellationToken);
+    }
+
+    public Task<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
+        CallAsync(g => g.GetGrain<ISchedulerGrain>(0).GetStats(), cancellationToken);
+
+    public async Task<SiloDescription> DescribeAsync(CancellationToken cancellationToken = default) =>
+        _silo ??= await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).Describe(), cancellationToken);
+
+    private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(20);
+
+    private static (SchedulerErrorCode Code, string Message)? SiloCheck(JobRequest request, SiloDescription silo)
+    {
+        if (!silo.Handlers.Contains(request.Handler))
+            return (SchedulerErrorCode.UnknownHandler, $"unknown handler '{request.Handler}'; the silos serve: {string.Join(", ", silo.Handlers)}");
+        if (!silo.Queues.Contains(request.Queue))
+            return (SchedulerErrorCode.UnknownQueue, $"unknown queue '{request.Queue}'; the silos serve: {string.Join(", ", silo.Queues)}");
+        if (request.Payload.Length > silo.MaxPayloadBytes)
+            return (SchedulerErrorCode.PayloadTooLarge, $"payload is {request.Payload.Length} bytes; the limit is {silo.MaxPayloadBytes} bytes");
+        return null;
+    }
+
+    private static SchedulerException Refused(IReadOnlyList<RequestError> errors, int total)
+    {
+        var head = errors.Count == 1 && total == 1
+            ? errors[0].Message
+            : $"{errors.Count} of {total} requests are invalid, nothing was submitted: " +
+              string.Join("; ", errors.Take(10).Select(e => $"#{e.Index}: {e.Message}")) + (errors.Count > 10 ? "; ..." : "");
+        return new SchedulerException(errors[0].Code, head);
+    }
+
+    private async Task<T> CallAsync<T>(Func<IGrainFactory, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cluster).WaitAsync(cancellationToken);
+        }
+        catch (SchedulerException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            throw new SchedulerException(SchedulerErrorCode.Unavailable, $"the scheduler did not answer: {e.Message}", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, e.Message, e);
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("not connected", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("client is not", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new SchedulerException(SchedulerErrorCode.Unavailable, $"not connected to the scheduler: {e.Message}", e);
+        }
+    }
+}

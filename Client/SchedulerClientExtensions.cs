@@ -1,0 +1,50 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+
+namespace Scheduler.Client;
+
+/// <summary>What applications usually type: one job, typed payloads, command jobs, waiting for an outcome.</summary>
+public static class SchedulerClientExtensions
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static async Task<SubmitResult> SubmitAsync(this ISchedulerClient client, JobRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(request);
+        var results = await client.SubmitManyAsync([request], cancellationToken);
+        return results[0];
+    }
+
+    /// <summary>Submits a job whose payload is <paramref name="payload"/> as JSON.</summary>
+    public static Task<SubmitResult> SubmitAsync<TPayload>(this ISchedulerClient client, string handler, TPayload payload,
+        Func<JobRequest, JobRequest>? configure = null, CancellationToken cancellationToken = default)
+    {
+        var request = new JobRequest { Handler = handler, Payload = ToPayload(payload) };
+        return client.SubmitAsync(configure is null ? request : configure(request), cancellationToken);
+    }
+
+    /// <summary>Submits a job for the built-in "command" handler.</summary>
+    public static Task<SubmitResult> SubmitCommandAsync(this ISchedulerClient client, CommandJob command,
+        Func<JobRequest, JobRequest>? configure = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentException.ThrowIfNullOrWhiteSpace(command.Executable, nameof(command.Executable));
+        return client.SubmitAsync(CommandJob.HandlerName, command, configure, cancellationToken);
+    }
+
+    public static ImmutableArray<byte> ToPayload<TPayload>(TPayload payload) =>
+        ImmutableArray.Create(JsonSerializer.SerializeToUtf8Bytes(payload, Json));
+
+    /// <summary>
+    /// Waits until the job reaches a final state (long polls, no busy loop) or <paramref name="timeout"/> passes,
+    /// and returns its last known status; null when no such job exists.
+    /// </summary>
+    public static Task<JobStatus?> WaitForFinalAsync(this ISchedulerClient client, JobId id, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return client is SchedulerClient concrete
+            ? concrete.WaitForFinalAsync(id, timeout, cancellationToken)
+            : throw new NotSupportedException("WaitForFinalAsync needs the client registered by AddSchedulerClient()");
+    }
+}
