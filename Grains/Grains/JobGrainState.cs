@@ -1,0 +1,26 @@
+using System.Collections.Immutable;
+
+namespace Scheduler.Grains;
+
+/// <summary>The durable state of one job (grain storage state name "job"). Never renumber the ids.</summary>
+[GenerateSerializer, Alias("scheduler.JobGrainState")]
+public sealed class JobGrainState
+{
+    [Id(0)] public JobState State { get; set; }
+    [Id(1)] public string Handler { get; set; } = "";
+    [Id(2)] public ImmutableArray<byte> Payload { get; set; } = [];
+    [Id(3)] public int Priority { get; set; }
+    [Id(4)] public string Queue { get; set; } = "";
+    [Id(5)] public string Tenant { get; set; } = "";
+    [Id(6)] public int MaxAttempts { get; set; }
+    [Id(7)] public TimeSpan? Timeout { get; set; }
+    [Id(8)] public string? IdempotencyKey { get; set; }
+    [Id(9)] public int Shard { get; set; }
+    [Id(10)] public int Attempt { get; set; }
+    [Id(11)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(12)] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(13)] public DateTimeOffset? StartedAt { get; set; }
+    [Id(14)] public DateTimeOffset? FinishedAt { get; set; }
+    [Id(15)] public string? LastError { get; set; }
+    [Id(16)] public string? Silo { get; set; }
+}

@@ -1,0 +1,82 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Scheduler.Queues;
+using Scheduler.Storage;
+
+namespace Scheduler.Grains;
+
+/// <summary>
+/// One shard of a queue, in memory. Durability comes from the job rows: on activation the shard reloads the
+/// Queued and Running jobs of its shard from the store, so a crash or a move to another silo loses nothing
+/// (a job that is in fact still running elsewhere is refused by its job grain when offered again).
+/// </summary>
+public sealed partial class QueueShardGrain(IJobStore store, ILogger<QueueShardGrain> logger) : Grain, IQueueShardGrain
+{
+    private readonly ShardQueue _queue = new();
+    private ShardHead _head = new(1, 0, 0, 0);
+    private TaskCompletionSource? _headChanged;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        var slash = key.LastIndexOf('/');
+        var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        foreach (var entry in open)
+            _queue.Add(entry);
+        UpdateHead();
+        LogActivated(logger, key, open.Count);
+    }
+
+    public Task Enqueue(ImmutableArray<QueueEntry> entries)
+    {
+        foreach (var entry in entries)
+            _queue.Add(entry);
+        UpdateHead();
+        return Task.CompletedTask;
+    }
+
+    public Task<PullResult> Pull(int max, int minPriority)
+    {
+        var taken = _queue.Take(max, minPriority);
+        UpdateHead();
+        return Task.FromResult(new PullResult(taken, _head));
+    }
+
+    public Task<bool> Remove(JobId id)
+    {
+        var removed = _queue.Remove(id);
+        UpdateHead();
+        return Task.FromResult(removed);
+    }
+
+    public async Task<ShardHead> WatchHead(long knownVersion, TimeSpan maxWait)
+    {
+        if (_head.Version != knownVersion || maxWait <= TimeSpan.Zero)
+            return _head;
+        _headChanged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            await _headChanged.Task.WaitAsync(maxWait);
+        }
+        catch (TimeoutException)
+        {
+        }
+        return _head;
+    }
+
+    /// <summary>Bumps the version when watchers would decide differently: empty ↔ non-empty, or a new top priority.</summary>
+    private void UpdateHead()
+    {
+        var top = _queue.Peek;
+        var changed = (top is null) != _head.IsEmpty || (top is { } t && t.Priority != _head.TopPriority);
+        _head = new ShardHead(changed ? _head.Version + 1 : _head.Version, _queue.Count, top?.Priority ?? 0, top?.EnqueuedAtTicks ?? 0);
+        if (changed && _headChanged is { } waiters)
+        {
+            _headChanged = null;
+            waiters.TrySetResult();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Queue shard {Shard} activated with {Count} open jobs from the store")]
+    private static partial void LogActivated(ILogger logger, string shard, int count);
+}

@@ -1,0 +1,87 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Scheduler.Execution;
+using Scheduler.Storage;
+
+namespace Scheduler.Grains;
+
+/// <summary>Entry point for clients on every silo: validates, records jobs on their grains, queues them in batches.</summary>
+[StatelessWorker]
+public sealed class SchedulerGrain(
+    IOptions<SchedulerOptions> options,
+    JobHandlerRegistry handlers,
+    IJobStore store,
+    ILocalSiloDetails silo,
+    TimeProvider time) : Grain, ISchedulerGrain
+{
+    private readonly SchedulerOptions _options = options.Value;
+
+    public async Task<SubmitBatchResult> SubmitMany(ImmutableArray<JobRequest> requests)
+    {
+        if (requests.IsDefaultOrEmpty)
+            return new SubmitBatchResult([], []);
+
+        var errors = ImmutableArray.CreateBuilder<RequestError>();
+        var ids = new JobId[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            if (Check(requests[i]) is { } problem)
+                errors.Add(new RequestError(i, problem.Code, problem.Message));
+            else
+                ids[i] = RequestValidation.ResolveId(requests[i]);
+        }
+        if (errors.Count > 0)
+            return new SubmitBatchResult([], errors.ToImmutable());
+
+        var submits = new Task<SubmitResult>[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+            submits[i] = GrainFactory.GetGrain<IJobGrain>(ids[i].Value).Submit(requests[i]);
+        var results = await Task.WhenAll(submits);
+
+        // Queue whatever is waiting (new jobs, and existing ones whose first submit may have failed before it
+        // reached the queue; the shard drops an id it already holds), one call per shard.
+        var enqueuedAt = time.GetUtcNow().UtcTicks;
+        var byShard = new Dictionary<string, ImmutableArray<QueueEntry>.Builder>();
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i].State != JobState.Queued)
+                continue;
+            var request = requests[i];
+            var key = SchedulerOptions.ShardKey(request.Queue, _options.ShardOf(results[i].Id));
+            if (!byShard.TryGetValue(key, out var entries))
+                byShard[key] = entries = ImmutableArray.CreateBuilder<QueueEntry>();
+            entries.Add(new QueueEntry(results[i].Id, request.Priority, enqueuedAt));
+        }
+        await Task.WhenAll(byShard.Select(kv => GrainFactory.GetGrain<IQueueShardGrain>(kv.Key).Enqueue(kv.Value.ToImmutable())));
+        return new SubmitBatchResult([.. results], []);
+    }
+
+    public async Task<ImmutableArray<JobSummary>> List(JobFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.Limit is < 1 or > JobFilter.MaxLimit)
+            throw new ArgumentOutOfRangeException(nameof(filter), $"limit {filter.Limit} is out of range: use 1 to {JobFilter.MaxLimit}");
+        return [.. await store.ListAsync(filter)];
+    }
+
+    public async Task<ImmutableArray<JobLogLine>> GetLog(JobId id, long afterSequence, int max) =>
+        [.. await store.ReadLogAsync(id, afterSequence, Math.Clamp(max, 1, 10_000))];
+
+    public async Task<QueueStats> GetStats() =>
+        new() { ByState = (await store.CountByStateAsync()).ToImmutableDictionary() };
+
+    public Task<SiloDescription> Describe() =>
+        Task.FromResult(new SiloDescription(silo.Name, [.. handlers.Names], [.. _options.Queues], _options.MaxPayloadBytes));
+
+    private (SchedulerErrorCode Code, string Message)? Check(JobRequest request)
+    {
+        if (RequestValidation.Check(request, _options.MaxPayloadBytes) is { } problem)
+            return problem;
+        if (!handlers.Contains(request.Handler))
+            return (SchedulerErrorCode.UnknownHandler, $"unknown handler '{request.Handler}'; the silos serve: {string.Join(", ", handlers.Names)}");
+        if (!_options.Queues.Contains(request.Queue))
+            return (SchedulerErrorCode.UnknownQueue, $"unknown queue '{request.Queue}'; the silos serve: {string.Join(", ", _options.Queues)}");
+        return null;
+    }
+}

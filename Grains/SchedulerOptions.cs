@@ -1,0 +1,67 @@
+namespace Scheduler;
+
+/// <summary>Scheduler settings of one silo, bound from configuration section "Scheduler".</summary>
+public sealed class SchedulerOptions
+{
+    public const string SectionName = "Scheduler";
+
+    /// <summary>Jobs this silo runs at once (its capacity). Default 32.</summary>
+    public int MaxConcurrentJobs { get; set; } = 32;
+
+    /// <summary>Queues this silo serves; a job for another queue is refused. Default ["default"].</summary>
+    public List<string> Queues { get; set; } = [JobRequest.DefaultQueue];
+
+    /// <summary>
+    /// Shards per queue: each is one grain, so more shards spread load over silos. Must be the same on every silo
+    /// and not changed while jobs are queued. Default 4.
+    /// </summary>
+    public int ShardsPerQueue { get; set; } = 4;
+
+    /// <summary>Largest job payload accepted, in bytes. Default 256 KiB.</summary>
+    public int MaxPayloadBytes { get; set; } = JobRequest.DefaultMaxPayloadBytes;
+
+    /// <summary>Most jobs taken from a shard in one pull. Default 256.</summary>
+    public int PullBatchSize { get; set; } = 256;
+
+    /// <summary>How long a silo's watch on a queue shard waits for a change before it is renewed. Default 15 s.</summary>
+    public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long running jobs may finish when the silo stops before their tokens are cancelled. Default 10 s.</summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    public IEnumerable<string> Validate()
+    {
+        if (ShutdownGracePeriod < TimeSpan.Zero || ShutdownGracePeriod > TimeSpan.FromMinutes(10))
+            yield return $"{SectionName}:ShutdownGracePeriod must be 0 to 10 minutes (was {ShutdownGracePeriod})";
+        if (MaxConcurrentJobs is < 1 or > 100_000)
+            yield return $"{SectionName}:MaxConcurrentJobs must be 1 to 100000 (was {MaxConcurrentJobs})";
+        if (Queues is null || Queues.Count == 0)
+            yield return $"{SectionName}:Queues must name at least one queue";
+        else
+        {
+            foreach (var queue in Queues.Where(q => !RequestValidation.IsName(q)))
+                yield return $"{SectionName}:Queues entry '{queue}' is not a valid name ({RequestValidation.NameRule})";
+            if (Queues.Distinct(StringComparer.Ordinal).Count() != Queues.Count)
+                yield return $"{SectionName}:Queues lists a queue twice";
+        }
+        if (ShardsPerQueue is < 1 or > 1024)
+            yield return $"{SectionName}:ShardsPerQueue must be 1 to 1024 (was {ShardsPerQueue})";
+        if (MaxPayloadBytes is < 1 or > 16 * 1024 * 1024)
+            yield return $"{SectionName}:MaxPayloadBytes must be 1 to 16777216 (was {MaxPayloadBytes})";
+        if (PullBatchSize is < 1 or > 10_000)
+            yield return $"{SectionName}:PullBatchSize must be 1 to 10000 (was {PullBatchSize})";
+        if (WatchTimeout < TimeSpan.FromSeconds(1) || WatchTimeout > TimeSpan.FromSeconds(25))
+            yield return $"{SectionName}:WatchTimeout must be 1 s to 25 s, below the grain call timeout (was {WatchTimeout})";
+    }
+
+    /// <summary>The shard a job belongs to: a stable hash of its id.</summary>
+    public int ShardOf(JobId id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.Value.TryWriteBytes(bytes);
+        var hash = BitConverter.ToUInt64(bytes) ^ BitConverter.ToUInt64(bytes[8..]);
+        return (int)(hash % (ulong)ShardsPerQueue);
+    }
+
+    public static string ShardKey(string queue, int shard) => $"{queue}/{shard}";
+}

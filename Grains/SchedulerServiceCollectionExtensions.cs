@@ -1,0 +1,43 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Scheduler.Workers;
+using Scheduler.Execution;
+
+namespace Scheduler;
+
+public static class SchedulerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the scheduler's silo-side services: worker pool, job runner, the built-in handlers ("noop", and
+    /// "command" when available). Idempotent. Storage is added separately (embedded, in-memory or PostgreSQL).
+    /// </summary>
+    public static IServiceCollection AddSchedulerRuntime(this IServiceCollection services, Action<SchedulerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var optionsBuilder = services.AddOptions<SchedulerOptions>();
+        if (configure is not null)
+            optionsBuilder.Configure(configure);
+        if (services.Any(d => d.ServiceType == typeof(WorkerPool)))
+            return services;
+
+        optionsBuilder.Validate(o => !o.Validate().Any(), "invalid Scheduler options");
+        services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<JobHandlerRegistry>();
+        services.AddSingleton<WorkerPool>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
+        services.AddSingleton<JobRunner>();
+        services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
+        return services;
+    }
+
+    private sealed class SchedulerOptionsValidator : IValidateOptions<SchedulerOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, SchedulerOptions options)
+        {
+            var problems = options.Validate().ToList();
+            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+
+namespace Scheduler.Storage;
+
+/// <summary>
+/// Ephemeral <see cref="IJobStore"/> for tests and benchmarks: everything is lost when the process ends.
+/// Several silos in one process may share one instance (it stands in for a shared database).
+/// </summary>
+public sealed class InMemoryJobStore : IJobStore
+{
+    private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
+    private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
+    private long _logSequence;
+
+    public Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
+    {
+        foreach (var record in records)
+            _jobs.AddOrUpdate(record.Id, record, (_, existing) => record with { CreatedAt = existing.CreatedAt });
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<QueueEntry> open = [.. _jobs.Values
+            .Where(j => j.Queue == queue && j.Shard == shard && j.State is JobState.Queued or JobState.Running)
+            .Select(j => new QueueEntry(j.Id, j.Priority, j.CreatedAt.UtcTicks))];
+        return Task.FromResult(open);
+    }
+
+    public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<JobSummary> rows = [.. _jobs.Values
+            .Where(j => (filter.State is null || j.State == filter.State)
+                && (filter.Queue is null || j.Queue == filter.Queue)
+                && (filter.Tenant is null || j.Tenant == filter.Tenant)
+                && (filter.Handler is null || j.Handler == filter.Handler))
+            .OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
+            .Take(filter.Limit)
+            .Select(ToSummary)];
+        return Task.FromResult(rows);
+    }
+
+    public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default)
+    {
+        IReadOnlyDictionary<JobState, long> counts = _jobs.Values.GroupBy(j => j.State).ToDictionary(g => g.Key, g => (long)g.Count());
+        return Task.FromResult(counts);
+    }
+
+    public Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default)
+    {
+        foreach (var line in lines)
+        {
+            var log = _logs.GetOrAdd(line.Id, _ => []);
+            lock (log)
+            {
+                log.Add(new JobLogLine
+                {
+                    Sequence = Interlocked.Increment(ref _logSequence),
+                    Timestamp = line.Timestamp,
+                    Attempt = line.Attempt,
+                    Stream = line.Stream,
+                    Text = line.Text,
+                });
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default)
+    {
+        if (!_logs.TryGetValue(id, out var log))
+            return Task.FromResult<IReadOnlyList<JobLogLine>>([]);
+        lock (log)
+            return Task.FromResult<IReadOnlyList<JobLogLine>>([.. log.Where(l => l.Sequence > afterSequence).Take(max)]);
+    }
+
+    private static JobSummary ToSummary(JobRecord j) => new()
+    {
+        Id = j.Id,
+        State = j.State,
+        Handler = j.Handler,
+        Queue = j.Queue,
+        Priority = j.Priority,
+        Tenant = j.Tenant,
+        Attempt = j.Attempt,
+        CreatedAt = j.CreatedAt,
+        UpdatedAt = j.UpdatedAt,
+    };
+}

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Scheduler.Execution;
+using Scheduler.Storage;
+
+namespace Scheduler.Workers;
+
+/// <summary>Runs one dispatched job: start the attempt on its grain, run the handler off the grain, report the outcome.</summary>
+public sealed partial class JobRunner(
+    WorkerPool pool,
+    JobHandlerRegistry handlers,
+    IServiceScopeFactory scopes,
+    IJobStore store,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    ILogger<JobRunner> logger)
+{
+    public async Task RunAsync(IGrainFactory grains, Dispatch dispatch)
+    {
+        try
+        {
+            var job = grains.GetGrain<IJobGrain>(dispatch.Id.Value);
+            var execution = await job.TryStart(silo.Name);
+            if (execution is null)
+                return;
+            var result = await ExecuteAsync(execution);
+            await ReportAsync(job, execution, result);
+        }
+        catch (Exception e)
+        {
+            // The attempt stays Running on its grain; it is run again when its shard reloads it.
+            LogRunFailed(logger, e, dispatch.Id);
+        }
+        finally
+        {
+            pool.Release();
+        }
+    }
+
+    private async Task<JobResult> ExecuteAsync(JobExecution execution)
+    {
+        await using var log = new ExecutionLog(store, execution.Id, execution.Attempt, time, logger);
+        await using var scope = scopes.CreateAsyncScope();
+        var handler = handlers.Create(scope.ServiceProvider, execution.Handler);
+        if (handler is null)
+            return JobResult.Fatal($"handler '{execution.Handler}' is not registered on silo {silo.Name}");
+
+        using var timeout = execution.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, pool.Stopping);
+        var context = new JobContext
+        {
+            Id = execution.Id,
+            Attempt = execution.Attempt,
+            MaxAttempts = execution.MaxAttempts,
+            Handler = execution.Handler,
+            Queue = execution.Queue,
+            Tenant = execution.Tenant,
+            Payload = execution.Payload.AsMemory(),
+            Log = log,
+        };
+        JobResult result;
+        try
+        {
+            // Off the grain's scheduler: a handler may block or burn CPU without stalling other jobs' turns.
+            result = await Task.Run(() => handler.ExecuteAsync(context, linked.Token), CancellationToken.None)
+                ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            result = JobResult.Retry($"timed out after {execution.Timeout}");
+        }
+        catch (OperationCanceledException) when (pool.Stopping.IsCancellationRequested)
+        {
+            result = JobResult.Retry($"silo {silo.Name} shut down while the job ran");
+        }
+        catch (Exception e)
+        {
+            result = JobResult.Retry($"{e.GetType().Name}: {e.Message}");
+        }
+        if (result.Outcome != JobOutcome.Success)
+            log.Write(LogStream.System, $"attempt {execution.Attempt}: {result.Outcome}: {result.Reason}");
+        return result;
+    }
+
+    /// <summary>The outcome must reach the grain: a lost report would leave the job Running until it is reloaded.</summary>
+    private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await job.Complete(execution.Attempt, result);
+                return;
+            }
+            catch (Exception e) when (attempt < 5 && e is not InvalidOperationException)
+            {
+                LogReportRetry(logger, e, execution.Id, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), time);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Running job {JobId} failed outside its handler")]
+    private static partial void LogRunFailed(ILogger logger, Exception exception, JobId jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting the outcome of job {JobId} failed (try {Try}); retrying")]
+    private static partial void LogReportRetry(ILogger logger, Exception exception, JobId jobId, int @try);
+}

@@ -1,0 +1,263 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Scheduler.Workers;
+
+/// <summary>
+/// This silo's capacity and its pull loop. It watches every queue shard's head (long polls, no timer polling),
+/// and whenever it has free slots it pulls from the shard holding the most urgent job, taking no job of lower
+/// priority than another shard's head, then hands the jobs to the local stateless worker grain.
+/// </summary>
+public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly SchedulerOptions _options;
+    private readonly ILogger<WorkerPool> _logger;
+    private readonly CancellationTokenSource _stopPulling = new();
+    private readonly CancellationTokenSource _stopRunning = new();
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly object _headsLock = new();
+    private Shard[] _shards = [];
+    private int _free;
+    private int _running;
+    private Task _loops = Task.CompletedTask;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public WorkerPool(IGrainFactory grains, IOptions<SchedulerOptions> options, ILogger<WorkerPool> logger)
+    {
+        _grains = grains;
+        _options = options.Value;
+        _logger = logger;
+        _free = _options.MaxConcurrentJobs;
+    }
+
+    /// <summary>True once the pool pulls work, until shutdown begins.</summary>
+    public bool IsRunning { get; private set; }
+
+    /// <summary>Fires when running jobs must stop (shutdown after the grace period).</summary>
+    public CancellationToken Stopping => _stopRunning.Token;
+
+    /// <summary>Jobs running on this silo now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(WorkerPool), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private Task StartAsync(CancellationToken cancellationToken)
+    {
+        _shards = [.. _options.Queues.SelectMany(queue => Enumerable.Range(0, _options.ShardsPerQueue)
+            .Select(i => new Shard(_grains.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(queue, i)))))];
+        var watchers = _shards.Select(WatchAsync);
+        _loops = Task.WhenAll([.. watchers, DispatchLoopAsync()]);
+        IsRunning = true;
+        LogStarted(_logger, _options.MaxConcurrentJobs, _shards.Length);
+        return Task.CompletedTask;
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        IsRunning = false;
+        _stopPulling.Cancel();
+        Wake();
+        try
+        {
+            await _loops.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        if (Running > 0)
+        {
+            LogDraining(_logger, Running, _options.ShutdownGracePeriod);
+            try
+            {
+                await _drained.Task.WaitAsync(_options.ShutdownGracePeriod, cancellationToken);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                _stopRunning.Cancel();
+                await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    /// <summary>Called by the runner when a job it was given has ended (in any way).</summary>
+    public void Release()
+    {
+        Interlocked.Increment(ref _free);
+        if (Interlocked.Decrement(ref _running) == 0 && _stopPulling.IsCancellationRequested)
+            _drained.TrySetResult();
+        Wake();
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+                _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+        }
+    }
+
+    private async Task WatchAsync(Shard shard)
+    {
+        var failures = 0;
+        while (!_stopPulling.IsCancellationRequested)
+        {
+            try
+            {
+                var head = await shard.Grain.WatchHead(shard.KnownVersion, _options.WatchTimeout).WaitAsync(_stopPulling.Token);
+                lock (_headsLock)
+                    shard.Observe(head);
+                failures = 0;
+                Wake();
+            }
+            catch (OperationCanceledException) when (_stopPulling.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The shard's silo may have died: the next call activates it elsewhere, where it reloads from the store.
+                failures++;
+                LogWatchFailed(_logger, e, shard.Grain.GetPrimaryKeyString(), failures);
+                lock (_headsLock)
+                    shard.Forget();
+                await Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * (1 << Math.Min(failures, 6)))));
+            }
+        }
+    }
+
+    private async Task DispatchLoopAsync()
+    {
+        var worker = _grains.GetGrain<IJobWorkerGrain>(0);
+        while (!_stopPulling.IsCancellationRequested)
+        {
+            try
+            {
+                await _wake.WaitAsync(_stopPulling.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var idle = 0;
+            while (Volatile.Read(ref _free) > 0 && !_stopPulling.IsCancellationRequested && idle < _shards.Length)
+            {
+                Shard? best;
+                int floor;
+                lock (_headsLock)
+                    (best, floor) = PickShard();
+                if (best is null)
+                    break;
+
+                var want = Math.Min(Volatile.Read(ref _free), _options.PullBatchSize);
+                Interlocked.Add(ref _free, -want);
+                PullResult pulled;
+                try
+                {
+                    pulled = await best.Grain.Pull(want, floor);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.Add(ref _free, want);
+                    LogPullFailed(_logger, e, best.Grain.GetPrimaryKeyString());
+                    lock (_headsLock)
+                        best.Forget();
+                    continue;
+                }
+                lock (_headsLock)
+                    best.Observe(pulled.Head);
+                var got = pulled.Entries.Length;
+                Interlocked.Add(ref _free, want - got);
+                idle = got == 0 ? idle + 1 : 0;
+                if (got == 0)
+                    continue;
+                Interlocked.Add(ref _running, got);
+                var key = best.Grain.GetPrimaryKeyString();
+                var batch = ImmutableArray.CreateBuilder<Dispatch>(got);
+                foreach (var entry in pulled.Entries)
+                    batch.Add(new Dispatch(entry.Id, key));
+                _ = worker.Execute(batch.MoveToImmutable());
+            }
+        }
+    }
+
+    /// <summary>
+    /// The shard whose head is most urgent (priority, then age), and the priority floor for pulling from it:
+    /// the best priority any other shard holds, so no job is taken ahead of a more urgent one elsewhere.
+    /// </summary>
+    private (Shard? Best, int Floor) PickShard()
+    {
+        Shard? best = null;
+        foreach (var shard in _shards)
+        {
+            if (shard.Head.IsEmpty)
+                continue;
+            if (best is null || shard.Head.TopPriority > best.Head.TopPriority
+                || (shard.Head.TopPriority == best.Head.TopPriority && shard.Head.TopEnqueuedAtTicks < best.Head.TopEnqueuedAtTicks))
+                best = shard;
+        }
+        if (best is null)
+            return (null, 0);
+        var floor = JobPriority.Min;
+        foreach (var shard in _shards)
+        {
+            if (shard != best && !shard.Head.IsEmpty)
+                floor = Math.Max(floor, shard.Head.TopPriority);
+        }
+        return (best, floor);
+    }
+
+    private async Task Delay(TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, _stopPulling.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopPulling.Dispose();
+        _stopRunning.Dispose();
+        _wake.Dispose();
+    }
+
+    private sealed class Shard(IQueueShardGrain grain)
+    {
+        public IQueueShardGrain Grain { get; } = grain;
+        public ShardHead Head { get; private set; }
+        public long KnownVersion { get; private set; } = -1;
+
+        /// <summary>Keeps the newest view: versions only grow within one activation of the shard.</summary>
+        public void Observe(ShardHead head)
+        {
+            Head = head;
+            KnownVersion = head.Version;
+        }
+
+        /// <summary>After a failure the shard may come back as a new activation: ask it afresh.</summary>
+        public void Forget() => KnownVersion = -1;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started: {Capacity} slots, watching {Shards} queue shards")]
+    private static partial void LogStarted(ILogger logger, int capacity, int shards);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo stopping: waiting up to {Grace} for {Running} running jobs")]
+    private static partial void LogDraining(ILogger logger, int running, TimeSpan grace);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Watching queue shard {Shard} failed ({Failures} in a row); retrying")]
+    private static partial void LogWatchFailed(ILogger logger, Exception exception, string shard, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pulling from queue shard {Shard} failed")]
+    private static partial void LogPullFailed(ILogger logger, Exception exception, string shard);
+}

@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Scheduler.Workers;
+
+namespace Scheduler.Silo.Hosting;
+
+public static class SchedulerHostExtensions
+{
+    /// <summary>
+    /// Makes this web application a Scheduler silo, configured from the "Scheduler" section: a single silo on
+    /// loopback with durable embedded storage unless configured otherwise. Throws at start with the setting's
+    /// name when the configuration is invalid.
+    /// </summary>
+    public static WebApplicationBuilder AddScheduler(this WebApplicationBuilder builder, Action<ISiloBuilder>? configureSilo = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var section = builder.Configuration.GetSection(SchedulerOptions.SectionName);
+        var hosting = new SchedulerHostingOptions();
+        section.Bind(hosting);
+        var runtime = new SchedulerOptions();
+        section.Bind(runtime);
+        var problems = hosting.Validate().Concat(runtime.Validate()).ToList();
+        if (problems.Count > 0)
+            throw new OptionsValidationException("Scheduler", typeof(SchedulerHostingOptions), problems);
+
+        builder.Services.AddSingleton(Options.Create(hosting));
+        builder.Services.AddHealthChecks().AddCheck<SchedulerHealthCheck>("scheduler");
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(hosting.SiloPort, hosting.GatewayPort, serviceId: hosting.ServiceId, clusterId: hosting.ClusterId);
+            silo.AddScheduler(o => section.Bind(o));
+            switch (hosting.Storage)
+            {
+                case StorageMode.Memory:
+                    silo.UseInMemorySchedulerStorage();
+                    break;
+                default:
+                    silo.UseEmbeddedSchedulerStorage(hosting.DataDirectory, hosting.ServiceId);
+                    break;
+            }
+            if (hosting.Dashboard)
+                silo.AddDashboard();
+            configureSilo?.Invoke(silo);
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = runtime.ShutdownGracePeriod + TimeSpan.FromSeconds(20));
+        return builder;
+    }
+
+    /// <summary>Adds the scheduler's grains and services to a silo (idempotent); storage is chosen separately.</summary>
+    public static ISiloBuilder AddScheduler(this ISiloBuilder silo, Action<SchedulerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        silo.Services.AddSchedulerRuntime(configure);
+        return silo;
+    }
+
+    /// <summary>Maps /health (ready when this silo takes work) and, when enabled, the dashboard at /dashboard.</summary>
+    public static WebApplication MapScheduler(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapHealthChecks("/health", new HealthCheckOptions
+        {
+            ResponseWriter = async (context, report) =>
+            {
+                context.Response.ContentType = "text/plain";
+                var entry = report.Entries.Values.FirstOrDefault();
+                await context.Response.WriteAsync($"{report.Status}: {entry.Description}\n");
+            },
+        });
+        if (app.Services.GetRequiredService<IOptions<SchedulerHostingOptions>>().Value.Dashboard)
+            app.MapOrleansDashboard(routePrefix: "/dashboard");
+        return app;
+    }
+
+    private sealed class SchedulerHealthCheck(WorkerPool pool, IOptions<SchedulerOptions> options) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(pool.IsRunning
+                ? HealthCheckResult.Healthy($"taking work; {pool.Running} of {options.Value.MaxConcurrentJobs} slots busy")
+                : HealthCheckResult.Unhealthy("not taking work (starting or stopping)"));
+    }
+}

@@ -1,0 +1,56 @@
+namespace Scheduler.Silo.Hosting;
+
+public enum StorageMode
+{
+    /// <summary>Durable local storage (SQLite) in <see cref="SchedulerHostingOptions.DataDirectory"/>: the default.</summary>
+    Embedded = 1,
+
+    /// <summary>In memory: lost when the silo stops. For tests and benchmarks.</summary>
+    Memory = 2,
+}
+
+/// <summary>How the silo is hosted, bound from configuration section "Scheduler" (env: Scheduler__Storage etc.).</summary>
+public sealed class SchedulerHostingOptions
+{
+    /// <summary>Where state is kept. Default <see cref="StorageMode.Embedded"/>.</summary>
+    public StorageMode Storage { get; set; } = StorageMode.Embedded;
+
+    /// <summary>Folder of the embedded store. Default: ~/.local/share/scheduler (the user's local application data).</summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>Orleans cluster id. Default "scheduler".</summary>
+    public string ClusterId { get; set; } = "scheduler";
+
+    /// <summary>Orleans service id; scopes every stored row. Default "scheduler".</summary>
+    public string ServiceId { get; set; } = "scheduler";
+
+    /// <summary>Silo-to-silo port. Default 11111.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port clients (SDK, CLI) connect to. Default 30000.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Serve the Orleans Dashboard at /dashboard. Default true. It has no authentication: keep the HTTP port private.</summary>
+    public bool Dashboard { get; set; } = true;
+
+    public static string DefaultDataDirectory =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "scheduler");
+
+    public IEnumerable<string> Validate()
+    {
+        if (!Enum.IsDefined(Storage))
+            yield return $"Scheduler:Storage must be Embedded or Memory (was {Storage})";
+        if (Storage == StorageMode.Embedded && string.IsNullOrWhiteSpace(DataDirectory))
+            yield return "Scheduler:DataDirectory must name a folder for the embedded store";
+        if (string.IsNullOrWhiteSpace(ClusterId))
+            yield return "Scheduler:ClusterId must not be empty";
+        if (string.IsNullOrWhiteSpace(ServiceId))
+            yield return "Scheduler:ServiceId must not be empty";
+        if (SiloPort is < 1 or > 65535)
+            yield return $"Scheduler:SiloPort must be 1 to 65535 (was {SiloPort})";
+        if (GatewayPort is < 1 or > 65535)
+            yield return $"Scheduler:GatewayPort must be 1 to 65535 (was {GatewayPort})";
+        if (SiloPort == GatewayPort)
+            yield return $"Scheduler:SiloPort and Scheduler:GatewayPort must differ (both {SiloPort})";
+    }
+}

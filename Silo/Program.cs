@@ -1,0 +1,7 @@
+using Scheduler.Silo.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddScheduler();
+var app = builder.Build();
+app.MapScheduler();
+app.Run();

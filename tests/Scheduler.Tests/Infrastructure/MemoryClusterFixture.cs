@@ -1,0 +1,90 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.TestingHost;
+using Scheduler.Client;
+using Scheduler.Execution;
+using Scheduler.Silo.Hosting;
+using Scheduler.Storage;
+
+namespace Scheduler.Tests.Infrastructure;
+
+/// <summary>
+/// One in-process silo with in-memory storage and 2 job slots, shared by a test collection, and the real SDK
+/// connected to it through the gateway.
+/// </summary>
+public sealed class MemoryClusterFixture : IAsyncLifetime
+{
+    public const int Capacity = 2;
+
+    public ExecutionBook Book { get; } = new();
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+    public ISchedulerClient Client { get; private set; } = null!;
+    public string ClusterId { get; } = $"test-{Guid.NewGuid():N}";
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ClusterId = ClusterId;
+        builder.Options.ServiceId = ClusterId;
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddScheduler(o =>
+            {
+                o.MaxConcurrentJobs = Capacity;
+                o.Queues = ["default", "reports"];
+                o.ShardsPerQueue = 4;
+                o.MaxPayloadBytes = 64 * 1024;
+                o.ShutdownGracePeriod = TimeSpan.FromSeconds(2);
+            });
+            silo.UseInMemorySchedulerStorage();
+            silo.Services.AddSingleton(Book);
+            silo.Services.AddJobHandler<WorkHandler>(WorkHandler.Name);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+        Client = SchedulerClientFactory.Create(Cluster.Client, new SchedulerClientOptions { MaxPayloadBytes = 1024 * 1024, SubmitBatchSize = 100 });
+    }
+
+    public static async Task<IHost> StartClientAsync(int gatewayPort, string clusterId, TimeSpan? connectTimeout = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSchedulerClient(o =>
+        {
+            o.Gateways = [$"127.0.0.1:{gatewayPort}"];
+            o.ClusterId = clusterId;
+            o.ServiceId = clusterId;
+            o.ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(20);
+            o.MaxPayloadBytes = 1024 * 1024;
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class MemoryClusterCollection : ICollectionFixture<MemoryClusterFixture>
+{
+    public const string Name = "memory cluster";
+}
+
+public static class Payloads
+{
+    public static System.Collections.Immutable.ImmutableArray<byte> Work(int sleepMs = 0, string outcome = "success", int failTimes = 0, string? tag = null) =>
+        SchedulerClientExtensions.ToPayload(new WorkPayload(sleepMs, outcome, failTimes, tag));
+
+    public static JobRequest WorkJob(int sleepMs = 0, string outcome = "success", int priority = JobPriority.Default, string? tag = null, int maxAttempts = 3, int failTimes = 0) => new()
+    {
+        Handler = WorkHandler.Name,
+        Payload = Work(sleepMs, outcome, failTimes, tag),
+        Priority = priority,
+        Limits = new JobLimits { MaxAttempts = maxAttempts },
+    };
+}
