@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Scheduler.Client;
+using Scheduler.Execution;
+using Scheduler.Grains;
+using Scheduler.Silo.Hosting;
+
+namespace Scheduler.Bench;
+
+public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout)
+{
+    public string? Validate() => this switch
+    {
+        { Jobs: < 1 } => $"--jobs must be at least 1 (was {Jobs})",
+        { Rate: < 1 } => $"--rate must be at least 1 (was {Rate})",
+        { Capacity: < 1 or > 100_000 } => $"--capacity must be 1 to 100000 (was {Capacity})",
+        { Batch: < 1 or > 10_000 } => $"--batch must be 1 to 10000 (was {Batch})",
+        { Storage: "postgres" } => "--storage postgres is not available yet: PostgreSQL storage arrives with the production-cluster work (issue 3)",
+        _ => null,
+    };
+}
+
+/// <summary>Records when each job's handler started and how often it ran.</summary>
+public sealed class Recorder
+{
+    public readonly ConcurrentDictionary<Guid, long> StartTicks = new();
+    public readonly ConcurrentDictionary<Guid, int> Runs = new();
+}
+
+public sealed class RecordingNoopHandler(Recorder recorder) : IJobHandler
+{
+    public const string Name = "bench.noop";
+
+    public Task<JobResult> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        recorder.StartTicks.TryAdd(context.Id.Value, Stopwatch.GetTimestamp());
+        recorder.Runs.AddOrUpdate(context.Id.Value, 1, (_, n) => n + 1);
+        return Task.FromResult(JobResult.Success());
+    }
+}
+
+public static class Bench
+{
+    public static async Task<int> RunAsync(BenchSettings s, CancellationToken ct)
+    {
+        var recorder = new Recorder();
+        var dataDir = Path.Combine(Path.GetTempPath(), $"scheduler-bench-{Guid.NewGuid():N}");
+        var (siloPort, gatewayPort) = (FreePort(), FreePort());
+        var serviceId = $"bench-{Guid.NewGuid():N}";
+
+        var siloBuilder = Host.CreateApplicationBuilder();
+        siloBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+        siloBuilder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: serviceId);
+            silo.AddScheduler(o =>
+            {
+                o.MaxConcurrentJobs = s.Capacity;
+                o.PullBatchSize = Math.Min(1000, s.Capacity);
+            });
+            if (s.Storage == "embedded")
+                silo.UseEmbeddedSchedulerStorage(dataDir, serviceId);
+            else
+                silo.UseInMemorySchedulerStorage();
+            silo.Services.AddSingleton(recorder);
+            silo.Services.AddJobHandler<RecordingNoopHandler>(RecordingNoopHandler.Name);
+        });
+        using var silo = siloBuilder.Build();
+        await silo.StartAsync(ct);
+
+        var clientBuilder = Host.CreateApplicationBuilder();
+        clientBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+        clientBuilder.Services.AddSchedulerClient(o =>
+        {
+            o.Gateways = [$"127.0.0.1:{gatewayPort}"];
+            o.ClusterId = serviceId;
+            o.ServiceId = serviceId;
+            o.SubmitBatchSize = s.Batch;
+        });
+        using var clientHost = clientBuilder.Build();
+        await clientHost.StartAsync(ct);
+        var client = clientHost.Services.GetRequiredService<ISchedulerClient>();
+
+        // Warm up code paths (JIT, first activations) so the figures measure the steady state.
+        var warm = await client.SubmitManyAsync([.. Enumerable.Range(0, 200).Select(_ => new JobRequest { Handler = "noop" })], ct);
+        foreach (var w in warm)
+            await client.WaitForFinalAsync(w.Id, TimeSpan.FromSeconds(60), ct);
+
+        using var memory = new PeakWorkingSet();
+        var submitTicks = new ConcurrentDictionary<Guid, long>();
+        var requests = Enumerable.Range(0, s.Jobs).Select(_ => new JobRequest { Handler = RecordingNoopHandler.Name, Id = JobId.New() }).ToArray();
+        var accepted = 0;
+        var first = Stopwatch.GetTimestamp();
+        if (s.Mode == "burst")
+        {
+            using var gate = new SemaphoreSlim(4);
+            var calls = requests.Chunk(s.Batch).Select(async chunk =>
+            {
+                await gate.WaitAsync(ct);
+                try
+                {
+                    var t = Stopwatch.GetTimestamp();
+                    foreach (var r in chunk)
+                        submitTicks[r.Id!.Value.Value] = t;
+                    var results = await client.SubmitManyAsync(chunk, ct);
+                    Interlocked.Add(ref accepted, results.Count);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }).ToList();
+            await Task.WhenAll(calls);
+        }
+        else
+        {
+            var pending = new List<Task>(s.Jobs);
+            var interval = Stopwatch.Frequency / (double)s.Rate;
+            for (var i = 0; i < requests.Length; i++)
+            {
+                var due = first + (long)(i * interval);
+                var wait = due - Stopwatch.GetTimestamp();
+                if (wait > Stopwatch.Frequency / 1000)
+                    await Task.Delay(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency), ct);
+                var request = requests[i];
+                submitTicks[request.Id!.Value.Value] = Stopwatch.GetTimestamp();
+                pending.Add(SubmitOneAsync(client, request, () => Interlocked.Increment(ref accepted), ct));
+            }
+            await Task.WhenAll(pending);
+        }
+        var submitted = Stopwatch.GetTimestamp();
+
+        // Completion is what the scheduler reports as durably Succeeded, not what the handler saw.
+        var deadline = DateTime.UtcNow + s.Timeout;
+        long succeeded = 0;
+        var expected = s.Jobs + warm.Count;
+        while (DateTime.UtcNow < deadline)
+        {
+            var stats = await client.GetStatsAsync(ct);
+            succeeded = stats.ByState.GetValueOrDefault(JobState.Succeeded);
+            if (succeeded >= expected)
+                break;
+            await Task.Delay(20, ct);
+        }
+        var last = Stopwatch.GetTimestamp();
+        var completed = (int)Math.Max(0, succeeded - warm.Count);
+
+        var latencies = requests
+            .Where(r => recorder.StartTicks.ContainsKey(r.Id!.Value.Value))
+            .Select(r => (recorder.StartTicks[r.Id!.Value.Value] - submitTicks[r.Id!.Value.Value]) * 1000.0 / Stopwatch.Frequency)
+            .Order().ToArray();
+        var requestIds = requests.Select(r => r.Id!.Value.Value).ToHashSet();
+        var duplicates = recorder.Runs.Where(kv => requestIds.Contains(kv.Key)).Sum(kv => kv.Value - 1);
+        var lost = s.Jobs - completed;
+        var seconds = (last - first) / (double)Stopwatch.Frequency;
+
+        await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        var management = clientHost.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
+        var stats2 = await management.GetSimpleGrainStatistics();
+        var jobActivations = stats2.Where(g => g.GrainType.Contains(nameof(JobGrain), StringComparison.Ordinal)).Sum(g => g.ActivationCount);
+
+        var result = new
+        {
+            storage = s.Storage,
+            mode = s.Mode,
+            jobs = s.Jobs,
+            completed,
+            lost,
+            duplicates,
+            jobs_per_sec = Math.Round(completed / seconds, 1),
+            start_latency_ms = new { p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), p99 = Percentile(latencies, 0.99) },
+            submit_seconds = Math.Round((submitted - first) / (double)Stopwatch.Frequency, 3),
+            total_seconds = Math.Round(seconds, 3),
+            rate = s.Mode == "paced" ? s.Rate : (int?)null,
+            capacity = s.Capacity,
+            accepted,
+            peak_working_set_mb = Math.Round(memory.PeakBytes / 1024.0 / 1024.0, 1),
+            job_grain_activations_after = jobActivations,
+        };
+        Console.Error.WriteLine($"{s.Mode} {s.Storage}: {completed}/{s.Jobs} completed in {seconds:0.00} s = {result.jobs_per_sec} jobs/s; " +
+            $"start latency p50 {result.start_latency_ms.p50} ms, p99 {result.start_latency_ms.p99} ms; lost {lost}, duplicates {duplicates}; " +
+            $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}");
+        Console.WriteLine(JsonSerializer.Serialize(result));
+
+        await clientHost.StopAsync(CancellationToken.None);
+        await silo.StopAsync(CancellationToken.None);
+        try { Directory.Delete(dataDir, recursive: true); } catch (DirectoryNotFoundException) { }
+        return lost == 0 && duplicates == 0 ? 0 : 1;
+    }
+
+    private static async Task SubmitOneAsync(ISchedulerClient client, JobRequest request, Action onAccepted, CancellationToken ct)
+    {
+        await client.SubmitAsync(request, ct);
+        onAccepted();
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 2);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class PeakWorkingSet : IDisposable
+    {
+        private readonly Timer _timer;
+        private long _peak;
+
+        public PeakWorkingSet() => _timer = new Timer(_ =>
+        {
+            var now = Environment.WorkingSet;
+            if (now > Interlocked.Read(ref _peak))
+                Interlocked.Exchange(ref _peak, now);
+        }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
+
+        public long PeakBytes => Math.Max(Interlocked.Read(ref _peak), Environment.WorkingSet);
+
+        public void Dispose() => _timer.Dispose();
+    }
+}

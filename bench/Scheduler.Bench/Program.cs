@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Scheduler.Bench;
+
+var storage = new Option<string>("--storage") { Description = "memory | embedded | postgres", DefaultValueFactory = _ => "memory" };
+storage.AcceptOnlyFromAmong("memory", "embedded", "postgres");
+var jobs = new Option<int>("--jobs") { Description = "jobs to submit", DefaultValueFactory = _ => 100_000 };
+var mode = new Option<string>("--mode") { Description = "burst: submit all at once; paced: submit at --rate per second", DefaultValueFactory = _ => "burst" };
+mode.AcceptOnlyFromAmong("burst", "paced");
+var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode", DefaultValueFactory = _ => 1000 };
+var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
+var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
+var timeout = new Option<int>("--timeout") { Description = "seconds to wait for completion before counting the rest as lost", DefaultValueFactory = _ => 600 };
+
+var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
+{
+    storage, jobs, mode, rate, capacity, batch, timeout,
+};
+root.SetAction(async (parse, ct) =>
+{
+    var settings = new BenchSettings(
+        parse.GetValue(storage)!, parse.GetValue(jobs), parse.GetValue(mode)!, parse.GetValue(rate),
+        parse.GetValue(capacity), parse.GetValue(batch), TimeSpan.FromSeconds(parse.GetValue(timeout)));
+    if (settings.Validate() is { } problem)
+    {
+        Console.Error.WriteLine($"error: {problem}");
+        return 2;
+    }
+    return await Bench.RunAsync(settings, ct);
+});
+return await root.Parse(args).InvokeAsync();
