@@ -157,6 +157,48 @@ public sealed class OrleansGrainStorageTests(EmbeddedClusterFixture fixture)
         Assert.Equal(200, (await jobStore.LoadOpenAsync(queue, 0, cts.Token).WaitAsync(cts.Token)).Count);
     }
 
+    [Fact]
+    public async Task DeleteStorageQuery_DeletesOnlyWithCurrentVersion_WhenRunAsOrleansRunsIt()
+    {
+        using var cts = Bounded.Timeout();
+        var id = GrainId.Create("storage-probe", Guid.NewGuid().ToString("N"));
+        var state = new GrainState<ProbeState>(new ProbeState { Value = 1 });
+        await Storage.WriteStateAsync("delete", id, state).WaitAsync(cts.Token);
+        await using var connection = new SqliteConnection(fixture.ConnectionString);
+        await connection.OpenAsync(cts.Token);
+        await using var lookup = connection.CreateCommand();
+        lookup.CommandText = "SELECT GrainIdHash, GrainTypeHash, GrainIdN0, GrainIdN1 FROM OrleansStorage WHERE ServiceId = @s AND GrainTypeString = 'delete'";
+        lookup.Parameters.AddWithValue("@s", fixture.ServiceId);
+        long[] key;
+        await using (var reader = await lookup.ExecuteReaderAsync(cts.Token))
+        {
+            Assert.True(await reader.ReadAsync(cts.Token));
+            key = [reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)];
+        }
+
+        async Task<object?> DeleteAsync(int version)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = (string)(await new SqliteCommand("SELECT QueryText FROM OrleansQuery WHERE QueryKey = 'DeleteStorageKey'", connection).ExecuteScalarAsync(cts.Token))!;
+            command.Parameters.AddWithValue("@GrainIdHash", (int)key[0]);
+            command.Parameters.AddWithValue("@GrainTypeHash", (int)key[1]);
+            command.Parameters.AddWithValue("@GrainIdN0", key[2]);
+            command.Parameters.AddWithValue("@GrainIdN1", key[3]);
+            command.Parameters.AddWithValue("@GrainTypeString", "delete");
+            command.Parameters.AddWithValue("@GrainIdExtensionString", DBNull.Value);
+            command.Parameters.AddWithValue("@ServiceId", fixture.ServiceId);
+            command.Parameters.AddWithValue("@GrainStateVersion", version);
+            return await command.ExecuteScalarAsync(cts.Token);
+        }
+
+        Assert.Null(await DeleteAsync(version: 7));
+        Assert.Equal(2L, await DeleteAsync(version: 1));
+        var reread = new GrainState<ProbeState>(new ProbeState());
+        await Storage.ReadStateAsync("delete", id, reread).WaitAsync(cts.Token);
+        Assert.False(reread.RecordExists);
+        Assert.Null(reread.ETag);
+    }
+
     private async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)
     {
         await using var connection = new SqliteConnection(fixture.ConnectionString);
