@@ -1,0 +1,139 @@
+namespace Scheduler.Storage;
+
+/// <summary>
+/// Group commit in front of another <see cref="IJobStore"/>: concurrent <see cref="SaveAsync"/> calls (and,
+/// separately, <see cref="AppendLogAsync"/> calls) are merged into one call of the inner store, so many callers
+/// share one transaction. While a batch is being written, new calls accumulate; when it ends, the next batch
+/// takes everything waiting (up to <see cref="MaxBatchRecords"/> records; one call's records are never split).
+/// There is no delay and no timer: a call arriving at an idle store is written at once.
+/// Each caller's task completes when the batch holding its records is durable, or faults with that batch's
+/// exception. A call cancelled while still waiting is dropped; once its batch is being written it is not.
+/// Reads pass straight through.
+/// </summary>
+public sealed class GroupCommitJobStore : IJobStore
+{
+    public const int DefaultMaxBatchRecords = 2_000;
+
+    private readonly IJobStore _inner;
+    private readonly GroupCommitter<JobRecord> _saves;
+    private readonly GroupCommitter<JobLogRecord> _logs;
+
+    public GroupCommitJobStore(IJobStore inner, int maxBatchRecords = DefaultMaxBatchRecords)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatchRecords);
+        _inner = inner;
+        MaxBatchRecords = maxBatchRecords;
+        _saves = new GroupCommitter<JobRecord>(inner.SaveAsync, maxBatchRecords);
+        _logs = new GroupCommitter<JobLogRecord>(inner.AppendLogAsync, maxBatchRecords);
+    }
+
+    /// <summary>Most records one merged call carries (a single larger call still goes alone, whole).</summary>
+    public int MaxBatchRecords { get; }
+
+    public Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return _saves.EnqueueAsync(records, cancellationToken);
+    }
+
+    public Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        return _logs.EnqueueAsync(lines, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default) =>
+        _inner.LoadOpenAsync(queue, shard, cancellationToken);
+
+    public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) =>
+        _inner.ListAsync(filter, cancellationToken);
+
+    public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) =>
+        _inner.CountByStateAsync(cancellationToken);
+
+    public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) =>
+        _inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
+
+    private sealed class GroupCommitter<T>(Func<IReadOnlyList<T>, CancellationToken, Task> write, int maxBatchRecords)
+    {
+        private readonly Lock _gate = new();
+        private readonly Queue<Request> _waiting = new();
+        private bool _writing;
+
+        public Task EnqueueAsync(IReadOnlyList<T> items, CancellationToken cancellationToken)
+        {
+            if (cancellationToken.IsCancellationRequested)
+                return Task.FromCanceled(cancellationToken);
+            if (items.Count == 0)
+                return Task.CompletedTask;
+
+            var request = new Request(items, cancellationToken);
+            bool startWriter;
+            lock (_gate)
+            {
+                _waiting.Enqueue(request);
+                startWriter = !_writing;
+                _writing = true;
+            }
+            // On the thread pool: ADO.NET providers such as Microsoft.Data.Sqlite complete "async" calls
+            // synchronously, and the caller (often a grain) must not end up writing everyone else's batches.
+            if (startWriter)
+                _ = Task.Run(WriteBatchesAsync);
+            return request.Completion.Task;
+        }
+
+        // Runs while there is work; exactly one instance at a time (guarded by _writing).
+        private async Task WriteBatchesAsync()
+        {
+            var batch = new List<Request>();
+            var records = new List<T>();
+            while (true)
+            {
+                batch.Clear();
+                records.Clear();
+                lock (_gate)
+                {
+                    while (_waiting.TryPeek(out var next))
+                    {
+                        if (batch.Count > 0 && records.Count + next.Items.Count > maxBatchRecords)
+                            break;
+                        _waiting.Dequeue();
+                        if (next.CancellationToken.IsCancellationRequested)
+                        {
+                            next.Completion.TrySetCanceled(next.CancellationToken);
+                            continue;
+                        }
+                        batch.Add(next);
+                        records.AddRange(next.Items);
+                    }
+                    if (batch.Count == 0)
+                    {
+                        _writing = false;
+                        return;
+                    }
+                }
+
+                try
+                {
+                    // Not cancellable: callers of other requests share this write.
+                    await write(records.ToArray(), CancellationToken.None).ConfigureAwait(false);
+                    foreach (var request in batch)
+                        request.Completion.TrySetResult();
+                }
+                catch (Exception ex)
+                {
+                    foreach (var request in batch)
+                        request.Completion.TrySetException(ex);
+                }
+            }
+        }
+
+        private sealed class Request(IReadOnlyList<T> items, CancellationToken cancellationToken)
+        {
+            public IReadOnlyList<T> Items { get; } = items;
+            public CancellationToken CancellationToken { get; } = cancellationToken;
+            public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Storage;
+using Scheduler.Silo.Hosting;
+using Xunit;
+
+namespace Scheduler.Tests.Storage;
+
+[Collection(EmbeddedClusterCollection.Name)]
+public sealed class OrleansGrainStorageTests(EmbeddedClusterFixture fixture)
+{
+    private IGrainStorage Storage => fixture.SiloServices.GetRequiredKeyedService<IGrainStorage>(EmbeddedSchedulerStorage.StorageProviderName);
+
+    [Fact]
+    public async Task SiloStart_MigratesSchemaBeforeProviders_WhenDataDirectoryIsNew()
+    {
+        using var cts = Bounded.Timeout();
+
+        // The silo started on a directory that did not exist: the providers could only read OrleansQuery because
+        // the migration ran before them.
+        Assert.True(File.Exists(Path.Combine(fixture.DataDirectory, EmbeddedSchedulerStorage.DatabaseFileName)));
+        Assert.Equal(2L, await ScalarAsync("SELECT MAX(version) FROM scheduler_schema_version", cts.Token));
+        var options = fixture.SiloServices.GetRequiredService<IOptionsMonitor<AdoNetGrainStorageOptions>>().Get(EmbeddedSchedulerStorage.StorageProviderName);
+        Assert.Equal("System.Data.SQLite", options.Invariant);
+        Assert.IsType<OrleansGrainStorageSerializer>(options.GrainStorageSerializer);
+    }
+
+    [Fact]
+    public async Task ReadState_ReturnsWrittenState_AfterDeactivation()
+    {
+        using var cts = Bounded.Timeout(60);
+        var grain = fixture.Cluster.Client.GetGrain<IStorageProbeGrain>(Guid.NewGuid());
+        await grain.Set(42, "hello").WaitAsync(cts.Token);
+        await grain.Set(43, "again").WaitAsync(cts.Token);
+
+        await fixture.Cluster.DeactivateAsync(grain).WaitAsync(cts.Token);
+        var state = await grain.Get().WaitAsync(cts.Token);
+
+        Assert.Equal(43, state.Value);
+        Assert.Equal("again", state.Note);
+        Assert.Equal("2", await grain.GetETag().WaitAsync(cts.Token));
+    }
+
+    [Fact]
+    public async Task ClearState_LeavesDefaultState_AfterDeactivation()
+    {
+        using var cts = Bounded.Timeout(60);
+        var grain = fixture.Cluster.Client.GetGrain<IStorageProbeGrain>(Guid.NewGuid());
+        await grain.Set(7, "x").WaitAsync(cts.Token);
+
+        await grain.Clear().WaitAsync(cts.Token);
+        await fixture.Cluster.DeactivateAsync(grain).WaitAsync(cts.Token);
+
+        Assert.Equal(0, (await grain.Get().WaitAsync(cts.Token)).Value);
+        await grain.Set(8, "after clear").WaitAsync(cts.Token);
+        await fixture.Cluster.DeactivateAsync(grain).WaitAsync(cts.Token);
+        Assert.Equal(8, (await grain.Get().WaitAsync(cts.Token)).Value);
+    }
+
+    [Fact]
+    public async Task DefaultProvider_IsTheEmbeddedStore_WhenGrainNamesNoProvider()
+    {
+        using var cts = Bounded.Timeout(60);
+        var grain = fixture.Cluster.Client.GetGrain<IDefaultStorageProbeGrain>(Guid.NewGuid());
+
+        await grain.Set(5).WaitAsync(cts.Token);
+
+        Assert.True(await ScalarAsync($"SELECT COUNT(*) FROM OrleansStorage WHERE ServiceId = '{fixture.ServiceId}' AND GrainTypeString = 'default-probe'", cts.Token) >= 1);
+    }
+
+    [Fact]
+    public async Task WriteState_ThrowsInconsistentState_WhenWriterHoldsStaleVersion()
+    {
+        using var cts = Bounded.Timeout();
+        var id = GrainId.Create("storage-probe", Guid.NewGuid().ToString("N"));
+        var first = new GrainState<ProbeState>(new ProbeState { Value = 1 });
+        await Storage.WriteStateAsync("conflict", id, first).WaitAsync(cts.Token);
+        var second = new GrainState<ProbeState>(new ProbeState());
+        await Storage.ReadStateAsync("conflict", id, second).WaitAsync(cts.Token);
+        Assert.Equal(first.ETag, second.ETag);
+
+        first.State!.Value = 2;
+        await Storage.WriteStateAsync("conflict", id, first).WaitAsync(cts.Token);
+        second.State!.Value = 3;
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.WriteStateAsync("conflict", id, second).WaitAsync(cts.Token));
+        await Assert.ThrowsAsync<InconsistentStateException>(() => Storage.ClearStateAsync("conflict", id, second).WaitAsync(cts.Token));
+        var reread = new GrainState<ProbeState>(new ProbeState());
+        await Storage.ReadStateAsync("conflict", id, reread).WaitAsync(cts.Token);
+        Assert.Equal(2, reread.State!.Value);
+        Assert.Equal("2", reread.ETag);
+    }
+
+    [Fact]
+    public async Task WriteState_ThrowsInconsistentState_WhenSecondFirstWriterFindsARow()
+    {
+        using var cts = Bounded.Timeout();
+        var id = GrainId.Create("storage-probe", Guid.NewGuid().ToString("N"));
+        await Storage.WriteStateAsync("first-write", id, new GrainState<ProbeState>(new ProbeState { Value = 1 })).WaitAsync(cts.Token);
+
+        await Assert.ThrowsAsync<InconsistentStateException>(
+            () => Storage.WriteStateAsync("first-write", id, new GrainState<ProbeState>(new ProbeState { Value = 2 })).WaitAsync(cts.Token));
+    }
+
+    [Fact]
+    public async Task WriteState_ThrowsInconsistentState_WhenRowWasRemovedUnderAVersionedWriter()
+    {
+        using var cts = Bounded.Timeout();
+        var id = GrainId.Create("storage-probe", Guid.NewGuid().ToString("N"));
+
+        await Assert.ThrowsAsync<InconsistentStateException>(
+            () => Storage.WriteStateAsync("ghost", id, new GrainState<ProbeState>(new ProbeState(), "5")).WaitAsync(cts.Token));
+        Assert.Equal(0L, await ScalarAsync($"SELECT COUNT(*) FROM OrleansStorage WHERE GrainTypeString = 'ghost'", cts.Token));
+    }
+
+    [Fact]
+    public async Task State_IsKeptApart_WhenKeysDifferOnlyByExtension()
+    {
+        using var cts = Bounded.Timeout();
+        var guid = Guid.NewGuid();
+        var type = GrainType.Create("storage-probe");
+        var plain = GrainId.Create(type, GrainIdKeyExtensions.CreateGuidKey(guid));
+        var extended = GrainId.Create(type, GrainIdKeyExtensions.CreateGuidKey(guid, "ext"));
+        var plainState = new GrainState<ProbeState>(new ProbeState { Value = 1 });
+        var extendedState = new GrainState<ProbeState>(new ProbeState { Value = 2 });
+
+        await Storage.WriteStateAsync("ext", plain, plainState).WaitAsync(cts.Token);
+        await Storage.WriteStateAsync("ext", extended, extendedState).WaitAsync(cts.Token);
+        plainState.State!.Value = 10;
+        await Storage.WriteStateAsync("ext", plain, plainState).WaitAsync(cts.Token);
+
+        var readPlain = new GrainState<ProbeState>(new ProbeState());
+        var readExtended = new GrainState<ProbeState>(new ProbeState());
+        await Storage.ReadStateAsync("ext", plain, readPlain).WaitAsync(cts.Token);
+        await Storage.ReadStateAsync("ext", extended, readExtended).WaitAsync(cts.Token);
+        Assert.Equal((10, "2"), (readPlain.State!.Value, readPlain.ETag));
+        Assert.Equal((2, "1"), (readExtended.State!.Value, readExtended.ETag));
+        Assert.True(readPlain.RecordExists && readExtended.RecordExists);
+    }
+
+    [Fact]
+    public async Task Writes_AllSucceed_WhenGrainsAndJobStoreWriteTheFileConcurrently()
+    {
+        using var cts = Bounded.Timeout(60);
+        var jobStore = fixture.SiloServices.GetRequiredService<Scheduler.Storage.IJobStore>();
+        Assert.IsType<Scheduler.Storage.GroupCommitJobStore>(jobStore);
+        var now = DateTimeOffset.UtcNow;
+        var queue = "concurrent-" + Guid.NewGuid().ToString("N");
+
+        var grainWrites = Enumerable.Range(0, 100).Select(i => fixture.Cluster.Client.GetGrain<IStorageProbeGrain>(Guid.NewGuid()).Set(i, "c"));
+        var jobWrites = Enumerable.Range(0, 200).Select(i => jobStore.SaveAsync(
+            [new Scheduler.Storage.JobRecord(JobId.New(), queue, 0, 50, "t", "command", JobState.Queued, 0, now, now)], cts.Token));
+        await Task.WhenAll(grainWrites.Concat(jobWrites)).WaitAsync(cts.Token);
+
+        Assert.Equal(200, (await jobStore.LoadOpenAsync(queue, 0, cts.Token).WaitAsync(cts.Token)).Count);
+    }
+
+    [Fact]
+    public async Task DeleteStorageQuery_DeletesOnlyWithCurrentVersion_WhenRunAsOrleansRunsIt()
+    {
+        using var cts = Bounded.Timeout();
+        var id = GrainId.Create("storage-probe", Guid.NewGuid().ToString("N"));
+        var state = new GrainState<ProbeState>(new ProbeState { Value = 1 });
+        await Storage.WriteStateAsync("delete", id, state).WaitAsync(cts.Token);
+        await using var connection = new SqliteConnection(fixture.ConnectionString);
+        await connection.OpenAsync(cts.Token);
+        await using var lookup = connection.CreateCommand();
+        lookup.CommandText = "SELECT GrainIdHash, GrainTypeHash, GrainIdN0, GrainIdN1 FROM OrleansStorage WHERE ServiceId = @s AND GrainTypeString = 'delete'";
+        lookup.Parameters.AddWithValue("@s", fixture.ServiceId);
+        long[] key;
+        await using (var reader = await lookup.ExecuteReaderAsync(cts.Token))
+        {
+            Assert.True(await reader.ReadAsync(cts.Token));
+            key = [reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)];
+        }
+
+        async Task<object?> DeleteAsync(int version)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = (string)(await new SqliteCommand("SELECT QueryText FROM OrleansQuery WHERE QueryKey = 'DeleteStorageKey'", connection).ExecuteScalarAsync(cts.Token))!;
+            command.Parameters.AddWithValue("@GrainIdHash", (int)key[0]);
+            command.Parameters.AddWithValue("@GrainTypeHash", (int)key[1]);
+            command.Parameters.AddWithValue("@GrainIdN0", key[2]);
+            command.Parameters.AddWithValue("@GrainIdN1", key[3]);
+            command.Parameters.AddWithValue("@GrainTypeString", "delete");
+            command.Parameters.AddWithValue("@GrainIdExtensionString", DBNull.Value);
+            command.Parameters.AddWithValue("@ServiceId", fixture.ServiceId);
+            command.Parameters.AddWithValue("@GrainStateVersion", version);
+            return await command.ExecuteScalarAsync(cts.Token);
+        }
+
+        Assert.Null(await DeleteAsync(version: 7));
+        Assert.Equal(2L, await DeleteAsync(version: 1));
+        var reread = new GrainState<ProbeState>(new ProbeState());
+        await Storage.ReadStateAsync("delete", id, reread).WaitAsync(cts.Token);
+        Assert.False(reread.RecordExists);
+        Assert.Null(reread.ETag);
+    }
+
+    private async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new SqliteConnection(fixture.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}

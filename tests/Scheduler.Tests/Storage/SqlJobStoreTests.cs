@@ -1,0 +1,275 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Scheduler.Silo.Storage;
+using Scheduler.Storage;
+using Xunit;
+
+namespace Scheduler.Tests.Storage;
+
+public sealed class SqlJobStoreTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+    private readonly TempDirectory _dir = new();
+    private DbDataSource _dataSource = null!;
+    private SqlJobStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        using var cts = Bounded.Timeout();
+        var cs = new SqliteConnectionStringBuilder { DataSource = _dir.File("jobs.db"), DefaultTimeout = 30 }.ToString();
+        _dataSource = SqliteFactory.Instance.CreateDataSource(cs);
+        await new SchemaMigrator().MigrateAsync(SchemaVendor.Sqlite, _dataSource, cts.Token).WaitAsync(cts.Token);
+        _store = new SqlJobStore(_dataSource, "svc-a");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private static JobRecord Job(JobId id, JobState state = JobState.Queued, string queue = "default", int shard = 0,
+        int priority = 50, string tenant = "t1", string handler = "command", int attempt = 0,
+        DateTimeOffset? created = null, DateTimeOffset? updated = null) =>
+        new(id, queue, shard, priority, tenant, handler, state, attempt, created ?? T0, updated ?? created ?? T0);
+
+    [Fact]
+    public async Task SaveAsync_KeepsCreatedAtAndUpdatesTheRest_WhenJobIsSavedAgain()
+    {
+        using var cts = Bounded.Timeout();
+        var id = JobId.New();
+        await _store.SaveAsync([Job(id, created: T0)], cts.Token).WaitAsync(cts.Token);
+
+        await _store.SaveAsync([Job(id, JobState.Running, attempt: 1, created: T0.AddHours(5), updated: T0.AddMinutes(1))], cts.Token).WaitAsync(cts.Token);
+
+        var row = Assert.Single(await _store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token));
+        Assert.Equal(id, row.Id);
+        Assert.Equal(JobState.Running, row.State);
+        Assert.Equal(1, row.Attempt);
+        Assert.Equal(T0, row.CreatedAt);
+        Assert.Equal(T0.AddMinutes(1), row.UpdatedAt);
+    }
+
+    [Fact]
+    public async Task SaveAsync_LastRecordWins_WhenOneCallHoldsTheSameIdTwice()
+    {
+        using var cts = Bounded.Timeout();
+        var id = JobId.New();
+
+        await _store.SaveAsync([Job(id, JobState.Queued), Job(id, JobState.Running, attempt: 1), Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
+
+        var rows = await _store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(JobState.Running, rows.Single(r => r.Id == id).State);
+    }
+
+    [Fact]
+    public async Task SaveAsync_WritesNothing_WhenOneRecordOfTheCallFails()
+    {
+        using var cts = Bounded.Timeout();
+        var bad = Job(JobId.New()) with { Queue = null! };
+
+        await Assert.ThrowsAnyAsync<Exception>(() => _store.SaveAsync([Job(JobId.New()), bad], cts.Token).WaitAsync(cts.Token));
+
+        Assert.Empty(await _store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token));
+    }
+
+    [Fact]
+    public async Task LoadOpenAsync_ReturnsOnlyQueuedAndRunningOfThatShard_InPriorityThenFifoOrder()
+    {
+        using var cts = Bounded.Timeout();
+        var low = JobId.New();
+        var highLate = JobId.New();
+        var highEarly = JobId.New();
+        var running = JobId.New();
+        await _store.SaveAsync(
+        [
+            Job(low, priority: 10, created: T0),
+            Job(highLate, priority: 90, created: T0.AddSeconds(2)),
+            Job(highEarly, priority: 90, created: T0.AddSeconds(1)),
+            Job(running, JobState.Running, priority: 50, created: T0),
+            Job(JobId.New(), JobState.Succeeded),
+            Job(JobId.New(), JobState.Failed),
+            Job(JobId.New(), JobState.Cancelled),
+            Job(JobId.New(), shard: 1),
+            Job(JobId.New(), queue: "other"),
+        ], cts.Token).WaitAsync(cts.Token);
+        await new SqlJobStore(_dataSource, "svc-b").SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
+
+        var open = await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([highEarly, highLate, running, low], open.Select(e => e.Id));
+        Assert.Equal(T0.AddSeconds(1).UtcTicks, open[0].EnqueuedAtTicks);
+        Assert.Equal(90, open[0].Priority);
+    }
+
+    [Fact]
+    public async Task ListAsync_FiltersAndOrdersNewestFirst_WhenFiltersAreGiven()
+    {
+        using var cts = Bounded.Timeout();
+        var records = Enumerable.Range(0, 10).Select(i => Job(
+            JobId.New(),
+            state: i % 2 == 0 ? JobState.Queued : JobState.Succeeded,
+            queue: i < 5 ? "q1" : "q2",
+            tenant: i % 3 == 0 ? "alice" : "bob",
+            handler: i == 9 ? "http" : "command",
+            created: T0.AddMinutes(i))).ToArray();
+        await _store.SaveAsync(records, cts.Token).WaitAsync(cts.Token);
+
+        var all = await _store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token);
+        var queued = await _store.ListAsync(new JobFilter { State = JobState.Queued }, cts.Token).WaitAsync(cts.Token);
+        var q2Bob = await _store.ListAsync(new JobFilter { Queue = "q2", Tenant = "bob" }, cts.Token).WaitAsync(cts.Token);
+        var http = await _store.ListAsync(new JobFilter { Handler = "http" }, cts.Token).WaitAsync(cts.Token);
+        var newestThree = await _store.ListAsync(new JobFilter { Limit = 3 }, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(records.Reverse().Select(r => r.Id), all.Select(r => r.Id));
+        Assert.Equal([8, 6, 4, 2, 0], queued.Select(r => Array.FindIndex(records, x => x.Id == r.Id)));
+        Assert.Equal([8, 7, 5], q2Bob.Select(r => Array.FindIndex(records, x => x.Id == r.Id)));
+        Assert.Equal(records[9].Id, Assert.Single(http).Id);
+        Assert.Equal([9, 8, 7], newestThree.Select(r => Array.FindIndex(records, x => x.Id == r.Id)));
+        Assert.Equal("alice", all[0].Tenant);
+    }
+
+    [Fact]
+    public async Task CountByStateAsync_CountsThisServiceOnly_WhenJobsAreInSeveralStates()
+    {
+        using var cts = Bounded.Timeout();
+        await _store.SaveAsync([Job(JobId.New()), Job(JobId.New()), Job(JobId.New(), JobState.Running), Job(JobId.New(), JobState.Failed)], cts.Token).WaitAsync(cts.Token);
+        await new SqlJobStore(_dataSource, "svc-b").SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
+
+        var counts = await _store.CountByStateAsync(cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(3, counts.Count);
+        Assert.Equal(2, counts[JobState.Queued]);
+        Assert.Equal(1, counts[JobState.Running]);
+        Assert.Equal(1, counts[JobState.Failed]);
+    }
+
+    [Fact]
+    public async Task ReadLogAsync_ReturnsLinesInOrderWithIncreasingSequence_AfterAppends()
+    {
+        using var cts = Bounded.Timeout();
+        var id = JobId.New();
+        var other = JobId.New();
+        await _store.AppendLogAsync(
+        [
+            new JobLogRecord(id, 1, LogStream.StdOut, T0, "one"),
+            new JobLogRecord(other, 1, LogStream.StdOut, T0, "elsewhere"),
+            new JobLogRecord(id, 1, LogStream.StdErr, T0.AddSeconds(1), "two"),
+        ], cts.Token).WaitAsync(cts.Token);
+        await _store.AppendLogAsync([new JobLogRecord(id, 2, LogStream.System, T0.AddSeconds(2), "three")], cts.Token).WaitAsync(cts.Token);
+
+        var all = await _store.ReadLogAsync(id, 0, 100, cts.Token).WaitAsync(cts.Token);
+        var afterFirst = await _store.ReadLogAsync(id, all[0].Sequence, 1, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(["one", "two", "three"], all.Select(l => l.Text));
+        Assert.True(all[0].Sequence < all[1].Sequence && all[1].Sequence < all[2].Sequence);
+        Assert.Equal([LogStream.StdOut, LogStream.StdErr, LogStream.System], all.Select(l => l.Stream));
+        Assert.Equal([1, 1, 2], all.Select(l => l.Attempt));
+        Assert.Equal(T0.AddSeconds(2), all[2].Timestamp);
+        Assert.Equal("two", Assert.Single(afterFirst).Text);
+        Assert.Empty(await new SqlJobStore(_dataSource, "svc-b").ReadLogAsync(id, 0, 100, cts.Token).WaitAsync(cts.Token));
+    }
+
+    [Fact]
+    public async Task GroupCommit_LandsEveryRecordInFewerCalls_WhenManyCallersSaveConcurrently()
+    {
+        using var cts = Bounded.Timeout(60);
+        var counting = new CountingStore(_store);
+        var grouped = new GroupCommitJobStore(counting);
+        var ids = Enumerable.Range(0, 500).Select(_ => JobId.New()).ToArray();
+
+        await Task.WhenAll(ids.Select(id => Task.Run(() => grouped.SaveAsync([Job(id)], cts.Token), cts.Token))).WaitAsync(cts.Token);
+
+        var rows = await grouped.ListAsync(new JobFilter { Limit = 1000 }, cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(ids.ToHashSet(), rows.Select(r => r.Id).ToHashSet());
+        Assert.Equal(500, counting.SavedRecords);
+        Assert.True(counting.SaveCalls < 500, $"expected fewer than 500 underlying transactions, got {counting.SaveCalls}");
+    }
+
+    [Fact]
+    public async Task GroupCommit_CapsBatchSizeAndKeepsCallsWhole_WhenCallsAreLarge()
+    {
+        using var cts = Bounded.Timeout(60);
+        var counting = new CountingStore(_store);
+        var grouped = new GroupCommitJobStore(counting, maxBatchRecords: 10);
+
+        var calls = Enumerable.Range(0, 20).Select(i => Enumerable.Range(0, i == 0 ? 25 : 4).Select(_ => Job(JobId.New())).ToArray()).ToArray();
+        await Task.WhenAll(calls.Select(records => Task.Run(() => grouped.SaveAsync(records, cts.Token), cts.Token))).WaitAsync(cts.Token);
+
+        Assert.Equal(25 + 19 * 4, counting.SavedRecords);
+        Assert.All(counting.BatchSizes, size => Assert.True(size <= 10 || size == 25, $"batch of {size}"));
+        Assert.Equal(25 + 19 * 4, (await grouped.ListAsync(new JobFilter { Limit = 1000 }, cts.Token).WaitAsync(cts.Token)).Count);
+    }
+
+    [Fact]
+    public async Task GroupCommit_FaultsEveryCallerOfTheBatch_WhenTheWriteFails()
+    {
+        using var cts = Bounded.Timeout();
+        var failing = new CountingStore(_store) { Fail = true };
+        var grouped = new GroupCommitJobStore(failing);
+
+        var tasks = Enumerable.Range(0, 20).Select(_ => grouped.SaveAsync([Job(JobId.New())], cts.Token)).ToArray();
+
+        foreach (var task in tasks)
+            await Assert.ThrowsAsync<InvalidOperationException>(() => task.WaitAsync(cts.Token));
+        failing.Fail = false;
+        await grouped.SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
+        Assert.Single(await grouped.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token));
+    }
+
+    [Fact]
+    public async Task GroupCommit_AppendsEveryLogLine_WhenManyCallersAppendConcurrently()
+    {
+        using var cts = Bounded.Timeout(60);
+        var counting = new CountingStore(_store);
+        var grouped = new GroupCommitJobStore(counting);
+        var id = JobId.New();
+
+        await Task.WhenAll(Enumerable.Range(0, 300).Select(i => Task.Run(
+            () => grouped.AppendLogAsync([new JobLogRecord(id, 1, LogStream.StdOut, T0, $"line {i}")], cts.Token), cts.Token))).WaitAsync(cts.Token);
+
+        var lines = await grouped.ReadLogAsync(id, 0, 1000, cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(300, lines.Select(l => l.Text).Distinct().Count());
+        Assert.True(counting.LogCalls < 300, $"expected fewer than 300 underlying transactions, got {counting.LogCalls}");
+    }
+
+    /// <summary>Counts the calls reaching the real store; can be told to fail.</summary>
+    private sealed class CountingStore(IJobStore inner) : IJobStore
+    {
+        private int _saveCalls;
+        private int _logCalls;
+        private int _savedRecords;
+
+        public bool Fail { get; set; }
+        public int SaveCalls => Volatile.Read(ref _saveCalls);
+        public int LogCalls => Volatile.Read(ref _logCalls);
+        public int SavedRecords => Volatile.Read(ref _savedRecords);
+        public ConcurrentQueue<int> BatchSizes { get; } = new();
+
+        public async Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _saveCalls);
+            BatchSizes.Enqueue(records.Count);
+            // Yield so callers pile up while this batch is "being written", as they would with real I/O.
+            await Task.Yield();
+            if (Fail)
+                throw new InvalidOperationException("simulated write failure");
+            await inner.SaveAsync(records, cancellationToken);
+            Interlocked.Add(ref _savedRecords, records.Count);
+        }
+
+        public async Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _logCalls);
+            await inner.AppendLogAsync(lines, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default) => inner.LoadOpenAsync(queue, shard, cancellationToken);
+        public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) => inner.ListAsync(filter, cancellationToken);
+        public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) => inner.CountByStateAsync(cancellationToken);
+        public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) => inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
+    }
+}
