@@ -1,2 +1,3 @@
-// Placeholder entry point so the skeleton builds; the real CLI belongs to the CLI branch.
-return 0;
+using var interrupted = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupted.Cancel(); };
+return await Scheduler.Cli.CliApp.RunAsync(args, Console.Out, Console.Error, interrupted.Token);
