@@ -10,8 +10,8 @@ internal static class Output
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
+        // Nulls are written, so every object of a kind has the same properties.
         Converters = { new JsonStringEnumConverter(), new JobIdConverter() },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
     /// <summary>One value per line (JSON Lines), for streams such as logs.</summary>

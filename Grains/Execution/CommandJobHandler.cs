@@ -68,13 +68,28 @@ public sealed class CommandJobHandler : IJobHandler
             return JobResult.Fatal($"cannot start '{command.Executable}': {e.Message}");
         }
 
+        try
+        {
+            return await SuperviseAsync(process, command, startInfo, context.Log, started, cancellationToken);
+        }
+        finally
+        {
+            // Whatever went wrong above (a throwing log, say), never leave the process tree running.
+            if (!HasExited(process))
+                TryKill(process, context.Log);
+        }
+    }
+
+    private async Task<JobResult> SuperviseAsync(Process process, CommandJob command, ProcessStartInfo startInfo, IJobLog log,
+        long started, CancellationToken cancellationToken)
+    {
         // Nothing is sent to the child's stdin: close it so a program reading it sees end-of-file instead of waiting.
         process.StandardInput.Close();
         var pid = process.Id;
-        context.Log.Write(LogStream.System, $"started process {pid}: {FormatCommandLine(startInfo)}" +
+        log.Write(LogStream.System, $"started process {pid}: {FormatCommandLine(startInfo)}" +
             (command.WorkingDirectory is { Length: > 0 } cwd ? $" (in {cwd})" : ""));
 
-        var output = new BoundedOutput(context.Log, _options.MaxLogLinesPerAttempt);
+        var output = new BoundedOutput(log, _options.MaxLogLinesPerAttempt);
         using var readers = new CancellationTokenSource();
         var stdout = PumpAsync(process.StandardOutput, LogStream.StdOut, output, _options.MaxLineLength, readers.Token);
         var stderr = PumpAsync(process.StandardError, LogStream.StdErr, output, _options.MaxLineLength, readers.Token);
@@ -85,18 +100,18 @@ public sealed class CommandJobHandler : IJobHandler
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await KillTreeAsync(process, context.Log);
-            await DrainAsync(stdout, stderr, readers, context.Log);
+            await KillTreeAsync(process, log);
+            await DrainAsync(stdout, stderr, readers, log);
             output.WriteSummary();
-            context.Log.Write(LogStream.System,
+            log.Write(LogStream.System,
                 $"process {pid} and its children were killed after {Elapsed(started)} because the attempt was cancelled (timeout, cancel or shutdown)");
             throw;
         }
 
-        await DrainAsync(stdout, stderr, readers, context.Log);
+        await DrainAsync(stdout, stderr, readers, log);
         output.WriteSummary();
         var exitCode = process.ExitCode;
-        context.Log.Write(LogStream.System, $"process {pid} exited with code {exitCode} after {Elapsed(started)}");
+        log.Write(LogStream.System, $"process {pid} exited with code {exitCode} after {Elapsed(started)}");
         return Classify(command, exitCode, output.LastStdErr);
     }
 
@@ -210,17 +225,34 @@ public sealed class CommandJobHandler : IJobHandler
         return fatal ? JobResult.Fatal(reason) : JobResult.Retry(reason);
     }
 
-    private async Task KillTreeAsync(Process process, IJobLog log)
+    private static bool HasExited(Process process)
+    {
+        try
+        {
+            return process.HasExited;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    private static void TryKill(Process process, IJobLog log)
     {
         try
         {
             process.Kill(entireProcessTree: true);
         }
-        catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException)
+        catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException or AggregateException)
         {
-            // Already exited, or a child could not be signalled: what remains is waited for below.
+            // Already exited, or a child could not be signalled.
             log.Write(LogStream.System, $"killing process {process.Id}: {e.Message}");
         }
+    }
+
+    private async Task KillTreeAsync(Process process, IJobLog log)
+    {
+        TryKill(process, log);
         try
         {
             await process.WaitForExitAsync(CancellationToken.None).WaitAsync(_options.KillTimeout, _time);

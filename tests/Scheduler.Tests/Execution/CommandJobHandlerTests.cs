@@ -167,6 +167,29 @@ public sealed class CommandJobHandlerTests
     }
 
     [UnixFact]
+    public async Task ExecuteAsync_ReturnsExitCodeAfterDrainTimeout_WhenBackgroundProcessHoldsOutputOpen()
+    {
+        var log = new CollectingLog();
+        var options = new CommandHandlerOptions { OutputDrainTimeout = TimeSpan.FromMilliseconds(300) };
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+
+        var result = await RunAsync(Shell("sleep 30 & echo background $!; exit 0"), log, options);
+
+        var background = int.Parse(log.Lines(LogStream.StdOut).Single()["background ".Length..]);
+        try
+        {
+            Assert.Equal(JobOutcome.Success, result.Outcome);
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
+            Assert.Contains(log.Lines(LogStream.System), l => l.Contains("stopped reading"));
+        }
+        finally
+        {
+            if (IsAlive(background))
+                System.Diagnostics.Process.GetProcessById(background).Kill();
+        }
+    }
+
+    [UnixFact]
     public async Task ExecuteAsync_ReturnsFatal_WhenExecutableIsNotAllowed()
     {
         var options = new CommandHandlerOptions { AllowedExecutables = ["echo", "/usr/bin/env"] };
