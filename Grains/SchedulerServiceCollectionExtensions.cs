@@ -21,7 +21,7 @@ public static class SchedulerServiceCollectionExtensions
         if (services.Any(d => d.ServiceType == typeof(WorkerPool)))
             return services;
 
-        optionsBuilder.Validate(o => !o.Validate().Any(), "invalid Scheduler options");
+        optionsBuilder.ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<JobHandlerRegistry>();
@@ -29,6 +29,10 @@ public static class SchedulerServiceCollectionExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
         services.AddSingleton<JobRunner>();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
+        services.AddOptions<CommandHandlerOptions>()
+            .Validate(o => !o.Validate().Any(), "invalid command handler options")
+            .ValidateOnStart();
+        services.AddJobHandler<CommandJobHandler>(CommandJob.HandlerName);
         return services;
     }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Scheduler.Execution;
 using Scheduler.Workers;
 
 namespace Scheduler.Silo.Hosting;
@@ -26,7 +27,9 @@ public static class SchedulerHostExtensions
         section.Bind(hosting);
         var runtime = new SchedulerOptions();
         section.Bind(runtime);
-        var problems = hosting.Validate().Concat(runtime.Validate()).ToList();
+        var command = new CommandHandlerOptions();
+        builder.Configuration.GetSection(CommandHandlerOptions.SectionName).Bind(command);
+        var problems = hosting.Validate().Concat(runtime.Validate()).Concat(command.Validate()).ToList();
         if (problems.Count > 0)
             throw new OptionsValidationException("Scheduler", typeof(SchedulerHostingOptions), problems);
 
@@ -36,6 +39,7 @@ public static class SchedulerHostExtensions
         {
             silo.UseLocalhostClustering(hosting.SiloPort, hosting.GatewayPort, serviceId: hosting.ServiceId, clusterId: hosting.ClusterId);
             silo.AddScheduler(o => section.Bind(o));
+            silo.Services.Configure<CommandHandlerOptions>(builder.Configuration.GetSection(CommandHandlerOptions.SectionName));
             switch (hosting.Storage)
             {
                 case StorageMode.Memory:

@@ -1,0 +1,192 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Scheduler.Client;
+
+namespace Scheduler.Cli.Commands;
+
+/// <summary>
+/// <c>submit [options] -- &lt;executable&gt; [args...]</c> (a command job), or
+/// <c>submit --handler NAME [--payload JSON | --payload-file PATH]</c> (any registered handler).
+/// </summary>
+internal static class SubmitCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var command = new Argument<string[]>("command")
+        {
+            Description = "The executable and its arguments, after --. Run directly on a silo, without a shell.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var handler = new Option<string>("--handler") { Description = "Submit to this registered handler instead of running a command.", HelpName = "name" };
+        var payload = new Option<string>("--payload") { Description = "The handler's payload, as JSON (with --handler).", HelpName = "json" };
+        var payloadFile = new Option<string>("--payload-file") { Description = "Read the handler's JSON payload from this file (with --handler).", HelpName = "path" };
+        var priority = new Option<int>("--priority", "-p")
+        {
+            Description = $"{JobPriority.Min} (least urgent) to {JobPriority.Max} (most urgent); higher runs first.",
+            DefaultValueFactory = _ => JobPriority.Default,
+        };
+        var queue = new Option<string>("--queue", "-q") { Description = $"Queue to run in. Default '{JobRequest.DefaultQueue}'.", HelpName = "name" };
+        var tenant = new Option<string>("--tenant") { Description = $"Submitting user or tenant. Default '{JobRequest.DefaultTenant}'.", HelpName = "name" };
+        var maxAttempts = new Option<int?>("--max-attempts") { Description = $"Attempts in all, 1 to {JobLimits.MaxAllowedAttempts} (1 = no retry). Default {JobLimits.Default.MaxAttempts}." };
+        var timeout = new Option<string>("--timeout") { Description = $"Limit per attempt: {Duration.Help}. Default: none.", HelpName = "duration" };
+        var idempotencyKey = new Option<string>("--idempotency-key") { Description = "Resubmitting with the same tenant and key returns the existing job.", HelpName = "key" };
+        var env = new Option<string[]>("--env", "-e") { Description = "Environment variable for the command, added to the silo's; repeatable.", HelpName = "KEY=VALUE" };
+        var cwd = new Option<string>("--cwd") { Description = "Working directory of the command, on the silo.", HelpName = "path" };
+        var fatalExitCodes = new Option<int[]>("--fatal-exit-code") { Description = "Exit code that fails the job without retry; repeatable. Other non-zero codes are retried.", HelpName = "code" };
+        var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the job's final state and print it; exit code 0 only if it succeeded." };
+        var waitTimeout = new Option<string>("--wait-timeout") { Description = $"With --wait, give up waiting after this long (exit code 1): {Duration.Help}. Default: no limit.", HelpName = "duration" };
+
+        var submit = new Command("submit",
+            "Submit a job and print its id.\n" +
+            "  scheduler submit [options] -- <executable> [args...]      run a command on a silo (no shell)\n" +
+            "  scheduler submit --handler NAME [--payload JSON | --payload-file PATH] [options]")
+        {
+            command, handler, payload, payloadFile, priority, queue, tenant, maxAttempts, timeout, idempotencyKey, env, cwd, fatalExitCodes, wait, waitTimeout,
+        };
+
+        cli.SetAction(submit, async (parse, connection, cancellationToken) =>
+        {
+            var argv = parse.GetValue(command) ?? [];
+            var handlerName = parse.GetValue(handler);
+            var envPairs = parse.GetValue(env) ?? [];
+            var fatal = parse.GetValue(fatalExitCodes) ?? [];
+            var workingDirectory = parse.GetValue(cwd);
+
+            string name;
+            ImmutableArray<byte> body;
+            if (handlerName is not null)
+            {
+                if (argv.Length > 0)
+                    throw new UsageException($"give either --handler or a command after --, not both (got --handler '{handlerName}' and command '{string.Join(' ', argv)}')");
+                if (envPairs.Length > 0 || workingDirectory is not null || fatal.Length > 0)
+                    throw new UsageException("--env, --cwd and --fatal-exit-code describe a command; with --handler put everything in --payload");
+                name = handlerName;
+                body = await ReadPayloadAsync(parse.GetValue(payload), parse.GetValue(payloadFile), cancellationToken);
+            }
+            else
+            {
+                if (parse.GetValue(payload) is not null || parse.GetValue(payloadFile) is not null)
+                    throw new UsageException("--payload and --payload-file need --handler");
+                if (argv.Length == 0)
+                    throw new UsageException("nothing to run: give a command after --, e.g. scheduler submit -- /bin/echo hello, or use --handler");
+                if (string.IsNullOrWhiteSpace(argv[0]))
+                    throw new UsageException("the executable must not be empty");
+                if (workingDirectory is { Length: 0 })
+                    throw new UsageException("--cwd must not be empty");
+                name = CommandJob.HandlerName;
+                body = SchedulerClientExtensions.ToPayload(new CommandJob
+                {
+                    Executable = argv[0],
+                    Arguments = argv[1..],
+                    Environment = ParseEnvironment(envPairs),
+                    WorkingDirectory = workingDirectory,
+                    FatalExitCodes = fatal,
+                });
+            }
+
+            var limits = JobLimits.Default;
+            if (parse.GetValue(maxAttempts) is { } attempts)
+                limits = limits with { MaxAttempts = attempts };
+            if (parse.GetValue(timeout) is { } timeoutText)
+                limits = limits with { Timeout = Duration.ParsePositive("--timeout", timeoutText) };
+            var request = new JobRequest
+            {
+                Handler = name,
+                Payload = body,
+                Priority = parse.GetValue(priority),
+                Queue = parse.GetValue(queue) ?? JobRequest.DefaultQueue,
+                Tenant = parse.GetValue(tenant) ?? JobRequest.DefaultTenant,
+                Limits = limits,
+                IdempotencyKey = parse.GetValue(idempotencyKey),
+            };
+            if (RequestValidation.Check(request, JobRequest.DefaultMaxPayloadBytes) is { } problem)
+                throw new UsageException(problem.Message);
+
+            var waitFor = parse.GetValue(wait);
+            var waitText = parse.GetValue(waitTimeout);
+            if (waitText is not null && !waitFor)
+                throw new UsageException("--wait-timeout needs --wait");
+            var waitLimit = waitText is null ? Waiting.Forever : Duration.ParsePositive("--wait-timeout", waitText);
+
+            return async (client, ct) =>
+            {
+                var result = await client.SubmitAsync(request, ct);
+                if (!connection.Json)
+                {
+                    cli.Out.WriteLine(result.Id);
+                    if (result.Outcome == SubmitOutcome.Existing)
+                        cli.Error.WriteLine($"note: job {result.Id} already existed (idempotency key); it is {result.State}");
+                }
+                if (!waitFor)
+                {
+                    if (connection.Json)
+                        Output.WriteJson(cli.Out, result);
+                    return ExitCodes.Ok;
+                }
+                return await Waiting.WaitAndReportAsync(client, result.Id, waitLimit, cli, connection.Json,
+                    status => new { result.Id, result.Outcome, Status = status }, ct);
+            };
+        });
+        return submit;
+    }
+
+    private static Dictionary<string, string> ParseEnvironment(string[] pairs)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var equals = pair.IndexOf('=');
+            if (equals <= 0)
+                throw new UsageException($"--env '{pair}' is not KEY=VALUE with a non-empty KEY");
+            var key = pair[..equals];
+            if (key.Any(c => char.IsWhiteSpace(c) || c == '\0'))
+                throw new UsageException($"--env '{pair}': the name '{key}' must not contain spaces");
+            if (!environment.TryAdd(key, pair[(equals + 1)..]))
+                throw new UsageException($"--env '{pair}': {key} is given more than once");
+        }
+        return environment;
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    private static async Task<ImmutableArray<byte>> ReadPayloadAsync(string? inline, string? path, CancellationToken cancellationToken)
+    {
+        if (inline is not null && path is not null)
+            throw new UsageException("give --payload or --payload-file, not both");
+        byte[] bytes;
+        string source;
+        if (path is not null)
+        {
+            try
+            {
+                bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                throw new UsageException($"cannot read payload file '{path}': {e.Message}");
+            }
+            if (bytes.AsSpan().StartsWith(Utf8Bom))
+                bytes = bytes[Utf8Bom.Length..];
+            source = $"payload file '{path}'";
+        }
+        else if (inline is not null)
+        {
+            bytes = Encoding.UTF8.GetBytes(inline);
+            source = "--payload";
+        }
+        else
+            return [];
+
+        try
+        {
+            using var _ = JsonDocument.Parse(bytes);
+        }
+        catch (JsonException e)
+        {
+            throw new UsageException($"{source} is not valid JSON: {e.Message}");
+        }
+        return ImmutableArray.Create(bytes);
+    }
+}
