@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Placement;
 using Scheduler.Storage;
 
 namespace Scheduler.Grains;
@@ -8,6 +9,7 @@ namespace Scheduler.Grains;
 /// One job. Single activation serialises its transitions; the attempt number is the fencing token that lets
 /// only the current attempt report an outcome.
 /// </summary>
+[PreferLocalPlacement]
 public sealed partial class JobGrain(
     [PersistentState("job", SchedulerStorage.ProviderName)] IPersistentState<JobGrainState> job,
     IJobStore store,
