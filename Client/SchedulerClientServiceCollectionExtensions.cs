@@ -49,7 +49,11 @@ public static class SchedulerClientServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         return services.AddSchedulerClient(o =>
         {
-            configuration.GetSection(SchedulerClientOptions.SectionName).Bind(o);
+            var section = configuration.GetSection(SchedulerClientOptions.SectionName);
+            section.Bind(o);
+            // The binder appends to a list that has defaults; a configured list must replace them.
+            if (section.GetSection(nameof(SchedulerClientOptions.Gateways)).Get<List<string>>() is { Count: > 0 } gateways)
+                o.Gateways = gateways;
             configure?.Invoke(o);
         });
     }

@@ -26,7 +26,7 @@ public static class SchedulerHostExtensions
         var hosting = new SchedulerHostingOptions();
         section.Bind(hosting);
         var runtime = new SchedulerOptions();
-        section.Bind(runtime);
+        Bind(section, runtime);
         var command = new CommandHandlerOptions();
         builder.Configuration.GetSection(CommandHandlerOptions.SectionName).Bind(command);
         var problems = hosting.Validate().Concat(runtime.Validate()).Concat(command.Validate()).ToList();
@@ -38,7 +38,7 @@ public static class SchedulerHostExtensions
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(hosting.SiloPort, hosting.GatewayPort, serviceId: hosting.ServiceId, clusterId: hosting.ClusterId);
-            silo.AddScheduler(o => section.Bind(o));
+            silo.AddScheduler(o => Bind(section, o));
             silo.Services.Configure<CommandHandlerOptions>(builder.Configuration.GetSection(CommandHandlerOptions.SectionName));
             switch (hosting.Storage)
             {
@@ -55,6 +55,17 @@ public static class SchedulerHostExtensions
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = runtime.ShutdownGracePeriod + TimeSpan.FromSeconds(20));
         return builder;
+    }
+
+    /// <summary>
+    /// Binds the "Scheduler" section. A configured list replaces the default instead of being appended to it,
+    /// which is what the configuration binder would do.
+    /// </summary>
+    private static void Bind(IConfigurationSection section, SchedulerOptions options)
+    {
+        section.Bind(options);
+        if (section.GetSection(nameof(SchedulerOptions.Queues)).Get<List<string>>() is { Count: > 0 } queues)
+            options.Queues = queues;
     }
 
     /// <summary>Adds the scheduler's grains and services to a silo (idempotent); storage is chosen separately.</summary>
