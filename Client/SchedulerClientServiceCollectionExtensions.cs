@@ -49,7 +49,13 @@ public static class SchedulerClientServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         return services.AddSchedulerClient(o =>
         {
-            configuration.GetSection(SchedulerClientOptions.SectionName).Bind(o);
+            var section = configuration.GetSection(SchedulerClientOptions.SectionName);
+            section.Bind(o);
+            // The binder appends list items to a list that already has values (the default gateway):
+            // configured gateways replace the default.
+            var gateways = section.GetSection(nameof(SchedulerClientOptions.Gateways));
+            if (gateways.GetChildren().Any())
+                o.Gateways = gateways.Get<List<string>>() ?? [];
             configure?.Invoke(o);
         });
     }
