@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Scheduler.Tests.Storage;
 
 namespace Scheduler.Tests.EndToEnd;
@@ -25,6 +27,22 @@ public sealed class InvalidConfigurationTests
 
         Assert.Contains("Scheduler:Storage", exception.Message);
         Assert.Contains("Bogus", exception.Message);
+    }
+
+    [Fact]
+    public async Task Build_UsesExactlyConfiguredQueues_WhenQueuesAreConfigured()
+    {
+        using var dir = new TempDirectory();
+        var settings = SiloSettings.Create(Path.Combine(dir.Path, "data")) with
+        {
+            Overrides = new Dictionary<string, string?> { ["Scheduler:Queues:0"] = "default", ["Scheduler:Queues:1"] = "reports" },
+        };
+
+        // Not started: building resolves the configuration the silo would run with.
+        await using var app = SiloProcessHost.Build(settings);
+
+        var options = app.Services.GetRequiredService<IOptions<SchedulerOptions>>().Value;
+        Assert.Equal(["default", "reports"], options.Queues);
     }
 
     private static async Task<Exception> StartExpectingFailureAsync(string key, string value)
