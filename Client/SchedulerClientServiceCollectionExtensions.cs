@@ -51,9 +51,11 @@ public static class SchedulerClientServiceCollectionExtensions
         {
             var section = configuration.GetSection(SchedulerClientOptions.SectionName);
             section.Bind(o);
-            // The binder appends to a list that has defaults; a configured list must replace them.
-            if (section.GetSection(nameof(SchedulerClientOptions.Gateways)).Get<List<string>>() is { Count: > 0 } gateways)
-                o.Gateways = gateways;
+            // The binder appends list items to a list that already has values (the default gateway):
+            // configured gateways replace the default.
+            var gateways = section.GetSection(nameof(SchedulerClientOptions.Gateways));
+            if (gateways.GetChildren().Any())
+                o.Gateways = gateways.Get<List<string>>() ?? [];
             configure?.Invoke(o);
         });
     }

@@ -26,7 +26,7 @@ public static class SchedulerHostExtensions
         var hosting = new SchedulerHostingOptions();
         section.Bind(hosting);
         var runtime = new SchedulerOptions();
-        Bind(section, runtime);
+        BindRuntime(section, runtime);
         var command = new CommandHandlerOptions();
         builder.Configuration.GetSection(CommandHandlerOptions.SectionName).Bind(command);
         var problems = hosting.Validate().Concat(runtime.Validate()).Concat(command.Validate()).ToList();
@@ -38,7 +38,7 @@ public static class SchedulerHostExtensions
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(hosting.SiloPort, hosting.GatewayPort, serviceId: hosting.ServiceId, clusterId: hosting.ClusterId);
-            silo.AddScheduler(o => Bind(section, o));
+            silo.AddScheduler(o => BindRuntime(section, o));
             silo.Services.Configure<CommandHandlerOptions>(builder.Configuration.GetSection(CommandHandlerOptions.SectionName));
             switch (hosting.Storage)
             {
@@ -58,14 +58,16 @@ public static class SchedulerHostExtensions
     }
 
     /// <summary>
-    /// Binds the "Scheduler" section. A configured list replaces the default instead of being appended to it,
-    /// which is what the configuration binder would do.
+    /// Binds <see cref="SchedulerOptions"/> from <paramref name="section"/>. The configuration binder appends list
+    /// items to a list that already has values, so a configured Queues list would be added to the default
+    /// ["default"] (["default"] in appsettings.json became ["default", "default"]): the configured list replaces it.
     /// </summary>
-    private static void Bind(IConfigurationSection section, SchedulerOptions options)
+    private static void BindRuntime(IConfigurationSection section, SchedulerOptions options)
     {
         section.Bind(options);
-        if (section.GetSection(nameof(SchedulerOptions.Queues)).Get<List<string>>() is { Count: > 0 } queues)
-            options.Queues = queues;
+        var queues = section.GetSection(nameof(SchedulerOptions.Queues));
+        if (queues.GetChildren().Any())
+            options.Queues = queues.Get<List<string>>() ?? [];
     }
 
     /// <summary>Adds the scheduler's grains and services to a silo (idempotent); storage is chosen separately.</summary>
