@@ -26,11 +26,11 @@ public interface IQueueShardGrain : IGrainWithStringKey
     Task<bool> Remove(JobId id);
 
     /// <summary>
-    /// Long poll: answers at once when the shard's head differs from <paramref name="knownVersion"/>,
-    /// otherwise when it changes or after <paramref name="maxWait"/>.
+    /// Long poll: answers at once when the shard's head differs from <paramref name="known"/> (another epoch or
+    /// version), otherwise when it changes or after <paramref name="maxWait"/>.
     /// </summary>
     [Alias("WatchHead"), AlwaysInterleave]
-    Task<ShardHead> WatchHead(long knownVersion, TimeSpan maxWait);
+    Task<ShardHead> WatchHead(ShardHead known, TimeSpan maxWait);
 }
 
 /// <summary>A queued job as the queue sees it.</summary>
@@ -41,17 +41,25 @@ public readonly record struct QueueEntry(
     [property: Id(2)] long EnqueuedAtTicks);
 
 /// <summary>
-/// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> changes whenever
-/// the head's priority changes or the shard turns empty or non-empty.
+/// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> grows whenever the head's
+/// priority changes or the shard turns empty or non-empty; <see cref="Epoch"/> identifies the shard's activation
+/// (it grows too), so that (Epoch, Version) orders every head a shard ever reported.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.ShardHead")]
 public readonly record struct ShardHead(
     [property: Id(0)] long Version,
     [property: Id(1)] int Count,
     [property: Id(2)] int TopPriority,
-    [property: Id(3)] long TopEnqueuedAtTicks)
+    [property: Id(3)] long TopEnqueuedAtTicks,
+    [property: Id(4)] long Epoch)
 {
     public bool IsEmpty => Count == 0;
+
+    /// <summary>True when this head was reported no earlier than <paramref name="other"/>.</summary>
+    public bool IsNotOlderThan(ShardHead other) =>
+        Epoch > other.Epoch || (Epoch == other.Epoch && Version >= other.Version);
+
+    public bool IsSameVersion(ShardHead other) => Epoch == other.Epoch && Version == other.Version;
 }
 
 [GenerateSerializer, Immutable, Alias("scheduler.PullResult")]

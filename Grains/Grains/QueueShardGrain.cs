@@ -10,14 +10,16 @@ namespace Scheduler.Grains;
 /// Queued and Running jobs of its shard from the store, so a crash or a move to another silo loses nothing
 /// (a job that is in fact still running elsewhere is refused by its job grain when offered again).
 /// </summary>
-public sealed partial class QueueShardGrain(IJobStore store, ILogger<QueueShardGrain> logger) : Grain, IQueueShardGrain
+public sealed partial class QueueShardGrain(IJobStore store, TimeProvider time, ILogger<QueueShardGrain> logger) : Grain, IQueueShardGrain
 {
     private readonly ShardQueue _queue = new();
-    private ShardHead _head = new(1, 0, 0, 0);
+    private ShardHead _head;
     private TaskCompletionSource? _headChanged;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // A later activation always has a larger epoch, so watchers can tell its heads from a former one's.
+        _head = new ShardHead(1, 0, 0, 0, time.GetUtcNow().UtcTicks);
         var key = this.GetPrimaryKeyString();
         var slash = key.LastIndexOf('/');
         var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
@@ -49,9 +51,9 @@ public sealed partial class QueueShardGrain(IJobStore store, ILogger<QueueShardG
         return Task.FromResult(removed);
     }
 
-    public async Task<ShardHead> WatchHead(long knownVersion, TimeSpan maxWait)
+    public async Task<ShardHead> WatchHead(ShardHead known, TimeSpan maxWait)
     {
-        if (_head.Version != knownVersion || maxWait <= TimeSpan.Zero)
+        if (!_head.IsSameVersion(known) || maxWait <= TimeSpan.Zero)
             return _head;
         _headChanged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
@@ -69,7 +71,7 @@ public sealed partial class QueueShardGrain(IJobStore store, ILogger<QueueShardG
     {
         var top = _queue.Peek;
         var changed = (top is null) != _head.IsEmpty || (top is { } t && t.Priority != _head.TopPriority);
-        _head = new ShardHead(changed ? _head.Version + 1 : _head.Version, _queue.Count, top?.Priority ?? 0, top?.EnqueuedAtTicks ?? 0);
+        _head = new ShardHead(changed ? _head.Version + 1 : _head.Version, _queue.Count, top?.Priority ?? 0, top?.EnqueuedAtTicks ?? 0, _head.Epoch);
         if (changed && _headChanged is { } waiters)
         {
             _headChanged = null;

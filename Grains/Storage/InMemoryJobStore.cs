@@ -10,12 +10,28 @@ public sealed class InMemoryJobStore : IJobStore
 {
     private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
+    private readonly object _writeLock = new();
+    private readonly long[] _countByState = new long[16];
     private long _logSequence;
 
     public Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
     {
-        foreach (var record in records)
-            _jobs.AddOrUpdate(record.Id, record, (_, existing) => record with { CreatedAt = existing.CreatedAt });
+        lock (_writeLock)
+        {
+            foreach (var record in records)
+            {
+                if (_jobs.TryGetValue(record.Id, out var existing))
+                {
+                    _countByState[(int)existing.State]--;
+                    _jobs[record.Id] = record with { CreatedAt = existing.CreatedAt };
+                }
+                else
+                {
+                    _jobs[record.Id] = record;
+                }
+                _countByState[(int)record.State]++;
+            }
+        }
         return Task.CompletedTask;
     }
 
@@ -42,8 +58,13 @@ public sealed class InMemoryJobStore : IJobStore
 
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default)
     {
-        IReadOnlyDictionary<JobState, long> counts = _jobs.Values.GroupBy(j => j.State).ToDictionary(g => g.Key, g => (long)g.Count());
-        return Task.FromResult(counts);
+        lock (_writeLock)
+        {
+            IReadOnlyDictionary<JobState, long> counts = Enum.GetValues<JobState>()
+                .Where(state => _countByState[(int)state] > 0)
+                .ToDictionary(state => state, state => _countByState[(int)state]);
+            return Task.FromResult(counts);
+        }
     }
 
     public Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default)

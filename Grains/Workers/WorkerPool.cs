@@ -82,6 +82,14 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         }
     }
 
+    /// <summary>What the pool believes now: free slots, running jobs, and each shard's head as last seen.</summary>
+    public string Describe()
+    {
+        lock (_headsLock)
+            return $"free {Volatile.Read(ref _free)}, running {Running}, heads: " +
+                string.Join(" ", _shards.Select(s => $"{s.Grain.GetPrimaryKeyString()}=v{s.Head.Version}/n{s.Head.Count}/p{s.Head.TopPriority}"));
+    }
+
     /// <summary>Called by the runner when a job it was given has ended (in any way).</summary>
     public void Release()
     {
@@ -110,7 +118,10 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         {
             try
             {
-                var head = await shard.Grain.WatchHead(shard.KnownVersion, _options.WatchTimeout).WaitAsync(_stopPulling.Token);
+                ShardHead known;
+                lock (_headsLock)
+                    known = shard.Head;
+                var head = await shard.Grain.WatchHead(known, _options.WatchTimeout).WaitAsync(_stopPulling.Token);
                 lock (_headsLock)
                     shard.Observe(head);
                 failures = 0;
@@ -235,18 +246,23 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     private sealed class Shard(IQueueShardGrain grain)
     {
         public IQueueShardGrain Grain { get; } = grain;
-        public ShardHead Head { get; private set; }
-        public long KnownVersion { get; private set; } = -1;
 
-        /// <summary>Keeps the newest view: versions only grow within one activation of the shard.</summary>
+        /// <summary>The newest head seen; the default (epoch 0) means "unknown", which every real head replaces.</summary>
+        public ShardHead Head { get; private set; }
+
+        /// <summary>
+        /// Keeps the newest view. Pull and watch answers for one shard can arrive out of order: an older
+        /// "empty" answer must not overwrite a newer "non-empty" one, or the pool would wait for a change the
+        /// shard has already reported.
+        /// </summary>
         public void Observe(ShardHead head)
         {
-            Head = head;
-            KnownVersion = head.Version;
+            if (head.IsNotOlderThan(Head))
+                Head = head;
         }
 
         /// <summary>After a failure the shard may come back as a new activation: ask it afresh.</summary>
-        public void Forget() => KnownVersion = -1;
+        public void Forget() => Head = default;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started: {Capacity} slots, watching {Shards} queue shards")]

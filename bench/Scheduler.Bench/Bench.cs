@@ -89,12 +89,14 @@ public static class Bench
         await clientHost.StartAsync(ct);
         var client = clientHost.Services.GetRequiredService<ISchedulerClient>();
 
-        // Warm up code paths (JIT, first activations) so the figures measure the steady state.
-        var warm = await client.SubmitManyAsync([.. Enumerable.Range(0, 200).Select(_ => new JobRequest { Handler = "noop" })], ct);
-        foreach (var w in warm)
-            await client.WaitForFinalAsync(w.Id, TimeSpan.FromSeconds(60), ct);
+        // Warm up code paths (JIT tiers, first activations) so the figures measure the steady state.
+        var warmCount = Math.Clamp(s.Jobs / 5, 200, 20_000);
+        var warm = await client.SubmitManyAsync([.. Enumerable.Range(0, warmCount).Select(_ => new JobRequest { Handler = "noop" })], ct);
+        await WaitForSucceededAsync(client, warm.Count, DateTime.UtcNow + TimeSpan.FromSeconds(120), ct);
 
         using var memory = new PeakWorkingSet();
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
+        var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var submitTicks = new ConcurrentDictionary<Guid, long>();
         var requests = Enumerable.Range(0, s.Jobs).Select(_ => new JobRequest { Handler = RecordingNoopHandler.Name, Id = JobId.New() }).ToArray();
         var accepted = 0;
@@ -139,18 +141,12 @@ public static class Bench
         var submitted = Stopwatch.GetTimestamp();
 
         // Completion is what the scheduler reports as durably Succeeded, not what the handler saw.
-        var deadline = DateTime.UtcNow + s.Timeout;
-        long succeeded = 0;
-        var expected = s.Jobs + warm.Count;
-        while (DateTime.UtcNow < deadline)
-        {
-            var stats = await client.GetStatsAsync(ct);
-            succeeded = stats.ByState.GetValueOrDefault(JobState.Succeeded);
-            if (succeeded >= expected)
-                break;
-            await Task.Delay(20, ct);
-        }
+        var pool = silo.Services.GetRequiredService<Scheduler.Workers.WorkerPool>();
+        using var poolWatch = new Timer(_ => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {pool.Describe()}"), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        var succeeded = await WaitForSucceededAsync(client, s.Jobs + warm.Count, DateTime.UtcNow + s.Timeout, ct);
         var last = Stopwatch.GetTimestamp();
+        var allocatedPerJob = (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)s.Jobs;
+        var gcCounts = new { gen0 = GC.CollectionCount(0) - gcBefore.Item1, gen1 = GC.CollectionCount(1) - gcBefore.Item2, gen2 = GC.CollectionCount(2) - gcBefore.Item3 };
         var completed = (int)Math.Max(0, succeeded - warm.Count);
 
         var latencies = requests
@@ -184,6 +180,8 @@ public static class Bench
             accepted,
             peak_working_set_mb = Math.Round(memory.PeakBytes / 1024.0 / 1024.0, 1),
             job_grain_activations_after = jobActivations,
+            allocated_bytes_per_job = Math.Round(allocatedPerJob),
+            gc = gcCounts,
         };
         Console.Error.WriteLine($"{s.Mode} {s.Storage}: {completed}/{s.Jobs} completed in {seconds:0.00} s = {result.jobs_per_sec} jobs/s; " +
             $"start latency p50 {result.start_latency_ms.p50} ms, p99 {result.start_latency_ms.p99} ms; lost {lost}, duplicates {duplicates}; " +
@@ -194,6 +192,21 @@ public static class Bench
         await silo.StopAsync(CancellationToken.None);
         try { Directory.Delete(dataDir, recursive: true); } catch (DirectoryNotFoundException) { }
         return lost == 0 && duplicates == 0 ? 0 : 1;
+    }
+
+    /// <summary>Polls the cluster's counts (one cheap call each 20 ms) until <paramref name="expected"/> jobs have succeeded.</summary>
+    private static async Task<long> WaitForSucceededAsync(ISchedulerClient client, int expected, DateTime deadline, CancellationToken ct)
+    {
+        long succeeded = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            var stats = await client.GetStatsAsync(ct);
+            succeeded = stats.ByState.GetValueOrDefault(JobState.Succeeded);
+            if (succeeded >= expected)
+                break;
+            await Task.Delay(20, ct);
+        }
+        return succeeded;
     }
 
     private static async Task SubmitOneAsync(ISchedulerClient client, JobRequest request, Action onAccepted, CancellationToken ct)

@@ -41,6 +41,7 @@ public sealed class MemoryClusterFixture : IAsyncLifetime
             silo.UseInMemorySchedulerStorage();
             silo.Services.AddSingleton(Book);
             silo.Services.AddJobHandler<WorkHandler>(WorkHandler.Name);
+            silo.Services.AddJobHandler<Examples.ResizeImageHandler>("example.resize");
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
