@@ -181,12 +181,19 @@ public sealed class SqlJobStoreTests : IAsyncLifetime
         var grouped = new GroupCommitJobStore(counting);
         var ids = Enumerable.Range(0, 500).Select(_ => JobId.New()).ToArray();
 
-        await Task.WhenAll(ids.Select(id => Task.Run(() => grouped.SaveAsync([Job(id)], cts.Token), cts.Token))).WaitAsync(cts.Token);
+        // Hold the first underlying write, as slow I/O would, so every other caller must queue behind it.
+        var gate = counting.Close();
+        var issued = 0;
+        var saves = ids.Select(id => Task.Run(() => { Interlocked.Increment(ref issued); return grouped.SaveAsync([Job(id)], cts.Token); }, cts.Token)).ToArray();
+        while (Volatile.Read(ref issued) < ids.Length || counting.SaveCalls == 0)
+            await Task.Delay(10, cts.Token);
+        gate.SetResult();
+        await Task.WhenAll(saves).WaitAsync(cts.Token);
 
         var rows = await grouped.ListAsync(new JobFilter { Limit = 1000 }, cts.Token).WaitAsync(cts.Token);
         Assert.Equal(ids.ToHashSet(), rows.Select(r => r.Id).ToHashSet());
         Assert.Equal(500, counting.SavedRecords);
-        Assert.True(counting.SaveCalls < 500, $"expected fewer than 500 underlying transactions, got {counting.SaveCalls}");
+        Assert.True(counting.SaveCalls <= 2, $"expected the held batch and one more, got {counting.SaveCalls} underlying transactions");
     }
 
     [Fact]
@@ -228,12 +235,21 @@ public sealed class SqlJobStoreTests : IAsyncLifetime
         var grouped = new GroupCommitJobStore(counting);
         var id = JobId.New();
 
-        await Task.WhenAll(Enumerable.Range(0, 300).Select(i => Task.Run(
-            () => grouped.AppendLogAsync([new JobLogRecord(id, 1, LogStream.StdOut, T0, $"line {i}")], cts.Token), cts.Token))).WaitAsync(cts.Token);
+        var gate = counting.Close();
+        var issued = 0;
+        var appends = Enumerable.Range(0, 300).Select(i => Task.Run(() =>
+        {
+            Interlocked.Increment(ref issued);
+            return grouped.AppendLogAsync([new JobLogRecord(id, 1, LogStream.StdOut, T0, $"line {i}")], cts.Token);
+        }, cts.Token)).ToArray();
+        while (Volatile.Read(ref issued) < 300 || counting.LogCalls == 0)
+            await Task.Delay(10, cts.Token);
+        gate.SetResult();
+        await Task.WhenAll(appends).WaitAsync(cts.Token);
 
         var lines = await grouped.ReadLogAsync(id, 0, 1000, cts.Token).WaitAsync(cts.Token);
         Assert.Equal(300, lines.Select(l => l.Text).Distinct().Count());
-        Assert.True(counting.LogCalls < 300, $"expected fewer than 300 underlying transactions, got {counting.LogCalls}");
+        Assert.True(counting.LogCalls <= 2, $"expected the held batch and one more, got {counting.LogCalls} underlying transactions");
     }
 
     /// <summary>Counts the calls reaching the real store; can be told to fail.</summary>
@@ -243,7 +259,17 @@ public sealed class SqlJobStoreTests : IAsyncLifetime
         private int _logCalls;
         private int _savedRecords;
 
+        private Task _gate = Task.CompletedTask;
+
         public bool Fail { get; set; }
+
+        /// <summary>Makes every write wait until the returned source is completed.</summary>
+        public TaskCompletionSource Close()
+        {
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _gate = gate.Task;
+            return gate;
+        }
         public int SaveCalls => Volatile.Read(ref _saveCalls);
         public int LogCalls => Volatile.Read(ref _logCalls);
         public int SavedRecords => Volatile.Read(ref _savedRecords);
@@ -253,6 +279,7 @@ public sealed class SqlJobStoreTests : IAsyncLifetime
         {
             Interlocked.Increment(ref _saveCalls);
             BatchSizes.Enqueue(records.Count);
+            await _gate;
             // Yield so callers pile up while this batch is "being written", as they would with real I/O.
             await Task.Yield();
             if (Fail)
@@ -264,6 +291,7 @@ public sealed class SqlJobStoreTests : IAsyncLifetime
         public async Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _logCalls);
+            await _gate;
             await inner.AppendLogAsync(lines, cancellationToken);
         }
 
