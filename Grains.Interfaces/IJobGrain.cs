@@ -18,7 +18,14 @@ public interface IJobGrain : IGrainWithGuidKey
     /// or null when the job is not runnable (already finished, cancelled, or running elsewhere).
     /// </summary>
     [Alias("TryStart")]
-    Task<JobExecution?> TryStart(string silo);
+    Task<JobExecution?> TryStart(SiloAddress silo);
+
+    /// <summary>
+    /// Renews the lease of a running attempt. False when that attempt is no longer the job's current one: its
+    /// executor must stop, because the job may be running elsewhere.
+    /// </summary>
+    [Alias("Heartbeat")]
+    Task<bool> Heartbeat(int attempt);
 
     /// <summary>Reports the outcome of an attempt; an outcome for any attempt but the current one is ignored.</summary>
     [Alias("Complete")]

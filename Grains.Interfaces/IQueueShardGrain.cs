@@ -19,7 +19,14 @@ public interface IQueueShardGrain : IGrainWithStringKey
     /// <paramref name="minPriority"/>, and says what is left.
     /// </summary>
     [Alias("Pull")]
-    Task<PullResult> Pull(int max, int minPriority);
+    Task<PullResult> Pull(int max, int minPriority, SiloAddress silo);
+
+    /// <summary>
+    /// The given jobs, pulled earlier, have ended their run (in any way). Until then the shard remembers which silo
+    /// took them, and offers them again if that silo dies.
+    /// </summary>
+    [Alias("Ack"), OneWay]
+    Task Ack(ImmutableArray<JobId> ids);
 
     /// <summary>Removes a waiting job (used when it is cancelled). Returns false if it was not waiting here.</summary>
     [Alias("Remove")]

@@ -26,11 +26,22 @@ public sealed class SchedulerOptions
     /// <summary>How long a silo's watch on a queue shard waits for a change before it is renewed. Default 15 s.</summary>
     public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long a running attempt stays leased without a renewal. Executors renew every quarter of it; when renewals
+    /// stop (the executor's silo died or hangs), the job is requeued within about 1.25 × this. Default 8 s.
+    /// </summary>
+    public TimeSpan LeasePeriod { get; set; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>How often executors renew leases and job grains check them: a quarter of <see cref="LeasePeriod"/>.</summary>
+    public TimeSpan LeaseCheckInterval => LeasePeriod / 4;
+
     /// <summary>How long running jobs may finish when the silo stops before their tokens are cancelled. Default 10 s.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
     public IEnumerable<string> Validate()
     {
+        if (LeasePeriod < TimeSpan.FromSeconds(1) || LeasePeriod > TimeSpan.FromMinutes(10))
+            yield return $"{SectionName}:LeasePeriod must be 1 s to 10 minutes (was {LeasePeriod})";
         if (ShutdownGracePeriod < TimeSpan.Zero || ShutdownGracePeriod > TimeSpan.FromMinutes(10))
             yield return $"{SectionName}:ShutdownGracePeriod must be 0 to 10 minutes (was {ShutdownGracePeriod})";
         if (MaxConcurrentJobs is < 1 or > 100_000)

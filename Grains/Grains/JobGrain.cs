@@ -14,16 +14,30 @@ public sealed partial class JobGrain(
     [PersistentState("job", SchedulerStorage.ProviderName)] IPersistentState<JobGrainState> job,
     IJobStore store,
     IOptions<SchedulerOptions> options,
+    IClusterMembershipService membership,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private readonly SchedulerOptions _options = options.Value;
 
-    // True while an attempt started by this activation is running. A Running state read from storage by a
-    // fresh activation belongs to an executor that is gone with the previous activation's silo.
-    private bool _attemptLive;
+    // While Running: the attempt is leased until this time. Its executor renews the lease with heartbeats; when
+    // they stop, the attempt is abandoned and the job requeued. Kept in memory only: a fresh activation that reads
+    // a Running state gives the executor one lease period to show up (or none, if its silo is known dead).
+    private DateTimeOffset _leaseUntil;
+    private IGrainTimer? _leaseTimer;
     private TaskCompletionSource? _final;
     private IDisposable? _retryTimer;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.State == JobState.Running)
+        {
+            var executorDead = S.SiloAddress is { } executor && membership.CurrentSnapshot.GetSiloStatus(executor) == SiloStatus.Dead;
+            _leaseUntil = executorDead ? time.GetUtcNow() : time.GetUtcNow() + _options.LeasePeriod;
+            StartLeaseTimer();
+        }
+        return Task.CompletedTask;
+    }
 
     private JobId Id => new(this.GetPrimaryKey());
     private JobGrainState S => job.State;
@@ -51,21 +65,15 @@ public sealed partial class JobGrain(
 
     private QueueEntry Entry => new(Id, S.Priority, S.CreatedAt.UtcTicks);
 
-    public async Task<JobExecution?> TryStart(string silo)
+    public async Task<JobExecution?> TryStart(SiloAddress silo)
     {
-        if (S.State == JobState.Running && !_attemptLive)
+        if (S.State == JobState.Running)
         {
-            // The attempt recorded as running was started by an activation that no longer exists.
-            LogAbandonedAttempt(logger, Id, S.Attempt, S.Silo);
-            if (S.Attempt >= S.MaxAttempts)
-            {
-                S.LastError = $"attempt {S.Attempt} of {S.MaxAttempts} was abandoned (its silo stopped) and no attempts are left";
-                await FinishAsync(JobState.Failed);
+            // Running under a live lease: another executor has it (or may still report). Not runnable here.
+            if (time.GetUtcNow() < _leaseUntil || !await AbandonAttemptAsync(requeue: false))
                 return null;
-            }
-            S.LastError = $"attempt {S.Attempt} was abandoned (its silo stopped)";
         }
-        else if (S.State != JobState.Queued)
+        if (S.State != JobState.Queued)
         {
             if (!Exists)
                 DeactivateOnIdle();
@@ -75,12 +83,13 @@ public sealed partial class JobGrain(
         _retryTimer?.Dispose();
         _retryTimer = null;
         S.Attempt++;
-        S.Silo = silo;
+        S.Silo = silo.ToString();
+        S.SiloAddress = silo;
         var now = time.GetUtcNow();
         S.StartedAt = now;
-        S.State = JobState.Queued; // so that MoveAsync checks Queued → Running for a re-run of an abandoned attempt
         await MoveAsync(JobState.Running, now);
-        _attemptLive = true;
+        _leaseUntil = now + _options.LeasePeriod;
+        StartLeaseTimer();
         return new JobExecution
         {
             Id = Id,
@@ -94,6 +103,57 @@ public sealed partial class JobGrain(
         };
     }
 
+    public Task<bool> Heartbeat(int attempt)
+    {
+        if (S.State != JobState.Running || attempt != S.Attempt)
+            return Task.FromResult(false);
+        _leaseUntil = time.GetUtcNow() + _options.LeasePeriod;
+        return Task.FromResult(true);
+    }
+
+    private void StartLeaseTimer() =>
+        _leaseTimer ??= this.RegisterGrainTimer(static (self, _) => self.CheckLeaseAsync(), this,
+            new GrainTimerCreationOptions { DueTime = _options.LeaseCheckInterval, Period = _options.LeaseCheckInterval });
+
+    private void StopLeaseTimer()
+    {
+        _leaseTimer?.Dispose();
+        _leaseTimer = null;
+    }
+
+    private async Task CheckLeaseAsync()
+    {
+        if (S.State != JobState.Running)
+        {
+            StopLeaseTimer();
+            return;
+        }
+        if (time.GetUtcNow() >= _leaseUntil)
+            await AbandonAttemptAsync(requeue: true);
+    }
+
+    /// <summary>
+    /// The current attempt lost its lease: its executor is gone or stuck. The attempt counts; the job goes back to
+    /// its queue while attempts remain (returns true), and fails otherwise.
+    /// </summary>
+    private async Task<bool> AbandonAttemptAsync(bool requeue)
+    {
+        StopLeaseTimer();
+        LogAbandonedAttempt(logger, Id, S.Attempt, S.Silo);
+        var why = $"attempt {S.Attempt} of {S.MaxAttempts} lost its lease: no heartbeat from silo {S.Silo} for {_options.LeasePeriod.TotalSeconds:0.#} s";
+        if (S.Attempt >= S.MaxAttempts)
+        {
+            S.LastError = why + "; no attempts left";
+            await FinishAsync(JobState.Failed);
+            return false;
+        }
+        S.LastError = why;
+        await MoveAsync(JobState.Queued, time.GetUtcNow());
+        if (requeue)
+            await EnqueueAsync();
+        return true;
+    }
+
     public async Task<JobState> Complete(int attempt, JobResult result)
     {
         if (S.State != JobState.Running || attempt != S.Attempt)
@@ -101,7 +161,7 @@ public sealed partial class JobGrain(
             LogStaleOutcome(logger, Id, attempt, S.Attempt, S.State);
             return S.State;
         }
-        _attemptLive = false;
+        StopLeaseTimer();
         switch (result.Outcome)
         {
             case JobOutcome.Success:
@@ -139,14 +199,13 @@ public sealed partial class JobGrain(
         }
         if (S.State.IsFinal())
             return CancelOutcome.AlreadyFinal;
-        if (S.State == JobState.Running && _attemptLive)
+        if (S.State == JobState.Running && time.GetUtcNow() < _leaseUntil)
             return CancelOutcome.Running;
 
         _retryTimer?.Dispose();
         _retryTimer = null;
-        _attemptLive = false;
+        StopLeaseTimer();
         S.LastError = string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}";
-        S.State = JobState.Queued; // a Running state without a live attempt is an abandoned one: cancel it like a queued job
         await FinishAsync(JobState.Cancelled);
         // The shard would skip it anyway (TryStart refuses a final job); removing it keeps queue depths honest.
         await GrainFactory.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Remove(Id);
@@ -186,6 +245,7 @@ public sealed partial class JobGrain(
 
     private async Task FinishAsync(JobState final)
     {
+        StopLeaseTimer();
         var now = time.GetUtcNow();
         S.FinishedAt = now;
         await MoveAsync(final, now);
@@ -226,7 +286,7 @@ public sealed partial class JobGrain(
         IdempotencyKey = S.IdempotencyKey,
     };
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} on silo {Silo} was abandoned; running it again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} on silo {Silo} lost its lease")]
     private static partial void LogAbandonedAttempt(ILogger logger, JobId jobId, int attempt, string? silo);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: ignored outcome of attempt {Attempt} (current attempt {Current}, state {State})")]

@@ -23,4 +23,6 @@ public sealed class JobGrainState
     [Id(14)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(15)] public string? LastError { get; set; }
     [Id(16)] public string? Silo { get; set; }
+    /// <summary>Address of the silo running the current attempt, to tell whether it is still alive.</summary>
+    [Id(17)] public SiloAddress? SiloAddress { get; set; }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Scheduler.Queues;
 using Scheduler.Storage;
 
@@ -10,9 +11,17 @@ namespace Scheduler.Grains;
 /// Queued and Running jobs of its shard from the store, so a crash or a move to another silo loses nothing
 /// (a job that is in fact still running elsewhere is refused by its job grain when offered again).
 /// </summary>
-public sealed partial class QueueShardGrain(IJobStore store, TimeProvider time, ILogger<QueueShardGrain> logger) : Grain, IQueueShardGrain
+public sealed partial class QueueShardGrain(
+    IJobStore store,
+    IClusterMembershipService membership,
+    IOptions<SchedulerOptions> options,
+    TimeProvider time,
+    ILogger<QueueShardGrain> logger) : Grain, IQueueShardGrain
 {
     private readonly ShardQueue _queue = new();
+
+    // Pulled and not yet acknowledged, with the silo that took them: offered again if that silo dies.
+    private readonly Dictionary<JobId, (QueueEntry Entry, SiloAddress Silo)> _inFlight = [];
     private ShardHead _head;
     private TaskCompletionSource? _headChanged;
 
@@ -27,6 +36,8 @@ public sealed partial class QueueShardGrain(IJobStore store, TimeProvider time, 
             _queue.Add(entry);
         UpdateHead();
         LogActivated(logger, key, open.Count);
+        this.RegisterGrainTimer(static (self, _) => self.RecoverFromDeadSilos(), this,
+            new GrainTimerCreationOptions { DueTime = options.Value.LeaseCheckInterval, Period = options.Value.LeaseCheckInterval });
     }
 
     public Task Enqueue(ImmutableArray<QueueEntry> entries)
@@ -37,11 +48,47 @@ public sealed partial class QueueShardGrain(IJobStore store, TimeProvider time, 
         return Task.CompletedTask;
     }
 
-    public Task<PullResult> Pull(int max, int minPriority)
+    public Task<PullResult> Pull(int max, int minPriority, SiloAddress silo)
     {
         var taken = _queue.Take(max, minPriority);
+        foreach (var entry in taken)
+            _inFlight[entry.Id] = (entry, silo);
         UpdateHead();
         return Task.FromResult(new PullResult(taken, _head));
+    }
+
+    public Task Ack(ImmutableArray<JobId> ids)
+    {
+        foreach (var id in ids)
+            _inFlight.Remove(id);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Jobs taken by a silo that has since died go back to the queue. Their job grains decide whether they may run
+    /// again: an attempt whose lease is still valid elsewhere is not started twice.
+    /// </summary>
+    private Task RecoverFromDeadSilos()
+    {
+        if (_inFlight.Count == 0)
+            return Task.CompletedTask;
+        var snapshot = membership.CurrentSnapshot;
+        List<JobId>? orphans = null;
+        foreach (var (id, (_, silo)) in _inFlight)
+        {
+            if (snapshot.GetSiloStatus(silo) == SiloStatus.Dead)
+                (orphans ??= []).Add(id);
+        }
+        if (orphans is null)
+            return Task.CompletedTask;
+        foreach (var id in orphans)
+        {
+            _queue.Add(_inFlight[id].Entry);
+            _inFlight.Remove(id);
+        }
+        LogRecovered(logger, this.GetPrimaryKeyString(), orphans.Count);
+        UpdateHead();
+        return Task.CompletedTask;
     }
 
     public Task<bool> Remove(JobId id)
@@ -78,6 +125,9 @@ public sealed partial class QueueShardGrain(IJobStore store, TimeProvider time, 
             waiters.TrySetResult();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue shard {Shard}: {Count} jobs taken by silos that died are queued again")]
+    private static partial void LogRecovered(ILogger logger, string shard, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Queue shard {Shard} activated with {Count} open jobs from the store")]
     private static partial void LogActivated(ILogger logger, string shard, int count);

@@ -10,9 +10,9 @@ namespace Scheduler.Storage;
 /// same version check as the durable providers: a write with a stale ETag fails with <see cref="InconsistentStateException"/>.
 /// State is stored serialized, so callers never share objects with the store.
 /// </summary>
-public sealed class InMemoryGrainStorage(Serializer serializer) : IGrainStorage
+public sealed class InMemoryGrainStorage(Serializer serializer, InMemoryGrainStateStore store) : IGrainStorage
 {
-    private readonly ConcurrentDictionary<(string StateName, GrainId Grain), Entry> _entries = new();
+    private readonly ConcurrentDictionary<(string StateName, GrainId Grain), InMemoryGrainStateStore.Entry> _entries = store.Entries;
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -35,7 +35,7 @@ public sealed class InMemoryGrainStorage(Serializer serializer) : IGrainStorage
             {
                 if (grainState.ETag != current.Version.ToString(CultureInfo.InvariantCulture))
                     throw new InconsistentStateException($"version conflict writing {stateName} of {grainId}", grainState.ETag, current.Version.ToString(CultureInfo.InvariantCulture));
-                var next = new Entry(payload, current.Version + 1);
+                var next = new InMemoryGrainStateStore.Entry(payload, current.Version + 1);
                 if (_entries.TryUpdate(key, next, current))
                 {
                     grainState.ETag = next.Version.ToString(CultureInfo.InvariantCulture);
@@ -47,7 +47,7 @@ public sealed class InMemoryGrainStorage(Serializer serializer) : IGrainStorage
             {
                 if (grainState.ETag is not null)
                     throw new InconsistentStateException($"{stateName} of {grainId} was deleted by another writer", grainState.ETag, (string?)null);
-                if (_entries.TryAdd(key, new Entry(payload, 1)))
+                if (_entries.TryAdd(key, new InMemoryGrainStateStore.Entry(payload, 1)))
                 {
                     grainState.ETag = "1";
                     grainState.RecordExists = true;
@@ -64,6 +64,15 @@ public sealed class InMemoryGrainStorage(Serializer serializer) : IGrainStorage
         grainState.RecordExists = false;
         return Task.CompletedTask;
     }
+}
 
-    private sealed record Entry(byte[] Payload, long Version);
+/// <summary>
+/// The rows behind <see cref="InMemoryGrainStorage"/>. One per silo by default; several silos of one process may
+/// share one (it stands in for a shared database), which is what multi-silo tests do.
+/// </summary>
+public sealed class InMemoryGrainStateStore
+{
+    internal ConcurrentDictionary<(string StateName, GrainId Grain), Entry> Entries { get; } = new();
+
+    internal sealed record Entry(byte[] Payload, long Version);
 }

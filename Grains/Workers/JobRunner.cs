@@ -20,11 +20,19 @@ public sealed partial class JobRunner(
         try
         {
             var job = grains.GetGrain<IJobGrain>(dispatch.Id.Value);
-            var execution = await job.TryStart(silo.Name);
+            var execution = await job.TryStart(silo.SiloAddress);
             if (execution is null)
                 return;
-            var result = await ExecuteAsync(execution);
-            await ReportAsync(job, execution, result);
+            var leaseLost = pool.TrackLease(job, execution.Id, execution.Attempt);
+            try
+            {
+                var result = await ExecuteAsync(execution, leaseLost);
+                await ReportAsync(job, execution, result);
+            }
+            finally
+            {
+                pool.UntrackLease(execution.Id);
+            }
         }
         catch (Exception e)
         {
@@ -33,11 +41,11 @@ public sealed partial class JobRunner(
         }
         finally
         {
-            pool.Release();
+            pool.Release(dispatch);
         }
     }
 
-    private async Task<JobResult> ExecuteAsync(JobExecution execution)
+    private async Task<JobResult> ExecuteAsync(JobExecution execution, CancellationToken leaseLost)
     {
         await using var log = new ExecutionLog(store, execution.Id, execution.Attempt, time, logger);
         await using var scope = scopes.CreateAsyncScope();
@@ -46,7 +54,7 @@ public sealed partial class JobRunner(
             return JobResult.Fatal($"handler '{execution.Handler}' is not registered on silo {silo.Name}");
 
         using var timeout = execution.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, pool.Stopping);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, pool.Stopping, leaseLost);
         var context = new JobContext
         {
             Id = execution.Id,
@@ -68,6 +76,10 @@ public sealed partial class JobRunner(
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
             result = JobResult.Retry($"timed out after {execution.Timeout}");
+        }
+        catch (OperationCanceledException) when (leaseLost.IsCancellationRequested)
+        {
+            result = JobResult.Retry($"attempt {execution.Attempt} lost its lease on silo {silo.Name} and was stopped");
         }
         catch (OperationCanceledException) when (pool.Stopping.IsCancellationRequested)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,10 @@ namespace Scheduler.Workers;
 public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
     private readonly IGrainFactory _grains;
+    private readonly SiloAddress _silo;
     private readonly SchedulerOptions _options;
+    private readonly ConcurrentQueue<Dispatch> _acks = new();
+    private readonly ConcurrentDictionary<JobId, RunningAttempt> _runningAttempts = new();
     private readonly ILogger<WorkerPool> _logger;
     private readonly CancellationTokenSource _stopPulling = new();
     private readonly CancellationTokenSource _stopRunning = new();
@@ -21,12 +25,14 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     private Shard[] _shards = [];
     private int _free;
     private int _running;
-    private Task _loops = Task.CompletedTask;
+    private Task _loops = Task.CompletedTask;   // pulling: stops first on shutdown
+    private Task _upkeep = Task.CompletedTask;  // acks and lease renewals: run until the last job has ended
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public WorkerPool(IGrainFactory grains, IOptions<SchedulerOptions> options, ILogger<WorkerPool> logger)
+    public WorkerPool(IGrainFactory grains, ILocalSiloDetails silo, IOptions<SchedulerOptions> options, ILogger<WorkerPool> logger)
     {
         _grains = grains;
+        _silo = silo.SiloAddress;
         _options = options.Value;
         _logger = logger;
         _free = _options.MaxConcurrentJobs;
@@ -50,6 +56,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
             .Select(i => new Shard(_grains.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(queue, i)))))];
         var watchers = _shards.Select(WatchAsync);
         _loops = Task.WhenAll([.. watchers, DispatchLoopAsync()]);
+        _upkeep = Task.WhenAll(AckLoopAsync(), HeartbeatLoopAsync());
         IsRunning = true;
         LogStarted(_logger, _options.MaxConcurrentJobs, _shards.Length);
         return Task.CompletedTask;
@@ -80,6 +87,8 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                 await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
+        _stopRunning.Cancel();
+        await _upkeep.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     /// <summary>What the pool believes now: free slots, running jobs, and each shard's head as last seen.</summary>
@@ -91,8 +100,9 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     }
 
     /// <summary>Called by the runner when a job it was given has ended (in any way).</summary>
-    public void Release()
+    public void Release(Dispatch dispatch)
     {
+        _acks.Enqueue(dispatch);
         Interlocked.Increment(ref _free);
         if (Interlocked.Decrement(ref _running) == 0 && _stopPulling.IsCancellationRequested)
             _drained.TrySetResult();
@@ -172,7 +182,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                 PullResult pulled;
                 try
                 {
-                    pulled = await best.Grain.Pull(want, floor);
+                    pulled = await best.Grain.Pull(want, floor, _silo);
                 }
                 catch (Exception e)
                 {
@@ -225,6 +235,95 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         return (best, floor);
     }
 
+    /// <summary>
+    /// Registers a running attempt for lease renewal. The returned token fires when the lease is lost: the job
+    /// grain refused a renewal (the job may run elsewhere now) or three renewals in a row failed.
+    /// </summary>
+    public CancellationToken TrackLease(IJobGrain job, JobId id, int attempt)
+    {
+        var running = new RunningAttempt(job, attempt);
+        _runningAttempts[id] = running;
+        return running.LeaseLost.Token;
+    }
+
+    public void UntrackLease(JobId id)
+    {
+        if (_runningAttempts.TryRemove(id, out var running))
+            running.LeaseLost.Dispose();
+    }
+
+    /// <summary>Tells the shards, in batches, which of the jobs they handed out have ended here.</summary>
+    private async Task AckLoopAsync()
+    {
+        while (!_stopRunning.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _stopRunning.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            FlushAcks();
+        }
+    }
+
+    private void FlushAcks()
+    {
+        if (_acks.IsEmpty)
+            return;
+        var byShard = new Dictionary<string, ImmutableArray<JobId>.Builder>();
+        while (_acks.TryDequeue(out var ack))
+        {
+            if (!byShard.TryGetValue(ack.Shard, out var ids))
+                byShard[ack.Shard] = ids = ImmutableArray.CreateBuilder<JobId>();
+            ids.Add(ack.Id);
+        }
+        foreach (var (shard, ids) in byShard)
+            _ = _grains.GetGrain<IQueueShardGrain>(shard).Ack(ids.ToImmutable());
+    }
+
+    /// <summary>Renews the lease of every attempt running on this silo, once per lease check interval.</summary>
+    private async Task HeartbeatLoopAsync()
+    {
+        while (!_stopRunning.IsCancellationRequested)
+        {
+            await Task.Delay(_options.LeaseCheckInterval, _stopRunning.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (_stopRunning.IsCancellationRequested)
+                return;
+            await Task.WhenAll(_runningAttempts.ToArray().Select(kv => RenewAsync(kv.Key, kv.Value)));
+        }
+    }
+
+    private async Task RenewAsync(JobId id, RunningAttempt running)
+    {
+        try
+        {
+            if (await running.Job.Heartbeat(running.Attempt))
+            {
+                running.Failures = 0;
+                return;
+            }
+            LogLeaseRefused(_logger, id, running.Attempt);
+        }
+        catch (Exception e)
+        {
+            if (++running.Failures < 3)
+                return;
+            LogLeaseRenewalFailed(_logger, e, id, running.Attempt, running.Failures);
+        }
+        try
+        {
+            running.LeaseLost.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The attempt ended meanwhile.
+        }
+    }
+
+    private sealed class RunningAttempt(IJobGrain job, int attempt)
+    {
+        public IJobGrain Job { get; } = job;
+        public int Attempt { get; } = attempt;
+        public CancellationTokenSource LeaseLost { get; } = new();
+        public int Failures { get; set; }
+    }
+
     private async Task Delay(TimeSpan delay)
     {
         try
@@ -264,6 +363,12 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         /// <summary>After a failure the shard may come back as a new activation: ask it afresh.</summary>
         public void Forget() => Head = default;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the lease of attempt {Attempt} was refused; stopping it (the job may run elsewhere)")]
+    private static partial void LogLeaseRefused(ILogger logger, JobId jobId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: renewing the lease of attempt {Attempt} failed {Failures} times in a row; stopping it")]
+    private static partial void LogLeaseRenewalFailed(ILogger logger, Exception exception, JobId jobId, int attempt, int failures);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started: {Capacity} slots, watching {Shards} queue shards")]
     private static partial void LogStarted(ILogger logger, int capacity, int shards);

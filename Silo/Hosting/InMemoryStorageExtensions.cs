@@ -10,15 +10,13 @@ public static class InMemoryStorageExtensions
 {
     /// <summary>
     /// Ephemeral storage for grain state, job rows, logs and reminders: nothing survives the process.
-    /// Pass one <paramref name="jobStore"/> to several silos of one process to let them share it.
+    /// Pass one <paramref name="jobStore"/> and one <paramref name="grainStates"/> to several silos of one process to let them share them.
     /// </summary>
-    public static ISiloBuilder UseInMemorySchedulerStorage(this ISiloBuilder silo, InMemoryJobStore? jobStore = null, InMemoryGrainStorage? grainStorage = null)
+    public static ISiloBuilder UseInMemorySchedulerStorage(this ISiloBuilder silo, InMemoryJobStore? jobStore = null, InMemoryGrainStateStore? grainStates = null)
     {
         ArgumentNullException.ThrowIfNull(silo);
-        if (grainStorage is null)
-            silo.Services.AddGrainStorage(SchedulerStorage.ProviderName, (sp, _) => ActivatorUtilities.CreateInstance<InMemoryGrainStorage>(sp));
-        else
-            silo.Services.AddGrainStorage(SchedulerStorage.ProviderName, (_, _) => grainStorage);
+        var states = grainStates ?? new InMemoryGrainStateStore();
+        silo.Services.AddGrainStorage(SchedulerStorage.ProviderName, (sp, _) => ActivatorUtilities.CreateInstance<InMemoryGrainStorage>(sp, states));
         silo.Services.TryAddSingleton<IJobStore>(jobStore ?? new InMemoryJobStore());
         silo.UseInMemoryReminderService();
         return silo;

@@ -14,9 +14,10 @@ public sealed class PriorityAndCancelTests(MemoryClusterFixture fixture)
     {
         using var cts = new CancellationTokenSource(Patience);
         var tag = $"prio-{Guid.NewGuid():N}";
-        // Fill every slot, so everything after waits in the queue.
+        // Fill every slot, so everything after waits in the queue. The blockers end a second apart, so slots free
+        // one at a time and "which job did the freed slot take" has one right answer.
         var blockers = await Client.SubmitManyAsync([.. Enumerable.Range(0, MemoryClusterFixture.Capacity)
-            .Select(_ => Payloads.WorkJob(sleepMs: 1500, tag: tag + "-blocker"))], cts.Token);
+            .Select(i => Payloads.WorkJob(sleepMs: 1500 + 1000 * i, tag: tag + "-blocker"))], cts.Token);
         await WaitUntilAsync(() => fixture.Book.Tagged(tag + "-blocker").Count == MemoryClusterFixture.Capacity, cts.Token);
         var low = await Client.SubmitManyAsync([.. Enumerable.Range(0, 12).Select(_ => Payloads.WorkJob(sleepMs: 50, priority: 10, tag: tag + "-low"))], cts.Token);
         var high = await Client.SubmitAsync(Payloads.WorkJob(priority: 90, tag: tag + "-high"), cts.Token);
@@ -35,12 +36,14 @@ public sealed class PriorityAndCancelTests(MemoryClusterFixture fixture)
     {
         using var cts = new CancellationTokenSource(Patience);
         var tag = $"fifo-{Guid.NewGuid():N}";
+        // One blocker ends early and frees one slot; the other holds its slot long enough for the whole queue to
+        // drain through that single slot, so start order is submission order or a bug.
         var blockers = await Client.SubmitManyAsync([.. Enumerable.Range(0, MemoryClusterFixture.Capacity)
-            .Select(_ => Payloads.WorkJob(sleepMs: 1000, tag: tag + "-blocker"))], cts.Token);
+            .Select(i => Payloads.WorkJob(sleepMs: i == 0 ? 1000 : 8000, tag: tag + "-blocker"))], cts.Token);
         await WaitUntilAsync(() => fixture.Book.Tagged(tag + "-blocker").Count == MemoryClusterFixture.Capacity, cts.Token);
         var ordered = new List<JobId>();
         for (var i = 0; i < 8; i++)
-            ordered.Add((await Client.SubmitAsync(Payloads.WorkJob(sleepMs: 20, tag: tag), cts.Token)).Id);
+            ordered.Add((await Client.SubmitAsync(Payloads.WorkJob(tag: tag), cts.Token)).Id);
 
         foreach (var id in ordered.Concat(blockers.Select(b => b.Id)))
             await Client.WaitForFinalAsync(id, Patience, cts.Token);

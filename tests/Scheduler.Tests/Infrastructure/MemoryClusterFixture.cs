@@ -78,8 +78,8 @@ public sealed class MemoryClusterCollection : ICollectionFixture<MemoryClusterFi
 
 public static class Payloads
 {
-    public static System.Collections.Immutable.ImmutableArray<byte> Work(int sleepMs = 0, string outcome = "success", int failTimes = 0, string? tag = null) =>
-        SchedulerClientExtensions.ToPayload(new WorkPayload(sleepMs, outcome, failTimes, tag));
+    public static System.Collections.Immutable.ImmutableArray<byte> Work(int sleepMs = 0, string outcome = "success", int failTimes = 0, string? tag = null, int firstAttemptSleepMs = 0) =>
+        SchedulerClientExtensions.ToPayload(new WorkPayload(sleepMs, outcome, failTimes, tag, firstAttemptSleepMs));
 
     public static JobRequest WorkJob(int sleepMs = 0, string outcome = "success", int priority = JobPriority.Default, string? tag = null, int maxAttempts = 3, int failTimes = 0) => new()
     {

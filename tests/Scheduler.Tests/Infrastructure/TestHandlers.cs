@@ -4,16 +4,16 @@ using Scheduler.Execution;
 namespace Scheduler.Tests.Infrastructure;
 
 /// <summary>Payload of the "test.work" handler: how long to run and what to answer.</summary>
-public sealed record WorkPayload(int SleepMs = 0, string Outcome = "success", int FailTimes = 0, string? Tag = null);
+public sealed record WorkPayload(int SleepMs = 0, string Outcome = "success", int FailTimes = 0, string? Tag = null, int FirstAttemptSleepMs = 0);
 
-public sealed record Execution(JobId Id, int Attempt, string? Tag, DateTimeOffset Started, DateTimeOffset? Ended);
+public sealed record Execution(JobId Id, int Attempt, string? Tag, DateTimeOffset Started, DateTimeOffset? Ended, string? Silo = null);
 
 /// <summary>Every attempt the "test.work" handler ran, in this process (shared by all silos of a test cluster).</summary>
 public sealed class ExecutionBook
 {
     private readonly ConcurrentDictionary<(JobId, int), Execution> _runs = new();
 
-    public void Started(JobId id, int attempt, string? tag) => _runs[(id, attempt)] = new(id, attempt, tag, DateTimeOffset.UtcNow, null);
+    public void Started(JobId id, int attempt, string? tag, string? silo = null) => _runs[(id, attempt)] = new(id, attempt, tag, DateTimeOffset.UtcNow, null, silo);
 
     public void Ended(JobId id, int attempt) => _runs.AddOrUpdate((id, attempt), _ => throw new InvalidOperationException(), (_, e) => e with { Ended = DateTimeOffset.UtcNow });
 
@@ -23,19 +23,20 @@ public sealed class ExecutionBook
 }
 
 /// <summary>Sleeps, then succeeds, asks for a retry, fails fatally or throws, as its payload says.</summary>
-public sealed class WorkHandler(ExecutionBook book) : IJobHandler
+public sealed class WorkHandler(ExecutionBook book, ILocalSiloDetails silo) : IJobHandler
 {
     public const string Name = "test.work";
 
     public async Task<JobResult> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
         var work = context.Payload.IsEmpty ? new WorkPayload() : context.ReadPayload<WorkPayload>();
-        book.Started(context.Id, context.Attempt, work.Tag);
+        book.Started(context.Id, context.Attempt, work.Tag, silo.SiloAddress.ToString());
         try
         {
             context.Log.Write(LogStream.System, $"work {work.Tag} attempt {context.Attempt}");
-            if (work.SleepMs > 0)
-                await Task.Delay(work.SleepMs, cancellationToken);
+            var sleep = context.Attempt == 1 && work.FirstAttemptSleepMs > 0 ? work.FirstAttemptSleepMs : work.SleepMs;
+            if (sleep > 0)
+                await Task.Delay(sleep, cancellationToken);
             if (context.Attempt <= work.FailTimes)
                 return JobResult.Retry($"failing on purpose, attempt {context.Attempt}");
             return work.Outcome switch

@@ -1,0 +1,87 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.TestingHost;
+using Scheduler.Client;
+using Scheduler.Execution;
+using Scheduler.Silo.Hosting;
+using Scheduler.Storage;
+using Scheduler.Tests.Infrastructure;
+
+namespace Scheduler.Tests.Core;
+
+/// <summary>Two silos sharing one (in-memory) store; one of them dies while it runs a job.</summary>
+public sealed class SiloFailureTests : IAsyncLifetime
+{
+    private readonly ExecutionBook _book = new();
+    private readonly InMemoryJobStore _jobs = new();
+    private readonly InMemoryGrainStateStore _states = new();
+    private InProcessTestCluster _cluster = null!;
+    private ISchedulerClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.Options.ClusterId = builder.Options.ServiceId = $"kill-{Guid.NewGuid():N}";
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddScheduler(o =>
+            {
+                o.MaxConcurrentJobs = 2;
+                o.ShardsPerQueue = 2;
+                o.LeasePeriod = TimeSpan.FromSeconds(2);
+                o.ShutdownGracePeriod = TimeSpan.FromSeconds(1);
+            });
+            silo.UseInMemorySchedulerStorage(_jobs, _states);
+            silo.Services.AddSingleton(_book);
+            silo.Services.AddJobHandler<WorkHandler>(WorkHandler.Name);
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+            });
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+        _client = SchedulerClientFactory.Create(_cluster.Client);
+    }
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task RunningJob_RunsAgainOnTheSurvivor_WhenItsSiloIsKilled()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var tag = $"kill-{Guid.NewGuid():N}";
+        // The first attempt would run for two minutes; any later one finishes at once.
+        var job = await _client.SubmitAsync(Payloads.WorkJob(tag: tag) with { Payload = Payloads.Work(tag: tag, firstAttemptSleepMs: 120_000) }, cts.Token);
+        while (_book.Of(job.Id).Count == 0)
+            await Task.Delay(50, cts.Token);
+        var first = _book.Of(job.Id).Single();
+        var victim = _cluster.Silos.Single(s => s.SiloAddress.ToString() == first.Silo);
+
+        await _cluster.KillSiloAsync(victim);
+        var status = await _client.WaitForFinalAsync(job.Id, TimeSpan.FromSeconds(100), cts.Token);
+
+        Assert.Equal(JobState.Succeeded, status!.State);
+        Assert.Equal(2, status.Attempt);
+        var runs = _book.Of(job.Id);
+        Assert.Equal([1, 2], runs.Select(r => r.Attempt));
+        Assert.NotEqual(first.Silo, runs[1].Silo);
+    }
+
+    [Fact]
+    public async Task LongJob_KeepsItsLease_AndRunsOnce_WhileItsSiloIsHealthy()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var tag = $"long-{Guid.NewGuid():N}";
+        // Three and a half lease periods: only heartbeats keep the attempt from being requeued.
+        var job = await _client.SubmitAsync(Payloads.WorkJob(sleepMs: 7_000, tag: tag), cts.Token);
+
+        var status = await _client.WaitForFinalAsync(job.Id, TimeSpan.FromSeconds(60), cts.Token);
+
+        Assert.Equal(JobState.Succeeded, status!.State);
+        Assert.Equal(1, status.Attempt);
+        Assert.Single(_book.Of(job.Id));
+    }
+}
