@@ -13,6 +13,31 @@ for tool in sh sleep; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: '$tool' is required by the tests" >&2; exit 1; }
 done
 
+# The PostgreSQL and Redis tests start their own servers (loopback only, temp dirs, free ports) from the
+# Debian packages' binaries. Install the packages when the binaries are missing (needs root, or sudo without a
+# password); nothing else of the packages is used, and their own services may stay as the package left them.
+need_packages=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_packages+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need_packages+=(redis-server)
+if [ "${#need_packages[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: the tests need ${need_packages[*]} and apt-get is not available to install them" >&2
+    exit 1
+  fi
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || {
+      echo "error: the tests need ${need_packages[*]}; install them (apt-get install ${need_packages[*]}) or run as root" >&2
+      exit 1
+    }
+    sudo=(sudo -n)
+  fi
+  echo "installing ${need_packages[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${need_packages[@]}"
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -100,14 +100,21 @@ public sealed partial class SchemaMigrator
             // synchronous stays at its default (FULL), so a committed transaction survives a crash.
             await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
         }
-        await ExecuteAsync(connection, null, $"""
-            CREATE TABLE IF NOT EXISTS {VersionTable}
-            (
-                version    integer      NOT NULL PRIMARY KEY,
-                script     varchar(200) NOT NULL,
-                applied_at bigint       NOT NULL
-            );
-            """, cancellationToken).ConfigureAwait(false);
+        // In a transaction holding the migration lock: on PostgreSQL two silos creating the table at the same
+        // moment would otherwise collide in the catalog (a unique violation, not "already exists").
+        await using (var create = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await LockAsync(vendor, connection, create, cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, create, $"""
+                CREATE TABLE IF NOT EXISTS {VersionTable}
+                (
+                    version    integer      NOT NULL PRIMARY KEY,
+                    script     varchar(200) NOT NULL,
+                    applied_at bigint       NOT NULL
+                );
+                """, cancellationToken).ConfigureAwait(false);
+            await create.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
 
         var before = await ReadVersionAsync(connection, null, cancellationToken).ConfigureAwait(false);
         ThrowIfNewer(before, newestKnown);
@@ -120,6 +127,7 @@ public sealed partial class SchemaMigrator
                 continue;
 
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await LockAsync(vendor, connection, transaction, cancellationToken).ConfigureAwait(false);
             // Re-read under the write lock: another process may have migrated meanwhile.
             current = await ReadVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
             ThrowIfNewer(current, newestKnown);
@@ -159,6 +167,22 @@ public sealed partial class SchemaMigrator
         SchemaVendor.PostgreSql => NpgsqlDataSource.Create(connectionString),
         _ => throw new ArgumentOutOfRangeException(nameof(vendor), vendor, $"Unknown database vendor; use '{SchemaVendor.Sqlite}' or '{SchemaVendor.PostgreSql}'."),
     };
+
+    /// <summary>
+    /// Serialises migrators working on the same database. PostgreSQL: a transaction-scoped advisory lock, held
+    /// until the transaction ends (also when the connection breaks), so silos starting together migrate one after
+    /// another and the later ones find the work done. SQLite needs nothing here: its first write in a transaction
+    /// takes the database's write lock, and the version is re-read after that.
+    /// </summary>
+    private static async Task LockAsync(string vendor, DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (vendor != SchemaVendor.PostgreSql)
+            return;
+        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({PostgreSqlMigrationLockKey})", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The advisory lock key migrators take on PostgreSQL (the ASCII of "schedmig", as a bigint).</summary>
+    public const long PostgreSqlMigrationLockKey = 0x73636865646D6967;
 
     private static void ThrowIfNewer(int recorded, int newestKnown)
     {

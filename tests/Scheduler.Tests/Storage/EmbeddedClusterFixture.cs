@@ -1,3 +1,5 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Scheduler.Silo.Hosting;
@@ -6,7 +8,7 @@ using Xunit;
 namespace Scheduler.Tests.Storage;
 
 /// <summary>One in-process silo on a temp SQLite file, shared by the tests of <see cref="EmbeddedClusterCollection"/>.</summary>
-public sealed class EmbeddedClusterFixture : IAsyncLifetime
+public sealed class EmbeddedClusterFixture : IStorageClusterFixture, IAsyncLifetime
 {
     private readonly TempDirectory _dir = new();
 
@@ -20,6 +22,15 @@ public sealed class EmbeddedClusterFixture : IAsyncLifetime
     public string ServiceId => Cluster.Options.ServiceId;
 
     internal string ConnectionString => SiloServices.GetRequiredService<EmbeddedSchedulerDatabase>().ConnectionString;
+
+    public string ExpectedInvariant => EmbeddedSchedulerStorage.AdoNetInvariant;
+
+    public async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
 
     public async Task InitializeAsync()
     {
@@ -36,6 +47,22 @@ public sealed class EmbeddedClusterFixture : IAsyncLifetime
             await Cluster.DisposeAsync();
         _dir.Dispose();
     }
+}
+
+/// <summary>A one-silo cluster on one of our SQL stores, as the provider-neutral storage tests need it.</summary>
+public interface IStorageClusterFixture
+{
+    InProcessTestCluster Cluster { get; }
+
+    IServiceProvider SiloServices { get; }
+
+    string ServiceId { get; }
+
+    /// <summary>The ADO.NET invariant the silo's grain storage must be configured with.</summary>
+    string ExpectedInvariant { get; }
+
+    /// <summary>An open connection to the silo's database, for checks behind the providers' backs.</summary>
+    Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
 }
 
 [CollectionDefinition(Name)]

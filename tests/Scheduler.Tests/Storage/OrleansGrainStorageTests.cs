@@ -1,4 +1,5 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -9,21 +10,28 @@ using Xunit;
 namespace Scheduler.Tests.Storage;
 
 [Collection(EmbeddedClusterCollection.Name)]
-public sealed class OrleansGrainStorageTests(EmbeddedClusterFixture fixture)
+public sealed class OrleansGrainStorageTests(EmbeddedClusterFixture fixture) : OrleansGrainStorageContract(fixture)
+{
+    [Fact]
+    public void SiloStart_CreatesTheDatabaseFile_WhenDataDirectoryIsNew() =>
+        Assert.True(File.Exists(Path.Combine(fixture.DataDirectory, EmbeddedSchedulerStorage.DatabaseFileName)));
+}
+
+/// <summary>Orleans' ADO.NET grain storage on one of our schemas, provider-neutral.</summary>
+public abstract class OrleansGrainStorageContract(IStorageClusterFixture fixture)
 {
     private IGrainStorage Storage => fixture.SiloServices.GetRequiredKeyedService<IGrainStorage>(EmbeddedSchedulerStorage.StorageProviderName);
 
     [Fact]
-    public async Task SiloStart_MigratesSchemaBeforeProviders_WhenDataDirectoryIsNew()
+    public async Task SiloStart_MigratesSchemaBeforeProviders_WhenDatabaseIsNew()
     {
         using var cts = Bounded.Timeout();
 
-        // The silo started on a directory that did not exist: the providers could only read OrleansQuery because
-        // the migration ran before them.
-        Assert.True(File.Exists(Path.Combine(fixture.DataDirectory, EmbeddedSchedulerStorage.DatabaseFileName)));
+        // The silo started on an empty database: the providers could only read OrleansQuery because the migration
+        // ran before them.
         Assert.Equal(2L, await ScalarAsync("SELECT MAX(version) FROM scheduler_schema_version", cts.Token));
         var options = fixture.SiloServices.GetRequiredService<IOptionsMonitor<AdoNetGrainStorageOptions>>().Get(EmbeddedSchedulerStorage.StorageProviderName);
-        Assert.Equal("System.Data.SQLite", options.Invariant);
+        Assert.Equal(fixture.ExpectedInvariant, options.Invariant);
         Assert.IsType<OrleansGrainStorageSerializer>(options.GrainStorageSerializer);
     }
 
@@ -141,7 +149,7 @@ public sealed class OrleansGrainStorageTests(EmbeddedClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Writes_AllSucceed_WhenGrainsAndJobStoreWriteTheFileConcurrently()
+    public async Task Writes_AllSucceed_WhenGrainsAndJobStoreWriteConcurrently()
     {
         using var cts = Bounded.Timeout(60);
         var jobStore = fixture.SiloServices.GetRequiredService<Scheduler.Storage.IJobStore>();
@@ -164,31 +172,34 @@ public sealed class OrleansGrainStorageTests(EmbeddedClusterFixture fixture)
         var id = GrainId.Create("storage-probe", Guid.NewGuid().ToString("N"));
         var state = new GrainState<ProbeState>(new ProbeState { Value = 1 });
         await Storage.WriteStateAsync("delete", id, state).WaitAsync(cts.Token);
-        await using var connection = new SqliteConnection(fixture.ConnectionString);
-        await connection.OpenAsync(cts.Token);
+        await using var connection = await fixture.OpenConnectionAsync(cts.Token);
         await using var lookup = connection.CreateCommand();
         lookup.CommandText = "SELECT GrainIdHash, GrainTypeHash, GrainIdN0, GrainIdN1 FROM OrleansStorage WHERE ServiceId = @s AND GrainTypeString = 'delete'";
-        lookup.Parameters.AddWithValue("@s", fixture.ServiceId);
+        Add(lookup, "@s", fixture.ServiceId);
         long[] key;
         await using (var reader = await lookup.ExecuteReaderAsync(cts.Token))
         {
             Assert.True(await reader.ReadAsync(cts.Token));
-            key = [reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)];
+            key = [.. Enumerable.Range(0, 4).Select(i => Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture))];
         }
+        await using var queryText = connection.CreateCommand();
+        queryText.CommandText = "SELECT QueryText FROM OrleansQuery WHERE QueryKey = 'DeleteStorageKey'";
+        var deleteSql = (string)(await queryText.ExecuteScalarAsync(cts.Token))!;
 
-        async Task<object?> DeleteAsync(int version)
+        async Task<long?> DeleteAsync(int version)
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = (string)(await new SqliteCommand("SELECT QueryText FROM OrleansQuery WHERE QueryKey = 'DeleteStorageKey'", connection).ExecuteScalarAsync(cts.Token))!;
-            command.Parameters.AddWithValue("@GrainIdHash", (int)key[0]);
-            command.Parameters.AddWithValue("@GrainTypeHash", (int)key[1]);
-            command.Parameters.AddWithValue("@GrainIdN0", key[2]);
-            command.Parameters.AddWithValue("@GrainIdN1", key[3]);
-            command.Parameters.AddWithValue("@GrainTypeString", "delete");
-            command.Parameters.AddWithValue("@GrainIdExtensionString", DBNull.Value);
-            command.Parameters.AddWithValue("@ServiceId", fixture.ServiceId);
-            command.Parameters.AddWithValue("@GrainStateVersion", version);
-            return await command.ExecuteScalarAsync(cts.Token);
+            command.CommandText = deleteSql;
+            Add(command, "@GrainIdHash", (int)key[0]);
+            Add(command, "@GrainTypeHash", (int)key[1]);
+            Add(command, "@GrainIdN0", key[2]);
+            Add(command, "@GrainIdN1", key[3]);
+            Add(command, "@GrainTypeString", "delete");
+            Add(command, "@GrainIdExtensionString", DBNull.Value);
+            Add(command, "@ServiceId", fixture.ServiceId);
+            Add(command, "@GrainStateVersion", version);
+            var result = await command.ExecuteScalarAsync(cts.Token);
+            return result is null or DBNull ? null : Convert.ToInt64(result, CultureInfo.InvariantCulture);
         }
 
         Assert.Null(await DeleteAsync(version: 7));
@@ -201,10 +212,17 @@ public sealed class OrleansGrainStorageTests(EmbeddedClusterFixture fixture)
 
     private async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)
     {
-        await using var connection = new SqliteConnection(fixture.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await fixture.OpenConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 }

@@ -4,7 +4,10 @@ using Xunit;
 namespace Scheduler.Tests.Storage;
 
 [Collection(EmbeddedClusterCollection.Name)]
-public sealed class OrleansReminderTableTests(EmbeddedClusterFixture fixture)
+public sealed class OrleansReminderTableTests(EmbeddedClusterFixture fixture) : OrleansReminderTableContract(fixture);
+
+/// <summary>Orleans' ADO.NET reminder table on one of our schemas, provider-neutral.</summary>
+public abstract class OrleansReminderTableContract(IStorageClusterFixture fixture)
 {
     private static readonly DateTime Start = new(2026, 3, 4, 5, 6, 7, 890, DateTimeKind.Utc);
 

@@ -7,27 +7,59 @@ using Xunit;
 
 namespace Scheduler.Tests.Storage;
 
-public sealed class SqlJobStoreTests : IAsyncLifetime
+/// <summary>SqlJobStore and GroupCommitJobStore on the embedded SQLite schema (a fresh file per test).</summary>
+public sealed class SqlJobStoreTests : SqlJobStoreContract
 {
-    private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
-
     private readonly TempDirectory _dir = new();
+
+    protected override async Task<DbDataSource> CreateMigratedDataSourceAsync(CancellationToken cancellationToken)
+    {
+        var cs = new SqliteConnectionStringBuilder { DataSource = _dir.File("jobs.db"), DefaultTimeout = 30 }.ToString();
+        var dataSource = SqliteFactory.Instance.CreateDataSource(cs);
+        await new SchemaMigrator().MigrateAsync(SchemaVendor.Sqlite, dataSource, cancellationToken).WaitAsync(cancellationToken);
+        return dataSource;
+    }
+
+    protected override Task CleanUpAsync()
+    {
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The job store scenarios, provider-neutral: each database supplies a migrated data source, and every test
+/// instance works under service ids of its own (<see cref="ServiceA"/>, <see cref="ServiceB"/>), so a database
+/// may be shared by the tests of a class.
+/// </summary>
+public abstract class SqlJobStoreContract : IAsyncLifetime
+{
+    protected static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
     private DbDataSource _dataSource = null!;
     private SqlJobStore _store = null!;
 
+    protected string ServiceA { get; } = "svc-a-" + Guid.NewGuid().ToString("N");
+
+    protected string ServiceB { get; } = "svc-b-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>A data source on a database the schema has been migrated in.</summary>
+    protected abstract Task<DbDataSource> CreateMigratedDataSourceAsync(CancellationToken cancellationToken);
+
+    protected abstract Task CleanUpAsync();
+
     public async Task InitializeAsync()
     {
-        using var cts = Bounded.Timeout();
-        var cs = new SqliteConnectionStringBuilder { DataSource = _dir.File("jobs.db"), DefaultTimeout = 30 }.ToString();
-        _dataSource = SqliteFactory.Instance.CreateDataSource(cs);
-        await new SchemaMigrator().MigrateAsync(SchemaVendor.Sqlite, _dataSource, cts.Token).WaitAsync(cts.Token);
-        _store = new SqlJobStore(_dataSource, "svc-a");
+        using var cts = Bounded.Timeout(60);
+        _dataSource = await CreateMigratedDataSourceAsync(cts.Token);
+        _store = new SqlJobStore(_dataSource, ServiceA);
     }
 
     public async Task DisposeAsync()
     {
-        await _dataSource.DisposeAsync();
-        _dir.Dispose();
+        if (_dataSource is not null)
+            await _dataSource.DisposeAsync();
+        await CleanUpAsync();
     }
 
     private static JobRecord Job(JobId id, JobState state = JobState.Queued, string queue = "default", int shard = 0,
@@ -96,7 +128,7 @@ public sealed class SqlJobStoreTests : IAsyncLifetime
             Job(JobId.New(), shard: 1),
             Job(JobId.New(), queue: "other"),
         ], cts.Token).WaitAsync(cts.Token);
-        await new SqlJobStore(_dataSource, "svc-b").SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
+        await new SqlJobStore(_dataSource, ServiceB).SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
 
         var open = await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token);
 
@@ -137,7 +169,7 @@ public sealed class SqlJobStoreTests : IAsyncLifetime
     {
         using var cts = Bounded.Timeout();
         await _store.SaveAsync([Job(JobId.New()), Job(JobId.New()), Job(JobId.New(), JobState.Running), Job(JobId.New(), JobState.Failed)], cts.Token).WaitAsync(cts.Token);
-        await new SqlJobStore(_dataSource, "svc-b").SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
+        await new SqlJobStore(_dataSource, ServiceB).SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
 
         var counts = await _store.CountByStateAsync(cts.Token).WaitAsync(cts.Token);
 
@@ -170,7 +202,7 @@ public sealed class SqlJobStoreTests : IAsyncLifetime
         Assert.Equal([1, 1, 2], all.Select(l => l.Attempt));
         Assert.Equal(T0.AddSeconds(2), all[2].Timestamp);
         Assert.Equal("two", Assert.Single(afterFirst).Text);
-        Assert.Empty(await new SqlJobStore(_dataSource, "svc-b").ReadLogAsync(id, 0, 100, cts.Token).WaitAsync(cts.Token));
+        Assert.Empty(await new SqlJobStore(_dataSource, ServiceB).ReadLogAsync(id, 0, 100, cts.Token).WaitAsync(cts.Token));
     }
 
     [Fact]

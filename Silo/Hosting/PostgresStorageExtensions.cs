@@ -1,0 +1,197 @@
+using System.Data.Common;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Providers;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Scheduler.Silo.Storage;
+using Scheduler.Storage;
+
+namespace Scheduler.Silo.Hosting;
+
+/// <summary>Options of the PostgreSQL storage (the cluster profile: every silo shares one database).</summary>
+public sealed class PostgresSchedulerStorageOptions
+{
+    /// <summary>
+    /// Npgsql connection string, e.g. <c>Host=db;Database=scheduler;Username=scheduler;Password=…</c>. Required.
+    /// Settings it does not name get Scheduler's defaults (see <see cref="PostgresSchedulerStorage.DefaultMaxPoolSize"/>).
+    /// It may hold a password: it is never logged (logs name host, port and database only).
+    /// </summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// Service id the job store scopes its rows by. Default null: the cluster's <see cref="ClusterOptions.ServiceId"/>,
+    /// which is what Orleans' own storage and reminder rows are always scoped by.
+    /// </summary>
+    public string? ServiceId { get; set; }
+}
+
+/// <summary>Constants of the PostgreSQL storage.</summary>
+public static class PostgresSchedulerStorage
+{
+    /// <summary>Name of the grain storage provider (it is also registered as the default provider).</summary>
+    public const string StorageProviderName = EmbeddedSchedulerStorage.StorageProviderName;
+
+    /// <summary>The ADO.NET invariant Orleans maps to Npgsql (loaded by reflection; the silo references Npgsql).</summary>
+    public const string AdoNetInvariant = "Npgsql";
+
+    /// <summary>
+    /// Connections per pool when the connection string names no <c>Maximum Pool Size</c>: room for many state
+    /// writes in flight (each holds a connection for one round trip). Npgsql's own default is 100; every silo
+    /// has up to two such pools (Orleans' providers, and Scheduler's job store), so size the server's
+    /// <c>max_connections</c> for silos × 2 × this, or set a smaller pool in the connection string.
+    /// </summary>
+    public const int DefaultMaxPoolSize = 64;
+
+    /// <summary>
+    /// The connection string with Scheduler's defaults for what it leaves out: <see cref="DefaultMaxPoolSize"/>
+    /// and an application name. Anything the string names is kept as given.
+    /// </summary>
+    public static string CompleteConnectionString(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        var given = new NpgsqlConnectionStringBuilder(connectionString); // also validates every keyword
+        var named = new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
+            .Cast<string>()
+            .Select(Normalize)
+            .ToHashSet(StringComparer.Ordinal);
+        if (!named.Contains("maxpoolsize") && !named.Contains("maximumpoolsize"))
+            given.MaxPoolSize = DefaultMaxPoolSize;
+        if (!named.Contains("applicationname"))
+            given.ApplicationName = "scheduler";
+        return given.ConnectionString;
+
+        static string Normalize(string keyword) => keyword.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant();
+    }
+}
+
+public static class PostgresStorageExtensions
+{
+    /// <summary>
+    /// Keeps grain state, reminders and Scheduler's job tables in one PostgreSQL database, shared by every silo
+    /// of the cluster. The schema is migrated when a silo starts, before Orleans' providers read it; silos
+    /// starting together take turns.
+    /// </summary>
+    public static ISiloBuilder UsePostgresSchedulerStorage(this ISiloBuilder builder, string connectionString, string? serviceId = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return builder.UsePostgresSchedulerStorage(options =>
+        {
+            options.ConnectionString = connectionString;
+            options.ServiceId = serviceId;
+        });
+    }
+
+    public static ISiloBuilder UsePostgresSchedulerStorage(this ISiloBuilder builder, Action<PostgresSchedulerStorageOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddPostgresSchedulerStorage(configure);
+        return builder;
+    }
+
+    /// <summary>The service-collection form; calling it again only adds another options configuration.</summary>
+    public static IServiceCollection AddPostgresSchedulerStorage(this IServiceCollection services, Action<PostgresSchedulerStorageOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.Configure(configure);
+        if (services.Any(d => d.ServiceType == typeof(PostgresSchedulerDatabase)))
+            return services;
+
+        services.AddSingleton<PostgresSchedulerDatabase>();
+        services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PostgresSchemaMigration>();
+
+        services.AddAdoNetGrainStorage(PostgresSchedulerStorage.StorageProviderName, ob => ob
+            .Configure<PostgresSchedulerDatabase, Serializer>((options, database, serializer) =>
+            {
+                options.Invariant = PostgresSchedulerStorage.AdoNetInvariant;
+                options.ConnectionString = database.ConnectionString;
+                // Orleans' binary serializer, not the Newtonsoft JSON default (type names in rows, slower).
+                options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            }));
+        // The same provider instance answers to the default name, for grains that do not name a provider.
+        services.AddKeyedSingleton<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
+            (sp, _) => sp.GetRequiredKeyedService<IGrainStorage>(PostgresSchedulerStorage.StorageProviderName));
+        services.TryAddSingleton<IGrainStorage>(sp => sp.GetRequiredKeyedService<IGrainStorage>(PostgresSchedulerStorage.StorageProviderName));
+
+        services.UseAdoNetReminderService(ob => ob
+            .Configure<PostgresSchedulerDatabase>((options, database) =>
+            {
+                options.Invariant = PostgresSchedulerStorage.AdoNetInvariant;
+                options.ConnectionString = database.ConnectionString;
+            }));
+
+        services.AddSingleton<IJobStore>(sp =>
+        {
+            var database = sp.GetRequiredService<PostgresSchedulerDatabase>();
+            var serviceId = sp.GetRequiredService<IOptions<PostgresSchedulerStorageOptions>>().Value.ServiceId
+                ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
+            return new GroupCommitJobStore(new SqlJobStore(database.DataSource, serviceId));
+        });
+        return services;
+    }
+}
+
+/// <summary>The PostgreSQL database: the completed connection string and the data source Scheduler's own code uses.</summary>
+internal sealed class PostgresSchedulerDatabase : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresSchedulerDatabase(IOptions<PostgresSchedulerStorageOptions> options)
+    {
+        var value = options.Value;
+        if (string.IsNullOrWhiteSpace(value.ConnectionString))
+            throw new OrleansConfigurationException($"{nameof(PostgresSchedulerStorageOptions)}.{nameof(PostgresSchedulerStorageOptions.ConnectionString)} must be set.");
+        try
+        {
+            ConnectionString = PostgresSchedulerStorage.CompleteConnectionString(value.ConnectionString);
+        }
+        catch (ArgumentException e)
+        {
+            // The message names the bad keyword, never the password.
+            throw new OrleansConfigurationException($"{nameof(PostgresSchedulerStorageOptions)}.{nameof(PostgresSchedulerStorageOptions.ConnectionString)} is not a valid Npgsql connection string: {e.Message}", e);
+        }
+        _dataSource = NpgsqlDataSource.Create(ConnectionString);
+    }
+
+    /// <summary>Where the database is, for logs: host, port and database name, never credentials.</summary>
+    public string Describe()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
+        return $"{builder.Host}:{builder.Port}/{builder.Database}";
+    }
+
+    public string ConnectionString { get; }
+
+    public DbDataSource DataSource => _dataSource;
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}
+
+/// <summary>
+/// Migrates the schema at <see cref="ServiceLifecycleStage.RuntimeInitialize"/>: before grain storage
+/// (ApplicationServices) and the reminder table (RuntimeGrainServices) read OrleansQuery.
+/// </summary>
+internal sealed partial class PostgresSchemaMigration(
+    PostgresSchedulerDatabase database,
+    SchemaMigrator migrator,
+    ILogger<PostgresSchemaMigration> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(PostgresSchemaMigration), ServiceLifecycleStage.RuntimeInitialize, MigrateAsync);
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        var result = await migrator.MigrateAsync(SchemaVendor.PostgreSql, database.DataSource, cancellationToken).ConfigureAwait(false);
+        LogReady(logger, database.Describe(), result.VersionAfter);
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "PostgreSQL storage ready at {Database} (schema version {Version})")]
+    private static partial void LogReady(ILogger logger, string database, int version);
+}

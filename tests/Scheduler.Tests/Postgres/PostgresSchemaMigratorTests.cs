@@ -1,0 +1,138 @@
+using Npgsql;
+using Scheduler.Silo.Hosting;
+using Scheduler.Silo.Storage;
+using Scheduler.Tests.Storage;
+
+namespace Scheduler.Tests.Postgres;
+
+/// <summary>The migrator on PostgreSQL, each test on a database of its own.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
+{
+    private readonly SchemaMigrator _migrator = new();
+
+    [Fact]
+    public void GetScripts_ListsEmbeddedPostgresScriptsInOrder_WhenAsked()
+    {
+        var scripts = _migrator.GetScripts(SchemaVendor.PostgreSql);
+
+        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal([1, 2], scripts.Select(s => s.Version));
+    }
+
+    [Fact]
+    public async Task MigrateAsync_AppliesEveryScript_WhenDatabaseIsNew()
+    {
+        using var cts = Bounded.Timeout(60);
+        var cs = await fixture.Server.CreateDatabaseAsync("migrate", cts.Token);
+
+        var result = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(0, result.VersionBefore);
+        Assert.Equal(2, result.VersionAfter);
+        Assert.Equal([1, 2], result.Applied.Select(s => s.Version));
+        Assert.Equal(2L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(11L, await ScalarAsync(cs, "SELECT COUNT(*) FROM OrleansQuery", cts.Token));
+        Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_jobs", cts.Token));
+        Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_job_logs", cts.Token));
+    }
+
+    [Fact]
+    public async Task MigrateAsync_DoesNothing_WhenRunASecondTime()
+    {
+        using var cts = Bounded.Timeout(60);
+        var cs = await fixture.Server.CreateDatabaseAsync("migrate", cts.Token);
+        await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
+
+        var second = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal((2, 2), (second.VersionBefore, second.VersionAfter));
+        Assert.Empty(second.Applied);
+        Assert.Equal(2L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+    }
+
+    [Fact]
+    public async Task Scripts_AreIdempotent_WhenRunAgainBeyondTheVersionTable()
+    {
+        using var cts = Bounded.Timeout(60);
+        var cs = await fixture.Server.CreateDatabaseAsync("migrate", cts.Token);
+        await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
+
+        foreach (var script in _migrator.GetScripts(SchemaVendor.PostgreSql))
+        {
+            using var stream = typeof(SchemaMigrator).Assembly.GetManifestResourceStream(script.ResourceName)!;
+            using var reader = new StreamReader(stream);
+            await ExecuteAsync(cs, await reader.ReadToEndAsync(cts.Token), cts.Token);
+        }
+
+        Assert.Equal(11L, await ScalarAsync(cs, "SELECT COUNT(*) FROM OrleansQuery", cts.Token));
+    }
+
+    [Fact]
+    public async Task MigrateAsync_RefusesWithBothVersions_WhenDatabaseIsNewerThanSilo()
+    {
+        using var cts = Bounded.Timeout(60);
+        var cs = await fixture.Server.CreateDatabaseAsync("migrate", cts.Token);
+        await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
+        await ExecuteAsync(cs, "INSERT INTO scheduler_schema_version (version, script, applied_at) VALUES (7, 'sql/postgresql/0007_future.sql', 0)", cts.Token);
+
+        var error = await Assert.ThrowsAsync<SchemaVersionException>(
+            () => _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token));
+
+        Assert.Contains("version 7", error.Message);
+        Assert.Contains("up to 2", error.Message);
+        Assert.Contains("silo is older than the database", error.Message);
+    }
+
+    [Fact]
+    public async Task MigrateAsync_AppliesEachScriptOnce_WhenSeveralMigratorsStartTogether()
+    {
+        using var cts = Bounded.Timeout(60);
+        var cs = await fixture.Server.CreateDatabaseAsync("migrate", cts.Token);
+        using var start = new ManualResetEventSlim();
+
+        // Several "silos" at once, each with a data source (pool) of its own.
+        var runs = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            start.Wait(cts.Token);
+            return await new SchemaMigrator().MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token);
+        }, cts.Token)).ToArray();
+        start.Set();
+        var results = await Task.WhenAll(runs).WaitAsync(cts.Token);
+
+        Assert.All(results, r => Assert.Equal(2, r.VersionAfter));
+        Assert.Equal([1, 2], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
+        Assert.Equal(2L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+    }
+
+    [Fact]
+    public void CompleteConnectionString_AddsPoolSizeAndName_OnlyWhenTheStringNamesNone()
+    {
+        var completed = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;Database=s;Username=u;Password=p"));
+        var kept = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;Maximum Pool Size=8;Application Name=mine"));
+        var alias = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;MaxPoolSize=100"));
+
+        Assert.Equal(PostgresSchedulerStorage.DefaultMaxPoolSize, completed.MaxPoolSize);
+        Assert.Equal("scheduler", completed.ApplicationName);
+        Assert.Equal("p", completed.Password);
+        Assert.Equal((8, "mine"), (kept.MaxPoolSize, kept.ApplicationName));
+        Assert.Equal(100, alias.MaxPoolSize);
+        Assert.ThrowsAny<ArgumentException>(() => PostgresSchedulerStorage.CompleteConnectionString("Host=db;NoSuchSetting=1"));
+    }
+
+    private static async Task<long> ScalarAsync(string cs, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task ExecuteAsync(string cs, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
