@@ -8,6 +8,12 @@ public sealed class SchedulerClientOptions
     /// <summary>Gateway endpoints as "host:port". Default: the embedded silo on this machine, 127.0.0.1:30000.</summary>
     public List<string> Gateways { get; set; } = ["127.0.0.1:30000"];
 
+    /// <summary>
+    /// Redis connection string of the cluster's membership. When set, gateways are found through Redis and
+    /// <see cref="Gateways"/> is ignored. Default: none (static gateways).
+    /// </summary>
+    public string? RedisConnectionString { get; set; }
+
     /// <summary>Orleans cluster id; must match the silos'. Default "scheduler".</summary>
     public string ClusterId { get; set; } = "scheduler";
 

@@ -36,8 +36,10 @@ public static class SchedulerClientServiceCollectionExtensions
                 o.ClusterId = options.ClusterId;
                 o.ServiceId = options.ServiceId;
             });
-            var endpoints = options.Gateways.Select(ToEndpoint).ToArray();
-            client.UseStaticClustering(endpoints);
+            if (string.IsNullOrWhiteSpace(options.RedisConnectionString))
+                client.UseStaticClustering(options.Gateways.Select(ToEndpoint).ToArray());
+            else
+                client.UseRedisClustering(options.RedisConnectionString);
             client.UseConnectionRetryFilter(new ConnectTimeoutFilter(options.ConnectTimeout, options.Gateways).ShouldRetry);
         });
         return services;

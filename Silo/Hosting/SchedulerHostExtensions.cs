@@ -37,13 +37,29 @@ public static class SchedulerHostExtensions
         builder.Services.AddHealthChecks().AddCheck<SchedulerHealthCheck>("scheduler");
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(hosting.SiloPort, hosting.GatewayPort, serviceId: hosting.ServiceId, clusterId: hosting.ClusterId);
+            if (string.IsNullOrWhiteSpace(hosting.RedisConnectionString))
+            {
+                silo.UseLocalhostClustering(hosting.SiloPort, hosting.GatewayPort, serviceId: hosting.ServiceId, clusterId: hosting.ClusterId);
+            }
+            else
+            {
+                silo.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = hosting.ClusterId;
+                    o.ServiceId = hosting.ServiceId;
+                });
+                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(hosting.AdvertisedAddress), hosting.SiloPort, hosting.GatewayPort, listenOnAnyHostAddress: false);
+                silo.UseRedisClustering(hosting.RedisConnectionString);
+            }
             silo.AddScheduler(o => BindRuntime(section, o));
             silo.Services.Configure<CommandHandlerOptions>(builder.Configuration.GetSection(CommandHandlerOptions.SectionName));
             switch (hosting.Storage)
             {
                 case StorageMode.Memory:
                     silo.UseInMemorySchedulerStorage();
+                    break;
+                case StorageMode.Postgres:
+                    silo.UsePostgresSchedulerStorage(hosting.PostgresConnectionString!, hosting.ServiceId);
                     break;
                 default:
                     silo.UseEmbeddedSchedulerStorage(hosting.DataDirectory, hosting.ServiceId);

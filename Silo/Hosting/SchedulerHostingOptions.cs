@@ -7,6 +7,9 @@ public enum StorageMode
 
     /// <summary>In memory: lost when the silo stops. For tests and benchmarks.</summary>
     Memory = 2,
+
+    /// <summary>PostgreSQL (<see cref="SchedulerHostingOptions.PostgresConnectionString"/>): the cluster profile.</summary>
+    Postgres = 3,
 }
 
 /// <summary>How the silo is hosted, bound from configuration section "Scheduler" (env: Scheduler__Storage etc.).</summary>
@@ -17,6 +20,21 @@ public sealed class SchedulerHostingOptions
 
     /// <summary>Folder of the embedded store. Default: ~/.local/share/scheduler (the user's local application data).</summary>
     public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>
+    /// PostgreSQL connection string, for <see cref="StorageMode.Postgres"/> (setting "Scheduler:PostgresConnectionString",
+    /// env Scheduler__PostgresConnectionString). It holds a password: pass it through the environment or a secret store.
+    /// </summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>
+    /// Redis connection string for cluster membership (e.g. "127.0.0.1:6379"). When set, silos find each other through
+    /// Redis and listen on <see cref="AdvertisedAddress"/>; when empty, the silo runs alone on loopback.
+    /// </summary>
+    public string? RedisConnectionString { get; set; }
+
+    /// <summary>The address this silo advertises to the cluster when Redis membership is used. Default 127.0.0.1.</summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
     /// <summary>Orleans cluster id. Default "scheduler".</summary>
     public string ClusterId { get; set; } = "scheduler";
@@ -39,7 +57,13 @@ public sealed class SchedulerHostingOptions
     public IEnumerable<string> Validate()
     {
         if (!Enum.IsDefined(Storage))
-            yield return $"Scheduler:Storage must be Embedded or Memory (was {Storage})";
+            yield return $"Scheduler:Storage must be Embedded, Memory or Postgres (was {Storage})";
+        if (Storage == StorageMode.Postgres && string.IsNullOrWhiteSpace(PostgresConnectionString))
+            yield return "Scheduler:PostgresConnectionString must be set when Scheduler:Storage is Postgres";
+        if (Storage != StorageMode.Postgres && !string.IsNullOrWhiteSpace(RedisConnectionString))
+            yield return "Scheduler:RedisConnectionString (a cluster) needs shared storage: set Scheduler:Storage to Postgres";
+        if (!System.Net.IPAddress.TryParse(AdvertisedAddress, out _))
+            yield return $"Scheduler:AdvertisedAddress must be an IP address (was '{AdvertisedAddress}')";
         if (Storage == StorageMode.Embedded && string.IsNullOrWhiteSpace(DataDirectory))
             yield return "Scheduler:DataDirectory must name a folder for the embedded store";
         if (string.IsNullOrWhiteSpace(ClusterId))

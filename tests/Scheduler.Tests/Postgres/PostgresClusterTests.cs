@@ -1,0 +1,86 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Scheduler.Client;
+using Scheduler.Tests.EndToEnd;
+using Scheduler.Tests.Infrastructure;
+
+namespace Scheduler.Tests.Postgres;
+
+/// <summary>
+/// Two real silo hosts configured as the production profile: PostgreSQL storage, Redis membership, the SDK finding
+/// gateways through the same Redis. Servers are real, on loopback.
+/// </summary>
+public sealed class PostgresClusterTests : IAsyncLifetime
+{
+    private PostgresServer.Lease? _postgres;
+    private RedisServer? _redis;
+    private string _database = "";
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        _postgres = await PostgresServer.AcquireAsync(cts.Token).WaitAsync(cts.Token);
+        _database = await _postgres.Server.CreateDatabaseAsync("cluster", cts.Token).WaitAsync(cts.Token);
+        _redis = await RedisServer.StartAsync(cts.Token).WaitAsync(cts.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_redis is not null)
+            await _redis.DisposeAsync();
+        if (_postgres is not null)
+            await _postgres.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Jobs_RunOnBothSilos_OfAPostgresAndRedisCluster()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var cluster = $"pgc-{Guid.NewGuid():N}"[..16];
+        var redis = $"127.0.0.1:{_redis!.Port}";
+        SiloSettings Settings() => SiloSettings.Create(dataDirectory: "unused", clusterId: cluster, serviceId: cluster) with
+        {
+            Overrides = new Dictionary<string, string?>
+            {
+                ["Scheduler:Storage"] = "Postgres",
+                ["Scheduler:PostgresConnectionString"] = _database,
+                ["Scheduler:RedisConnectionString"] = redis,
+            },
+        };
+        await using var first = await SiloProcessHost.StartAsync(Settings(), cts.Token);
+        await using var second = await SiloProcessHost.StartAsync(Settings(), cts.Token);
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSchedulerClient(o =>
+        {
+            o.RedisConnectionString = redis;
+            o.ClusterId = cluster;
+            o.ServiceId = cluster;
+        });
+        using var clientHost = builder.Build();
+        await clientHost.StartAsync(cts.Token);
+        try
+        {
+            var client = clientHost.Services.GetRequiredService<ISchedulerClient>();
+            var jobs = await client.SubmitManyAsync([.. Enumerable.Range(0, 200).Select(_ => new JobRequest { Handler = "noop" })], cts.Token);
+
+            var silos = new HashSet<string>();
+            foreach (var job in jobs)
+            {
+                var status = await client.WaitForFinalAsync(job.Id, TimeSpan.FromMinutes(2), cts.Token);
+                Assert.Equal(JobState.Succeeded, status?.State);
+                silos.Add(status!.Silo!);
+            }
+
+            Assert.Equal(2, silos.Count);
+            var listed = await client.ListAsync(new JobFilter { State = JobState.Succeeded, Limit = 1000 }, cts.Token);
+            Assert.Equal(jobs.Select(j => j.Id).ToHashSet(), listed.Select(j => j.Id).ToHashSet());
+        }
+        finally
+        {
+            await Scheduler.Tests.EndToEnd.EndToEnd.StopClientAsync(clientHost);
+        }
+    }
+}
