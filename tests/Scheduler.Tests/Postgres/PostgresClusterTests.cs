@@ -64,7 +64,13 @@ public sealed class PostgresClusterTests : IAsyncLifetime
         try
         {
             var client = clientHost.Services.GetRequiredService<ISchedulerClient>();
-            var jobs = await client.SubmitManyAsync([.. Enumerable.Range(0, 200).Select(_ => new JobRequest { Handler = "noop" })], cts.Token);
+            var management = clientHost.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
+            while ((await management.GetHosts(onlyActive: true)).Count < 2)
+                await Task.Delay(100, cts.Token);
+            // Each job takes a moment and each silo has 2 slots, so one silo alone cannot take them all.
+            var sleep = new CommandJob { Executable = "/bin/sleep", Arguments = ["0.3"] };
+            var jobs = await client.SubmitManyAsync([.. Enumerable.Range(0, 24).Select(_ =>
+                new JobRequest { Handler = CommandJob.HandlerName, Payload = SchedulerClientExtensions.ToPayload(sleep) })], cts.Token);
 
             var silos = new HashSet<string>();
             foreach (var job in jobs)
