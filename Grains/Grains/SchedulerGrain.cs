@@ -6,8 +6,11 @@ using Scheduler.Storage;
 
 namespace Scheduler.Grains;
 
-/// <summary>Entry point for clients on every silo: validates, records jobs on their grains, queues them in batches.</summary>
-[StatelessWorker]
+/// <summary>
+/// Entry point for clients on every silo: validates, records jobs on their grains, queues them in batches.
+/// Reentrant: it holds no mutable state, and each submit mostly waits for storage, so many run at once.
+/// </summary>
+[StatelessWorker, Reentrant]
 public sealed class SchedulerGrain(
     IOptions<SchedulerOptions> options,
     JobHandlerRegistry handlers,

@@ -7,7 +7,9 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
 using Orleans.Runtime;
+using Scheduler.Tests.Infrastructure;
 using Scheduler.Client;
 using Scheduler.Execution;
 using Scheduler.Grains;
@@ -15,15 +17,18 @@ using Scheduler.Silo.Hosting;
 
 namespace Scheduler.Bench;
 
-public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout)
+public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
+    string? Postgres = null, string? Redis = null, int Silos = 1)
 {
     public string? Validate() => this switch
     {
+        { Silos: < 1 or > 4 } => $"--silos must be 1 to 4 (was {Silos})",
+        { Silos: > 1, Storage: not "postgres" } => "--silos above 1 needs shared storage: use --storage postgres",
+        { Postgres: not null, Storage: not "postgres" } => "--postgres only applies to --storage postgres",
         { Jobs: < 1 } => $"--jobs must be at least 1 (was {Jobs})",
         { Rate: < 1 } => $"--rate must be at least 1 (was {Rate})",
         { Capacity: < 1 or > 100_000 } => $"--capacity must be 1 to 100000 (was {Capacity})",
         { Batch: < 1 or > 10_000 } => $"--batch must be 1 to 10000 (was {Batch})",
-        { Storage: "postgres" } => "--storage postgres is not available yet: PostgreSQL storage arrives with the production-cluster work (issue 3)",
         _ => null,
     };
 }
@@ -53,34 +58,66 @@ public static class Bench
     {
         var recorder = new Recorder();
         var dataDir = Path.Combine(Path.GetTempPath(), $"scheduler-bench-{Guid.NewGuid():N}");
-        var (siloPort, gatewayPort) = (FreePort(), FreePort());
         var serviceId = $"bench-{Guid.NewGuid():N}";
 
-        var siloBuilder = Host.CreateApplicationBuilder();
-        siloBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
-        siloBuilder.UseOrleans(silo =>
+        // Throwaway servers when none were given: PostgreSQL (fsync and synchronous_commit on) and, for several silos, Redis.
+        await using var postgresLease = s.Storage == "postgres" && s.Postgres is null ? await PostgresServer.AcquireAsync(ct) : null;
+        var postgres = s.Postgres ?? (postgresLease is null ? null : await postgresLease.Server.CreateDatabaseAsync("bench", ct));
+        await using var redisServer = s.Silos > 1 && s.Redis is null ? await RedisServer.StartAsync(ct) : null;
+        var redis = s.Redis ?? redisServer?.ConnectionString;
+
+        var silos = new List<IHost>();
+        var gateways = new List<string>();
+        for (var i = 0; i < s.Silos; i++)
         {
-            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: serviceId);
-            silo.AddScheduler(o =>
+            var (siloPort, gatewayPort) = (FreePort(), FreePort());
+            gateways.Add($"127.0.0.1:{gatewayPort}");
+            var siloBuilder = Host.CreateApplicationBuilder();
+            siloBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+            siloBuilder.UseOrleans(silo =>
             {
-                o.MaxConcurrentJobs = s.Capacity;
-                o.PullBatchSize = Math.Min(1000, s.Capacity);
+                if (redis is null)
+                {
+                    silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: serviceId);
+                }
+                else
+                {
+                    silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (serviceId, serviceId));
+                    silo.ConfigureEndpoints(IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: false);
+                    silo.UseRedisClustering(redis);
+                }
+                silo.AddScheduler(o =>
+                {
+                    o.MaxConcurrentJobs = s.Capacity;
+                    o.PullBatchSize = Math.Min(1000, s.Capacity);
+                });
+                switch (s.Storage)
+                {
+                    case "embedded":
+                        silo.UseEmbeddedSchedulerStorage(dataDir, serviceId);
+                        break;
+                    case "postgres":
+                        silo.UsePostgresSchedulerStorage(postgres!, serviceId);
+                        break;
+                    default:
+                        silo.UseInMemorySchedulerStorage();
+                        break;
+                }
+                silo.Services.AddSingleton(recorder);
+                silo.Services.AddJobHandler<RecordingNoopHandler>(RecordingNoopHandler.Name);
             });
-            if (s.Storage == "embedded")
-                silo.UseEmbeddedSchedulerStorage(dataDir, serviceId);
-            else
-                silo.UseInMemorySchedulerStorage();
-            silo.Services.AddSingleton(recorder);
-            silo.Services.AddJobHandler<RecordingNoopHandler>(RecordingNoopHandler.Name);
-        });
-        using var silo = siloBuilder.Build();
-        await silo.StartAsync(ct);
+            var host = siloBuilder.Build();
+            await host.StartAsync(ct);
+            silos.Add(host);
+        }
+        var silo = silos[0];
 
         var clientBuilder = Host.CreateApplicationBuilder();
         clientBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
         clientBuilder.Services.AddSchedulerClient(o =>
         {
-            o.Gateways = [$"127.0.0.1:{gatewayPort}"];
+            o.Gateways = gateways;
+            o.RedisConnectionString = redis;
             o.ClusterId = serviceId;
             o.ServiceId = serviceId;
             o.SubmitBatchSize = s.Batch;
@@ -166,6 +203,7 @@ public static class Bench
         var result = new
         {
             storage = s.Storage,
+            silos = s.Silos,
             mode = s.Mode,
             jobs = s.Jobs,
             completed,
@@ -189,7 +227,11 @@ public static class Bench
         Console.WriteLine(JsonSerializer.Serialize(result));
 
         await clientHost.StopAsync(CancellationToken.None);
-        await silo.StopAsync(CancellationToken.None);
+        foreach (var host in silos)
+        {
+            await host.StopAsync(CancellationToken.None);
+            host.Dispose();
+        }
         try { Directory.Delete(dataDir, recursive: true); } catch (DirectoryNotFoundException) { }
         return lost == 0 && duplicates == 0 ? 0 : 1;
     }
