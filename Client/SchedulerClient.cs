@@ -131,6 +131,12 @@ internal sealed class SchedulerClient(IClusterClient cluster, IOptions<Scheduler
         {
             throw new SchedulerException(SchedulerErrorCode.Unavailable, $"the scheduler did not answer: {e.Message}", e);
         }
+        catch (Orleans.Serialization.SerializerException e)
+        {
+            // A silo failed with an exception that cannot cross the wire (e.g. NpgsqlException while its database is
+            // down): the caller gets a codec error instead of the cause. The scheduler could not serve the call.
+            throw new SchedulerException(SchedulerErrorCode.Unavailable, $"the scheduler failed to serve the call: {e.Message}", e);
+        }
         catch (ArgumentException e)
         {
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, e.Message, e);

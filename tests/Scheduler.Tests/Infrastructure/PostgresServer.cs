@@ -100,6 +100,27 @@ public sealed class PostgresServer
         return ConnectionString(name);
     }
 
+    /// <summary>
+    /// A server of its own (not the shared one), for a test that stops or restarts it: other tests keep theirs.
+    /// Stop it with <see cref="DisposeDedicatedAsync"/>.
+    /// </summary>
+    public static Task<PostgresServer> StartDedicatedAsync(CancellationToken cancellationToken = default) => StartAsync(cancellationToken);
+
+    /// <summary>Stops a server from <see cref="StartDedicatedAsync"/> and removes its files.</summary>
+    public Task DisposeDedicatedAsync() => StopAsync();
+
+    /// <summary>
+    /// Restarts the server on the same port: a fast shutdown (clients are disconnected, open transactions roll
+    /// back), <paramref name="downtime"/> with no server, then a start. Only for a dedicated server.
+    /// </summary>
+    public async Task RestartAsync(TimeSpan downtime, CancellationToken cancellationToken = default)
+    {
+        await RunAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "-t", "30", "stop"], TimeSpan.FromSeconds(45));
+        if (downtime > TimeSpan.Zero)
+            await Task.Delay(downtime, cancellationToken);
+        await RunAsync("pg_ctl", ["-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "start"], TimeSpan.FromSeconds(90));
+    }
+
     private static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken)
     {
         var bin = FindBinaries();
