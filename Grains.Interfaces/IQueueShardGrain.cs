@@ -28,6 +28,10 @@ public interface IQueueShardGrain : IGrainWithStringKey
     [Alias("Ack"), OneWay]
     Task Ack(ImmutableArray<JobId> ids);
 
+    /// <summary>The given jobs, pulled earlier, could not be started (e.g. storage was unreachable): queue them again.</summary>
+    [Alias("Return"), OneWay]
+    Task Return(ImmutableArray<JobId> ids);
+
     /// <summary>Removes a waiting job (used when it is cancelled). Returns false if it was not waiting here.</summary>
     [Alias("Remove")]
     Task<bool> Remove(JobId id);

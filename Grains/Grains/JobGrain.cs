@@ -46,7 +46,13 @@ public sealed partial class JobGrain(
     public async Task<SubmitResult> Submit(JobRequest request)
     {
         if (Exists)
+        {
+            // A first submit may have stored the grain state and then failed before the job row: write the row
+            // again (an idempotent upsert), so listings and the queues' recovery see the job.
+            if (S.State == JobState.Queued)
+                await SaveRowAsync(time.GetUtcNow());
             return new SubmitResult(Id, SubmitOutcome.Existing, S.State);
+        }
 
         var now = time.GetUtcNow();
         S.Handler = request.Handler;
@@ -264,9 +270,23 @@ public sealed partial class JobGrain(
             throw new InvalidOperationException($"job {Id}: a new job must start Queued, not {to}");
         S.State = to;
         S.UpdatedAt = now;
-        await job.WriteStateAsync();
-        await store.SaveAsync([new JobRecord(Id, S.Queue, S.Shard, S.Priority, S.Tenant, S.Handler, S.State, S.Attempt, S.CreatedAt, now)]);
+        try
+        {
+            // The row first: queues rebuild from rows, so a row ahead of the grain state heals (the job is offered
+            // again and its grain decides), while a grain state ahead of its row would hide the job from them.
+            await SaveRowAsync(now);
+            await job.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory is now ahead of storage. Drop this activation: the next call reloads what is really stored.
+            DeactivateOnIdle();
+            throw;
+        }
     }
+
+    private Task SaveRowAsync(DateTimeOffset now) =>
+        store.SaveAsync([new JobRecord(Id, S.Queue, S.Shard, S.Priority, S.Tenant, S.Handler, S.State, S.Attempt, S.CreatedAt, now)]);
 
     private JobStatus? ToStatus() => !Exists ? null : new JobStatus
     {

@@ -64,6 +64,17 @@ public sealed partial class QueueShardGrain(
         return Task.CompletedTask;
     }
 
+    public Task Return(ImmutableArray<JobId> ids)
+    {
+        foreach (var id in ids)
+        {
+            if (_inFlight.Remove(id, out var taken))
+                _queue.Add(taken.Entry);
+        }
+        UpdateHead();
+        return Task.CompletedTask;
+    }
+
     /// <summary>
     /// Jobs taken by a silo that has since died go back to the queue. Their job grains decide whether they may run
     /// again: an attempt whose lease is still valid elsewhere is not started twice.

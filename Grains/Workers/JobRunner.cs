@@ -17,10 +17,25 @@ public sealed partial class JobRunner(
 {
     public async Task RunAsync(IGrainFactory grains, Dispatch dispatch)
     {
+        var returned = false;
         try
         {
             var job = grains.GetGrain<IJobGrain>(dispatch.Id.Value);
-            var execution = await job.TryStart(silo.SiloAddress);
+            JobExecution? execution;
+            try
+            {
+                execution = await job.TryStart(silo.SiloAddress);
+            }
+            catch (Exception e)
+            {
+                // Most likely storage is unreachable. Hand the job back to its shard after a pause (holding the
+                // slot meanwhile slows pulling down while the outage lasts) instead of forgetting it.
+                LogStartFailed(logger, e, dispatch.Id);
+                await Task.Delay(StartRetryDelay, time);
+                returned = true;
+                pool.Return(dispatch);
+                return;
+            }
             if (execution is null)
                 return;
             var leaseLost = pool.TrackLease(job, execution.Id, execution.Attempt);
@@ -41,7 +56,7 @@ public sealed partial class JobRunner(
         }
         finally
         {
-            pool.Release(dispatch);
+            pool.Release(dispatch, acknowledge: !returned);
         }
     }
 
@@ -97,6 +112,10 @@ public sealed partial class JobRunner(
     /// <summary>The outcome must reach the grain: a lost report would leave the job Running until it is reloaded.</summary>
     private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result)
     {
+        // Keep trying for a while (storage may be restarting); the lease stays renewed meanwhile. If it never gets
+        // through, the lease runs out after this runner stops renewing it and the job runs again: at least once.
+        var deadline = time.GetUtcNow() + ReportPatience;
+        var delay = TimeSpan.FromMilliseconds(200);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -104,13 +123,20 @@ public sealed partial class JobRunner(
                 await job.Complete(execution.Attempt, result);
                 return;
             }
-            catch (Exception e) when (attempt < 5 && e is not InvalidOperationException)
+            catch (Exception e) when (time.GetUtcNow() < deadline && e is not InvalidOperationException)
             {
                 LogReportRetry(logger, e, execution.Id, attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), time);
+                await Task.Delay(delay, time);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
         }
     }
+
+    private static readonly TimeSpan StartRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ReportPatience = TimeSpan.FromMinutes(1);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Starting job {JobId} failed; it goes back to its queue")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception, JobId jobId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Running job {JobId} failed outside its handler")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, JobId jobId);

@@ -100,9 +100,10 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     }
 
     /// <summary>Called by the runner when a job it was given has ended (in any way).</summary>
-    public void Release(Dispatch dispatch)
+    public void Release(Dispatch dispatch, bool acknowledge = true)
     {
-        _acks.Enqueue(dispatch);
+        if (acknowledge)
+            _acks.Enqueue(dispatch);
         Interlocked.Increment(ref _free);
         if (Interlocked.Decrement(ref _running) == 0 && _stopPulling.IsCancellationRequested)
             _drained.TrySetResult();
@@ -251,6 +252,10 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         if (_runningAttempts.TryRemove(id, out var running))
             running.LeaseLost.Dispose();
     }
+
+    /// <summary>Gives a job that could not be started back to its shard, which queues it again.</summary>
+    public void Return(Dispatch dispatch) =>
+        _ = _grains.GetGrain<IQueueShardGrain>(dispatch.Shard).Return([dispatch.Id]);
 
     /// <summary>Tells the shards, in batches, which of the jobs they handed out have ended here.</summary>
     private async Task AckLoopAsync()
