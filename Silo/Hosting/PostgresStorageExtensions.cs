@@ -104,6 +104,7 @@ public static class PostgresStorageExtensions
             return services;
 
         services.AddSingleton<PostgresSchedulerDatabase>();
+        services.AddStartupDeadline();
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PostgresSchemaMigration>();
 
@@ -176,11 +177,14 @@ internal sealed class PostgresSchedulerDatabase : IAsyncDisposable
 
 /// <summary>
 /// Migrates the schema at <see cref="ServiceLifecycleStage.RuntimeInitialize"/>: before grain storage
-/// (ApplicationServices) and the reminder table (RuntimeGrainServices) read OrleansQuery.
+/// (ApplicationServices) and the reminder table (RuntimeGrainServices) read OrleansQuery. While PostgreSQL is
+/// unreachable (refused, timed out, starting up) it retries with backoff until the start-up deadline
+/// (<see cref="SchedulerStartupOptions.Timeout"/>); other errors (wrong password, missing database) stop the start at once.
 /// </summary>
 internal sealed partial class PostgresSchemaMigration(
     PostgresSchedulerDatabase database,
     SchemaMigrator migrator,
+    StartupDeadline deadline,
     ILogger<PostgresSchemaMigration> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -188,9 +192,25 @@ internal sealed partial class PostgresSchemaMigration(
 
     private async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        var result = await migrator.MigrateAsync(SchemaVendor.PostgreSql, database.DataSource, cancellationToken).ConfigureAwait(false);
+        var result = await StartupRetry.RunAsync(
+            "PostgreSQL",
+            database.Describe(),
+            token => migrator.MigrateAsync(SchemaVendor.PostgreSql, database.DataSource, token),
+            IsTransient,
+            StartupRetry.Describe,
+            deadline,
+            logger,
+            cancellationToken).ConfigureAwait(false);
         LogReady(logger, database.Describe(), result.VersionAfter);
     }
+
+    /// <summary>Not there yet: refused or timed out connections, a server starting up or shutting down.</summary>
+    internal static bool IsTransient(Exception e) => e switch
+    {
+        NpgsqlException n => n.IsTransient,
+        System.Net.Sockets.SocketException or TimeoutException => true,
+        _ => false,
+    };
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "PostgreSQL storage ready at {Database} (schema version {Version})")]
     private static partial void LogReady(ILogger logger, string database, int version);

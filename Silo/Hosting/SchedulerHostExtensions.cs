@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -34,6 +35,7 @@ public static class SchedulerHostExtensions
             throw new OptionsValidationException("Scheduler", typeof(SchedulerHostingOptions), problems);
 
         builder.Services.AddSingleton(Options.Create(hosting));
+        builder.Services.Configure<SchedulerStartupOptions>(o => o.Timeout = hosting.StartupTimeout);
         builder.Services.AddHealthChecks().AddCheck<SchedulerHealthCheck>("scheduler");
         builder.UseOrleans(silo =>
         {
@@ -48,8 +50,14 @@ public static class SchedulerHostExtensions
                     o.ClusterId = hosting.ClusterId;
                     o.ServiceId = hosting.ServiceId;
                 });
-                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(hosting.AdvertisedAddress), hosting.SiloPort, hosting.GatewayPort, listenOnAnyHostAddress: false);
+                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(hosting.AdvertisedAddress), hosting.SiloPort, hosting.GatewayPort,
+                    listenOnAnyHostAddress: hosting.ListenOnAnyAddress);
                 silo.UseRedisClustering(hosting.RedisConnectionString);
+                // Waits (with backoff, up to StartupTimeout) for Redis before Orleans' membership first uses it.
+                var redis = hosting.RedisConnectionString;
+                silo.Services.AddStartupDeadline();
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new RedisStartupCheck(
+                    redis, sp.GetRequiredService<StartupDeadline>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RedisStartupCheck>>()));
             }
             silo.AddScheduler(o => BindRuntime(section, o));
             silo.Services.Configure<CommandHandlerOptions>(builder.Configuration.GetSection(CommandHandlerOptions.SectionName));
@@ -84,6 +92,15 @@ public static class SchedulerHostExtensions
         var queues = section.GetSection(nameof(SchedulerOptions.Queues));
         if (queues.GetChildren().Any())
             options.Queues = queues.Get<List<string>>() ?? [];
+    }
+
+    /// <summary>The start-up deadline shared by the waits for PostgreSQL and Redis (idempotent).</summary>
+    internal static IServiceCollection AddStartupDeadline(this IServiceCollection services)
+    {
+        services.AddOptions<SchedulerStartupOptions>();
+        services.TryAddSingleton(sp => new StartupDeadline(
+            sp.GetRequiredService<IOptions<SchedulerStartupOptions>>(), sp.GetService<TimeProvider>()));
+        return services;
     }
 
     /// <summary>Adds the scheduler's grains and services to a silo (idempotent); storage is chosen separately.</summary>

@@ -36,6 +36,19 @@ public sealed class SchedulerHostingOptions
     /// <summary>The address this silo advertises to the cluster when Redis membership is used. Default 127.0.0.1.</summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// With Redis membership: listen for silo and gateway connections on every local address (0.0.0.0) while
+    /// advertising <see cref="AdvertisedAddress"/>. Default false: listen on the advertised address only. Containers
+    /// set it, so the silo is reachable on every network the container joins.
+    /// </summary>
+    public bool ListenOnAnyAddress { get; set; }
+
+    /// <summary>
+    /// How long the silo keeps retrying, at start, to reach PostgreSQL and Redis before it gives up with an error.
+    /// Default 5 minutes. Retries back off exponentially from 1 s to 30 s.
+    /// </summary>
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Orleans cluster id. Default "scheduler".</summary>
     public string ClusterId { get; set; } = "scheduler";
 
@@ -74,6 +87,8 @@ public sealed class SchedulerHostingOptions
             yield return $"Scheduler:SiloPort must be 1 to 65535 (was {SiloPort})";
         if (GatewayPort is < 1 or > 65535)
             yield return $"Scheduler:GatewayPort must be 1 to 65535 (was {GatewayPort})";
+        if (StartupTimeout <= TimeSpan.Zero)
+            yield return $"Scheduler:StartupTimeout must be positive (was {StartupTimeout})";
         if (SiloPort == GatewayPort)
             yield return $"Scheduler:SiloPort and Scheduler:GatewayPort must differ (both {SiloPort})";
     }

@@ -27,14 +27,15 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>StackExchange.Redis configuration string for this server.</summary>
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false";
 
-    public static async Task<RedisServer> StartAsync(CancellationToken cancellationToken = default)
+    /// <param name="port">A fixed port (e.g. one a silo was already told to use); default: a free one.</param>
+    public static async Task<RedisServer> StartAsync(CancellationToken cancellationToken = default, int? port = null)
     {
         var executable = FindExecutable();
         var directory = Path.Combine(Path.GetTempPath(), "scheduler-redis-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
         for (var attempt = 1; ; attempt++)
         {
-            var port = ServerProcess.FreeLoopbackPort();
+            var listenPort = port ?? ServerProcess.FreeLoopbackPort();
             var info = new ProcessStartInfo(executable)
             {
                 WorkingDirectory = directory,
@@ -42,13 +43,13 @@ public sealed class RedisServer : IAsyncDisposable
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var argument in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            foreach (var argument in new[] { "--port", listenPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                          "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory,
                          "--daemonize", "no", "--protected-mode", "yes", "--logfile", "" })
                 info.ArgumentList.Add(argument);
 
             var process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server");
-            var server = new RedisServer(process, directory, port);
+            var server = new RedisServer(process, directory, listenPort);
             process.OutputDataReceived += (_, e) => server.Append(e.Data);
             process.ErrorDataReceived += (_, e) => server.Append(e.Data);
             process.BeginOutputReadLine();
@@ -58,7 +59,7 @@ public sealed class RedisServer : IAsyncDisposable
                 await server.WaitUntilReadyAsync(cancellationToken);
                 return server;
             }
-            catch (InvalidOperationException) when (attempt < 3)
+            catch (InvalidOperationException) when (attempt < 3 && port is null)
             {
                 // Most likely the port was taken between probing and binding.
                 await server.DisposeAsync(removeDirectory: false);
