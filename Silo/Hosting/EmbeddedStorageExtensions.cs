@@ -83,39 +83,14 @@ public static class EmbeddedStorageExtensions
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EmbeddedSchemaMigration>();
 
-        services.AddAdoNetGrainStorage(EmbeddedSchedulerStorage.StorageProviderName, ob => ob
-            .Configure<EmbeddedSchedulerDatabase, Serializer>((options, database, serializer) =>
-            {
-                options.Invariant = EmbeddedSchedulerStorage.AdoNetInvariant;
-                options.ConnectionString = database.ConnectionString;
-                // Orleans' binary serializer, not the Newtonsoft JSON default (type names in rows, slower).
-                options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
-            }));
-        // The same provider instance answers to the default name, for grains that do not name a provider.
-        services.AddKeyedSingleton<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
-            (sp, _) => sp.GetRequiredKeyedService<IGrainStorage>(EmbeddedSchedulerStorage.StorageProviderName));
-        services.TryAddSingleton<IGrainStorage>(sp => sp.GetRequiredKeyedService<IGrainStorage>(EmbeddedSchedulerStorage.StorageProviderName));
-
-        services.UseAdoNetReminderService(ob => ob
-            .Configure<EmbeddedSchedulerDatabase>((options, database) =>
-            {
-                options.Invariant = EmbeddedSchedulerStorage.AdoNetInvariant;
-                options.ConnectionString = database.ConnectionString;
-            }));
-
-        services.AddSingleton<IJobStore>(sp =>
-        {
-            var database = sp.GetRequiredService<EmbeddedSchedulerDatabase>();
-            var serviceId = sp.GetRequiredService<IOptions<EmbeddedSchedulerStorageOptions>>().Value.ServiceId
-                ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
-            return new GroupCommitJobStore(new SqlJobStore(database.DataSource, serviceId));
-        });
+        AdoNetSchedulerStorage.AddProviders<EmbeddedSchedulerDatabase>(services, EmbeddedSchedulerStorage.AdoNetInvariant,
+            sp => sp.GetRequiredService<IOptions<EmbeddedSchedulerStorageOptions>>().Value.ServiceId);
         return services;
     }
 }
 
 /// <summary>The embedded database file: its connection string and the data source Scheduler's own code uses.</summary>
-internal sealed class EmbeddedSchedulerDatabase : IAsyncDisposable
+internal sealed class EmbeddedSchedulerDatabase : ISchedulerDatabase, IAsyncDisposable
 {
     public EmbeddedSchedulerDatabase(IOptions<EmbeddedSchedulerStorageOptions> options)
     {

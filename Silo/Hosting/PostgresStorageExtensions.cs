@@ -108,39 +108,14 @@ public static class PostgresStorageExtensions
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PostgresSchemaMigration>();
 
-        services.AddAdoNetGrainStorage(PostgresSchedulerStorage.StorageProviderName, ob => ob
-            .Configure<PostgresSchedulerDatabase, Serializer>((options, database, serializer) =>
-            {
-                options.Invariant = PostgresSchedulerStorage.AdoNetInvariant;
-                options.ConnectionString = database.ConnectionString;
-                // Orleans' binary serializer, not the Newtonsoft JSON default (type names in rows, slower).
-                options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
-            }));
-        // The same provider instance answers to the default name, for grains that do not name a provider.
-        services.AddKeyedSingleton<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
-            (sp, _) => sp.GetRequiredKeyedService<IGrainStorage>(PostgresSchedulerStorage.StorageProviderName));
-        services.TryAddSingleton<IGrainStorage>(sp => sp.GetRequiredKeyedService<IGrainStorage>(PostgresSchedulerStorage.StorageProviderName));
-
-        services.UseAdoNetReminderService(ob => ob
-            .Configure<PostgresSchedulerDatabase>((options, database) =>
-            {
-                options.Invariant = PostgresSchedulerStorage.AdoNetInvariant;
-                options.ConnectionString = database.ConnectionString;
-            }));
-
-        services.AddSingleton<IJobStore>(sp =>
-        {
-            var database = sp.GetRequiredService<PostgresSchedulerDatabase>();
-            var serviceId = sp.GetRequiredService<IOptions<PostgresSchedulerStorageOptions>>().Value.ServiceId
-                ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
-            return new GroupCommitJobStore(new SqlJobStore(database.DataSource, serviceId));
-        });
+        AdoNetSchedulerStorage.AddProviders<PostgresSchedulerDatabase>(services, PostgresSchedulerStorage.AdoNetInvariant,
+            sp => sp.GetRequiredService<IOptions<PostgresSchedulerStorageOptions>>().Value.ServiceId);
         return services;
     }
 }
 
 /// <summary>The PostgreSQL database: the completed connection string and the data source Scheduler's own code uses.</summary>
-internal sealed class PostgresSchedulerDatabase : IAsyncDisposable
+internal sealed class PostgresSchedulerDatabase : ISchedulerDatabase, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
 
