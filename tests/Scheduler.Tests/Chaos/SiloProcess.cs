@@ -25,7 +25,7 @@ internal sealed class SiloProcess : IAsyncDisposable
         Name = name;
         LogDirectory = logDirectory;
         _environment = new Dictionary<string, string>(environment);
-        var ports = FreePorts(3);
+        var ports = Scheduler.Tests.Infrastructure.ServerProcess.FreeLoopbackPorts(3);
         HttpPort = ports[0];
         SiloPort = ports[1];
         GatewayPort = ports[2];
@@ -222,19 +222,4 @@ internal sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        try
-        {
-            foreach (var listener in listeners)
-                listener.Start();
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-                listener.Stop();
-        }
-    }
 }

@@ -32,7 +32,7 @@ internal sealed record SiloSettings
     /// <summary>Fresh loopback ports and a unique cluster/service id; embedded storage in <paramref name="dataDirectory"/>.</summary>
     public static SiloSettings Create(string dataDirectory, string? clusterId = null, string? serviceId = null)
     {
-        var ports = FreePorts(3);
+        var ports = Scheduler.Tests.Infrastructure.ServerProcess.FreeLoopbackPorts(3);
         var unique = Guid.NewGuid().ToString("N")[..12];
         return new SiloSettings
         {
@@ -65,22 +65,6 @@ internal sealed record SiloSettings
         return values;
     }
 
-    /// <summary>Ports the OS hands out on 127.0.0.1 now (all distinct; released again before use).</summary>
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        try
-        {
-            foreach (var listener in listeners)
-                listener.Start();
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-                listener.Stop();
-        }
-    }
 }
 
 /// <summary>

@@ -11,11 +11,23 @@ internal static class ServerProcess
     public static bool IsRoot => Environment.UserName == "root" || GetEuid() == 0;
 
     /// <summary>A TCP port free on 127.0.0.1 right now (the OS picks it; a server started soon after gets it).</summary>
-    public static int FreeLoopbackPort()
+    public static int FreeLoopbackPort() => FreeLoopbackPorts(1)[0];
+
+    /// <summary>Ports the OS hands out on 127.0.0.1 now, all distinct (released again before use).</summary>
+    public static int[] FreeLoopbackPorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            foreach (var listener in listeners)
+                listener.Start();
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+                listener.Stop();
+        }
     }
 
     /// <summary>Runs a command to completion and returns its output; throws with the output when it fails.</summary>
