@@ -21,11 +21,11 @@ public interface IJobGrain : IGrainWithGuidKey
     Task<JobExecution?> TryStart(SiloAddress silo);
 
     /// <summary>
-    /// Renews the lease of a running attempt. False when that attempt is no longer the job's current one: its
-    /// executor must stop, because the job may be running elsewhere.
+    /// Renews the lease of a running attempt, and tells its executor whether to go on. <see cref="LeaseStatus.Lost"/>:
+    /// that attempt is no longer the job's current one and must stop, because the job may be running elsewhere.
     /// </summary>
     [Alias("Heartbeat")]
-    Task<bool> Heartbeat(int attempt);
+    Task<LeaseStatus> Heartbeat(int attempt);
 
     /// <summary>Reports the outcome of an attempt; an outcome for any attempt but the current one is ignored.</summary>
     [Alias("Complete")]
@@ -43,6 +43,19 @@ public interface IJobGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("WaitForFinal"), ReadOnly, AlwaysInterleave]
     Task<JobStatus?> WaitForFinal(TimeSpan maxWait);
+}
+
+[GenerateSerializer, Alias("scheduler.LeaseStatus")]
+public enum LeaseStatus
+{
+    /// <summary>The lease is renewed: go on.</summary>
+    Renewed = 1,
+
+    /// <summary>The attempt is not the job's current one any more: stop it.</summary>
+    Lost = 2,
+
+    /// <summary>The lease is renewed, but the job was cancelled: stop the attempt.</summary>
+    CancelRequested = 3,
 }
 
 /// <summary>Everything a worker needs to run one attempt.</summary>

@@ -57,8 +57,11 @@ public enum CancelOutcome
     Cancelled = 1,
     AlreadyFinal = 2,
     NotFound = 3,
-    /// <summary>The job is running; cancelling a running attempt is not supported by this version.</summary>
-    Running = 4,
+    /// <summary>
+    /// The job is running: its executor is told to stop the attempt (within a lease check interval) and the job
+    /// ends Cancelled, unless the attempt succeeds first.
+    /// </summary>
+    Requested = 4,
 }
 
 [GenerateSerializer, Immutable, Alias("scheduler.QueueStats")]

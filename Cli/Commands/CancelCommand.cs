@@ -27,11 +27,13 @@ internal static class CancelCommand
                     Output.WriteJson(cli.Out, new { Id = jobId, Outcome = outcome });
                 else if (outcome == CancelOutcome.Cancelled)
                     cli.Out.WriteLine($"cancelled {jobId}");
+                else if (outcome == CancelOutcome.Requested)
+                    cli.Out.WriteLine($"cancelling {jobId}: its running attempt is being stopped");
                 return outcome switch
                 {
                     CancelOutcome.Cancelled => ExitCodes.Ok,
                     CancelOutcome.AlreadyFinal => throw new CommandFailedException($"job {jobId} has already finished; nothing to cancel"),
-                    CancelOutcome.Running => throw new CommandFailedException($"job {jobId} is running; this version cannot cancel a running attempt"),
+                    CancelOutcome.Requested => ExitCodes.Ok,
                     CancelOutcome.NotFound => throw new CommandFailedException($"job {jobId} not found"),
                     _ => throw new CommandFailedException($"job {jobId}: unexpected answer {outcome}"),
                 };

@@ -25,6 +25,10 @@ public sealed partial class JobGrain(
     // a Running state gives the executor one lease period to show up (or none, if its silo is known dead).
     private DateTimeOffset _leaseUntil;
     private IGrainTimer? _leaseTimer;
+
+    // Set when a running job is cancelled: the next heartbeat tells its executor to stop. Memory only: if this
+    // activation is lost meanwhile, the job runs on and can be cancelled again.
+    private string? _cancelReason;
     private TaskCompletionSource? _final;
     private IDisposable? _retryTimer;
 
@@ -109,12 +113,12 @@ public sealed partial class JobGrain(
         };
     }
 
-    public Task<bool> Heartbeat(int attempt)
+    public Task<LeaseStatus> Heartbeat(int attempt)
     {
         if (S.State != JobState.Running || attempt != S.Attempt)
-            return Task.FromResult(false);
+            return Task.FromResult(LeaseStatus.Lost);
         _leaseUntil = time.GetUtcNow() + _options.LeasePeriod;
-        return Task.FromResult(true);
+        return Task.FromResult(_cancelReason is null ? LeaseStatus.Renewed : LeaseStatus.CancelRequested);
     }
 
     private void StartLeaseTimer() =>
@@ -134,7 +138,11 @@ public sealed partial class JobGrain(
             StopLeaseTimer();
             return;
         }
-        if (time.GetUtcNow() >= _leaseUntil)
+        if (time.GetUtcNow() < _leaseUntil)
+            return;
+        if (_cancelReason is not null)
+            await CancelNowAsync();
+        else
             await AbandonAttemptAsync(requeue: true);
     }
 
@@ -168,6 +176,11 @@ public sealed partial class JobGrain(
             return S.State;
         }
         StopLeaseTimer();
+        if (_cancelReason is not null && result.Outcome != JobOutcome.Success)
+        {
+            await CancelNowAsync();
+            return S.State;
+        }
         switch (result.Outcome)
         {
             case JobOutcome.Success:
@@ -205,17 +218,24 @@ public sealed partial class JobGrain(
         }
         if (S.State.IsFinal())
             return CancelOutcome.AlreadyFinal;
+        _cancelReason = string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}";
         if (S.State == JobState.Running && time.GetUtcNow() < _leaseUntil)
-            return CancelOutcome.Running;
+            return CancelOutcome.Requested;
 
-        _retryTimer?.Dispose();
-        _retryTimer = null;
-        StopLeaseTimer();
-        S.LastError = string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}";
-        await FinishAsync(JobState.Cancelled);
+        await CancelNowAsync();
         // The shard would skip it anyway (TryStart refuses a final job); removing it keeps queue depths honest.
         await GrainFactory.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Remove(Id);
         return CancelOutcome.Cancelled;
+    }
+
+    private async Task CancelNowAsync()
+    {
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+        StopLeaseTimer();
+        S.LastError = _cancelReason ?? "cancelled";
+        _cancelReason = null;
+        await FinishAsync(JobState.Cancelled);
     }
 
     public Task<JobStatus?> GetStatus()

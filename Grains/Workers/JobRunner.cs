@@ -38,10 +38,10 @@ public sealed partial class JobRunner(
             }
             if (execution is null)
                 return;
-            var leaseLost = pool.TrackLease(job, execution.Id, execution.Attempt);
+            var signals = pool.TrackLease(job, execution.Id, execution.Attempt);
             try
             {
-                var result = await ExecuteAsync(execution, leaseLost);
+                var result = await ExecuteAsync(execution, signals);
                 await ReportAsync(job, execution, result);
             }
             finally
@@ -60,7 +60,7 @@ public sealed partial class JobRunner(
         }
     }
 
-    private async Task<JobResult> ExecuteAsync(JobExecution execution, CancellationToken leaseLost)
+    private async Task<JobResult> ExecuteAsync(JobExecution execution, WorkerPool.AttemptSignals signals)
     {
         await using var log = new ExecutionLog(store, execution.Id, execution.Attempt, time, logger);
         await using var scope = scopes.CreateAsyncScope();
@@ -69,7 +69,7 @@ public sealed partial class JobRunner(
             return JobResult.Fatal($"handler '{execution.Handler}' is not registered on silo {silo.Name}");
 
         using var timeout = execution.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, pool.Stopping, leaseLost);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, pool.Stopping, signals.LeaseLost, signals.Cancelled);
         var context = new JobContext
         {
             Id = execution.Id,
@@ -92,7 +92,11 @@ public sealed partial class JobRunner(
         {
             result = JobResult.Retry($"timed out after {execution.Timeout}");
         }
-        catch (OperationCanceledException) when (leaseLost.IsCancellationRequested)
+        catch (OperationCanceledException) when (signals.Cancelled.IsCancellationRequested)
+        {
+            result = JobResult.Fatal($"attempt {execution.Attempt} was cancelled while it ran");
+        }
+        catch (OperationCanceledException) when (signals.LeaseLost.IsCancellationRequested)
         {
             result = JobResult.Retry($"attempt {execution.Attempt} lost its lease on silo {silo.Name} and was stopped");
         }

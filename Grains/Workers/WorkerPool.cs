@@ -237,20 +237,24 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     }
 
     /// <summary>
-    /// Registers a running attempt for lease renewal. The returned token fires when the lease is lost: the job
-    /// grain refused a renewal (the job may run elsewhere now) or three renewals in a row failed.
+    /// Registers a running attempt for lease renewal. <see cref="AttemptSignals.LeaseLost"/> fires when the lease is
+    /// lost (the job grain refused a renewal, so the job may run elsewhere now, or three renewals in a row failed);
+    /// <see cref="AttemptSignals.Cancelled"/> fires when the job was cancelled while it ran.
     /// </summary>
-    public CancellationToken TrackLease(IJobGrain job, JobId id, int attempt)
+    public AttemptSignals TrackLease(IJobGrain job, JobId id, int attempt)
     {
         var running = new RunningAttempt(job, attempt);
         _runningAttempts[id] = running;
-        return running.LeaseLost.Token;
+        return new AttemptSignals(running.LeaseLost.Token, running.Cancelled.Token);
     }
 
     public void UntrackLease(JobId id)
     {
         if (_runningAttempts.TryRemove(id, out var running))
+        {
             running.LeaseLost.Dispose();
+            running.Cancelled.Dispose();
+        }
     }
 
     /// <summary>Gives a job that could not be started back to its shard, which queues it again.</summary>
@@ -298,12 +302,19 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     {
         try
         {
-            if (await running.Job.Heartbeat(running.Attempt))
+            switch (await running.Job.Heartbeat(running.Attempt))
             {
-                running.Failures = 0;
-                return;
+                case LeaseStatus.Renewed:
+                    running.Failures = 0;
+                    return;
+                case LeaseStatus.CancelRequested:
+                    running.Failures = 0;
+                    Signal(running.Cancelled);
+                    return;
+                default:
+                    LogLeaseRefused(_logger, id, running.Attempt);
+                    break;
             }
-            LogLeaseRefused(_logger, id, running.Attempt);
         }
         catch (Exception e)
         {
@@ -311,9 +322,14 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                 return;
             LogLeaseRenewalFailed(_logger, e, id, running.Attempt, running.Failures);
         }
+        Signal(running.LeaseLost);
+    }
+
+    private static void Signal(CancellationTokenSource source)
+    {
         try
         {
-            running.LeaseLost.Cancel();
+            source.Cancel();
         }
         catch (ObjectDisposedException)
         {
@@ -321,11 +337,14 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         }
     }
 
+    public readonly record struct AttemptSignals(CancellationToken LeaseLost, CancellationToken Cancelled);
+
     private sealed class RunningAttempt(IJobGrain job, int attempt)
     {
         public IJobGrain Job { get; } = job;
         public int Attempt { get; } = attempt;
         public CancellationTokenSource LeaseLost { get; } = new();
+        public CancellationTokenSource Cancelled { get; } = new();
         public int Failures { get; set; }
     }
 

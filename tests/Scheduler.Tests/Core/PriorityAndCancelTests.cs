@@ -78,6 +78,42 @@ public sealed class PriorityAndCancelTests(MemoryClusterFixture fixture)
     }
 
     [Fact]
+    public async Task CancelRunningJob_StopsItsAttempt_AndItEndsCancelled()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var tag = $"cancel-running-{Guid.NewGuid():N}";
+        // It would run for two minutes if nobody stopped it.
+        var job = await Client.SubmitAsync(Payloads.WorkJob(sleepMs: 120_000, maxAttempts: 3, tag: tag), cts.Token);
+        await WaitUntilAsync(() => fixture.Book.Tagged(tag).Count == 1, cts.Token);
+
+        var outcome = await Client.CancelAsync(job.Id, "no longer needed", cts.Token);
+        var status = await Client.WaitForFinalAsync(job.Id, TimeSpan.FromSeconds(45), cts.Token);
+
+        Assert.Equal(CancelOutcome.Requested, outcome);
+        Assert.Equal(JobState.Cancelled, status!.State);
+        Assert.Equal(1, status.Attempt);
+        Assert.Contains("no longer needed", status.LastError);
+        var run = fixture.Book.Of(job.Id).Single();
+        Assert.NotNull(run.Ended); // the handler saw its token fire and returned
+    }
+
+    [Fact]
+    public async Task CancelRunningCommand_KillsTheProcess_AndItEndsCancelled()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var job = await Client.SubmitCommandAsync(new CommandJob { Executable = "/bin/sleep", Arguments = ["120"] }, cancellationToken: cts.Token);
+        while ((await Client.GetStatusAsync(job.Id, cts.Token))?.State != JobState.Running)
+            await Task.Delay(50, cts.Token);
+
+        Assert.Equal(CancelOutcome.Requested, await Client.CancelAsync(job.Id, null, cts.Token));
+        var status = await Client.WaitForFinalAsync(job.Id, TimeSpan.FromSeconds(45), cts.Token);
+
+        Assert.Equal(JobState.Cancelled, status!.State);
+        var log = await Client.GetLogAsync(job.Id, cancellationToken: cts.Token);
+        Assert.Contains(log, l => l.Stream == LogStream.System && l.Text.Contains("cancelled while it ran", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Cancel_ReportsNotFound_ForAnUnknownJob()
     {
         using var cts = new CancellationTokenSource(Patience);
