@@ -54,6 +54,7 @@ public static class CliApp
             ListCommand.Create(cli),
             CancelCommand.Create(cli),
             LogsCommand.Create(cli),
+            HistoryCommand.Create(cli),
         };
         cli.Common.AddTo(root);
         return root;

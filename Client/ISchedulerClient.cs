@@ -17,6 +17,9 @@ public interface ISchedulerClient
 
     Task<CancelOutcome> CancelAsync(JobId id, string? reason = null, CancellationToken cancellationToken = default);
 
+    /// <summary>Every transition of the job, oldest first: time, state, attempt, silo and reason.</summary>
+    Task<IReadOnlyList<JobTransition>> GetHistoryAsync(JobId id, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<JobLogLine>> GetLogAsync(JobId id, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default);
 
     Task<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default);

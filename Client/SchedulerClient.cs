@@ -89,6 +89,9 @@ internal sealed class SchedulerClient(IClusterClient cluster, IOptions<Scheduler
         return CallAsync<IReadOnlyList<JobLogLine>>(async g => await g.GetGrain<ISchedulerGrain>(0).GetLog(id, afterSequence, max), cancellationToken);
     }
 
+    public Task<IReadOnlyList<JobTransition>> GetHistoryAsync(JobId id, CancellationToken cancellationToken = default) =>
+        CallAsync<IReadOnlyList<JobTransition>>(async g => await g.GetGrain<ISchedulerGrain>(0).GetHistory(id), cancellationToken);
+
     public Task<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
         CallAsync(g => g.GetGrain<ISchedulerGrain>(0).GetStats(), cancellationToken);
 

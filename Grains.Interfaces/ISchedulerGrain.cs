@@ -16,6 +16,9 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     [Alias("List")]
     Task<ImmutableArray<JobSummary>> List(JobFilter filter);
 
+    [Alias("GetHistory")]
+    Task<ImmutableArray<JobTransition>> GetHistory(JobId id);
+
     [Alias("GetLog")]
     Task<ImmutableArray<JobLogLine>> GetLog(JobId id, long afterSequence, int max);
 

@@ -52,6 +52,19 @@ public sealed record JobFilter
     [Id(4)] public int Limit { get; init; } = 100;
 }
 
+/// <summary>One transition of a job: when it happened, into which state, in which attempt, where and why.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.JobTransition")]
+public sealed record JobTransition
+{
+    [Id(0)] public required DateTimeOffset Timestamp { get; init; }
+    [Id(1)] public required JobState State { get; init; }
+    [Id(2)] public required int Attempt { get; init; }
+    /// <summary>The silo of the attempt, for Running and the states after it.</summary>
+    [Id(3)] public string? Silo { get; init; }
+    /// <summary>Why, when there is a reason: the error of a failed attempt, a cancellation, a lost lease.</summary>
+    [Id(4)] public string? Reason { get; init; }
+}
+
 /// <summary>A line a job wrote to its log (a command's stdout/stderr, or a handler's own messages).</summary>
 [GenerateSerializer, Immutable, Alias("scheduler.JobLogLine")]
 public sealed record JobLogLine

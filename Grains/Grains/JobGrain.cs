@@ -306,7 +306,9 @@ public sealed partial class JobGrain(
     }
 
     private Task SaveRowAsync(DateTimeOffset now) =>
-        store.SaveAsync([new JobRecord(Id, S.Queue, S.Shard, S.Priority, S.Tenant, S.Handler, S.State, S.Attempt, S.CreatedAt, now)]);
+        store.SaveAsync([new JobRecord(Id, S.Queue, S.Shard, S.Priority, S.Tenant, S.Handler, S.State, S.Attempt, S.CreatedAt, now,
+            S.State == JobState.Running || S.State.IsFinal() ? S.Silo : null,
+            S.State is JobState.Running or JobState.Succeeded ? null : S.LastError)]);
 
     private JobStatus? ToStatus() => !Exists ? null : new JobStatus
     {

@@ -68,6 +68,8 @@ public sealed class SchedulerGrain(
         return [.. await store.ListAsync(filter)];
     }
 
+    public async Task<ImmutableArray<JobTransition>> GetHistory(JobId id) => [.. await store.ReadHistoryAsync(id)];
+
     public async Task<ImmutableArray<JobLogLine>> GetLog(JobId id, long afterSequence, int max) =>
         [.. await store.ReadLogAsync(id, afterSequence, Math.Clamp(max, 1, 10_000))];
 

@@ -52,6 +52,9 @@ public sealed class GroupCommitJobStore : IJobStore
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) =>
         _inner.CountByStateAsync(cancellationToken);
 
+    public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) =>
+        _inner.ReadHistoryAsync(id, cancellationToken);
+
     public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) =>
         _inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
 

@@ -7,7 +7,10 @@ namespace Scheduler.Storage;
 /// </summary>
 public interface IJobStore
 {
-    /// <summary>Inserts or updates job rows (keyed by id; CreatedAt is kept from the first insert).</summary>
+    /// <summary>
+    /// Inserts or updates job rows (keyed by id; CreatedAt is kept from the first insert), and records each as a
+    /// transition in the job's history, in the same transaction.
+    /// </summary>
     Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default);
 
     /// <summary>Jobs of one queue shard that are Queued or Running: what a shard reloads when it activates.</summary>
@@ -20,6 +23,9 @@ public interface IJobStore
 
     /// <summary>Appends log lines; the store assigns each a sequence number, increasing per job.</summary>
     Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default);
+
+    /// <summary>Every recorded transition of the job, oldest first.</summary>
+    Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default);
 
     /// <summary>Lines with Sequence greater than <paramref name="afterSequence"/>, oldest first.</summary>
     Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default);
@@ -35,7 +41,9 @@ public sealed record JobRecord(
     JobState State,
     int Attempt,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    string? Silo = null,
+    string? Reason = null);
 
 public sealed record JobLogRecord(
     JobId Id,

@@ -10,6 +10,7 @@ public sealed class InMemoryJobStore : IJobStore
 {
     private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
+    private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new();
     private readonly object _writeLock = new();
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
@@ -30,6 +31,14 @@ public sealed class InMemoryJobStore : IJobStore
                     _jobs[record.Id] = record;
                 }
                 _countByState[(int)record.State]++;
+                _history.GetOrAdd(record.Id, _ => []).Add(new JobTransition
+                {
+                    Timestamp = record.UpdatedAt,
+                    State = record.State,
+                    Attempt = record.Attempt,
+                    Silo = record.Silo,
+                    Reason = record.Reason,
+                });
             }
         }
         return Task.CompletedTask;
@@ -85,6 +94,12 @@ public sealed class InMemoryJobStore : IJobStore
             }
         }
         return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default)
+    {
+        lock (_writeLock)
+            return Task.FromResult<IReadOnlyList<JobTransition>>(_history.TryGetValue(id, out var history) ? [.. history] : []);
     }
 
     public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default)

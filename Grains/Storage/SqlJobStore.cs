@@ -40,6 +40,18 @@ public sealed class SqlJobStore : IJobStore
         SELECT state, COUNT(*) FROM scheduler_jobs WHERE service_id = @service_id GROUP BY state
         """;
 
+    private const string AppendHistorySql = """
+        INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
+        VALUES (@service_id, @job_id, @ts, @state, @attempt, @silo, @reason)
+        """;
+
+    private const string ReadHistorySql = """
+        SELECT ts, state, attempt, silo, reason
+        FROM scheduler_job_history
+        WHERE service_id = @service_id AND job_id = @job_id
+        ORDER BY seq
+        """;
+
     private const string AppendLogSql = """
         INSERT INTO scheduler_job_logs (service_id, job_id, attempt, stream, ts, text)
         VALUES (@service_id, @job_id, @attempt, @stream, @ts, @text)
@@ -93,9 +105,27 @@ public sealed class SqlJobStore : IJobStore
         var updatedAt = AddParameter(command, "updated_at", DbType.Int64);
         serviceId.Value = _serviceId;
 
+        await using var history = connection.CreateCommand();
+        history.Transaction = transaction;
+        history.CommandText = AppendHistorySql;
+        AddParameter(history, "service_id", DbType.String).Value = _serviceId;
+        var historyJobId = AddParameter(history, "job_id", DbType.String);
+        var historyTs = AddParameter(history, "ts", DbType.Int64);
+        var historyState = AddParameter(history, "state", DbType.Int32);
+        var historyAttempt = AddParameter(history, "attempt", DbType.Int32);
+        var historySilo = AddParameter(history, "silo", DbType.String);
+        var historyReason = AddParameter(history, "reason", DbType.String);
+
         foreach (var record in records)
         {
             ArgumentNullException.ThrowIfNull(record, nameof(records));
+            historyJobId.Value = record.Id.ToString();
+            historyTs.Value = record.UpdatedAt.UtcTicks;
+            historyState.Value = (int)record.State;
+            historyAttempt.Value = record.Attempt;
+            historySilo.Value = (object?)record.Silo ?? DBNull.Value;
+            historyReason.Value = (object?)record.Reason ?? DBNull.Value;
+            await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             jobId.Value = record.Id.ToString();
             queue.Value = record.Queue;
             shard.Value = record.Shard;
@@ -269,6 +299,30 @@ public sealed class SqlJobStore : IJobStore
             });
         }
         return lines;
+    }
+
+    public async Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = ReadHistorySql;
+        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "job_id", DbType.String).Value = id.ToString();
+
+        var transitions = new List<JobTransition>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            transitions.Add(new JobTransition
+            {
+                Timestamp = FromTicks(reader.GetInt64(0)),
+                State = (JobState)ReadInt32(reader, 1),
+                Attempt = ReadInt32(reader, 2),
+                Silo = reader.IsDBNull(3) ? null : reader.GetString(3),
+                Reason = reader.IsDBNull(4) ? null : reader.GetString(4),
+            });
+        }
+        return transitions;
     }
 
     private static DbParameter AddParameter(DbCommand command, string name, DbType type)

@@ -71,6 +71,23 @@ public sealed class SubmitAndRunTests(MemoryClusterFixture fixture)
     }
 
     [Fact]
+    public async Task History_RecordsEveryTransition_WithAttemptSiloAndReason()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var job = await Client.SubmitAsync(Payloads.WorkJob(failTimes: 1, maxAttempts: 3), cts.Token);
+        await Client.WaitForFinalAsync(job.Id, Patience, cts.Token);
+
+        var history = await Client.GetHistoryAsync(job.Id, cts.Token);
+
+        Assert.Equal([JobState.Queued, JobState.Running, JobState.Queued, JobState.Running, JobState.Succeeded], history.Select(t => t.State));
+        Assert.Equal([0, 1, 1, 2, 2], history.Select(t => t.Attempt));
+        Assert.Contains("failing on purpose", history[2].Reason);
+        Assert.NotNull(history[1].Silo);
+        Assert.Equal(history[3].Silo, history[4].Silo);
+        Assert.True(history.Zip(history.Skip(1)).All(p => p.First.Timestamp <= p.Second.Timestamp), "history is not in time order");
+    }
+
+    [Fact]
     public async Task FatalOutcome_FailsWithoutRetry()
     {
         using var cts = new CancellationTokenSource(Patience);

@@ -62,6 +62,29 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         await CleanUpAsync();
     }
 
+    [Fact]
+    public async Task SaveAsync_RecordsEachTransitionInTheHistory_InOrder()
+    {
+        using var cts = Bounded.Timeout(60);
+        var id = JobId.New();
+        await _store.SaveAsync([Job(id, created: T0)], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([Job(id, JobState.Running, attempt: 1, updated: T0.AddSeconds(1)) with { Silo = "silo-a" }], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([
+            Job(id, JobState.Queued, attempt: 1, updated: T0.AddSeconds(2)) with { Silo = null, Reason = "attempt 1 of 3: boom" },
+            Job(id, JobState.Running, attempt: 2, updated: T0.AddSeconds(3)) with { Silo = "silo-b" },
+        ], cts.Token).WaitAsync(cts.Token);
+
+        var history = await _store.ReadHistoryAsync(id, cts.Token).WaitAsync(cts.Token);
+        var other = await _store.ReadHistoryAsync(JobId.New(), cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([JobState.Queued, JobState.Running, JobState.Queued, JobState.Running], history.Select(t => t.State));
+        Assert.Equal([0, 1, 1, 2], history.Select(t => t.Attempt));
+        Assert.Equal([null, "silo-a", null, "silo-b"], history.Select(t => t.Silo));
+        Assert.Equal("attempt 1 of 3: boom", history[2].Reason);
+        Assert.Equal(T0.AddSeconds(3), history[3].Timestamp);
+        Assert.Empty(other);
+    }
+
     private static JobRecord Job(JobId id, JobState state = JobState.Queued, string queue = "default", int shard = 0,
         int priority = 50, string tenant = "t1", string handler = "command", int attempt = 0,
         DateTimeOffset? created = null, DateTimeOffset? updated = null) =>
@@ -330,6 +353,7 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default) => inner.LoadOpenAsync(queue, shard, cancellationToken);
         public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) => inner.ListAsync(filter, cancellationToken);
         public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) => inner.CountByStateAsync(cancellationToken);
+        public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) => inner.ReadHistoryAsync(id, cancellationToken);
         public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) => inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
     }
 }
