@@ -90,8 +90,7 @@ public sealed partial class JobGrain(
             return null;
         }
 
-        _retryTimer?.Dispose();
-        _retryTimer = null;
+        StopRetryTimer();
         S.Attempt++;
         S.Silo = silo.ToString();
         S.SiloAddress = silo;
@@ -124,6 +123,12 @@ public sealed partial class JobGrain(
     private void StartLeaseTimer() =>
         _leaseTimer ??= this.RegisterGrainTimer(static (self, _) => self.CheckLeaseAsync(), this,
             new GrainTimerCreationOptions { DueTime = _options.LeaseCheckInterval, Period = _options.LeaseCheckInterval });
+
+    private void StopRetryTimer()
+    {
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+    }
 
     private void StopLeaseTimer()
     {
@@ -230,9 +235,6 @@ public sealed partial class JobGrain(
 
     private async Task CancelNowAsync()
     {
-        _retryTimer?.Dispose();
-        _retryTimer = null;
-        StopLeaseTimer();
         S.LastError = _cancelReason ?? "cancelled";
         _cancelReason = null;
         await FinishAsync(JobState.Cancelled);
@@ -262,8 +264,7 @@ public sealed partial class JobGrain(
 
     private Task EnqueueAsync()
     {
-        _retryTimer?.Dispose();
-        _retryTimer = null;
+        StopRetryTimer();
         if (S.State != JobState.Queued)
             return Task.CompletedTask;
         return GrainFactory.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Enqueue([Entry]);
@@ -272,6 +273,7 @@ public sealed partial class JobGrain(
     private async Task FinishAsync(JobState final)
     {
         StopLeaseTimer();
+        StopRetryTimer();
         var now = time.GetUtcNow();
         S.FinishedAt = now;
         await MoveAsync(final, now);

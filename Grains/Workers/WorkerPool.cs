@@ -84,11 +84,11 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
             catch (Exception e) when (e is TimeoutException or OperationCanceledException)
             {
                 _stopRunning.Cancel();
-                await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+                await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
         _stopRunning.Cancel();
-        await _upkeep.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _upkeep.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>What the pool believes now: free slots, running jobs, and each shard's head as last seen.</summary>
@@ -266,7 +266,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     {
         while (!_stopRunning.IsCancellationRequested)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(100), _stopRunning.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _stopRunning.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             FlushAcks();
         }
     }
@@ -291,7 +291,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     {
         while (!_stopRunning.IsCancellationRequested)
         {
-            await Task.Delay(_options.LeaseCheckInterval, _stopRunning.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            await Task.Delay(_options.LeaseCheckInterval, _stopRunning.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (_stopRunning.IsCancellationRequested)
                 return;
             await Task.WhenAll(_runningAttempts.ToArray().Select(kv => RenewAsync(kv.Key, kv.Value)));
@@ -348,16 +348,9 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         public int Failures { get; set; }
     }
 
-    private async Task Delay(TimeSpan delay)
-    {
-        try
-        {
-            await Task.Delay(delay, _stopPulling.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    /// <summary>Waits, or less when pulling stops.</summary>
+    private async Task Delay(TimeSpan delay) =>
+        await Task.Delay(delay, _stopPulling.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
     public void Dispose()
     {
