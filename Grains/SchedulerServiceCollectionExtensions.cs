@@ -3,6 +3,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scheduler.Workers;
 using Scheduler.Execution;
+using Scheduler.Storage;
+using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace Scheduler;
 
@@ -28,6 +31,8 @@ public static class SchedulerServiceCollectionExtensions
         services.AddSingleton<WorkerPool>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
         services.AddSingleton<JobRunner>();
+        services.AddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp));
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
         services.AddOptions<CommandHandlerOptions>()
             .Validate(o => !o.Validate().Any(), "invalid command handler options")

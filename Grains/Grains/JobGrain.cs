@@ -11,8 +11,7 @@ namespace Scheduler.Grains;
 /// </summary>
 [PreferLocalPlacement]
 public sealed partial class JobGrain(
-    [PersistentState("job", SchedulerStorage.ProviderName)] IPersistentState<JobGrainState> job,
-    IJobStore store,
+    [PersistentState(JobGrainStorage.StateName, JobGrainStorage.ProviderName)] IPersistentState<JobGrainState> job,
     IOptions<SchedulerOptions> options,
     IClusterMembershipService membership,
     TimeProvider time,
@@ -50,13 +49,7 @@ public sealed partial class JobGrain(
     public async Task<SubmitResult> Submit(JobRequest request)
     {
         if (Exists)
-        {
-            // A first submit may have stored the grain state and then failed before the job row: write the row
-            // again (an idempotent upsert), so listings and the queues' recovery see the job.
-            if (S.State == JobState.Queued)
-                await SaveRowAsync(time.GetUtcNow());
             return new SubmitResult(Id, SubmitOutcome.Existing, S.State);
-        }
 
         var now = time.GetUtcNow();
         S.Handler = request.Handler;
@@ -294,9 +287,7 @@ public sealed partial class JobGrain(
         S.UpdatedAt = now;
         try
         {
-            // The row first: queues rebuild from rows, so a row ahead of the grain state heals (the job is offered
-            // again and its grain decides), while a grain state ahead of its row would hide the job from them.
-            await SaveRowAsync(now);
+            // One write: the state, the job row's columns and the history entry (see JobGrainStorage).
             await job.WriteStateAsync();
         }
         catch
@@ -306,11 +297,6 @@ public sealed partial class JobGrain(
             throw;
         }
     }
-
-    private Task SaveRowAsync(DateTimeOffset now) =>
-        store.SaveAsync([new JobRecord(Id, S.Queue, S.Shard, S.Priority, S.Tenant, S.Handler, S.State, S.Attempt, S.CreatedAt, now,
-            S.State == JobState.Running || S.State.IsFinal() ? S.Silo : null,
-            S.State is JobState.Running or JobState.Succeeded ? null : S.LastError)]);
 
     private JobStatus? ToStatus() => !Exists ? null : new JobStatus
     {

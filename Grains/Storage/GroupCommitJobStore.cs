@@ -2,21 +2,22 @@ namespace Scheduler.Storage;
 
 /// <summary>
 /// Group commit in front of another <see cref="IJobStore"/>: concurrent <see cref="SaveAsync"/> calls (and,
-/// separately, <see cref="AppendLogAsync"/> calls) are merged into one call of the inner store, so many callers
-/// share one transaction. While a batch is being written, new calls accumulate; when it ends, the next batch
+/// separately, <see cref="AppendLogAsync"/> and <see cref="ReadStatesAsync"/> calls) are merged into one call of the
+/// inner store, so many callers share one transaction (or one query). While a batch is being written, new calls accumulate; when it ends, the next batch
 /// takes everything waiting (up to <see cref="MaxBatchRecords"/> records; one call's records are never split).
 /// There is no delay and no timer: a call arriving at an idle store is written at once.
 /// Each caller's task completes when the batch holding its records is durable, or faults with that batch's
 /// exception. A call cancelled while still waiting is dropped; once its batch is being written it is not.
-/// Reads pass straight through.
+/// Other reads pass straight through.
 /// </summary>
 public sealed class GroupCommitJobStore : IJobStore
 {
     public const int DefaultMaxBatchRecords = 2_000;
 
     private readonly IJobStore _inner;
-    private readonly GroupCommitter<JobRecord> _saves;
-    private readonly GroupCommitter<JobLogRecord> _logs;
+    private readonly GroupCommitter<JobRecord, IReadOnlyList<JobId>> _saves;
+    private readonly GroupCommitter<JobLogRecord, bool> _logs;
+    private readonly GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>> _reads;
 
     public GroupCommitJobStore(IJobStore inner, int maxBatchRecords = DefaultMaxBatchRecords)
     {
@@ -24,23 +25,50 @@ public sealed class GroupCommitJobStore : IJobStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatchRecords);
         _inner = inner;
         MaxBatchRecords = maxBatchRecords;
-        _saves = new GroupCommitter<JobRecord>(inner.SaveAsync, maxBatchRecords);
-        _logs = new GroupCommitter<JobLogRecord>(inner.AppendLogAsync, maxBatchRecords);
+        _saves = new GroupCommitter<JobRecord, IReadOnlyList<JobId>>(inner.SaveAsync, maxBatchRecords);
+        _logs = new GroupCommitter<JobLogRecord, bool>(async (lines, ct) =>
+        {
+            await inner.AppendLogAsync(lines, ct).ConfigureAwait(false);
+            return true;
+        }, maxBatchRecords);
+        _reads = new GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>>(inner.ReadStatesAsync, maxBatchRecords);
     }
 
     /// <summary>Most records one merged call carries (a single larger call still goes alone, whole).</summary>
     public int MaxBatchRecords { get; }
 
-    public Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
-        return _saves.EnqueueAsync(records, cancellationToken);
+        if (records.Count == 0)
+            return [];
+        var conflicts = await _saves.EnqueueAsync(records, cancellationToken).ConfigureAwait(false);
+        if (conflicts.Count == 0)
+            return [];
+        // The batch's conflicts, narrowed to this call's records.
+        var mine = records.Select(r => r.Id).ToHashSet();
+        return [.. conflicts.Where(mine.Contains)];
+    }
+
+    public async Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+            return new Dictionary<JobId, StoredJobState>();
+        var found = await _reads.EnqueueAsync(ids, cancellationToken).ConfigureAwait(false);
+        var mine = new Dictionary<JobId, StoredJobState>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (found.TryGetValue(id, out var state))
+                mine[id] = state;
+        }
+        return mine;
     }
 
     public Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        return _logs.EnqueueAsync(lines, cancellationToken);
+        return lines.Count == 0 ? Task.CompletedTask : _logs.EnqueueAsync(lines, cancellationToken);
     }
 
     public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default) =>
@@ -58,18 +86,16 @@ public sealed class GroupCommitJobStore : IJobStore
     public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) =>
         _inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
 
-    private sealed class GroupCommitter<T>(Func<IReadOnlyList<T>, CancellationToken, Task> write, int maxBatchRecords)
+    private sealed class GroupCommitter<T, TResult>(Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords)
     {
         private readonly Lock _gate = new();
         private readonly Queue<Request> _waiting = new();
         private bool _writing;
 
-        public Task EnqueueAsync(IReadOnlyList<T> items, CancellationToken cancellationToken)
+        public Task<TResult> EnqueueAsync(IReadOnlyList<T> items, CancellationToken cancellationToken)
         {
             if (cancellationToken.IsCancellationRequested)
-                return Task.FromCanceled(cancellationToken);
-            if (items.Count == 0)
-                return Task.CompletedTask;
+                return Task.FromCanceled<TResult>(cancellationToken);
 
             var request = new Request(items, cancellationToken);
             bool startWriter;
@@ -120,9 +146,9 @@ public sealed class GroupCommitJobStore : IJobStore
                 try
                 {
                     // Not cancellable: callers of other requests share this write.
-                    await write(records.ToArray(), CancellationToken.None).ConfigureAwait(false);
+                    var result = await write(records.ToArray(), CancellationToken.None).ConfigureAwait(false);
                     foreach (var request in batch)
-                        request.Completion.TrySetResult();
+                        request.Completion.TrySetResult(result);
                 }
                 catch (Exception ex)
                 {
@@ -136,7 +162,7 @@ public sealed class GroupCommitJobStore : IJobStore
         {
             public IReadOnlyList<T> Items { get; } = items;
             public CancellationToken CancellationToken { get; } = cancellationToken;
-            public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
     }
 }

@@ -1,17 +1,26 @@
 namespace Scheduler.Storage;
 
 /// <summary>
-/// Scheduler's own tables: a queryable row per job (what the queues rebuild from after a crash, and what
-/// listings read) and the jobs' logs. The job grain's full state lives in Orleans grain storage; this is the index.
+/// Scheduler's own tables: a row per job, holding both the job grain's whole state (serialized, versioned) and
+/// the columns queues rebuild from after a crash and listings read; the jobs' history and logs.
 /// Every method returns only once its change is durable.
 /// </summary>
 public interface IJobStore
 {
     /// <summary>
     /// Inserts or updates job rows (keyed by id; CreatedAt is kept from the first insert), and records each as a
-    /// transition in the job's history, in the same transaction.
+    /// transition in the job's history, in the same transaction. A record with a <see cref="JobRecord.Version"/>
+    /// above 0 is written only if the stored row is at the version before it (an absent row counts as version 0,
+    /// and only version 1 may create a row): optimistic concurrency for the job grain's state.
     /// </summary>
-    Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default);
+    /// <returns>
+    /// The ids of versioned records that were not written because their row was at another version (neither
+    /// row nor history changed for them); empty when everything was written.
+    /// </returns>
+    Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored grain state of each job that has a row (jobs without a row are left out).</summary>
+    Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default);
 
     /// <summary>Jobs of one queue shard that are Queued or Running: what a shard reloads when it activates.</summary>
     Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default);
@@ -43,7 +52,17 @@ public sealed record JobRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     string? Silo = null,
-    string? Reason = null);
+    string? Reason = null)
+{
+    /// <summary>The version this write creates (see <see cref="IJobStore.SaveAsync"/>); 0 writes unconditionally.</summary>
+    public int Version { get; init; }
+
+    /// <summary>The job grain's serialized state; null leaves none in the row.</summary>
+    public byte[]? Data { get; init; }
+}
+
+/// <summary>A job grain's state as stored: <see cref="Data"/> is null for a row written without one.</summary>
+public sealed record StoredJobState(int Version, byte[]? Data);
 
 public sealed record JobLogRecord(
     JobId Id,

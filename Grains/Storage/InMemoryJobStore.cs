@@ -11,16 +11,26 @@ public sealed class InMemoryJobStore : IJobStore
     private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
     private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new();
+    private readonly ConcurrentDictionary<JobId, StoredJobState> _states = new();
     private readonly object _writeLock = new();
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
 
-    public Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
     {
+        List<JobId>? conflicts = null;
         lock (_writeLock)
         {
             foreach (var record in records)
             {
+                var stored = _states.TryGetValue(record.Id, out var state) ? state.Version : 0;
+                var exists = _jobs.ContainsKey(record.Id);
+                if (record.Version > 0 && (stored != record.Version - 1 || (record.Version > 1 && !exists)))
+                {
+                    (conflicts ??= []).Add(record.Id);
+                    continue;
+                }
+                _states[record.Id] = new StoredJobState(record.Version == 0 ? stored : record.Version, record.Data);
                 if (_jobs.TryGetValue(record.Id, out var existing))
                 {
                     _countByState[(int)existing.State]--;
@@ -41,7 +51,18 @@ public sealed class InMemoryJobStore : IJobStore
                 });
             }
         }
-        return Task.CompletedTask;
+        return Task.FromResult<IReadOnlyList<JobId>>(conflicts ?? []);
+    }
+
+    public Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
+    {
+        var found = new Dictionary<JobId, StoredJobState>();
+        foreach (var id in ids)
+        {
+            if (_jobs.ContainsKey(id) && _states.TryGetValue(id, out var state))
+                found[id] = state;
+        }
+        return Task.FromResult<IReadOnlyDictionary<JobId, StoredJobState>>(found);
     }
 
     public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default)

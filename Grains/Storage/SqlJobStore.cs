@@ -13,10 +13,12 @@ namespace Scheduler.Storage;
 /// </summary>
 public sealed class SqlJobStore : IJobStore
 {
+    // Version 0 writes unconditionally (and keeps the stored version); version 1 creates the row, or takes over a
+    // row still at version 0; higher versions go through UpdateJobSql. See IJobStore.SaveAsync.
     private const string UpsertJobSql = """
         INSERT INTO scheduler_jobs
-            (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at)
-        VALUES (@service_id, @job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt, @created_at, @updated_at)
+            (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
+        VALUES (@service_id, @job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt, @created_at, @updated_at, @version, @data)
         ON CONFLICT (service_id, job_id) DO UPDATE SET
             queue = excluded.queue,
             shard = excluded.shard,
@@ -25,7 +27,68 @@ public sealed class SqlJobStore : IJobStore
             handler = excluded.handler,
             state = excluded.state,
             attempt = excluded.attempt,
-            updated_at = excluded.updated_at
+            updated_at = excluded.updated_at,
+            version = CASE WHEN excluded.version = 0 THEN scheduler_jobs.version ELSE excluded.version END,
+            data = excluded.data
+        WHERE excluded.version = 0 OR scheduler_jobs.version = excluded.version - 1
+        """;
+
+    private const string UpdateJobSql = """
+        UPDATE scheduler_jobs SET
+            queue = @queue, shard = @shard, priority = @priority, tenant = @tenant, handler = @handler, state = @state,
+            attempt = @attempt, updated_at = @updated_at, version = @version, data = @data
+        WHERE service_id = @service_id AND job_id = @job_id AND version = @version - 1
+        """;
+
+    // PostgreSQL: a whole batch (ids unique within it) in one statement, from arrays. Returns the ids written;
+    // history rows are added for those only.
+    private const string PostgresSaveSql = """
+        WITH input AS (
+            SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
+                                 @created_at, @updated_at, @version, @data, @silo, @reason)
+                AS t(job_id, queue, shard, priority, tenant, handler, state, attempt,
+                     created_at, updated_at, version, data, silo, reason)
+        ), inserted AS (
+            INSERT INTO scheduler_jobs AS j
+                (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
+            SELECT @service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data
+            FROM input WHERE version <= 1
+            ON CONFLICT (service_id, job_id) DO UPDATE SET
+                queue = excluded.queue,
+                shard = excluded.shard,
+                priority = excluded.priority,
+                tenant = excluded.tenant,
+                handler = excluded.handler,
+                state = excluded.state,
+                attempt = excluded.attempt,
+                updated_at = excluded.updated_at,
+                version = CASE WHEN excluded.version = 0 THEN j.version ELSE excluded.version END,
+                data = excluded.data
+            WHERE excluded.version = 0 OR j.version = excluded.version - 1
+            RETURNING j.job_id
+        ), updated AS (
+            UPDATE scheduler_jobs AS j SET
+                queue = i.queue, shard = i.shard, priority = i.priority, tenant = i.tenant, handler = i.handler,
+                state = i.state, attempt = i.attempt, updated_at = i.updated_at, version = i.version, data = i.data
+            FROM input AS i
+            WHERE i.version > 1 AND j.service_id = @service_id AND j.job_id = i.job_id AND j.version = i.version - 1
+            RETURNING j.job_id
+        ), written AS (
+            SELECT job_id FROM inserted UNION ALL SELECT job_id FROM updated
+        ), history AS (
+            INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
+            SELECT @service_id, i.job_id, i.updated_at, i.state, i.attempt, i.silo, i.reason
+            FROM input AS i JOIN written AS w ON w.job_id = i.job_id
+        )
+        SELECT job_id FROM written
+        """;
+
+    private const string ReadStateSql = """
+        SELECT job_id, version, data FROM scheduler_jobs WHERE service_id = @service_id AND job_id = @job_id
+        """;
+
+    private const string PostgresReadStatesSql = """
+        SELECT job_id, version, data FROM scheduler_jobs WHERE service_id = @service_id AND job_id = ANY(@job_ids)
         """;
 
     // The literal state list matches the partial index ix_scheduler_jobs_open.
@@ -67,13 +130,17 @@ public sealed class SqlJobStore : IJobStore
 
     private readonly DbDataSource _dataSource;
     private readonly string _serviceId;
+    private readonly SqlDialect _dialect;
 
-    public SqlJobStore(DbDataSource dataSource, string serviceId)
+    public SqlJobStore(DbDataSource dataSource, string serviceId, SqlDialect dialect = SqlDialect.Generic)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentException.ThrowIfNullOrEmpty(serviceId);
+        if (!Enum.IsDefined(dialect))
+            throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "Unknown SQL dialect.");
         _dataSource = dataSource;
         _serviceId = serviceId;
+        _dialect = dialect;
     }
 
     /// <summary>The service id every row this store reads or writes is scoped by.</summary>
@@ -81,29 +148,32 @@ public sealed class SqlJobStore : IJobStore
 
     /// <inheritdoc />
     /// <remarks>All records in one transaction, applied in order: a later record for the same id wins.</remarks>
-    public async Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
+        foreach (var record in records)
+        {
+            ArgumentNullException.ThrowIfNull(record, nameof(records));
+            ArgumentOutOfRangeException.ThrowIfNegative(record.Version, nameof(records));
+        }
         if (records.Count == 0)
-            return;
+            return [];
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = UpsertJobSql;
-        var serviceId = AddParameter(command, "service_id", DbType.String);
-        var jobId = AddParameter(command, "job_id", DbType.String);
-        var queue = AddParameter(command, "queue", DbType.String);
-        var shard = AddParameter(command, "shard", DbType.Int32);
-        var priority = AddParameter(command, "priority", DbType.Int32);
-        var tenant = AddParameter(command, "tenant", DbType.String);
-        var handler = AddParameter(command, "handler", DbType.String);
-        var state = AddParameter(command, "state", DbType.Int32);
-        var attempt = AddParameter(command, "attempt", DbType.Int32);
-        var createdAt = AddParameter(command, "created_at", DbType.Int64);
-        var updatedAt = AddParameter(command, "updated_at", DbType.Int64);
-        serviceId.Value = _serviceId;
+        var conflicts = _dialect == SqlDialect.PostgreSql
+            ? await SavePostgresAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false)
+            : await SaveEachAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return conflicts;
+    }
+
+    // One statement per record and table: fine where the database is in-process (SQLite).
+    private async Task<IReadOnlyList<JobId>> SaveEachAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<JobRecord> records, CancellationToken cancellationToken)
+    {
+        await using var upsert = CreateJobCommand(connection, transaction, UpsertJobSql);
+        await using var update = CreateJobCommand(connection, transaction, UpdateJobSql);
 
         await using var history = connection.CreateCommand();
         history.Transaction = transaction;
@@ -116,9 +186,16 @@ public sealed class SqlJobStore : IJobStore
         var historySilo = AddParameter(history, "silo", DbType.String);
         var historyReason = AddParameter(history, "reason", DbType.String);
 
+        List<JobId>? conflicts = null;
         foreach (var record in records)
         {
-            ArgumentNullException.ThrowIfNull(record, nameof(records));
+            var command = record.Version <= 1 ? upsert : update;
+            SetJobParameters(command, record);
+            if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            {
+                (conflicts ??= []).Add(record.Id);
+                continue;
+            }
             historyJobId.Value = record.Id.ToString();
             historyTs.Value = record.UpdatedAt.UtcTicks;
             historyState.Value = (int)record.State;
@@ -126,20 +203,145 @@ public sealed class SqlJobStore : IJobStore
             historySilo.Value = (object?)record.Silo ?? DBNull.Value;
             historyReason.Value = (object?)record.Reason ?? DBNull.Value;
             await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            jobId.Value = record.Id.ToString();
-            queue.Value = record.Queue;
-            shard.Value = record.Shard;
-            priority.Value = record.Priority;
-            tenant.Value = record.Tenant;
-            handler.Value = record.Handler;
-            state.Value = (int)record.State;
-            attempt.Value = record.Attempt;
-            createdAt.Value = record.CreatedAt.UtcTicks;
-            updatedAt.Value = record.UpdatedAt.UtcTicks;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
+        return conflicts ?? [];
+    }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    private DbCommand CreateJobCommand(DbConnection connection, DbTransaction transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "job_id", DbType.String);
+        AddParameter(command, "queue", DbType.String);
+        AddParameter(command, "shard", DbType.Int32);
+        AddParameter(command, "priority", DbType.Int32);
+        AddParameter(command, "tenant", DbType.String);
+        AddParameter(command, "handler", DbType.String);
+        AddParameter(command, "state", DbType.Int32);
+        AddParameter(command, "attempt", DbType.Int32);
+        AddParameter(command, "created_at", DbType.Int64);
+        AddParameter(command, "updated_at", DbType.Int64);
+        AddParameter(command, "version", DbType.Int32);
+        AddParameter(command, "data", DbType.Binary);
+        return command;
+    }
+
+    private static void SetJobParameters(DbCommand command, JobRecord record)
+    {
+        var p = command.Parameters;
+        p["job_id"].Value = record.Id.ToString();
+        p["queue"].Value = record.Queue;
+        p["shard"].Value = record.Shard;
+        p["priority"].Value = record.Priority;
+        p["tenant"].Value = record.Tenant;
+        p["handler"].Value = record.Handler;
+        p["state"].Value = (int)record.State;
+        p["attempt"].Value = record.Attempt;
+        p["created_at"].Value = record.CreatedAt.UtcTicks;
+        p["updated_at"].Value = record.UpdatedAt.UtcTicks;
+        p["version"].Value = record.Version;
+        p["data"].Value = (object?)record.Data ?? DBNull.Value;
+    }
+
+    // PostgreSQL: one round trip per round. A round holds each id at most once (ON CONFLICT may not touch a row
+    // twice in one statement), so a call holding an id twice takes two rounds, in order.
+    private async Task<IReadOnlyList<JobId>> SavePostgresAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<JobRecord> records, CancellationToken cancellationToken)
+    {
+        List<JobId>? conflicts = null;
+        foreach (var round in Rounds(records))
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = PostgresSaveSql;
+            AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+            AddArray(command, "job_id", round.Select(r => r.Id.ToString()).ToArray());
+            AddArray(command, "queue", round.Select(r => r.Queue).ToArray());
+            AddArray(command, "shard", round.Select(r => r.Shard).ToArray());
+            AddArray(command, "priority", round.Select(r => r.Priority).ToArray());
+            AddArray(command, "tenant", round.Select(r => r.Tenant).ToArray());
+            AddArray(command, "handler", round.Select(r => r.Handler).ToArray());
+            AddArray(command, "state", round.Select(r => (int)r.State).ToArray());
+            AddArray(command, "attempt", round.Select(r => r.Attempt).ToArray());
+            AddArray(command, "created_at", round.Select(r => r.CreatedAt.UtcTicks).ToArray());
+            AddArray(command, "updated_at", round.Select(r => r.UpdatedAt.UtcTicks).ToArray());
+            AddArray(command, "version", round.Select(r => r.Version).ToArray());
+            AddArray(command, "data", round.Select(r => r.Data).ToArray());
+            AddArray(command, "silo", round.Select(r => r.Silo).ToArray());
+            AddArray(command, "reason", round.Select(r => r.Reason).ToArray());
+
+            var written = new HashSet<string>(round.Count, StringComparer.Ordinal);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    written.Add(reader.GetString(0));
+            }
+            foreach (var record in round)
+            {
+                if (!written.Contains(record.Id.ToString()))
+                    (conflicts ??= []).Add(record.Id);
+            }
+        }
+        return conflicts ?? [];
+    }
+
+    private static IEnumerable<List<JobRecord>> Rounds(IReadOnlyList<JobRecord> records)
+    {
+        var round = new List<JobRecord>(records.Count);
+        var ids = new HashSet<JobId>();
+        foreach (var record in records)
+        {
+            if (!ids.Add(record.Id))
+            {
+                yield return round;
+                round = [];
+                ids.Clear();
+                ids.Add(record.Id);
+            }
+            round.Add(record);
+        }
+        if (round.Count > 0)
+            yield return round;
+    }
+
+    public async Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new Dictionary<JobId, StoredJobState>(ids.Count);
+        if (ids.Count == 0)
+            return found;
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        if (_dialect == SqlDialect.PostgreSql)
+        {
+            command.CommandText = PostgresReadStatesSql;
+            AddArray(command, "job_ids", ids.Select(id => id.ToString()).Distinct().ToArray());
+            await ReadStatesAsync(command, found, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            command.CommandText = ReadStateSql;
+            var jobId = AddParameter(command, "job_id", DbType.String);
+            foreach (var id in ids)
+            {
+                jobId.Value = id.ToString();
+                await ReadStatesAsync(command, found, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return found;
+    }
+
+    private static async Task ReadStatesAsync(DbCommand command, Dictionary<JobId, StoredJobState> found, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            found[ReadJobId(reader, 0)] = new StoredJobState(ReadInt32(reader, 1), reader.IsDBNull(2) ? null : (byte[])reader.GetValue(2));
+        }
     }
 
     public async Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default)
@@ -334,6 +536,15 @@ public sealed class SqlJobStore : IJobStore
         return parameter;
     }
 
+    // The provider infers the array type from the values (text[], integer[], bigint[], bytea[] on PostgreSQL).
+    private static void AddArray<T>(DbCommand command, string name, T[] values)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = values;
+        command.Parameters.Add(parameter);
+    }
+
     private static JobId ReadJobId(DbDataReader reader, int ordinal) =>
         new(Guid.ParseExact(reader.GetString(ordinal), "d"));
 
@@ -342,4 +553,14 @@ public sealed class SqlJobStore : IJobStore
         Convert.ToInt32(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
 
     private static DateTimeOffset FromTicks(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+}
+
+/// <summary>Which SQL a <see cref="SqlJobStore"/> may use beyond what SQLite and PostgreSQL share.</summary>
+public enum SqlDialect
+{
+    /// <summary>Plain SQL, one statement per row (SQLite).</summary>
+    Generic = 0,
+
+    /// <summary>PostgreSQL: arrays and data-modifying CTEs, one statement per batch.</summary>
+    PostgreSql = 1,
 }

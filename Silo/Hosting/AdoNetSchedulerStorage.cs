@@ -51,6 +51,7 @@ internal static class AdoNetSchedulerStorage
 
         services.AddSingleton<IJobStore>(sp => new GroupCommitJobStore(new SqlJobStore(
             sp.GetRequiredService<TDatabase>().DataSource,
-            serviceId(sp) ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId)));
+            serviceId(sp) ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+            invariant == "Npgsql" ? SqlDialect.PostgreSql : SqlDialect.Generic)));
     }
 }

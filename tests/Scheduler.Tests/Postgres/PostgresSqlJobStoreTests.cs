@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Npgsql;
+using Scheduler.Storage;
 using Scheduler.Tests.Storage;
 
 namespace Scheduler.Tests.Postgres;
@@ -12,4 +13,6 @@ public sealed class PostgresSqlJobStoreTests(PostgresDatabaseFixture database) :
         Task.FromResult<DbDataSource>(NpgsqlDataSource.Create(database.ConnectionString));
 
     protected override Task CleanUpAsync() => Task.CompletedTask;
+
+    protected override SqlDialect Dialect => SqlDialect.PostgreSql;
 }

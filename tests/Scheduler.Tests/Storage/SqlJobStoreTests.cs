@@ -48,11 +48,16 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
 
     protected abstract Task CleanUpAsync();
 
+    /// <summary>The dialect the database under test takes.</summary>
+    protected virtual SqlDialect Dialect => SqlDialect.Generic;
+
+    private SqlJobStore Store(string serviceId) => new(_dataSource, serviceId, Dialect);
+
     public async Task InitializeAsync()
     {
         using var cts = Bounded.Timeout(60);
         _dataSource = await CreateMigratedDataSourceAsync(cts.Token);
-        _store = new SqlJobStore(_dataSource, ServiceA);
+        _store = Store(ServiceA);
     }
 
     public async Task DisposeAsync()
@@ -151,7 +156,7 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
             Job(JobId.New(), shard: 1),
             Job(JobId.New(), queue: "other"),
         ], cts.Token).WaitAsync(cts.Token);
-        await new SqlJobStore(_dataSource, ServiceB).SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
+        await Store(ServiceB).SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
 
         var open = await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token);
 
@@ -192,7 +197,7 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
     {
         using var cts = Bounded.Timeout();
         await _store.SaveAsync([Job(JobId.New()), Job(JobId.New()), Job(JobId.New(), JobState.Running), Job(JobId.New(), JobState.Failed)], cts.Token).WaitAsync(cts.Token);
-        await new SqlJobStore(_dataSource, ServiceB).SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
+        await Store(ServiceB).SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
 
         var counts = await _store.CountByStateAsync(cts.Token).WaitAsync(cts.Token);
 
@@ -225,7 +230,97 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         Assert.Equal([1, 1, 2], all.Select(l => l.Attempt));
         Assert.Equal(T0.AddSeconds(2), all[2].Timestamp);
         Assert.Equal("two", Assert.Single(afterFirst).Text);
-        Assert.Empty(await new SqlJobStore(_dataSource, ServiceB).ReadLogAsync(id, 0, 100, cts.Token).WaitAsync(cts.Token));
+        Assert.Empty(await Store(ServiceB).ReadLogAsync(id, 0, 100, cts.Token).WaitAsync(cts.Token));
+    }
+
+    [Fact]
+    public async Task SaveAsync_WritesStateOnlyOverTheVersionBefore_AndReportsTheOthersAsConflicts()
+    {
+        using var cts = Bounded.Timeout(60);
+        var id = JobId.New();
+        byte[] first = [1, 2, 3], second = [4, 5];
+
+        Assert.Empty(await _store.SaveAsync([Job(id) with { Version = 1, Data = first }], cts.Token).WaitAsync(cts.Token));
+        // A second creator, a stale writer and a writer that skips a version are all refused, and change nothing.
+        var refused = await _store.SaveAsync([
+            Job(id, JobState.Running, attempt: 1) with { Version = 1, Data = [9] },
+        ], cts.Token).WaitAsync(cts.Token);
+        Assert.Equal([id], refused);
+        Assert.Equal([id], await _store.SaveAsync([Job(id, JobState.Running, attempt: 1) with { Version = 3, Data = [9] }], cts.Token).WaitAsync(cts.Token));
+        var stored = (await _store.ReadStatesAsync([id], cts.Token).WaitAsync(cts.Token))[id];
+        Assert.Equal(1, stored.Version);
+        Assert.Equal(first, stored.Data);
+
+        Assert.Empty(await _store.SaveAsync([Job(id, JobState.Running, attempt: 1) with { Version = 2, Data = second }], cts.Token).WaitAsync(cts.Token));
+        stored = (await _store.ReadStatesAsync([id], cts.Token).WaitAsync(cts.Token))[id];
+        Assert.Equal(2, stored.Version);
+        Assert.Equal(second, stored.Data);
+        // Only the writes that landed are in the history, and in the row.
+        Assert.Equal([JobState.Queued, JobState.Running], (await _store.ReadHistoryAsync(id, cts.Token).WaitAsync(cts.Token)).Select(t => t.State));
+        Assert.Equal(JobState.Running, Assert.Single(await _store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token)).State);
+    }
+
+    [Fact]
+    public async Task SaveAsync_WritesTheRestOfTheBatch_WhenOneRecordConflicts()
+    {
+        using var cts = Bounded.Timeout(60);
+        var stale = JobId.New();
+        await _store.SaveAsync([Job(stale) with { Version = 1, Data = [1] }], cts.Token).WaitAsync(cts.Token);
+        var fresh = Enumerable.Range(0, 5).Select(_ => JobId.New()).ToArray();
+
+        var conflicts = await _store.SaveAsync([
+            .. fresh.Select(id => Job(id) with { Version = 1, Data = [7] }),
+            Job(stale, JobState.Running, attempt: 1) with { Version = 5, Data = [2] },
+        ], cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([stale], conflicts);
+        var states = await _store.ReadStatesAsync([.. fresh, stale, JobId.New()], cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(6, states.Count);
+        Assert.All(fresh, id => Assert.Equal([7], states[id].Data));
+        Assert.Equal(1, states[stale].Version);
+    }
+
+    [Fact]
+    public async Task SaveAsync_AppliesVersionsInOrder_WhenOneCallHoldsSuccessiveVersionsOfAJob()
+    {
+        using var cts = Bounded.Timeout(60);
+        var id = JobId.New();
+        var conflicts = await _store.SaveAsync([
+            Job(id) with { Version = 1, Data = [1] },
+            Job(id, JobState.Running, attempt: 1) with { Version = 2, Data = [2] },
+            Job(id, JobState.Succeeded, attempt: 1) with { Version = 3, Data = [3] },
+        ], cts.Token).WaitAsync(cts.Token);
+
+        Assert.Empty(conflicts);
+        var stored = (await _store.ReadStatesAsync([id], cts.Token).WaitAsync(cts.Token))[id];
+        Assert.Equal(3, stored.Version);
+        Assert.Equal([3], stored.Data);
+        Assert.Equal([JobState.Queued, JobState.Running, JobState.Succeeded], (await _store.ReadHistoryAsync(id, cts.Token).WaitAsync(cts.Token)).Select(t => t.State));
+    }
+
+    [Fact]
+    public async Task GroupCommit_ReadsManyJobsInOneQuery_AndTellsEachCallerItsOwnConflicts()
+    {
+        using var cts = Bounded.Timeout(60);
+        var counting = new CountingStore(_store);
+        var grouped = new GroupCommitJobStore(counting);
+        var ids = Enumerable.Range(0, 200).Select(_ => JobId.New()).ToArray();
+        await grouped.SaveAsync([.. ids.Select(id => Job(id) with { Version = 1, Data = id.Value.ToByteArray() })], cts.Token).WaitAsync(cts.Token);
+
+        var gate = counting.Close();
+        var reads = ids.Select(id => Task.Run(() => grouped.ReadStatesAsync([id], cts.Token), cts.Token)).ToArray();
+        // Half the writers are at the right version, half are stale.
+        var writes = ids.Select((id, i) => Task.Run(() => grouped.SaveAsync([Job(id, JobState.Running, attempt: 1) with { Version = i % 2 == 0 ? 2 : 1, Data = [1] }], cts.Token), cts.Token)).ToArray();
+        while (counting.ReadCalls == 0)
+            await Task.Delay(10, cts.Token);
+        gate.SetResult();
+
+        var read = await Task.WhenAll(reads).WaitAsync(cts.Token);
+        Assert.All(ids.Zip(read), pair => Assert.Equal(pair.First.Value.ToByteArray(), Assert.Single(pair.Second).Value.Data));
+        Assert.True(counting.ReadCalls <= 3, $"expected reads to share queries, got {counting.ReadCalls}");
+        var conflicts = await Task.WhenAll(writes).WaitAsync(cts.Token);
+        for (var i = 0; i < ids.Length; i++)
+            Assert.Equal(i % 2 == 0 ? [] : [ids[i]], conflicts[i]);
     }
 
     [Fact]
@@ -313,6 +408,7 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         private int _saveCalls;
         private int _logCalls;
         private int _savedRecords;
+        private int _readCalls;
 
         private Task _gate = Task.CompletedTask;
 
@@ -328,9 +424,10 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         public int SaveCalls => Volatile.Read(ref _saveCalls);
         public int LogCalls => Volatile.Read(ref _logCalls);
         public int SavedRecords => Volatile.Read(ref _savedRecords);
+        public int ReadCalls => Volatile.Read(ref _readCalls);
         public ConcurrentQueue<int> BatchSizes { get; } = new();
 
-        public async Task SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
+        public async Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _saveCalls);
             BatchSizes.Enqueue(records.Count);
@@ -339,8 +436,17 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
             await Task.Yield();
             if (Fail)
                 throw new InvalidOperationException("simulated write failure");
-            await inner.SaveAsync(records, cancellationToken);
+            var conflicts = await inner.SaveAsync(records, cancellationToken);
             Interlocked.Add(ref _savedRecords, records.Count);
+            return conflicts;
+        }
+
+        public async Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _readCalls);
+            await _gate;
+            await Task.Yield();
+            return await inner.ReadStatesAsync(ids, cancellationToken);
         }
 
         public async Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default)

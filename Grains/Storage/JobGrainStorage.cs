@@ -1,0 +1,87 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Scheduler.Grains;
+
+namespace Scheduler.Storage;
+
+/// <summary>
+/// Grain storage for job grains (provider <see cref="ProviderName"/>): the state, serialized with the Orleans binary
+/// serializer, lives in the job's own row of <see cref="IJobStore"/>, written together with the columns that queues
+/// and listings read and the history entry of the transition, in one write. Behind a <see cref="GroupCommitJobStore"/>
+/// the writes (and reads) of many jobs share one transaction: one commit per job and transition cannot keep up
+/// with thousands of jobs a second on a database that syncs every commit.
+/// The ETag is the row's version; a write over another version fails with <see cref="InconsistentStateException"/>.
+/// </summary>
+public sealed class JobGrainStorage(IJobStore store, Serializer serializer, IServiceProvider services) : IGrainStorage
+{
+    /// <summary>The provider name job grains name in their <c>[PersistentState]</c>.</summary>
+    public const string ProviderName = "scheduler-jobs";
+
+    /// <summary>The state name job grains use; also what they used in the Orleans grain storage before schema version 4.</summary>
+    public const string StateName = "job";
+
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var id = JobIdOf<T>(grainId);
+        var found = await store.ReadStatesAsync([id]).ConfigureAwait(false);
+        if (!found.TryGetValue(id, out var stored))
+            return;
+        if (stored.Data is null)
+        {
+            await ReadLegacyStateAsync(grainId, grainState, stored).ConfigureAwait(false);
+            return;
+        }
+        grainState.State = serializer.Deserialize<T>(stored.Data);
+        grainState.ETag = stored.Version.ToString(CultureInfo.InvariantCulture);
+        grainState.RecordExists = true;
+    }
+
+    // A row written before schema version 4 has no state of its own: the job's state is still in the Orleans grain
+    // storage under the same state name. Read it from there; the job's next write moves it into the row.
+    private async Task ReadLegacyStateAsync<T>(GrainId grainId, IGrainState<T> grainState, StoredJobState stored)
+    {
+        var legacy = services.GetKeyedService<IGrainStorage>(SchedulerStorage.ProviderName);
+        if (legacy is null)
+            return;
+        var old = new GrainState<T>();
+        await legacy.ReadStateAsync(StateName, grainId, old).ConfigureAwait(false);
+        if (!old.RecordExists)
+            return;
+        grainState.State = old.State;
+        grainState.ETag = stored.Version.ToString(CultureInfo.InvariantCulture);
+        grainState.RecordExists = true;
+    }
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var id = JobIdOf<T>(grainId);
+        if (grainState.State is not JobGrainState state)
+            throw new ArgumentException($"job grain state expected, not {typeof(T)}", nameof(grainState));
+        var current = grainState.ETag is null ? 0 : int.Parse(grainState.ETag, CultureInfo.InvariantCulture);
+        var record = new JobRecord(id, state.Queue, state.Shard, state.Priority, state.Tenant, state.Handler, state.State,
+            state.Attempt, state.CreatedAt, state.UpdatedAt,
+            state.State == JobState.Running || state.State.IsFinal() ? state.Silo : null,
+            state.State is JobState.Running or JobState.Succeeded ? null : state.LastError)
+        {
+            Version = current + 1,
+            Data = serializer.SerializeToArray(state),
+        };
+        var conflicts = await store.SaveAsync([record]).ConfigureAwait(false);
+        if (conflicts.Count > 0)
+            throw new InconsistentStateException($"job {id}: its stored state is no longer at version {current}: another writer changed it", grainState.ETag, (string?)null);
+        grainState.ETag = record.Version.ToString(CultureInfo.InvariantCulture);
+        grainState.RecordExists = true;
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        throw new NotSupportedException("Job rows are not deleted through grain storage.");
+
+    private static JobId JobIdOf<T>(GrainId grainId)
+    {
+        if (typeof(T) != typeof(JobGrainState))
+            throw new NotSupportedException($"{nameof(JobGrainStorage)} stores job grain state only, not {typeof(T)}.");
+        return new JobId(grainId.GetGuidKey());
+    }
+}
