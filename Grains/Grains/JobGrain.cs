@@ -108,7 +108,12 @@ public sealed partial class JobGrain(
     public Task<LeaseStatus> Heartbeat(int attempt)
     {
         if (S.State != JobState.Running || attempt != S.Attempt)
+        {
+            // Usually a renewal that crossed the attempt's own outcome: the job is finished and needs no activation.
+            if (!Exists || S.State.IsFinal())
+                DeactivateOnIdle();
             return Task.FromResult(LeaseStatus.Lost);
+        }
         _leaseUntil = time.GetUtcNow() + _options.LeasePeriod;
         return Task.FromResult(_cancelReason is null ? LeaseStatus.Renewed : LeaseStatus.CancelRequested);
     }
@@ -235,7 +240,8 @@ public sealed partial class JobGrain(
 
     public Task<JobStatus?> GetStatus()
     {
-        if (!Exists)
+        // A finished (or unknown) job needs no activation: reads are served from storage.
+        if (!Exists || S.State.IsFinal())
             DeactivateOnIdle();
         return Task.FromResult(ToStatus());
     }

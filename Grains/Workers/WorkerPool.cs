@@ -312,6 +312,9 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                     Signal(running.Cancelled);
                     return;
                 default:
+                    // A renewal that crossed the attempt's own outcome report is refused too: nothing to stop then.
+                    if (!IsTracked(id, running))
+                        return;
                     LogLeaseRefused(_logger, id, running.Attempt);
                     break;
             }
@@ -324,6 +327,9 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         }
         Signal(running.LeaseLost);
     }
+
+    private bool IsTracked(JobId id, RunningAttempt running) =>
+        _runningAttempts.TryGetValue(id, out var current) && ReferenceEquals(current, running);
 
     private static void Signal(CancellationTokenSource source)
     {
