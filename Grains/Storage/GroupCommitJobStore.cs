@@ -3,9 +3,12 @@ namespace Scheduler.Storage;
 /// <summary>
 /// Group commit in front of another <see cref="IJobStore"/>: concurrent <see cref="SaveAsync"/> calls (and,
 /// separately, <see cref="AppendLogAsync"/> and <see cref="ReadStatesAsync"/> calls) are merged into one call of the
-/// inner store, so many callers share one transaction (or one query). While a batch is being written, new calls accumulate; when it ends, the next batch
-/// takes everything waiting (up to <see cref="MaxBatchRecords"/> records; one call's records are never split).
+/// inner store, so many callers share one transaction (or one query). Up to <see cref="MaxConcurrentBatches"/>
+/// batches of a kind are written at once; while they are, new calls accumulate, and the next writer free takes
+/// everything waiting (up to <see cref="MaxBatchRecords"/> records; one call's records are never split).
 /// There is no delay and no timer: a call arriving at an idle store is written at once.
+/// Concurrent batches never hold the same job twice in practice (a job grain awaits each of its writes), and if
+/// two activations of one job ever raced, the versions of <see cref="IJobStore.SaveAsync"/> refuse the stale one.
 /// Each caller's task completes when the batch holding its records is durable, or faults with that batch's
 /// exception. A call cancelled while still waiting is dropped; once its batch is being written it is not.
 /// Other reads pass straight through.
@@ -19,23 +22,34 @@ public sealed class GroupCommitJobStore : IJobStore
     private readonly GroupCommitter<JobLogRecord, bool> _logs;
     private readonly GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>> _reads;
 
-    public GroupCommitJobStore(IJobStore inner, int maxBatchRecords = DefaultMaxBatchRecords)
+    /// <param name="inner">The store written to.</param>
+    /// <param name="maxBatchRecords">Most records one merged call carries.</param>
+    /// <param name="maxConcurrentBatches">
+    /// Batches of a kind written at once: 1 for a single-writer database (SQLite); more for a server, whose
+    /// concurrent commits share disk syncs, so batches overlap instead of queueing behind each other.
+    /// </param>
+    public GroupCommitJobStore(IJobStore inner, int maxBatchRecords = DefaultMaxBatchRecords, int maxConcurrentBatches = 1)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatchRecords);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxConcurrentBatches);
         _inner = inner;
         MaxBatchRecords = maxBatchRecords;
-        _saves = new GroupCommitter<JobRecord, IReadOnlyList<JobId>>(inner.SaveAsync, maxBatchRecords);
+        MaxConcurrentBatches = maxConcurrentBatches;
+        _saves = new GroupCommitter<JobRecord, IReadOnlyList<JobId>>(inner.SaveAsync, maxBatchRecords, maxConcurrentBatches);
         _logs = new GroupCommitter<JobLogRecord, bool>(async (lines, ct) =>
         {
             await inner.AppendLogAsync(lines, ct).ConfigureAwait(false);
             return true;
-        }, maxBatchRecords);
-        _reads = new GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>>(inner.ReadStatesAsync, maxBatchRecords);
+        }, maxBatchRecords, maxConcurrentBatches);
+        _reads = new GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>>(inner.ReadStatesAsync, maxBatchRecords, maxConcurrentBatches);
     }
 
     /// <summary>Most records one merged call carries (a single larger call still goes alone, whole).</summary>
     public int MaxBatchRecords { get; }
+
+    /// <summary>Most batches of a kind (saves, log appends, reads) in flight at once.</summary>
+    public int MaxConcurrentBatches { get; }
 
     public async Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
     {
@@ -86,11 +100,12 @@ public sealed class GroupCommitJobStore : IJobStore
     public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) =>
         _inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
 
-    private sealed class GroupCommitter<T, TResult>(Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords)
+    private sealed class GroupCommitter<T, TResult>(
+        Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords, int maxWriters)
     {
         private readonly Lock _gate = new();
         private readonly Queue<Request> _waiting = new();
-        private bool _writing;
+        private int _writers;
 
         public Task<TResult> EnqueueAsync(IReadOnlyList<T> items, CancellationToken cancellationToken)
         {
@@ -102,8 +117,9 @@ public sealed class GroupCommitJobStore : IJobStore
             lock (_gate)
             {
                 _waiting.Enqueue(request);
-                startWriter = !_writing;
-                _writing = true;
+                startWriter = _writers < maxWriters;
+                if (startWriter)
+                    _writers++;
             }
             // On the thread pool: ADO.NET providers such as Microsoft.Data.Sqlite complete "async" calls
             // synchronously, and the caller (often a grain) must not end up writing everyone else's batches.
@@ -112,7 +128,7 @@ public sealed class GroupCommitJobStore : IJobStore
             return request.Completion.Task;
         }
 
-        // Runs while there is work; exactly one instance at a time (guarded by _writing).
+        // Runs while there is work; at most maxWriters instances at a time (counted by _writers).
         private async Task WriteBatchesAsync()
         {
             var batch = new List<Request>();
@@ -138,7 +154,7 @@ public sealed class GroupCommitJobStore : IJobStore
                     }
                     if (batch.Count == 0)
                     {
-                        _writing = false;
+                        _writers--;
                         return;
                     }
                 }

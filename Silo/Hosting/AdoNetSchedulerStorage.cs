@@ -21,6 +21,9 @@ internal interface ISchedulerDatabase
 /// <summary>The wiring every relational store shares (SQLite and PostgreSQL differ only in invariant and database).</summary>
 internal static class AdoNetSchedulerStorage
 {
+    /// <summary>Job store batches of a kind in flight at once on PostgreSQL.</summary>
+    public const int PostgresConcurrentBatches = 4;
+
     /// <summary>
     /// Orleans' ADO.NET grain storage (named <see cref="SchedulerStorage.ProviderName"/> and also the default provider,
     /// with the Orleans binary serializer) and reminders on <typeparamref name="TDatabase"/>, and our job store on its
@@ -49,9 +52,13 @@ internal static class AdoNetSchedulerStorage
                 options.ConnectionString = database.ConnectionString;
             }));
 
-        services.AddSingleton<IJobStore>(sp => new GroupCommitJobStore(new SqlJobStore(
-            sp.GetRequiredService<TDatabase>().DataSource,
-            serviceId(sp) ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
-            invariant == "Npgsql" ? SqlDialect.PostgreSql : SqlDialect.Generic)));
+        // PostgreSQL overlaps a few batches (its concurrent commits share WAL syncs); SQLite has one writer.
+        var postgres = invariant == "Npgsql";
+        services.AddSingleton<IJobStore>(sp => new GroupCommitJobStore(
+            new SqlJobStore(
+                sp.GetRequiredService<TDatabase>().DataSource,
+                serviceId(sp) ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                postgres ? SqlDialect.PostgreSql : SqlDialect.Generic),
+            maxConcurrentBatches: postgres ? PostgresConcurrentBatches : 1));
     }
 }

@@ -309,15 +309,19 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
 
         var gate = counting.Close();
         var reads = ids.Select(id => Task.Run(() => grouped.ReadStatesAsync([id], cts.Token), cts.Token)).ToArray();
-        // Half the writers are at the right version, half are stale.
-        var writes = ids.Select((id, i) => Task.Run(() => grouped.SaveAsync([Job(id, JobState.Running, attempt: 1) with { Version = i % 2 == 0 ? 2 : 1, Data = [1] }], cts.Token), cts.Token)).ToArray();
         while (counting.ReadCalls == 0)
             await Task.Delay(10, cts.Token);
         gate.SetResult();
-
         var read = await Task.WhenAll(reads).WaitAsync(cts.Token);
         Assert.All(ids.Zip(read), pair => Assert.Equal(pair.First.Value.ToByteArray(), Assert.Single(pair.Second).Value.Data));
-        Assert.True(counting.ReadCalls <= 3, $"expected reads to share queries, got {counting.ReadCalls}");
+        Assert.True(counting.ReadCalls <= 2, $"expected the held read and one more, got {counting.ReadCalls}");
+
+        // Half the writers are at the right version, half are stale; they share batches.
+        gate = counting.Close();
+        var writes = ids.Select((id, i) => Task.Run(() => grouped.SaveAsync([Job(id, JobState.Running, attempt: 1) with { Version = i % 2 == 0 ? 2 : 1, Data = [1] }], cts.Token), cts.Token)).ToArray();
+        while (counting.SaveCalls < 2)
+            await Task.Delay(10, cts.Token);
+        gate.SetResult();
         var conflicts = await Task.WhenAll(writes).WaitAsync(cts.Token);
         for (var i = 0; i < ids.Length; i++)
             Assert.Equal(i % 2 == 0 ? [] : [ids[i]], conflicts[i]);
@@ -344,6 +348,34 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         Assert.Equal(ids.ToHashSet(), rows.Select(r => r.Id).ToHashSet());
         Assert.Equal(500, counting.SavedRecords);
         Assert.True(counting.SaveCalls <= 2, $"expected the held batch and one more, got {counting.SaveCalls} underlying transactions");
+    }
+
+    [Fact]
+    public async Task GroupCommit_WritesSeveralBatchesAtOnce_UpToItsLimit()
+    {
+        using var cts = Bounded.Timeout(60);
+        var counting = new CountingStore(_store);
+        var grouped = new GroupCommitJobStore(counting, maxConcurrentBatches: 3);
+        var ids = Enumerable.Range(0, 300).Select(_ => JobId.New()).ToArray();
+
+        var gate = counting.Close();
+        var saves = new List<Task>();
+        foreach (var id in ids)
+        {
+            saves.Add(grouped.SaveAsync([Job(id)], cts.Token));
+            await Task.Yield();
+        }
+        // Three writers are held at the gate; everything else waits for them, in at most three more batches.
+        while (counting.SaveCalls < 3)
+            await Task.Delay(10, cts.Token);
+        await Task.Delay(200, cts.Token);
+        Assert.Equal(3, counting.SaveCalls);
+        gate.SetResult();
+        await Task.WhenAll(saves).WaitAsync(cts.Token);
+
+        Assert.Equal(300, counting.SavedRecords);
+        Assert.True(counting.SaveCalls <= 6, $"expected at most 6 underlying transactions, got {counting.SaveCalls}");
+        Assert.Equal(ids.ToHashSet(), (await grouped.ListAsync(new JobFilter { Limit = 1000 }, cts.Token).WaitAsync(cts.Token)).Select(r => r.Id).ToHashSet());
     }
 
     [Fact]
