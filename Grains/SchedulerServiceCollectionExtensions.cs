@@ -31,13 +31,24 @@ public static class SchedulerServiceCollectionExtensions
         services.AddSingleton<WorkerPool>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
         services.AddSingleton<JobRunner>();
-        services.AddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
-            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp));
+        services.AddJobGrainStorage();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
         services.AddOptions<CommandHandlerOptions>()
             .Validate(o => !o.Validate().Any(), "invalid command handler options")
             .ValidateOnStart();
         services.AddJobHandler<CommandJobHandler>(CommandJob.HandlerName);
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the grain storage of job grains (<see cref="JobGrainStorage"/>, over the registered <see cref="IJobStore"/>).
+    /// Idempotent; every storage profile calls it along with its job store.
+    /// </summary>
+    public static IServiceCollection AddJobGrainStorage(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp));
         return services;
     }
 

@@ -60,5 +60,6 @@ internal static class AdoNetSchedulerStorage
                 serviceId(sp) ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
                 postgres ? SqlDialect.PostgreSql : SqlDialect.Generic),
             maxConcurrentBatches: postgres ? PostgresConcurrentBatches : 1));
+        services.AddJobGrainStorage();
     }
 }

@@ -18,6 +18,7 @@ public static class InMemoryStorageExtensions
         var states = grainStates ?? new InMemoryGrainStateStore();
         silo.Services.AddGrainStorage(SchedulerStorage.ProviderName, (sp, _) => ActivatorUtilities.CreateInstance<InMemoryGrainStorage>(sp, states));
         silo.Services.TryAddSingleton<IJobStore>(jobStore ?? new InMemoryJobStore());
+        silo.Services.AddJobGrainStorage();
         silo.UseInMemoryReminderService();
         return silo;
     }

@@ -36,6 +36,35 @@ public abstract class OrleansGrainStorageContract(IStorageClusterFixture fixture
     }
 
     [Fact]
+    public async Task JobWrittenBeforeSchemaVersion4_IsReadFromOrleansStorage_AndMovesIntoItsRowOnItsNextChange()
+    {
+        using var cts = Bounded.Timeout(60);
+        // Before schema version 4 a job's state lived in OrleansStorage (state name "job") and its row had no state.
+        var id = JobId.New();
+        var grainId = fixture.Cluster.Client.GetGrain<IJobGrain>(id.Value).GetGrainId();
+        var created = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var old = new GrainState<Scheduler.Grains.JobGrainState>(new Scheduler.Grains.JobGrainState
+        {
+            State = JobState.Queued, Handler = "noop", Queue = "legacy-queue", Tenant = "legacy", Priority = 70,
+            MaxAttempts = 3, Shard = 0, CreatedAt = created, UpdatedAt = created,
+        });
+        await Storage.WriteStateAsync(Scheduler.Storage.JobGrainStorage.StateName, grainId, old).WaitAsync(cts.Token);
+        var store = fixture.SiloServices.GetRequiredService<Scheduler.Storage.IJobStore>();
+        await store.SaveAsync([new Scheduler.Storage.JobRecord(id, "legacy-queue", 0, 70, "legacy", "noop", JobState.Queued, 0, created, created)], cts.Token).WaitAsync(cts.Token);
+
+        var job = fixture.Cluster.Client.GetGrain<IJobGrain>(id.Value);
+        var status = await job.GetStatus().WaitAsync(cts.Token);
+        Assert.Equal((JobState.Queued, "legacy", 70, "legacy-queue"), (status?.State, status?.Tenant, status?.Priority, status?.Queue));
+
+        Assert.Equal(CancelOutcome.Cancelled, await job.Cancel("upgrade test").WaitAsync(cts.Token));
+        var stored = (await store.ReadStatesAsync([id], cts.Token).WaitAsync(cts.Token))[id];
+        Assert.Equal(1, stored.Version);
+        Assert.NotNull(stored.Data);
+        await fixture.Cluster.DeactivateAsync(job).WaitAsync(cts.Token);
+        Assert.Equal(JobState.Cancelled, (await job.GetStatus().WaitAsync(cts.Token))?.State);
+    }
+
+    [Fact]
     public async Task ReadState_ReturnsWrittenState_AfterDeactivation()
     {
         using var cts = Bounded.Timeout(60);
