@@ -48,6 +48,16 @@ internal static class Duration
         return value;
     }
 
+    /// <summary>Parses a duration that may be zero, or throws a <see cref="UsageException"/> naming the option and the value.</summary>
+    public static TimeSpan ParseNonNegative(string option, string text)
+    {
+        if (!TryParse(text, out var value))
+            throw new UsageException($"{option} '{text}' is not {Help}");
+        if (value < TimeSpan.Zero)
+            throw new UsageException($"{option} '{text}' must not be negative");
+        return value;
+    }
+
     public static string Format(TimeSpan value) =>
         value.TotalSeconds < 1 ? $"{value.TotalMilliseconds:0} ms"
         : value.TotalSeconds < 120 ? $"{value.TotalSeconds:0.###} s"

@@ -40,12 +40,21 @@ internal static class Output
             ("silo", status.Silo ?? "-"),
             ("last error", status.LastError ?? "-"),
         ];
+        if (status.DeadLetterReason is { } reason)
+            rows = [.. rows, ("dead letter", reason.ToString())];
+        if (status.NextAttemptAt is { } next)
+            rows = [.. rows, ("next attempt", Time(next))];
         if (status.IdempotencyKey is { } key)
             rows = [.. rows, ("idempotency key", key)];
         var width = rows.Max(r => r.Name.Length) + 1;
         foreach (var (name, value) in rows)
             writer.WriteLine($"{(name + ":").PadRight(width)} {value}");
     }
+
+    /// <summary>One transition on one line: time, state, attempt, silo and reason.</summary>
+    public static string Transition(JobTransition t) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{t.Timestamp:yyyy-MM-dd HH:mm:ss.fff}Z  {t.State,-9}  attempt {t.Attempt}  {t.Silo ?? "-"}  {t.Reason ?? ""}").TrimEnd();
 
     /// <summary>Left-aligned columns separated by two spaces; the last column is not padded.</summary>
     public static void WriteTable(TextWriter writer, IReadOnlyList<string> headers, IReadOnlyList<IReadOnlyList<string>> rows)

@@ -23,6 +23,27 @@ public interface ISchedulerClient
     Task<IReadOnlyList<JobLogLine>> GetLogAsync(JobId id, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default);
 
     Task<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Dead-lettered (Failed) jobs, most recently failed first, each with why and its last error.</summary>
+    Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Puts dead-lettered jobs back in their queues, each with <paramref name="attempts"/> more attempts (null: as many
+    /// as it was first given). One result per id, in order; a job that is not Failed is left as it is.
+    /// </summary>
+    Task<IReadOnlyList<RequeueResult>> RequeueAsync(IReadOnlyList<JobId> ids, int? attempts = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes dead-lettered jobs with their history and log; they then read back as not found. One result per id,
+    /// in order; a job that is not Failed is left as it is.
+    /// </summary>
+    Task<IReadOnlyList<PurgeResult>> PurgeDeadLettersAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every dead-lettered job matching <paramref name="filter"/> (e.g. <see cref="DeadLetterFilter.FailedBefore"/>),
+    /// in batches of at most <see cref="DeadLetterFilter.Limit"/>; returns how many were purged.
+    /// </summary>
+    Task<long> PurgeDeadLettersAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A request the scheduler refused, or a scheduler it could not reach.</summary>

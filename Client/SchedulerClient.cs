@@ -98,6 +98,68 @@ internal sealed class SchedulerClient(IClusterClient cluster, IOptions<Scheduler
     public async Task<SiloDescription> DescribeAsync(CancellationToken cancellationToken = default) =>
         _silo ??= await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).Describe(), cancellationToken);
 
+    public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
+    {
+        CheckFilter(filter);
+        return CallAsync<IReadOnlyList<DeadLetter>>(async g => await g.GetGrain<ISchedulerGrain>(0).ListDeadLetters(filter), cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RequeueResult>> RequeueAsync(IReadOnlyList<JobId> ids, int? attempts = null, CancellationToken cancellationToken = default)
+    {
+        CheckIds(ids);
+        if (attempts is < 1 or > JobLimits.MaxAllowedAttempts)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"attempts {attempts} is out of range: use 1 to {JobLimits.MaxAllowedAttempts}");
+        var results = new List<RequeueResult>(ids.Count);
+        foreach (var chunk in ids.Chunk(DeadLetterBatchSize))
+            results.AddRange(await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).Requeue([.. chunk], attempts), cancellationToken));
+        return results;
+    }
+
+    public async Task<IReadOnlyList<PurgeResult>> PurgeDeadLettersAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
+    {
+        CheckIds(ids);
+        var results = new List<PurgeResult>(ids.Count);
+        foreach (var chunk in ids.Chunk(DeadLetterBatchSize))
+            results.AddRange(await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).Purge([.. chunk]), cancellationToken));
+        return results;
+    }
+
+    public async Task<long> PurgeDeadLettersAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
+    {
+        CheckFilter(filter);
+        long total = 0;
+        while (true)
+        {
+            // Each call purges one bounded batch; stop when a batch purges nothing (none left, or only jobs that
+            // changed state meanwhile).
+            var purged = await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).PurgeMatching(filter), cancellationToken);
+            if (purged == 0)
+                return total;
+            total += purged;
+        }
+    }
+
+    /// <summary>Job ids sent per requeue or purge call.</summary>
+    private const int DeadLetterBatchSize = 100;
+
+    private static void CheckFilter(DeadLetterFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.Problem() is { } problem)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
+    }
+
+    private static void CheckIds(IReadOnlyList<JobId> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, "give at least one job id");
+        if (ids.Any(id => id.Value == Guid.Empty))
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, "job id must not be the empty GUID");
+        if (ids.Distinct().Count() != ids.Count)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, "a job id is given more than once");
+    }
+
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(20);
 
     private static (SchedulerErrorCode Code, string Message)? SiloCheck(JobRequest request, SiloDescription silo)

@@ -33,6 +33,29 @@ public static class SchedulerClientExtensions
         return client.SubmitAsync(CommandJob.HandlerName, command, configure, cancellationToken);
     }
 
+    /// <summary>Requeues one dead-lettered job (see <see cref="ISchedulerClient.RequeueAsync"/>).</summary>
+    public static async Task<RequeueOutcome> RequeueAsync(this ISchedulerClient client, JobId id, int? attempts = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var results = await client.RequeueAsync([id], attempts, cancellationToken);
+        return results[0].Outcome;
+    }
+
+    /// <summary>
+    /// What there is to know about a dead-lettered job: its status (with <see cref="JobStatus.DeadLetterReason"/> and
+    /// <see cref="JobStatus.LastError"/>) and every transition. Null when no such job exists; a job that is not Failed
+    /// is returned too (<see cref="DeadLetterReport.IsDeadLettered"/> is false).
+    /// </summary>
+    public static async Task<DeadLetterReport?> InspectDeadLetterAsync(this ISchedulerClient client, JobId id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var status = await client.GetStatusAsync(id, cancellationToken);
+        if (status is null)
+            return null;
+        var history = await client.GetHistoryAsync(id, cancellationToken);
+        return new DeadLetterReport(status, history);
+    }
+
     public static ImmutableArray<byte> ToPayload<TPayload>(TPayload payload) =>
         ImmutableArray.Create(JsonSerializer.SerializeToUtf8Bytes(payload, Json));
 
@@ -47,4 +70,10 @@ public static class SchedulerClientExtensions
             ? concrete.WaitForFinalAsync(id, timeout, cancellationToken)
             : throw new NotSupportedException("WaitForFinalAsync needs the client registered by AddSchedulerClient()");
     }
+}
+
+/// <summary>A job's status and history, as <see cref="SchedulerClientExtensions.InspectDeadLetterAsync"/> reads them.</summary>
+public sealed record DeadLetterReport(JobStatus Status, IReadOnlyList<JobTransition> History)
+{
+    public bool IsDeadLettered => Status.State == JobState.Failed;
 }

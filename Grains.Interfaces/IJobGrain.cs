@@ -43,6 +43,17 @@ public interface IJobGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("WaitForFinal"), ReadOnly, AlwaysInterleave]
     Task<JobStatus?> WaitForFinal(TimeSpan maxWait);
+
+    /// <summary>
+    /// A Failed (dead-lettered) job goes back to its queue with <paramref name="attempts"/> more attempts (null: as
+    /// many as it was given at submit). Its attempt number keeps counting up. Any other job is left as it is.
+    /// </summary>
+    [Alias("Requeue")]
+    Task<RequeueOutcome> Requeue(int? attempts);
+
+    /// <summary>Deletes a Failed (dead-lettered) job: its grain state, job row, history and log. Any other job is left as it is.</summary>
+    [Alias("Purge")]
+    Task<PurgeOutcome> Purge();
 }
 
 [GenerateSerializer, Alias("scheduler.LeaseStatus")]

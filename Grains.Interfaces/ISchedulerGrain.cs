@@ -28,6 +28,22 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>The handler names and queues this silo serves.</summary>
     [Alias("Describe")]
     Task<SiloDescription> Describe();
+
+    /// <summary>Failed jobs, most recently failed first, with why and their last error.</summary>
+    [Alias("ListDeadLetters")]
+    Task<ImmutableArray<DeadLetter>> ListDeadLetters(DeadLetterFilter filter);
+
+    /// <summary>Requeues dead-lettered jobs (see <see cref="IJobGrain.Requeue"/>); one result per id, in order.</summary>
+    [Alias("Requeue")]
+    Task<ImmutableArray<RequeueResult>> Requeue(ImmutableArray<JobId> ids, int? attempts);
+
+    /// <summary>Purges dead-lettered jobs (see <see cref="IJobGrain.Purge"/>); one result per id, in order.</summary>
+    [Alias("Purge")]
+    Task<ImmutableArray<PurgeResult>> Purge(ImmutableArray<JobId> ids);
+
+    /// <summary>Purges up to <see cref="DeadLetterFilter.Limit"/> dead-lettered jobs matching the filter; returns how many.</summary>
+    [Alias("PurgeMatching")]
+    Task<int> PurgeMatching(DeadLetterFilter filter);
 }
 
 [GenerateSerializer, Immutable, Alias("scheduler.SiloDescription")]

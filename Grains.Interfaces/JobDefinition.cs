@@ -8,10 +8,16 @@ public sealed record JobLimits
 {
     public const int MaxAllowedAttempts = 100;
 
+    /// <summary>Attempts a job gets when neither the job nor its handler says otherwise.</summary>
+    public const int DefaultMaxAttempts = 3;
+
     public static JobLimits Default { get; } = new();
 
-    /// <summary>How many attempts a job gets in all (1 = no retry). Default 3.</summary>
-    [Id(0)] public int MaxAttempts { get; init; } = 3;
+    /// <summary>
+    /// How many attempts a job gets in all (1 = no retry), 1 to <see cref="MaxAllowedAttempts"/>. Null (the default):
+    /// its handler's setting, else <see cref="DefaultMaxAttempts"/> (3).
+    /// </summary>
+    [Id(0)] public int? MaxAttempts { get; init; }
 
     /// <summary>How long one attempt may run before its token is cancelled; null = no limit.</summary>
     [Id(1)] public TimeSpan? Timeout { get; init; }
@@ -48,4 +54,10 @@ public sealed record JobRequest
 
     /// <summary>Optional id chosen by the caller; ignored when <see cref="IdempotencyKey"/> is set.</summary>
     [Id(7)] public JobId? Id { get; init; }
+
+    /// <summary>
+    /// Backoff between attempts; settings left unset come from the handler's policy, then <see cref="RetryPolicy.Default"/>.
+    /// Null: all from the handler or the defaults.
+    /// </summary>
+    [Id(8)] public RetryPolicy? Retry { get; init; }
 }

@@ -38,6 +38,7 @@ public static class JobStates
         (JobState.Running, JobState.Failed) => true,
         (JobState.Running, JobState.Queued) => true, // retriable outcome with attempts left, or an abandoned attempt
         (JobState.Running, JobState.Cancelled) => true,
+        (JobState.Failed, JobState.Queued) => true, // requeued from the dead-letter queue, only on request
         _ => false,
     };
 

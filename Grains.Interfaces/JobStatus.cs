@@ -21,6 +21,12 @@ public sealed record JobStatus
     /// <summary>The silo that ran (or runs) the latest attempt.</summary>
     [Id(12)] public string? Silo { get; init; }
     [Id(13)] public string? IdempotencyKey { get; init; }
+    /// <summary>Set when the job is Failed (dead-lettered): why.</summary>
+    [Id(14)] public DeadLetterReason? DeadLetterReason { get; init; }
+    /// <summary>While Queued after a retriable failure: the next attempt starts no earlier than this.</summary>
+    [Id(15)] public DateTimeOffset? NextAttemptAt { get; init; }
+    /// <summary>The backoff the job retries with (its own settings over its handler's and the defaults).</summary>
+    [Id(16)] public RetryPolicy? Retry { get; init; }
 }
 
 /// <summary>One row of a job listing.</summary>

@@ -27,6 +27,8 @@ public static class RequestValidation
             return (SchedulerErrorCode.InvalidRequest, $"max attempts {request.Limits.MaxAttempts} is out of range: use 1 to {JobLimits.MaxAllowedAttempts}");
         if (request.Limits.Timeout is { } timeout && timeout <= TimeSpan.Zero)
             return (SchedulerErrorCode.InvalidRequest, $"timeout {timeout} must be positive");
+        if (request.Retry?.Problem() is { } retryProblem)
+            return (SchedulerErrorCode.InvalidRequest, retryProblem);
         if (request.IdempotencyKey is { } key && (key.Length == 0 || key.Length > 256))
             return (SchedulerErrorCode.InvalidRequest, "idempotency key must be 1 to 256 characters");
         if (request.Id is { } id && id.Value == Guid.Empty)

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 
 namespace Scheduler.Cli.Commands;
 
@@ -25,8 +24,7 @@ internal static class HistoryCommand
                     if (connection.Json)
                         Output.WriteJson(cli.Out, t, Output.JsonLines);
                     else
-                        cli.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"{t.Timestamp:yyyy-MM-dd HH:mm:ss.fff}Z  {t.State,-9}  attempt {t.Attempt}  {t.Silo ?? "-"}  {t.Reason ?? ""}").TrimEnd());
+                        cli.Out.WriteLine(Output.Transition(t));
                 }
                 return ExitCodes.Ok;
             });

@@ -29,7 +29,27 @@ internal static class SubmitCommand
         };
         var queue = new Option<string>("--queue", "-q") { Description = $"Queue to run in. Default '{JobRequest.DefaultQueue}'.", HelpName = "name" };
         var tenant = new Option<string>("--tenant") { Description = $"Submitting user or tenant. Default '{JobRequest.DefaultTenant}'.", HelpName = "name" };
-        var maxAttempts = new Option<int?>("--max-attempts") { Description = $"Attempts in all, 1 to {JobLimits.MaxAllowedAttempts} (1 = no retry). Default {JobLimits.Default.MaxAttempts}." };
+        var maxAttempts = new Option<int?>("--max-attempts") { Description = $"Attempts in all, 1 to {JobLimits.MaxAllowedAttempts} (1 = no retry). Default: the handler's setting, else {JobLimits.DefaultMaxAttempts}." };
+        var retryDelay = new Option<string>("--retry-delay")
+        {
+            Description = $"Wait after the first failed attempt, before jitter: {Duration.Help}, or 0s to retry at once. Default: the handler's, else 1s.",
+            HelpName = "duration",
+        };
+        var retryMultiplier = new Option<double?>("--retry-multiplier")
+        {
+            Description = $"Each further wait is this many times the one before: {RetryPolicy.MinMultiplier:0.0} to {RetryPolicy.MaxMultiplier:0.0}. Default: the handler's, else 2.",
+            HelpName = "factor",
+        };
+        var retryMaxDelay = new Option<string>("--retry-max-delay")
+        {
+            Description = $"Longest wait between attempts, before jitter: {Duration.Help}. Default: the handler's, else 5m.",
+            HelpName = "duration",
+        };
+        var retryJitter = new Option<string>("--retry-jitter")
+        {
+            Description = "Randomise each wait: none, full (0 to the wait) or equal (half to all of it). Default: the handler's, else equal.",
+            HelpName = "kind",
+        };
         var timeout = new Option<string>("--timeout") { Description = $"Limit per attempt: {Duration.Help}. Default: none.", HelpName = "duration" };
         var idempotencyKey = new Option<string>("--idempotency-key") { Description = "Resubmitting with the same tenant and key returns the existing job.", HelpName = "key" };
         var env = new Option<string[]>("--env", "-e") { Description = "Environment variable for the command, added to the silo's; repeatable.", HelpName = "KEY=VALUE" };
@@ -43,7 +63,8 @@ internal static class SubmitCommand
             "  scheduler submit [options] -- <executable> [args...]      run a command on a silo (no shell)\n" +
             "  scheduler submit --handler NAME [--payload JSON | --payload-file PATH] [options]")
         {
-            command, handler, payload, payloadFile, priority, queue, tenant, maxAttempts, timeout, idempotencyKey, env, cwd, fatalExitCodes, wait, waitTimeout,
+            command, handler, payload, payloadFile, priority, queue, tenant, maxAttempts, retryDelay, retryMultiplier, retryMaxDelay, retryJitter,
+            timeout, idempotencyKey, env, cwd, fatalExitCodes, wait, waitTimeout,
         };
 
         cli.SetAction(submit, async (parse, connection, cancellationToken) =>
@@ -100,6 +121,7 @@ internal static class SubmitCommand
                 Tenant = parse.GetValue(tenant) ?? JobRequest.DefaultTenant,
                 Limits = limits,
                 IdempotencyKey = parse.GetValue(idempotencyKey),
+                Retry = ReadRetryPolicy(parse.GetValue(retryDelay), parse.GetValue(retryMultiplier), parse.GetValue(retryMaxDelay), parse.GetValue(retryJitter)),
             };
             if (RequestValidation.Check(request, JobRequest.DefaultMaxPayloadBytes) is { } problem)
                 throw new UsageException(problem.Message);
@@ -130,6 +152,27 @@ internal static class SubmitCommand
             };
         });
         return submit;
+    }
+
+    /// <summary>The job's own retry settings, or null when no --retry-* option is given (the handler's or the defaults apply).</summary>
+    private static RetryPolicy? ReadRetryPolicy(string? delay, double? multiplier, string? maxDelay, string? jitter)
+    {
+        if (delay is null && multiplier is null && maxDelay is null && jitter is null)
+            return null;
+        RetryJitter? kind = null;
+        if (jitter is not null)
+        {
+            kind = Enum.TryParse<RetryJitter>(jitter, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(jitter, out _)
+                ? parsed
+                : throw new UsageException($"--retry-jitter '{jitter}' is not one of none, full, equal");
+        }
+        return new RetryPolicy
+        {
+            InitialDelay = delay is null ? null : Duration.ParseNonNegative("--retry-delay", delay),
+            Multiplier = multiplier,
+            MaxDelay = maxDelay is null ? null : Duration.ParseNonNegative("--retry-max-delay", maxDelay),
+            Jitter = kind,
+        };
     }
 
     private static Dictionary<string, string> ParseEnvironment(string[] pairs)

@@ -1,18 +1,22 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Scheduler.Execution;
 
-/// <summary>The handler names a silo serves, and how to make each handler.</summary>
+/// <summary>The handler names a silo serves, how to make each handler, and how its jobs are retried.</summary>
 public sealed class JobHandlerRegistry
 {
     private readonly Dictionary<string, Type> _handlers;
+    private readonly IOptionsMonitor<JobHandlerOptions>? _options;
 
-    public JobHandlerRegistry(IEnumerable<JobHandlerRegistration> registrations)
+    public JobHandlerRegistry(IEnumerable<JobHandlerRegistration> registrations, IOptionsMonitor<JobHandlerOptions>? options = null)
     {
         _handlers = new(StringComparer.Ordinal);
         foreach (var registration in registrations)
             _handlers[registration.Name] = registration.HandlerType;
         Names = [.. _handlers.Keys.Order(StringComparer.Ordinal)];
+        _options = options;
     }
 
     public IReadOnlyList<string> Names { get; }
@@ -21,14 +25,34 @@ public sealed class JobHandlerRegistry
 
     public IJobHandler? Create(IServiceProvider services, string name) =>
         _handlers.TryGetValue(name, out var type) ? (IJobHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, type) : null;
+
+    /// <summary>The retry settings of handler <paramref name="name"/> (defaults for an unknown name).</summary>
+    public JobHandlerOptions OptionsOf(string name) => _options?.Get(name) ?? new JobHandlerOptions();
+
+    /// <summary>
+    /// The request as the job grain should record it: max attempts and retry policy resolved from the request, then
+    /// the handler's options, then the defaults, so the job keeps them even if the handler's settings change later.
+    /// </summary>
+    public JobRequest Resolve(JobRequest request)
+    {
+        var handler = OptionsOf(request.Handler);
+        return request with
+        {
+            Limits = request.Limits with { MaxAttempts = request.Limits.MaxAttempts ?? handler.MaxAttempts ?? JobLimits.DefaultMaxAttempts },
+            Retry = (request.Retry ?? new RetryPolicy()).Over(handler.Retry).Over(RetryPolicy.Default),
+        };
+    }
 }
 
 public sealed record JobHandlerRegistration(string Name, Type HandlerType);
 
 public static class JobHandlerServiceCollectionExtensions
 {
-    /// <summary>Registers <typeparamref name="THandler"/> to run jobs submitted with handler <paramref name="name"/>.</summary>
-    public static IServiceCollection AddJobHandler<THandler>(this IServiceCollection services, string name)
+    /// <summary>
+    /// Registers <typeparamref name="THandler"/> to run jobs submitted with handler <paramref name="name"/>, with
+    /// optional retry settings for its jobs (checked when the silo starts).
+    /// </summary>
+    public static IServiceCollection AddJobHandler<THandler>(this IServiceCollection services, string name, Action<JobHandlerOptions>? configure = null)
         where THandler : class, IJobHandler
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -36,6 +60,11 @@ public static class JobHandlerServiceCollectionExtensions
             throw new ArgumentException($"handler name '{name}' is not valid ({RequestValidation.NameRule})", nameof(name));
         services.AddSingleton(new JobHandlerRegistration(name, typeof(THandler)));
         services.AddTransient<THandler>();
+        var options = services.AddOptions<JobHandlerOptions>(name);
+        if (configure is not null)
+            options.Configure(configure);
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobHandlerOptions>, JobHandlerOptions.Validator>());
         return services;
     }
 }

@@ -12,10 +12,11 @@ namespace Scheduler.Grains;
 [PreferLocalPlacement]
 public sealed partial class JobGrain(
     [PersistentState(JobGrainStorage.StateName, JobGrainStorage.ProviderName)] IPersistentState<JobGrainState> job,
+    IJobStore store,
     IOptions<SchedulerOptions> options,
     IClusterMembershipService membership,
     TimeProvider time,
-    ILogger<JobGrain> logger) : Grain, IJobGrain
+    ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
     private readonly SchedulerOptions _options = options.Value;
 
@@ -39,6 +40,8 @@ public sealed partial class JobGrain(
             _leaseUntil = executorDead ? time.GetUtcNow() : time.GetUtcNow() + _options.LeasePeriod;
             StartLeaseTimer();
         }
+        if (S.State == JobState.Queued && S.NotBefore is { } due)
+            StartRetryTimer(due);
         return Task.CompletedTask;
     }
 
@@ -57,7 +60,9 @@ public sealed partial class JobGrain(
         S.Priority = request.Priority;
         S.Queue = request.Queue;
         S.Tenant = request.Tenant;
-        S.MaxAttempts = request.Limits.MaxAttempts;
+        S.MaxAttempts = request.Limits.MaxAttempts ?? JobLimits.DefaultMaxAttempts;
+        S.AttemptBudget = S.MaxAttempts;
+        S.Retry = request.Retry;
         S.Timeout = request.Limits.Timeout;
         S.IdempotencyKey = request.IdempotencyKey;
         S.Shard = _options.ShardOf(Id);
@@ -83,7 +88,16 @@ public sealed partial class JobGrain(
             return null;
         }
 
+        if (S.NotBefore is { } notBefore && notBefore > time.GetUtcNow())
+        {
+            // Offered early (a shard reloaded it after a restart, say): not yet. The timer and reminder enqueue it when due.
+            await ArmRetryAsync(notBefore);
+            return null;
+        }
+
         StopRetryTimer();
+        var delayed = S.NotBefore is not null;
+        S.NotBefore = null;
         S.Attempt++;
         S.Silo = silo.ToString();
         S.SiloAddress = silo;
@@ -92,6 +106,8 @@ public sealed partial class JobGrain(
         await MoveAsync(JobState.Running, now);
         _leaseUntil = now + _options.LeasePeriod;
         StartLeaseTimer();
+        if (delayed)
+            await DropRetryReminderAsync();
         return new JobExecution
         {
             Id = Id,
@@ -161,6 +177,7 @@ public sealed partial class JobGrain(
         if (S.Attempt >= S.MaxAttempts)
         {
             S.LastError = why + "; no attempts left";
+            S.DeadLetter = DeadLetterReason.AttemptsExhausted;
             await FinishAsync(JobState.Failed);
             return false;
         }
@@ -191,21 +208,16 @@ public sealed partial class JobGrain(
                 await FinishAsync(JobState.Succeeded);
                 break;
             case JobOutcome.Retriable when S.Attempt < S.MaxAttempts:
-                S.LastError = $"attempt {S.Attempt} of {S.MaxAttempts}: {result.Reason}";
-                await MoveAsync(JobState.Queued, time.GetUtcNow());
-                var delay = result.RetryAfter ?? TimeSpan.Zero;
-                if (delay <= TimeSpan.Zero)
-                    await EnqueueAsync();
-                else
-                    _retryTimer = this.RegisterGrainTimer(static (self, _) => self.EnqueueAsync(), this,
-                        new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan });
+                await RetryLaterAsync(result);
                 break;
             case JobOutcome.Retriable:
                 S.LastError = $"attempt {S.Attempt} of {S.MaxAttempts} (the last): {result.Reason}";
+                S.DeadLetter = DeadLetterReason.AttemptsExhausted;
                 await FinishAsync(JobState.Failed);
                 break;
             default:
-                S.LastError = $"fatal in attempt {S.Attempt}: {result.Reason}";
+                S.LastError = $"{DeadLetters.FatalPrefix}{S.Attempt}: {result.Reason}";
+                S.DeadLetter = DeadLetterReason.Fatal;
                 await FinishAsync(JobState.Failed);
                 break;
         }
@@ -235,7 +247,11 @@ public sealed partial class JobGrain(
     {
         S.LastError = _cancelReason ?? "cancelled";
         _cancelReason = null;
+        var delayed = S.NotBefore is not null;
+        S.NotBefore = null;
         await FinishAsync(JobState.Cancelled);
+        if (delayed)
+            await DropRetryReminderAsync();
     }
 
     public Task<JobStatus?> GetStatus()
@@ -320,6 +336,9 @@ public sealed partial class JobGrain(
         LastError = S.LastError,
         Silo = S.Silo,
         IdempotencyKey = S.IdempotencyKey,
+        DeadLetterReason = S.State == JobState.Failed ? S.DeadLetter : null,
+        NextAttemptAt = S.State == JobState.Queued ? S.NotBefore : null,
+        Retry = S.Retry,
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} on silo {Silo} lost its lease")]

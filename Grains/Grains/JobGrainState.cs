@@ -25,4 +25,12 @@ public sealed class JobGrainState
     [Id(16)] public string? Silo { get; set; }
     /// <summary>Address of the silo running the current attempt, to tell whether it is still alive.</summary>
     [Id(17)] public SiloAddress? SiloAddress { get; set; }
+    /// <summary>While Queued after a retriable failure with a delay: not to start before this (a timer and a reminder enqueue it then).</summary>
+    [Id(18)] public DateTimeOffset? NotBefore { get; set; }
+    /// <summary>The resolved backoff (job over handler over defaults), fixed at submit.</summary>
+    [Id(19)] public RetryPolicy? Retry { get; set; }
+    /// <summary>Why the job is Failed; null in any other state.</summary>
+    [Id(20)] public DeadLetterReason? DeadLetter { get; set; }
+    /// <summary>The attempts the job was given at submit: the default budget of a requeue.</summary>
+    [Id(21)] public int AttemptBudget { get; set; }
 }

@@ -39,7 +39,7 @@ public sealed class SchedulerGrain(
 
         var submits = new Task<SubmitResult>[requests.Length];
         for (var i = 0; i < requests.Length; i++)
-            submits[i] = GrainFactory.GetGrain<IJobGrain>(ids[i].Value).Submit(requests[i]);
+            submits[i] = GrainFactory.GetGrain<IJobGrain>(ids[i].Value).Submit(handlers.Resolve(requests[i]));
         var results = await Task.WhenAll(submits);
 
         // Queue whatever is waiting (new jobs, and existing ones whose first submit may have failed before it
@@ -78,6 +78,59 @@ public sealed class SchedulerGrain(
 
     public Task<SiloDescription> Describe() =>
         Task.FromResult(new SiloDescription(silo.Name, [.. handlers.Names], [.. _options.Queues], _options.MaxPayloadBytes));
+
+    public async Task<ImmutableArray<DeadLetter>> ListDeadLetters(DeadLetterFilter filter)
+    {
+        CheckFilter(filter);
+        return [.. await store.ListFailedAsync(filter)];
+    }
+
+    public async Task<ImmutableArray<RequeueResult>> Requeue(ImmutableArray<JobId> ids, int? attempts)
+    {
+        CheckIds(ids);
+        if (attempts is < 1 or > JobLimits.MaxAllowedAttempts)
+            throw new ArgumentOutOfRangeException(nameof(attempts), attempts, $"attempts {attempts} is out of range: use 1 to {JobLimits.MaxAllowedAttempts}");
+        var outcomes = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IJobGrain>(id.Value).Requeue(attempts)));
+        return [.. ids.Select((id, i) => new RequeueResult(id, outcomes[i]))];
+    }
+
+    public async Task<ImmutableArray<PurgeResult>> Purge(ImmutableArray<JobId> ids)
+    {
+        CheckIds(ids);
+        var outcomes = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IJobGrain>(id.Value).Purge()));
+        return [.. ids.Select((id, i) => new PurgeResult(id, outcomes[i]))];
+    }
+
+    public async Task<int> PurgeMatching(DeadLetterFilter filter)
+    {
+        CheckFilter(filter);
+        // One bounded batch per call (each purge is a write), so a call stays well inside the response timeout.
+        var batch = await store.ListFailedAsync(filter with { Limit = Math.Min(filter.Limit, MaxPurgeBatch) });
+        var outcomes = await Task.WhenAll(batch.Select(d => GrainFactory.GetGrain<IJobGrain>(d.Id.Value).Purge()));
+        return outcomes.Count(o => o == PurgeOutcome.Purged);
+    }
+
+    /// <summary>Most jobs one <see cref="PurgeMatching"/> call purges.</summary>
+    public const int MaxPurgeBatch = 100;
+
+    private static void CheckFilter(DeadLetterFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.Problem() is { } problem)
+            throw new ArgumentException(problem, nameof(filter));
+    }
+
+    private static void CheckIds(ImmutableArray<JobId> ids)
+    {
+        if (ids.IsDefaultOrEmpty)
+            throw new ArgumentException("give at least one job id", nameof(ids));
+        if (ids.Length > DeadLetters.MaxIdsPerCall)
+            throw new ArgumentException($"{ids.Length} job ids in one call; the limit is {DeadLetters.MaxIdsPerCall}", nameof(ids));
+        if (ids.Any(id => id.Value == Guid.Empty))
+            throw new ArgumentException("job id must not be the empty GUID", nameof(ids));
+        if (ids.Distinct().Count() != ids.Length)
+            throw new ArgumentException("a job id is given more than once", nameof(ids));
+    }
 
     private (SchedulerErrorCode Code, string Message)? Check(JobRequest request)
     {

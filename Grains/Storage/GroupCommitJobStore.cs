@@ -100,6 +100,16 @@ public sealed class GroupCommitJobStore : IJobStore
     public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) =>
         _inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
 
+    public Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) =>
+        _inner.ListFailedAsync(filter, cancellationToken);
+
+    /// <remarks>
+    /// Passes through. A job is purged only when Failed, and a Failed job's grain saves nothing more, so no save of
+    /// it can be waiting in this store's batch.
+    /// </remarks>
+    public Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default) =>
+        _inner.PurgeFailedAsync(ids, cancellationToken);
+
     private sealed class GroupCommitter<T, TResult>(
         Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords, int maxWriters)
     {

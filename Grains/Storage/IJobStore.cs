@@ -38,6 +38,18 @@ public interface IJobStore
 
     /// <summary>Lines with Sequence greater than <paramref name="afterSequence"/>, oldest first.</summary>
     Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Failed (dead-lettered) jobs, most recently failed (updated) first, each with the reason of its last recorded
+    /// transition as its last error.
+    /// </summary>
+    Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes the rows of those of the given jobs that are Failed, and the history and log of each given job that
+    /// then has no row (so a job in any other state keeps everything). Returns how many job rows were deleted.
+    /// </summary>
+    Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default);
 }
 
 public sealed record JobRecord(

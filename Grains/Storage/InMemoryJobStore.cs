@@ -131,6 +131,64 @@ public sealed class InMemoryJobStore : IJobStore
             return Task.FromResult<IReadOnlyList<JobLogLine>>([.. log.Where(l => l.Sequence > afterSequence).Take(max)]);
     }
 
+    public Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        lock (_writeLock)
+        {
+            IReadOnlyList<DeadLetter> rows = [.. _jobs.Values
+                .Where(j => j.State == JobState.Failed
+                    && (filter.Queue is null || j.Queue == filter.Queue)
+                    && (filter.Tenant is null || j.Tenant == filter.Tenant)
+                    && (filter.Handler is null || j.Handler == filter.Handler)
+                    && (filter.FailedBefore is null || j.UpdatedAt < filter.FailedBefore))
+                .OrderByDescending(j => j.UpdatedAt).ThenByDescending(j => j.Id)
+                .Take(filter.Limit)
+                .Select(j =>
+                {
+                    var lastError = _history.TryGetValue(j.Id, out var history) && history.Count > 0 ? history[^1].Reason : null;
+                    return new DeadLetter
+                    {
+                        Id = j.Id,
+                        Reason = DeadLetters.ReasonOf(lastError),
+                        LastError = lastError,
+                        Handler = j.Handler,
+                        Queue = j.Queue,
+                        Tenant = j.Tenant,
+                        Priority = j.Priority,
+                        Attempt = j.Attempt,
+                        CreatedAt = j.CreatedAt,
+                        FailedAt = j.UpdatedAt,
+                    };
+                })];
+            return Task.FromResult(rows);
+        }
+    }
+
+    public Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var deleted = 0;
+        lock (_writeLock)
+        {
+            foreach (var id in ids.Distinct())
+            {
+                if (_jobs.TryGetValue(id, out var job))
+                {
+                    if (job.State != JobState.Failed)
+                        continue;
+                    _jobs.TryRemove(id, out _);
+                    _states.TryRemove(id, out _);
+                    _countByState[(int)job.State]--;
+                    deleted++;
+                }
+                _history.TryRemove(id, out _);
+                _logs.TryRemove(id, out _);
+            }
+        }
+        return Task.FromResult(deleted);
+    }
+
     private static JobSummary ToSummary(JobRecord j) => new()
     {
         Id = j.Id,

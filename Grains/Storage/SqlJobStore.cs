@@ -128,6 +128,31 @@ public sealed class SqlJobStore : IJobStore
         LIMIT @max
         """;
 
+    // The last error of a dead-lettered job is the reason of its last transition (into Failed).
+    private const string ListFailedSql = """
+        SELECT j.job_id, j.handler, j.queue, j.tenant, j.priority, j.attempt, j.created_at, j.updated_at,
+            (SELECT h.reason FROM scheduler_job_history h
+             WHERE h.service_id = j.service_id AND h.job_id = j.job_id
+             ORDER BY h.seq DESC LIMIT 1) AS last_error
+        FROM scheduler_jobs j
+        WHERE j.service_id = @service_id AND j.state = 4
+        """;
+
+    private const string PurgeJobSql = """
+        DELETE FROM scheduler_jobs WHERE service_id = @service_id AND job_id = @job_id AND state = 4
+        """;
+
+    // History and log go with the row: only when no row of the job is left (it was just purged, or was already gone).
+    private const string PurgeHistorySql = """
+        DELETE FROM scheduler_job_history WHERE service_id = @service_id AND job_id = @job_id
+            AND NOT EXISTS (SELECT 1 FROM scheduler_jobs WHERE service_id = @service_id AND job_id = @job_id)
+        """;
+
+    private const string PurgeLogSql = """
+        DELETE FROM scheduler_job_logs WHERE service_id = @service_id AND job_id = @job_id
+            AND NOT EXISTS (SELECT 1 FROM scheduler_jobs WHERE service_id = @service_id AND job_id = @job_id)
+        """;
+
     private readonly DbDataSource _dataSource;
     private readonly string _serviceId;
     private readonly SqlDialect _dialect;
@@ -525,6 +550,105 @@ public sealed class SqlJobStore : IJobStore
             });
         }
         return transitions;
+    }
+
+    public async Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var limit = filter.Limit is > 0 and <= JobFilter.MaxLimit
+            ? filter.Limit
+            : throw new ArgumentOutOfRangeException(nameof(filter), filter.Limit, $"Limit must be 1 to {JobFilter.MaxLimit}.");
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        var sql = new StringBuilder(ListFailedSql);
+        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        if (filter.Queue is { } queue)
+        {
+            sql.Append(" AND j.queue = @queue");
+            AddParameter(command, "queue", DbType.String).Value = queue;
+        }
+        if (filter.Tenant is { } tenant)
+        {
+            sql.Append(" AND j.tenant = @tenant");
+            AddParameter(command, "tenant", DbType.String).Value = tenant;
+        }
+        if (filter.Handler is { } handler)
+        {
+            sql.Append(" AND j.handler = @handler");
+            AddParameter(command, "handler", DbType.String).Value = handler;
+        }
+        if (filter.FailedBefore is { } before)
+        {
+            sql.Append(" AND j.updated_at < @failed_before");
+            AddParameter(command, "failed_before", DbType.Int64).Value = before.UtcTicks;
+        }
+        sql.Append(" ORDER BY j.updated_at DESC, j.job_id DESC LIMIT @limit");
+        AddParameter(command, "limit", DbType.Int32).Value = limit;
+        command.CommandText = sql.ToString();
+
+        var rows = new List<DeadLetter>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var lastError = reader.IsDBNull(8) ? null : reader.GetString(8);
+            rows.Add(new DeadLetter
+            {
+                Id = ReadJobId(reader, 0),
+                Reason = DeadLetters.ReasonOf(lastError),
+                LastError = lastError,
+                Handler = reader.GetString(1),
+                Queue = reader.GetString(2),
+                Tenant = reader.GetString(3),
+                Priority = ReadInt32(reader, 4),
+                Attempt = ReadInt32(reader, 5),
+                CreatedAt = FromTicks(reader.GetInt64(6)),
+                FailedAt = FromTicks(reader.GetInt64(7)),
+            });
+        }
+        return rows;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>All jobs in one transaction.</remarks>
+    public async Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+            return 0;
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var commands = new List<(DbCommand Command, DbParameter JobId)>();
+        try
+        {
+            foreach (var text in new[] { PurgeJobSql, PurgeHistorySql, PurgeLogSql })
+            {
+                var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = text;
+                AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+                commands.Add((command, AddParameter(command, "job_id", DbType.String)));
+            }
+            var deleted = 0;
+            foreach (var id in ids.Distinct())
+            {
+                for (var i = 0; i < commands.Count; i++)
+                {
+                    commands[i].JobId.Value = id.ToString();
+                    var affected = await commands[i].Command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    if (i == 0)
+                        deleted += affected;
+                }
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return deleted;
+        }
+        finally
+        {
+            foreach (var (command, _) in commands)
+                await command.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static DbParameter AddParameter(DbCommand command, string name, DbType type)

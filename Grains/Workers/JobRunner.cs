@@ -106,7 +106,11 @@ public sealed partial class JobRunner(
         }
         catch (Exception e)
         {
-            result = JobResult.Retry($"{e.GetType().Name}: {e.Message}");
+            // Retriable unless the handler's options make its exceptions fatal.
+            var error = $"{e.GetType().Name}: {e.Message}";
+            result = handlers.OptionsOf(execution.Handler).ExceptionsAreFatal
+                ? JobResult.Fatal($"unhandled {error}")
+                : JobResult.Retry(error);
         }
         if (result.Outcome != JobOutcome.Success)
             log.Write(LogStream.System, $"attempt {execution.Attempt}: {result.Outcome}: {result.Reason}");

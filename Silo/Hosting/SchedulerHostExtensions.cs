@@ -61,6 +61,8 @@ public static class SchedulerHostExtensions
             }
             silo.AddScheduler(o => BindRuntime(section, o));
             silo.Services.Configure<CommandHandlerOptions>(builder.Configuration.GetSection(CommandHandlerOptions.SectionName));
+            silo.Services.AddSingleton<IPostConfigureOptions<JobHandlerOptions>>(
+                new JobHandlerConfiguration(builder.Configuration.GetSection(JobHandlerOptions.SectionPrefix)));
             switch (hosting.Storage)
             {
                 case StorageMode.Memory:

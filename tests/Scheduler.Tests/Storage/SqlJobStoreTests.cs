@@ -493,5 +493,7 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) => inner.CountByStateAsync(cancellationToken);
         public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) => inner.ReadHistoryAsync(id, cancellationToken);
         public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) => inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
+        public Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) => inner.ListFailedAsync(filter, cancellationToken);
+        public Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default) => inner.PurgeFailedAsync(ids, cancellationToken);
     }
 }

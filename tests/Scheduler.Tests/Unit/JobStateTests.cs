@@ -10,6 +10,7 @@ public sealed class JobStateTests
         { JobState.Running, JobState.Failed },
         { JobState.Running, JobState.Queued },
         { JobState.Running, JobState.Cancelled },
+        { JobState.Failed, JobState.Queued },
     };
 
     [Theory]
@@ -29,10 +30,10 @@ public sealed class JobStateTests
     }
 
     [Fact]
-    public void FinalStates_HaveNoWayOut()
+    public void FinalStates_HaveNoWayOut_ButARequeueOfAFailedJob()
     {
         foreach (var final in Enum.GetValues<JobState>().Where(s => s.IsFinal()))
-            Assert.All(Enum.GetValues<JobState>(), to => Assert.False(JobStates.CanMove(final, to)));
+            Assert.All(Enum.GetValues<JobState>(), to => Assert.Equal(final == JobState.Failed && to == JobState.Queued, JobStates.CanMove(final, to)));
         Assert.Equal([JobState.Succeeded, JobState.Failed, JobState.Cancelled], Enum.GetValues<JobState>().Where(s => s.IsFinal()));
     }
 
