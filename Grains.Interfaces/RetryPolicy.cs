@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Scheduler;
 
 /// <summary>How the delay before a retry is randomised. Values are sent on the wire: never renumber them.</summary>
@@ -47,7 +49,10 @@ public sealed record RetryPolicy
     /// <summary>Each further retry waits this many times longer than the one before. 1 (constant) to 10.</summary>
     [Id(1)] public double? Multiplier { get; init; }
 
-    /// <summary>No computed delay is longer than this (before jitter). 0 to 7 days, not less than <see cref="InitialDelay"/>.</summary>
+    /// <summary>
+    /// No computed delay is longer than this (before jitter), nor than <see cref="InitialDelay"/> when that is longer
+    /// (e.g. a job's 1 hour initial delay under the default 5 minute cap). 0 to 7 days, not less than <see cref="InitialDelay"/>.
+    /// </summary>
     [Id(2)] public TimeSpan? MaxDelay { get; init; }
 
     [Id(3)] public RetryJitter? Jitter { get; init; }
@@ -63,7 +68,7 @@ public sealed record RetryPolicy
 
     /// <summary>
     /// The wait after failed attempt <paramref name="failedAttempt"/> (1 = the first attempt failed):
-    /// min(InitialDelay × Multiplier^(failedAttempt − 1), MaxDelay), then jittered with <paramref name="random"/>
+    /// min(InitialDelay × Multiplier^(failedAttempt − 1), max(MaxDelay, InitialDelay)), then jittered with <paramref name="random"/>
     /// (a number from 0 inclusive to 1 exclusive). Unset settings are taken from <see cref="Default"/>.
     /// </summary>
     public TimeSpan DelayAfter(int failedAttempt, double random)
@@ -73,7 +78,8 @@ public sealed record RetryPolicy
             throw new ArgumentOutOfRangeException(nameof(random), random, "must be from 0 (inclusive) to 1 (exclusive)");
         var policy = Over(Default);
         var initial = policy.InitialDelay!.Value.TotalSeconds;
-        var cap = policy.MaxDelay!.Value.TotalSeconds;
+        // A cap below the initial delay (possible when the two come from different levels) does not shorten the first wait.
+        var cap = Math.Max(policy.MaxDelay!.Value.TotalSeconds, initial);
         // In doubles, capped before it can overflow: Multiplier^n grows past any cap long before it reaches infinity.
         var nominal = Math.Min(initial * Math.Pow(policy.Multiplier!.Value, failedAttempt - 1), cap);
         if (!double.IsFinite(nominal))
@@ -97,7 +103,7 @@ public sealed record RetryPolicy
         if (InitialDelay is { } i && MaxDelay is { } m && m < i)
             return $"retry max delay {m} is shorter than the initial delay {i}";
         if (Multiplier is { } factor && !(factor >= MinMultiplier && factor <= MaxMultiplier))
-            return $"retry multiplier {factor} is out of range: use {MinMultiplier:0.0} to {MaxMultiplier:0.0}";
+            return string.Create(CultureInfo.InvariantCulture, $"retry multiplier {factor} is out of range: use {MinMultiplier:0.0} to {MaxMultiplier:0.0}");
         if (Jitter is { } jitter && !Enum.IsDefined(jitter))
             return $"retry jitter {(int)jitter} is not one of {string.Join(", ", Enum.GetNames<RetryJitter>())}";
         return null;

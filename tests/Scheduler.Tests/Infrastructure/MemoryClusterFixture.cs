@@ -41,6 +41,18 @@ public sealed class MemoryClusterFixture : IAsyncLifetime
             silo.UseInMemorySchedulerStorage();
             silo.Services.AddSingleton(Book);
             silo.Services.AddJobHandler<WorkHandler>(WorkHandler.Name);
+            // The same handler under names with retry settings of their own.
+            silo.Services.AddJobHandler<WorkHandler>(WorkHandler.StrictName, o =>
+            {
+                o.ExceptionsAreFatal = true;
+                o.MaxAttempts = 5;
+                o.Retry = new RetryPolicy { InitialDelay = TimeSpan.Zero };
+            });
+            silo.Services.AddJobHandler<WorkHandler>(WorkHandler.PatientName, o =>
+            {
+                o.MaxAttempts = 2;
+                o.Retry = new RetryPolicy { InitialDelay = TimeSpan.FromHours(1), Jitter = RetryJitter.None };
+            });
             silo.Services.AddJobHandler<Examples.ResizeImageHandler>("example.resize");
         });
         Cluster = builder.Build();

@@ -27,6 +27,12 @@ public sealed class WorkHandler(ExecutionBook book, ILocalSiloDetails silo) : IJ
 {
     public const string Name = "test.work";
 
+    /// <summary>Registered with ExceptionsAreFatal, 5 attempts and no backoff.</summary>
+    public const string StrictName = "test.work.strict";
+
+    /// <summary>Registered with 2 attempts and a 1 hour backoff without jitter.</summary>
+    public const string PatientName = "test.work.patient";
+
     public async Task<JobResult> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
         var work = context.Payload.IsEmpty ? new WorkPayload() : context.ReadPayload<WorkPayload>();
