@@ -90,6 +90,64 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         Assert.Empty(other);
     }
 
+    [Fact]
+    public async Task ListFailedAsync_ReturnsFailedJobsWithTheirLastError_MostRecentlyFailedFirst()
+    {
+        using var cts = Bounded.Timeout(60);
+        var fatal = JobId.New();
+        var exhausted = JobId.New();
+        var running = JobId.New();
+        foreach (var (id, handler) in new[] { (fatal, "resize"), (exhausted, "command"), (running, "command") })
+        {
+            await _store.SaveAsync([Job(id, handler: handler, created: T0)], cts.Token).WaitAsync(cts.Token);
+            await _store.SaveAsync([Job(id, JobState.Running, handler: handler, attempt: 1, updated: T0.AddSeconds(1))], cts.Token).WaitAsync(cts.Token);
+        }
+        await _store.SaveAsync([Job(fatal, JobState.Failed, handler: "resize", attempt: 1, updated: T0.AddMinutes(1)) with { Reason = "fatal in attempt 1: not a PNG" }], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([Job(exhausted, JobState.Failed, attempt: 1, updated: T0.AddMinutes(2)) with { Reason = "attempt 1 of 1 (the last): exit 3" }], cts.Token).WaitAsync(cts.Token);
+        await new SqlJobStore(_dataSource, ServiceB).SaveAsync([Job(JobId.New(), JobState.Failed, attempt: 1)], cts.Token).WaitAsync(cts.Token);
+
+        var all = await _store.ListFailedAsync(new DeadLetterFilter(), cts.Token).WaitAsync(cts.Token);
+        var older = await _store.ListFailedAsync(new DeadLetterFilter { FailedBefore = T0.AddSeconds(90) }, cts.Token).WaitAsync(cts.Token);
+        var byHandler = await _store.ListFailedAsync(new DeadLetterFilter { Handler = "command" }, cts.Token).WaitAsync(cts.Token);
+        var first = await _store.ListFailedAsync(new DeadLetterFilter { Limit = 1 }, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([exhausted, fatal], all.Select(d => d.Id));
+        Assert.Equal([DeadLetterReason.AttemptsExhausted, DeadLetterReason.Fatal], all.Select(d => d.Reason));
+        Assert.Equal(["attempt 1 of 1 (the last): exit 3", "fatal in attempt 1: not a PNG"], all.Select(d => d.LastError));
+        Assert.Equal([T0.AddMinutes(2), T0.AddMinutes(1)], all.Select(d => d.FailedAt));
+        Assert.All(all, d => Assert.Equal(T0, d.CreatedAt));
+        Assert.Equal([fatal], older.Select(d => d.Id));
+        Assert.Equal([exhausted], byHandler.Select(d => d.Id));
+        Assert.Equal([exhausted], first.Select(d => d.Id));
+    }
+
+    [Fact]
+    public async Task PurgeFailedAsync_DeletesFailedJobsWithHistoryAndLog_AndLeavesEveryOtherJob()
+    {
+        using var cts = Bounded.Timeout(60);
+        var failed = JobId.New();
+        var running = JobId.New();
+        foreach (var id in new[] { failed, running })
+        {
+            await _store.SaveAsync([Job(id), Job(id, JobState.Running, attempt: 1, updated: T0.AddSeconds(1))], cts.Token).WaitAsync(cts.Token);
+            await _store.AppendLogAsync([new JobLogRecord(id, 1, LogStream.StdOut, T0, "output")], cts.Token).WaitAsync(cts.Token);
+        }
+        await _store.SaveAsync([Job(failed, JobState.Failed, attempt: 1, updated: T0.AddSeconds(2))], cts.Token).WaitAsync(cts.Token);
+        var otherService = new SqlJobStore(_dataSource, ServiceB);
+        await otherService.SaveAsync([Job(failed, JobState.Failed, attempt: 1)], cts.Token).WaitAsync(cts.Token);
+
+        var deleted = await new GroupCommitJobStore(_store).PurgeFailedAsync([failed, running, JobId.New()], cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(1, deleted);
+        Assert.Equal([running], (await _store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token)).Select(j => j.Id));
+        Assert.Empty(await _store.ReadHistoryAsync(failed, cts.Token).WaitAsync(cts.Token));
+        Assert.Empty(await _store.ReadLogAsync(failed, 0, 100, cts.Token).WaitAsync(cts.Token));
+        Assert.Equal(2, (await _store.ReadHistoryAsync(running, cts.Token).WaitAsync(cts.Token)).Count);
+        Assert.Single(await _store.ReadLogAsync(running, 0, 100, cts.Token).WaitAsync(cts.Token));
+        Assert.Single(await otherService.ListFailedAsync(new DeadLetterFilter(), cts.Token).WaitAsync(cts.Token));
+        Assert.Equal(0, await _store.PurgeFailedAsync([failed], cts.Token).WaitAsync(cts.Token));
+    }
+
     private static JobRecord Job(JobId id, JobState state = JobState.Queued, string queue = "default", int shard = 0,
         int priority = 50, string tenant = "t1", string handler = "command", int attempt = 0,
         DateTimeOffset? created = null, DateTimeOffset? updated = null) =>
