@@ -37,6 +37,43 @@ public sealed class CliValidationTests
         AssertUsageError(run, $"priority {priority} is out of range: use 0 (lowest) to 100 (highest)");
     }
 
+    [Theory]
+    [InlineData("retry multiplier 20 is out of range: use 1.0 to 10.0", "--retry-multiplier", "20")]
+    [InlineData("--retry-delay '5x'", "--retry-delay", "5x")]
+    [InlineData("--retry-max-delay '-1s'", "--retry-max-delay", "-1s")]
+    [InlineData("retry initial delay 8.00:00:00 is out of range: use 0 to 7 days", "--retry-delay", "8d")]
+    [InlineData("retry max delay 00:00:01 is shorter than the initial delay 00:00:05", "--retry-delay", "5s", "--retry-max-delay", "1s")]
+    [InlineData("--retry-jitter 'sometimes' is not one of none, full, equal", "--retry-jitter", "sometimes")]
+    [InlineData("--retry-jitter '1' is not one of none, full, equal", "--retry-jitter", "1")]
+    public async Task RunAsync_ReturnsUsageErrorNamingTheRetrySetting_WhenItIsInvalid(string message, params string[] options)
+    {
+        var run = await RunAsync(["submit", .. options, "--", "/bin/true"]);
+
+        AssertUsageError(run, message);
+    }
+
+    [Theory]
+    [InlineData("nothing to requeue: give job ids, or --all", "dlq", "requeue")]
+    [InlineData("nothing to requeue: give job ids, or --all", "dlq", "requeue", "--queue", "default")]
+    [InlineData("nothing to purge: give job ids, or --all or --older-than", "dlq", "purge")]
+    [InlineData("nothing to purge: give job ids, or --all or --older-than", "dlq", "purge", "--tenant", "alice")]
+    [InlineData("give job ids or a selection (--all, --older-than), not both", "dlq", "purge", SomeId, "--all")]
+    [InlineData("give job ids or a selection (--all, --older-than), not both", "dlq", "purge", SomeId, "--older-than", "1d")]
+    [InlineData("--queue, --tenant, --handler and --older-than select jobs instead of ids", "dlq", "requeue", SomeId, "--queue", "default")]
+    [InlineData("--attempts 0 is out of range: use 1 to 100", "dlq", "requeue", SomeId, "--attempts", "0")]
+    [InlineData("--attempts 101 is out of range: use 1 to 100", "dlq", "requeue", SomeId, "--attempts", "101")]
+    [InlineData("'nope' is not a job id", "dlq", "requeue", SomeId, "nope")]
+    [InlineData("'nope' is not a job id", "dlq", "show", "nope")]
+    [InlineData("--older-than '7' is not a duration", "dlq", "purge", "--older-than", "7")]
+    [InlineData("--limit 0 is out of range: use 1 to 10000", "dlq", "list", "--limit", "0")]
+    [InlineData("--queue 'a b' is not a valid name", "dlq", "list", "--queue", "a b")]
+    public async Task RunAsync_ReturnsUsageError_WhenADeadLetterCommandLineIsInvalid(string message, params string[] args)
+    {
+        var run = await RunAsync(args);
+
+        AssertUsageError(run, message);
+    }
+
     [Fact]
     public async Task RunAsync_ReturnsUsageErrorNamingValue_WhenPriorityIsNotANumber()
     {
