@@ -94,18 +94,20 @@ public sealed record RetryPolicy
     }
 
     /// <summary>What is wrong with this policy, or null when every setting given is in range.</summary>
-    public string? Problem()
+    public string? Problem() => Problems().Select(p => p.Message).FirstOrDefault();
+
+    /// <summary>Each setting given that is out of range (its property name), with what is wrong; empty when valid.</summary>
+    public IEnumerable<(string Setting, string Message)> Problems()
     {
         if (InitialDelay is { } initial && (initial < TimeSpan.Zero || initial > LongestDelay))
-            return $"retry initial delay {initial} is out of range: use 0 to {LongestDelay.TotalDays:0} days";
+            yield return (nameof(InitialDelay), $"retry initial delay {initial} is out of range: use 0 to {LongestDelay.TotalDays:0} days");
         if (MaxDelay is { } max && (max < TimeSpan.Zero || max > LongestDelay))
-            return $"retry max delay {max} is out of range: use 0 to {LongestDelay.TotalDays:0} days";
-        if (InitialDelay is { } i && MaxDelay is { } m && m < i)
-            return $"retry max delay {m} is shorter than the initial delay {i}";
+            yield return (nameof(MaxDelay), $"retry max delay {max} is out of range: use 0 to {LongestDelay.TotalDays:0} days");
+        else if (InitialDelay is { } i && MaxDelay is { } m && m < i)
+            yield return (nameof(MaxDelay), $"retry max delay {m} is shorter than the initial delay {i}");
         if (Multiplier is { } factor && !(factor >= MinMultiplier && factor <= MaxMultiplier))
-            return string.Create(CultureInfo.InvariantCulture, $"retry multiplier {factor} is out of range: use {MinMultiplier:0.0} to {MaxMultiplier:0.0}");
+            yield return (nameof(Multiplier), string.Create(CultureInfo.InvariantCulture, $"retry multiplier {factor} is out of range: use {MinMultiplier:0.0} to {MaxMultiplier:0.0}"));
         if (Jitter is { } jitter && !Enum.IsDefined(jitter))
-            return $"retry jitter {(int)jitter} is not one of {string.Join(", ", Enum.GetNames<RetryJitter>())}";
-        return null;
+            yield return (nameof(Jitter), $"retry jitter {(int)jitter} is not one of {string.Join(", ", Enum.GetNames<RetryJitter>())}");
     }
 }

@@ -29,8 +29,8 @@ public sealed class JobHandlerOptions
         var prefix = $"{SectionPrefix}:{handler}";
         if (MaxAttempts is < 1 or > JobLimits.MaxAllowedAttempts)
             yield return $"{prefix}:{nameof(MaxAttempts)} must be 1 to {JobLimits.MaxAllowedAttempts} (was {MaxAttempts})";
-        if (Retry?.Problem() is { } problem)
-            yield return $"{prefix}:{nameof(Retry)}: {problem}";
+        foreach (var (setting, problem) in Retry?.Problems() ?? [])
+            yield return $"{prefix}:{nameof(Retry)}:{setting}: {problem}";
     }
 
     internal sealed class Validator : IValidateOptions<JobHandlerOptions>

@@ -95,4 +95,28 @@ public sealed class DeadLetterCliTests(SiloHostFixture fixture)
         Assert.True(missing.ExitCode == ExitCodes.Failed, missing.ToString());
         Assert.Contains($"job {ids[1]} not found", missing.Error);
     }
+
+    [Fact]
+    public async Task ReadmeDeadLetterCommands_Work()
+    {
+        using var cts = EndToEnd.Timeout(90);
+
+        // The commands of README.md's dead-letter section, in order.
+        var submit = await EndToEnd.CliAsync(Silo, cts.Token, "submit", "--max-attempts", "1", "--", "/bin/sh", "-c", "exit 3");
+        var id = EndToEnd.SubmittedId(submit).ToString();
+        var failed = await EndToEnd.CliAsync(Silo, cts.Token, "status", id, "--wait", "--timeout", "30s");
+        Assert.True(failed.ExitCode == ExitCodes.Failed, failed.ToString());
+        Assert.Matches(@"(?m)^dead letter:\s+AttemptsExhausted\s*$", failed.Out);
+        var list = await EndToEnd.CliAsync(Silo, cts.Token, "dlq", "list", "--limit", "20");
+        Assert.Contains(id, list.Out);
+        var show = await EndToEnd.CliAsync(Silo, cts.Token, "dlq", "show", id);
+        Assert.True(show.ExitCode == ExitCodes.Ok, show.ToString());
+        var requeue = await EndToEnd.CliAsync(Silo, cts.Token, "dlq", "requeue", id, "--attempts", "2");
+        Assert.True(requeue.ExitCode == ExitCodes.Ok, requeue.ToString());
+        var again = await EndToEnd.CliAsync(Silo, cts.Token, "status", id, "--wait", "--timeout", "30s");
+        Assert.Matches(@"(?m)^state:\s+Failed\s*$", again.Out);
+        Assert.Matches(@"(?m)^attempt:\s+3/3\s*$", again.Out);
+        var purge = await EndToEnd.CliAsync(Silo, cts.Token, "dlq", "purge", id);
+        Assert.True(purge.ExitCode == ExitCodes.Ok, purge.ToString());
+    }
 }

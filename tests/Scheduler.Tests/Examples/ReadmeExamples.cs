@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Scheduler.Client;
 using Scheduler.Execution;
 using Scheduler.Tests.Infrastructure;
@@ -59,5 +60,71 @@ public sealed class ReadmeExamples(MemoryClusterFixture fixture)
         Assert.Equal(JobState.Failed, failed!.State);
         Assert.Equal(1, failed.Attempt);
         Assert.Contains("cat.gif is not a PNG", failed.LastError);
+    }
+
+    [Fact]
+    public void HandlerRetryExample_RegistersTheSettings()
+    {
+        var services = new ServiceCollection();
+
+        // README: handler retry
+        services.AddJobHandler<ResizeImageHandler>("images.resize", handler =>
+        {
+            handler.MaxAttempts = 5;
+            handler.Retry = new RetryPolicy { InitialDelay = TimeSpan.FromSeconds(10), MaxDelay = TimeSpan.FromMinutes(10) };
+            handler.ExceptionsAreFatal = true; // default false: an exception is retriable
+        });
+        // README: end handler retry
+
+        services.AddSingleton<JobHandlerRegistry>();
+        using var provider = services.BuildServiceProvider();
+        var resolved = provider.GetRequiredService<JobHandlerRegistry>().Resolve(new JobRequest { Handler = "images.resize" });
+        Assert.Equal(5, resolved.Limits.MaxAttempts);
+        Assert.Equal(TimeSpan.FromSeconds(10), resolved.Retry!.InitialDelay);
+        Assert.Equal(TimeSpan.FromMinutes(10), resolved.Retry.MaxDelay);
+    }
+
+    [Fact]
+    public async Task RetryAndDeadLetterExample_Runs()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var scheduler = fixture.Client;
+        var cancellationToken = cts.Token;
+
+        // README: job retry
+        var job = await scheduler.SubmitAsync("example.resize", new ResizeImage("cat.gif", 200),
+            request => request with
+            {
+                Tenant = "alice",
+                Limits = new JobLimits { MaxAttempts = 10 },
+                Retry = new RetryPolicy { InitialDelay = TimeSpan.FromSeconds(30), Jitter = RetryJitter.Full },
+            },
+            cancellationToken);
+        // README: end job retry
+        Assert.Equal(JobState.Failed, (await scheduler.WaitForFinalAsync(job.Id, TimeSpan.FromMinutes(1), cancellationToken))!.State);
+
+        // README: dlq
+        var dead = await scheduler.ListDeadLettersAsync(new DeadLetterFilter { Tenant = "alice", Limit = 50 }, cancellationToken);
+        foreach (var letter in dead)
+            Console.WriteLine($"{letter.Id} {letter.Reason} after {letter.Attempt} attempts: {letter.LastError}");
+
+        var report = await scheduler.InspectDeadLetterAsync(dead[0].Id, cancellationToken); // status and every transition
+        var requeued = await scheduler.RequeueAsync([.. dead.Select(d => d.Id)], attempts: 3, cancellationToken);
+        var purged = await scheduler.PurgeDeadLettersAsync(
+            new DeadLetterFilter { FailedBefore = DateTimeOffset.UtcNow.AddDays(-30) }, cancellationToken);
+        // README: end dlq
+
+        var letterOfJob = Assert.Single(dead);
+        Assert.Equal(job.Id, letterOfJob.Id);
+        Assert.Equal(DeadLetterReason.Fatal, letterOfJob.Reason);
+        Assert.Equal(DeadLetterReason.Fatal, report!.Status.DeadLetterReason);
+        Assert.Equal([new RequeueResult(job.Id, RequeueOutcome.Requeued)], requeued);
+        Assert.Equal(0, purged);
+        // Requeued, the GIF fails again (fatal), now in attempt 2 of 4; then it leaves the cluster's dead letters.
+        var again = await scheduler.WaitForFinalAsync(job.Id, TimeSpan.FromMinutes(1), cancellationToken);
+        Assert.Equal(JobState.Failed, again!.State);
+        Assert.Equal(2, again.Attempt);
+        Assert.Equal(4, again.MaxAttempts);
+        Assert.Equal([new PurgeResult(job.Id, PurgeOutcome.Purged)], await scheduler.PurgeDeadLettersAsync([job.Id], cancellationToken));
     }
 }

@@ -183,7 +183,7 @@ public sealed class RetryPolicyTests
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptionsMonitor<JobHandlerOptions>>().Get("h"));
 
         Assert.Contains("Scheduler:Handlers:h:MaxAttempts must be 1 to 100 (was 0)", error.Failures);
-        Assert.Contains(error.Failures, f => f.StartsWith("Scheduler:Handlers:h:Retry: retry multiplier 50 is out of range", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.StartsWith("Scheduler:Handlers:h:Retry:Multiplier: retry multiplier 50 is out of range", StringComparison.Ordinal));
     }
 
     private static ServiceProvider Registry(Action<JobHandlerOptions> configure)
