@@ -79,6 +79,17 @@ public sealed class DeadLetterCliTests(SiloHostFixture fixture)
         var history = await EndToEnd.CliAsync(Silo, cts.Token, "history", ids[0].ToString());
         Assert.True(history.ExitCode == ExitCodes.Failed, history.ToString());
 
+        // Requeue the other two at once: each fails again (fatal) in its second attempt.
+        var requeueAll = await EndToEnd.CliAsync(Silo, cts.Token, "dlq", "requeue", "--all", "--tenant", tenant, "--attempts", "1");
+        Assert.True(requeueAll.ExitCode == ExitCodes.Ok, requeueAll.ToString());
+        Assert.Equal(new[] { $"requeued {ids[1]}", $"requeued {ids[2]}" }.Order(), requeueAll.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order());
+        foreach (var id in ids.Skip(1))
+        {
+            var status = await EndToEnd.CliAsync(Silo, cts.Token, "status", id.ToString(), "--wait", "--timeout", "60s");
+            Assert.Matches(@"(?m)^attempt:\s+2/2\s*$", status.Out);
+            Assert.Matches(@"(?m)^dead letter:\s+Fatal\s*$", status.Out);
+        }
+
         var tooYoung = await EndToEnd.CliAsync(Silo, cts.Token, "dlq", "purge", "--older-than", "1d", "--tenant", tenant);
         Assert.True(tooYoung.ExitCode == ExitCodes.Ok, tooYoung.ToString());
         Assert.Equal("purged 0 jobs", tooYoung.Out.Trim());
