@@ -17,6 +17,7 @@ public sealed partial class JobGrain
 
     // Whether this activation has registered (or seen) the retry reminder; a fresh activation registers it again.
     private bool _retryReminderArmed;
+    private IGrainReminder? _retryReminder;
 
     /// <summary>A retriable outcome with attempts left: back to Queued, at once or after the backoff.</summary>
     private async Task RetryLaterAsync(JobResult result)
@@ -46,7 +47,7 @@ public sealed partial class JobGrain
             return;
         try
         {
-            await this.RegisterOrUpdateReminder(RetryReminderName, Until(due), RetryReminderPeriod);
+            _retryReminder = await this.RegisterOrUpdateReminder(RetryReminderName, Until(due), RetryReminderPeriod);
             _retryReminderArmed = true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -99,8 +100,10 @@ public sealed partial class JobGrain
     {
         try
         {
-            if (await this.GetReminder(RetryReminderName) is { } reminder)
+            // The handle this activation registered saves a read; a fresh activation looks the reminder up.
+            if ((_retryReminder ?? await this.GetReminder(RetryReminderName)) is { } reminder)
                 await this.UnregisterReminder(reminder);
+            _retryReminder = null;
             _retryReminderArmed = false;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
