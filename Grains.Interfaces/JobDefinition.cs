@@ -48,4 +48,7 @@ public sealed record JobRequest
 
     /// <summary>Optional id chosen by the caller; ignored when <see cref="IdempotencyKey"/> is set.</summary>
     [Id(7)] public JobId? Id { get; init; }
+
+    /// <summary>The workflow the job belongs to. Set by the scheduler only; a submit that sets it is refused.</summary>
+    [Id(8)] public WorkflowId? Workflow { get; init; }
 }

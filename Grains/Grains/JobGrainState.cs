@@ -25,4 +25,6 @@ public sealed class JobGrainState
     [Id(16)] public string? Silo { get; set; }
     /// <summary>Address of the silo running the current attempt, to tell whether it is still alive.</summary>
     [Id(17)] public SiloAddress? SiloAddress { get; set; }
+    /// <summary>The workflow this job belongs to, told when the job reaches a final state.</summary>
+    [Id(18)] public WorkflowId? Workflow { get; set; }
 }

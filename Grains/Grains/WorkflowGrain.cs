@@ -1,0 +1,414 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Scheduler.Execution;
+using Scheduler.Storage;
+using Scheduler.Workflows;
+
+namespace Scheduler.Grains;
+
+/// <summary>
+/// One workflow. Holds the graph and each job's state, and releases a job (submits it to its job grain and queue
+/// shard) when its parents have ended as its dependencies require. Jobs report their final state one-way
+/// (<see cref="JobFinished"/>); what such a message may lose is recovered by reconciling with the jobs: on activation,
+/// and on a reminder that ticks while the workflow has released jobs.
+/// </summary>
+public sealed partial class WorkflowGrain(
+    [PersistentState("workflow", SchedulerStorage.ProviderName)] IPersistentState<WorkflowGrainState> workflow,
+    JobHandlerRegistry handlers,
+    IOptions<SchedulerOptions> options,
+    TimeProvider time,
+    ILogger<WorkflowGrain> logger) : Grain, IWorkflowGrain, IRemindable
+{
+    private const string ReminderName = "reconcile";
+    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+
+    private readonly SchedulerOptions _options = options.Value;
+    private WorkflowGraph _graph = null!;
+    private TaskCompletionSource? _final;
+    private IGrainTimer? _retryTimer;
+
+    private WorkflowId Id => new(this.GetPrimaryKey());
+    private WorkflowGrainState S => workflow.State;
+    private bool Exists => S.State != 0;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _graph = new WorkflowGraph(Id, S);
+        // A former activation may have died between storing a release and submitting the jobs, or a job's report may
+        // have been lost: check every released job once.
+        if (Exists && _graph.Released > 0)
+            await ReconcileAsync(requeue: true);
+    }
+
+    public async Task<WorkflowReply> Submit(WorkflowDefinition definition)
+    {
+        if (Exists)
+            return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Existing, Affected = 0 };
+        var errors = WorkflowValidation.Check(definition, _options.MaxPayloadBytes);
+        if (errors.IsEmpty)
+            errors = SiloCheck(definition.Jobs);
+        if (!errors.IsEmpty)
+        {
+            DeactivateOnIdle();
+            return new WorkflowReply { Errors = errors };
+        }
+
+        var now = time.GetUtcNow();
+        S.Name = definition.Name;
+        S.Tenant = definition.Tenant;
+        S.Priority = definition.Priority;
+        S.SizeHint = definition.SizeHint ?? 0;
+        S.FailurePolicy = definition.FailurePolicy;
+        S.CreatedAt = now;
+        S.State = WorkflowState.Running;
+        var effects = _graph.Add(definition.Jobs, now);
+        await ApplyAsync(effects);
+        LogSubmitted(logger, Id, definition.Jobs.Length, effects.Release.Count);
+        return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Accepted, Affected = definition.Jobs.Length };
+    }
+
+    public async Task JobFinished(WorkflowJobEvent finished)
+    {
+        if (!Exists || _graph.NodeOf(finished.Job) is not { } node)
+            return;
+        try
+        {
+            await ApplyAsync(_graph.Finished(node, finished, time.GetUtcNow()));
+        }
+        catch (Exception e)
+        {
+            // One-way: nobody to tell. The job is final in its own grain, so the reminder's reconcile picks it up.
+            LogReportFailed(logger, e, Id, finished.Job);
+            throw;
+        }
+    }
+
+    public async Task<WorkflowStatus?> GetStatus()
+    {
+        if (!Exists)
+        {
+            DeactivateOnIdle();
+            return null;
+        }
+        // Copy what is needed before the first await: other calls may change the graph meanwhile.
+        var order = _graph.TopologicalOrder();
+        var nodes = order.Select(i => (Index: i, Node: S.Nodes[i], State: S.Nodes[i].State, Parents: _graph.ParentNames(i), Job: _graph.JobIdOf(i))).ToList();
+        var status = new WorkflowStatus
+        {
+            Id = Id,
+            Name = S.Name,
+            State = S.State,
+            Tenant = S.Tenant,
+            Priority = S.Priority,
+            SizeHint = S.SizeHint,
+            FailurePolicy = S.FailurePolicy,
+            CreatedAt = S.CreatedAt,
+            FinishedAt = S.FinishedAt,
+            Reason = S.Reason,
+        };
+
+        // Released jobs: ask them whether they run yet.
+        var released = nodes.Where(n => n.State == WorkflowJobState.Queued).ToList();
+        var live = await Task.WhenAll(released.Select(n => GrainFactory.GetGrain<IJobGrain>(n.Job.Value).GetStatus()));
+        var liveByNode = new Dictionary<int, JobStatus?>();
+        for (var i = 0; i < released.Count; i++)
+            liveByNode[released[i].Index] = live[i];
+
+        var jobs = ImmutableArray.CreateBuilder<WorkflowJobStatus>(nodes.Count);
+        foreach (var (index, node, state, parents, job) in nodes)
+        {
+            var entry = new WorkflowJobStatus
+            {
+                Name = node.Job.Name,
+                State = state,
+                JobId = state is WorkflowJobState.Waiting or WorkflowJobState.Ready || (state.IsFinal() && node.Attempt == 0) ? null : job,
+                Run = node.Run,
+                Attempt = node.Attempt,
+                DependsOn = [.. parents],
+                StartedAt = node.StartedAt,
+                FinishedAt = node.FinishedAt,
+                LastError = node.LastError,
+            };
+            if (liveByNode.TryGetValue(index, out var current) && current is not null)
+            {
+                entry = entry with
+                {
+                    State = current.State switch
+                    {
+                        JobState.Running => WorkflowJobState.Running,
+                        JobState.Succeeded => WorkflowJobState.Succeeded,
+                        JobState.Failed => WorkflowJobState.Failed,
+                        JobState.Cancelled => WorkflowJobState.Cancelled,
+                        _ => WorkflowJobState.Queued,
+                    },
+                    Attempt = current.Attempt,
+                    StartedAt = current.StartedAt,
+                    FinishedAt = current.FinishedAt,
+                    LastError = current.State == JobState.Succeeded ? null : current.LastError,
+                };
+            }
+            jobs.Add(entry);
+        }
+        var all = jobs.ToImmutable();
+        return status with
+        {
+            Jobs = all,
+            Counts = all.GroupBy(j => j.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
+            StartedAt = all.Where(j => j.StartedAt is not null).Select(j => j.StartedAt).Min(),
+        };
+    }
+
+    public async Task<WorkflowStatus?> WaitForFinal(TimeSpan maxWait)
+    {
+        if (Exists && !S.State.IsFinal() && maxWait > TimeSpan.Zero)
+        {
+            _final ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            try
+            {
+                await _final.Task.WaitAsync(maxWait, time);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+        return await GetStatus();
+    }
+
+    public async Task<WorkflowReply> Cancel(string? reason)
+    {
+        if (!Exists)
+            return NotFound();
+        if (S.State is WorkflowState.Succeeded or WorkflowState.Cancelled || (S.State == WorkflowState.Failed && _graph.Released == 0))
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has already finished ({S.State}); nothing to cancel", S.State);
+        var effects = _graph.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}", time.GetUtcNow());
+        await ApplyAsync(effects);
+        return new WorkflowReply { State = S.State, Affected = effects.CancelAll.Count };
+    }
+
+    public async Task<WorkflowReply> Pause()
+    {
+        if (!Exists)
+            return NotFound();
+        if (S.State != WorkflowState.Running)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {S.State}; only a running workflow can be paused", S.State);
+        await ApplyAsync(_graph.Pause());
+        return new WorkflowReply { State = S.State };
+    }
+
+    public async Task<WorkflowReply> Resume()
+    {
+        if (!Exists)
+            return NotFound();
+        if (S.State != WorkflowState.Paused)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {S.State}; only a paused workflow can be resumed", S.State);
+        var effects = _graph.Resume(time.GetUtcNow());
+        await ApplyAsync(effects);
+        return new WorkflowReply { State = S.State, Affected = effects.Release.Count };
+    }
+
+    public async Task<WorkflowReply> RerunFailed()
+    {
+        if (!Exists)
+            return NotFound();
+        var count = _graph.RerunCandidates().Count();
+        if (count == 0)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has no failed, cancelled or skipped jobs to run again", S.State);
+        if (S.State == WorkflowState.Cancelled && _graph.Released > 0)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState,
+                $"{_graph.Released} jobs of workflow {Id} are still being cancelled; rerun once they have stopped", S.State);
+        await ApplyAsync(_graph.Rerun(time.GetUtcNow()));
+        return new WorkflowReply { State = S.State, Affected = count };
+    }
+
+    public async Task<WorkflowReply> AddJobs(ImmutableArray<WorkflowJob> jobs)
+    {
+        if (!Exists)
+            return NotFound();
+        if (S.State is WorkflowState.Failed or WorkflowState.Cancelled)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState,
+                $"workflow {Id} is {S.State}; add jobs to a running, paused or succeeded workflow (rerun the failed part first)", S.State);
+        var errors = WorkflowValidation.CheckJobs(_graph.Names, _graph.Dependencies, _graph.PayloadBytes, jobs, S.Tenant, S.Priority, _options.MaxPayloadBytes);
+        if (errors.IsEmpty)
+            errors = SiloCheck(jobs);
+        if (!errors.IsEmpty)
+            return new WorkflowReply { State = S.State, Errors = errors };
+        await ApplyAsync(_graph.Add(jobs, time.GetUtcNow()));
+        return new WorkflowReply { State = S.State, Affected = jobs.Length };
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ReminderName)
+            return;
+        if (Exists && _graph.Released > 0)
+        {
+            await ReconcileAsync(requeue: false);
+            return;
+        }
+        // Nothing left to watch: a final or paused workflow whose jobs have all reported.
+        if (await this.GetReminder(ReminderName) is { } reminder)
+            await this.UnregisterReminder(reminder);
+        if (Exists && S.ReminderRegistered)
+        {
+            S.ReminderRegistered = false;
+            await workflow.WriteStateAsync();
+        }
+    }
+
+    /// <summary>
+    /// Stores the graph's new state, then does what it asks: releases jobs and cancels jobs. Before a state with
+    /// released jobs is stored, the reconcile reminder is registered, so a crash after the write cannot strand them.
+    /// </summary>
+    private async Task ApplyAsync(WorkflowEffects effects)
+    {
+        if (!effects.Changed)
+            return;
+        if (_graph.Released > 0 && !S.ReminderRegistered)
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);
+            S.ReminderRegistered = true;
+        }
+        try
+        {
+            await workflow.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory is ahead of storage: drop this activation, the next call reloads what is stored.
+            DeactivateOnIdle();
+            throw;
+        }
+        if (S.State.IsFinal())
+        {
+            _final?.TrySetResult();
+            _final = null;
+        }
+        try
+        {
+            await ReleaseAsync(effects.Release);
+            await CancelAsync(effects.CancelAll, onlyQueued: false);
+            await CancelAsync(effects.CancelIfQueued, onlyQueued: true);
+        }
+        catch (Exception e)
+        {
+            // The state says what should be; reconciling (soon, and on every reminder tick) makes it so.
+            LogApplyFailed(logger, e, Id);
+            ScheduleRetry();
+        }
+    }
+
+    /// <summary>Submits the given jobs to their grains (idempotent: the ids are derived) and queues those that wait.</summary>
+    private async Task ReleaseAsync(IReadOnlyList<int> nodes)
+    {
+        if (nodes.Count == 0)
+            return;
+        var requests = nodes.Select(Request).ToArray();
+        var results = await Task.WhenAll(requests.Select(r => GrainFactory.GetGrain<IJobGrain>(r.Id!.Value.Value).Submit(r)));
+        await EnqueueAsync(requests.Where((_, i) => results[i].State == JobState.Queued));
+    }
+
+    private Task EnqueueAsync(IEnumerable<JobRequest> requests)
+    {
+        var enqueuedAt = time.GetUtcNow().UtcTicks;
+        var byShard = requests
+            .GroupBy(r => SchedulerOptions.ShardKey(r.Queue, _options.ShardOf(r.Id!.Value)))
+            .Select(g => GrainFactory.GetGrain<IQueueShardGrain>(g.Key)
+                .Enqueue([.. g.Select(r => new QueueEntry(r.Id!.Value, r.Priority, enqueuedAt, S.SizeHint))]));
+        return Task.WhenAll(byShard);
+    }
+
+    private JobRequest Request(int node) =>
+        WorkflowValidation.ToRequest(S.Nodes[node].Job, S.Tenant, S.Priority) with { Id = _graph.JobIdOf(node), Workflow = Id };
+
+    private async Task CancelAsync(IReadOnlyList<int> nodes, bool onlyQueued)
+    {
+        if (nodes.Count == 0)
+            return;
+        var why = S.Reason ?? "workflow ended";
+        await Task.WhenAll(nodes.Select(async node =>
+        {
+            var job = GrainFactory.GetGrain<IJobGrain>(_graph.JobIdOf(node).Value);
+            if (onlyQueued && (await job.GetStatus())?.State != JobState.Queued)
+                return;
+            await job.Cancel(why);
+        }));
+    }
+
+    /// <summary>
+    /// Compares every released job with its grain: a final job that was not reported is applied now, a job that does
+    /// not exist (the release was cut short) is submitted again, and with <paramref name="requeue"/> a queued job is
+    /// queued again (its shard drops a job it already holds).
+    /// </summary>
+    private async Task ReconcileAsync(bool requeue)
+    {
+        var released = Enumerable.Range(0, S.Nodes.Count).Where(i => S.Nodes[i].State == WorkflowJobState.Queued).ToList();
+        var statuses = await Task.WhenAll(released.Select(i => GrainFactory.GetGrain<IJobGrain>(_graph.JobIdOf(i).Value).GetStatus()));
+        var missing = new List<int>();
+        var queued = new List<JobRequest>();
+        var now = time.GetUtcNow();
+        for (var k = 0; k < released.Count; k++)
+        {
+            var node = released[k];
+            switch (statuses[k])
+            {
+                case null:
+                    missing.Add(node);
+                    break;
+                case { State: var state } status when state.IsFinal():
+                    LogReconciled(logger, Id, S.Nodes[node].Job.Name, state);
+                    await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(status.Id, state, status.Attempt, status.StartedAt, status.FinishedAt, status.LastError), now));
+                    break;
+                case { State: JobState.Queued } when requeue:
+                    queued.Add(Request(node));
+                    break;
+            }
+        }
+        // Only what is still released now: applying a final job above may have cancelled others.
+        await ReleaseAsync([.. missing.Where(i => S.Nodes[i].State == WorkflowJobState.Queued)]);
+        await EnqueueAsync(queued);
+    }
+
+    private void ScheduleRetry()
+    {
+        _retryTimer ??= this.RegisterGrainTimer(static async (self, _) =>
+        {
+            self._retryTimer?.Dispose();
+            self._retryTimer = null;
+            try
+            {
+                await self.ReconcileAsync(requeue: true);
+            }
+            catch (Exception e)
+            {
+                self.LogApplyFailed(e);
+                self.ScheduleRetry();
+            }
+        }, this, new GrainTimerCreationOptions { DueTime = RetryDelay, Period = Timeout.InfiniteTimeSpan });
+    }
+
+    private void LogApplyFailed(Exception e) => LogApplyFailed(logger, e, Id);
+
+    private WorkflowReply NotFound()
+    {
+        DeactivateOnIdle();
+        return WorkflowReply.Refused(SchedulerErrorCode.NotFound, $"workflow {Id} not found");
+    }
+
+    /// <summary>What only a silo knows: the handlers and queues it serves.</summary>
+    private ImmutableArray<RequestError> SiloCheck(ImmutableArray<WorkflowJob> jobs)
+    {
+        var errors = ImmutableArray.CreateBuilder<RequestError>();
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            if (!handlers.Contains(jobs[i].Handler))
+                errors.Add(new RequestError(i, SchedulerErrorCode.UnknownHandler,
+                    $"job '{jobs[i].Name}': unknown handler '{jobs[i].Handler}'; the silos serve: {string.Join(", ", handlers.Names)}"));
+            if (!_options.Queues.Contains(jobs[i].Queue))
+                errors.Add(new RequestError(i, SchedulerErrorCode.UnknownQueue,
+                    $"job '{jobs[i].Name}': unknown queue '{jobs[i].Queue}'; the silos serve: {string.Join(", ", _options.Queues)}"));
+        }
+        return errors.ToImmutable();
+    }
+}
