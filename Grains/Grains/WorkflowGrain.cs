@@ -92,9 +92,24 @@ public sealed partial class WorkflowGrain(
             DeactivateOnIdle();
             return null;
         }
-        // Copy what is needed before the first await: other calls may change the graph meanwhile.
+        // Everything is copied before the first await: other calls may change the graph meanwhile.
         var order = _graph.TopologicalOrder();
-        var nodes = order.Select(i => (Index: i, Node: S.Nodes[i], State: S.Nodes[i].State, Parents: _graph.ParentNames(i), Job: _graph.JobIdOf(i))).ToList();
+        var jobs = order.Select(i =>
+        {
+            var node = S.Nodes[i];
+            return new WorkflowJobStatus
+            {
+                Name = node.Job.Name,
+                State = node.State,
+                JobId = node.HasJob ? _graph.JobIdOf(i) : null,
+                Run = node.Run,
+                Attempt = node.Attempt,
+                DependsOn = [.. _graph.ParentNames(i)],
+                StartedAt = node.StartedAt,
+                FinishedAt = node.FinishedAt,
+                LastError = node.LastError,
+            };
+        }).ToArray();
         var status = new WorkflowStatus
         {
             Id = Id,
@@ -110,53 +125,34 @@ public sealed partial class WorkflowGrain(
         };
 
         // Released jobs: ask them whether they run yet.
-        var released = nodes.Where(n => n.State == WorkflowJobState.Queued).ToList();
-        var live = await Task.WhenAll(released.Select(n => GrainFactory.GetGrain<IJobGrain>(n.Job.Value).GetStatus()));
-        var liveByNode = new Dictionary<int, JobStatus?>();
-        for (var i = 0; i < released.Count; i++)
-            liveByNode[released[i].Index] = live[i];
-
-        var jobs = ImmutableArray.CreateBuilder<WorkflowJobStatus>(nodes.Count);
-        foreach (var (index, node, state, parents, job) in nodes)
+        var released = Enumerable.Range(0, jobs.Length).Where(k => jobs[k].State == WorkflowJobState.Queued && jobs[k].JobId is not null).ToList();
+        var live = await Task.WhenAll(released.Select(k => GrainFactory.GetGrain<IJobGrain>(jobs[k].JobId!.Value.Value).GetStatus()));
+        for (var r = 0; r < released.Count; r++)
         {
-            var entry = new WorkflowJobStatus
+            if (live[r] is not { } current)
+                continue;
+            var k = released[r];
+            jobs[k] = jobs[k] with
             {
-                Name = node.Job.Name,
-                State = state,
-                JobId = state is WorkflowJobState.Waiting or WorkflowJobState.Ready || (state.IsFinal() && node.Attempt == 0) ? null : job,
-                Run = node.Run,
-                Attempt = node.Attempt,
-                DependsOn = [.. parents],
-                StartedAt = node.StartedAt,
-                FinishedAt = node.FinishedAt,
-                LastError = node.LastError,
-            };
-            if (liveByNode.TryGetValue(index, out var current) && current is not null)
-            {
-                entry = entry with
+                State = current.State switch
                 {
-                    State = current.State switch
-                    {
-                        JobState.Running => WorkflowJobState.Running,
-                        JobState.Succeeded => WorkflowJobState.Succeeded,
-                        JobState.Failed => WorkflowJobState.Failed,
-                        JobState.Cancelled => WorkflowJobState.Cancelled,
-                        _ => WorkflowJobState.Queued,
-                    },
-                    Attempt = current.Attempt,
-                    StartedAt = current.StartedAt,
-                    FinishedAt = current.FinishedAt,
-                    LastError = current.State == JobState.Succeeded ? null : current.LastError,
-                };
-            }
-            jobs.Add(entry);
+                    JobState.Running => WorkflowJobState.Running,
+                    JobState.Succeeded => WorkflowJobState.Succeeded,
+                    JobState.Failed => WorkflowJobState.Failed,
+                    JobState.Cancelled => WorkflowJobState.Cancelled,
+                    _ => WorkflowJobState.Queued,
+                },
+                Attempt = current.Attempt,
+                StartedAt = current.StartedAt,
+                FinishedAt = current.FinishedAt,
+                LastError = current.State == JobState.Succeeded ? null : current.LastError,
+            };
         }
-        var all = jobs.ToImmutable();
         return status with
         {
-            Jobs = all,
-            Counts = all.GroupBy(j => j.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
-            StartedAt = all.Where(j => j.StartedAt is not null).Select(j => j.StartedAt).Min(),
+            Jobs = [.. jobs],
+            Counts = jobs.GroupBy(j => j.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
+            StartedAt = jobs.Where(j => j.StartedAt is not null).Select(j => j.StartedAt).Min(),
         };
     }
 

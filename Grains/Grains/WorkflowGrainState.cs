@@ -36,4 +36,6 @@ public sealed class WorkflowNode
     [Id(4)] public DateTimeOffset? StartedAt { get; set; }
     [Id(5)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(6)] public string? LastError { get; set; }
+    /// <summary>True once the current run's job was released (its job exists, or is being submitted).</summary>
+    [Id(7)] public bool HasJob { get; set; }
 }

@@ -167,6 +167,7 @@ public sealed class WorkflowGraph
             n.StartedAt = null;
             n.FinishedAt = null;
             n.LastError = null;
+            n.HasJob = false;
             Set(i, WorkflowJobState.Waiting);
             _byJob[JobIdOf(i)] = i;
         }
@@ -300,6 +301,7 @@ public sealed class WorkflowGraph
     private void Release(int node, WorkflowEffects effects)
     {
         Set(node, WorkflowJobState.Queued);
+        State.Nodes[node].HasJob = true;
         effects.Release.Add(node);
         effects.Changed = true;
     }

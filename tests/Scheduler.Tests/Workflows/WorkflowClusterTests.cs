@@ -156,6 +156,8 @@ public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IDispos
         Assert.Equal(WorkflowJobState.Cancelled, JobOf(status, "after-broken").State);
         Assert.Equal(WorkflowJobState.Cancelled, JobOf(status, "after-slow").State);
         Assert.Empty(fixture.Book.Tagged($"{_tag}:after-broken"));
+        Assert.Null(JobOf(status, "after-broken").JobId);
+        Assert.NotNull(JobOf(status, "broken").JobId);
         Assert.Empty(fixture.Book.Tagged($"{_tag}:after-slow"));
     }
 
