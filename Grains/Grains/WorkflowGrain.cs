@@ -280,6 +280,9 @@ public sealed partial class WorkflowGrain(
         {
             _final?.TrySetResult();
             _final = null;
+            // A finished workflow with no job left to hear from needs no activation: status is read back from storage.
+            if (_graph.Released == 0 && effects.Release.Count == 0)
+                DeactivateOnIdle();
         }
         try
         {
@@ -303,6 +306,13 @@ public sealed partial class WorkflowGrain(
         var requests = nodes.Select(Request).ToArray();
         var results = await Task.WhenAll(requests.Select(r => GrainFactory.GetGrain<IJobGrain>(r.Id!.Value.Value).Submit(r)));
         await EnqueueAsync(requests.Where((_, i) => results[i].State == JobState.Queued));
+
+        // A job that has already ended (a release retried after a crash, whose job ran meanwhile): apply its end now.
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i].State.IsFinal() && _graph.NodeOf(results[i].Id) is { } node && await GrainFactory.GetGrain<IJobGrain>(results[i].Id.Value).GetStatus() is { } ended)
+                await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(ended.Id, ended.State, ended.Attempt, ended.StartedAt, ended.FinishedAt, ended.LastError), time.GetUtcNow()));
+        }
     }
 
     private Task EnqueueAsync(IEnumerable<JobRequest> requests)

@@ -345,3 +345,33 @@ public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IDispos
         Assert.Equal(SchedulerErrorCode.NotFound, missing.Code);
     }
 }
+
+/// <summary>Recovery paths of the workflow grain that a crash would take, provoked directly on the grains.</summary>
+[Collection(WorkflowClusterCollection.Name)]
+public sealed class WorkflowRecoveryTests(MemoryClusterFixture fixture)
+{
+    [Fact]
+    public async Task Release_OfAJobThatHasAlreadyEnded_AppliesItsEnd_AndGoesOn()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var id = WorkflowId.New();
+        // The first job already ran to its end, unknown to the workflow (as when a release is retried after a crash
+        // and the job's report to the workflow was lost).
+        var firstJob = id.JobIdOf("first", 1);
+        await fixture.Cluster.Client.GetGrain<IJobGrain>(firstJob.Value).Submit(new JobRequest { Handler = "noop", Id = firstJob });
+        await fixture.Cluster.Client.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey("default", new SchedulerOptions().ShardOf(firstJob)))
+            .Enqueue([new QueueEntry(firstJob, JobPriority.Default, DateTimeOffset.UtcNow.UtcTicks)]);
+        Assert.Equal(JobState.Succeeded, (await fixture.Client.WaitForFinalAsync(firstJob, TimeSpan.FromSeconds(60), cts.Token))!.State);
+
+        await fixture.Client.SubmitWorkflowAsync(new WorkflowDefinition
+        {
+            Id = id,
+            Jobs = [new WorkflowJob { Name = "first", Handler = "noop" }, new WorkflowJob { Name = "second", Handler = "noop", DependsOn = ["first"] }],
+        }, cts.Token);
+        var status = await fixture.Client.WaitForWorkflowAsync(id, TimeSpan.FromSeconds(60), cts.Token);
+
+        Assert.Equal(WorkflowState.Succeeded, status!.State);
+        Assert.Equal(firstJob, status.Jobs.Single(j => j.Name == "first").JobId);
+        Assert.Equal(WorkflowJobState.Succeeded, status.Jobs.Single(j => j.Name == "second").State);
+    }
+}
