@@ -39,7 +39,18 @@ public sealed partial class WorkflowGrain(
         // A former activation may have died between storing a release and submitting the jobs, or a job's report may
         // have been lost: check every released job once.
         if (Exists && _graph.Released > 0)
-            await ReconcileAsync(requeue: true);
+        {
+            try
+            {
+                await ReconcileAsync(requeue: true);
+            }
+            catch (Exception e)
+            {
+                // Storage or a job's silo may be briefly unavailable: the activation still serves, and tries again soon.
+                LogApplyFailed(logger, e, Id);
+                ScheduleRetry();
+            }
+        }
     }
 
     public async Task<WorkflowReply> Submit(WorkflowDefinition definition)
