@@ -229,11 +229,11 @@ public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IDispos
         Assert.Matches("cycle: (a → b → c → a|b → c → a → b|c → a → b → c)", refused.Message);
 
         // The silo checks on its own too (a client that skips the SDK's checks gets the same answer).
-        var reply = await fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value).Submit(definition);
+        var reply = await fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value).Submit(definition).WaitAsync(cts.Token);
         Assert.Contains(reply.Errors, e => e.Message.Contains("cycle"));
-        var unknown = await fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value).Submit(definition with { Jobs = [Work("a"), Work("b", dependsOn: "nope")] });
+        var unknown = await fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value).Submit(definition with { Jobs = [Work("a"), Work("b", dependsOn: "nope")] }).WaitAsync(cts.Token);
         Assert.Contains(unknown.Errors, e => e.Message.Contains("job 'b' depends on 'nope', which is not a job of this workflow"));
-        var handler = await fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value).Submit(definition with { Jobs = [new WorkflowJob { Name = "x", Handler = "no.such" }] });
+        var handler = await fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value).Submit(definition with { Jobs = [new WorkflowJob { Name = "x", Handler = "no.such" }] }).WaitAsync(cts.Token);
         Assert.Contains(handler.Errors, e => e.Code == SchedulerErrorCode.UnknownHandler && e.Message.Contains("job 'x': unknown handler 'no.such'"));
 
         Assert.Null(await Client.GetWorkflowAsync(id, cts.Token));
@@ -358,9 +358,9 @@ public sealed class WorkflowRecoveryTests(MemoryClusterFixture fixture)
         // The first job already ran to its end, unknown to the workflow (as when a release is retried after a crash
         // and the job's report to the workflow was lost).
         var firstJob = id.JobIdOf("first", 1);
-        await fixture.Cluster.Client.GetGrain<IJobGrain>(firstJob.Value).Submit(new JobRequest { Handler = "noop", Id = firstJob });
+        await fixture.Cluster.Client.GetGrain<IJobGrain>(firstJob.Value).Submit(new JobRequest { Handler = "noop", Id = firstJob }).WaitAsync(cts.Token);
         await fixture.Cluster.Client.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey("default", new SchedulerOptions().ShardOf(firstJob)))
-            .Enqueue([new QueueEntry(firstJob, JobPriority.Default, DateTimeOffset.UtcNow.UtcTicks)]);
+            .Enqueue([new QueueEntry(firstJob, JobPriority.Default, DateTimeOffset.UtcNow.UtcTicks)]).WaitAsync(cts.Token);
         Assert.Equal(JobState.Succeeded, (await fixture.Client.WaitForFinalAsync(firstJob, TimeSpan.FromSeconds(60), cts.Token))!.State);
 
         await fixture.Client.SubmitWorkflowAsync(new WorkflowDefinition
@@ -372,6 +372,34 @@ public sealed class WorkflowRecoveryTests(MemoryClusterFixture fixture)
 
         Assert.Equal(WorkflowState.Succeeded, status!.State);
         Assert.Equal(firstJob, status.Jobs.Single(j => j.Name == "first").JobId);
+        Assert.Equal(WorkflowJobState.Succeeded, status.Jobs.Single(j => j.Name == "second").State);
+    }
+
+    [Fact]
+    public async Task ReminderTick_AppliesTheEndOfAJobWhoseReportNeverCame()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var id = WorkflowId.New();
+        // The job exists before its workflow releases it, recorded without the workflow: its end is never reported,
+        // like a report lost in a crash.
+        var firstJob = id.JobIdOf("first", 1);
+        await fixture.Cluster.Client.GetGrain<IJobGrain>(firstJob.Value).Submit(new JobRequest { Handler = "noop", Id = firstJob }).WaitAsync(cts.Token);
+        await fixture.Client.SubmitWorkflowAsync(new WorkflowDefinition
+        {
+            Id = id,
+            Jobs = [new WorkflowJob { Name = "first", Handler = "noop" }, new WorkflowJob { Name = "second", Handler = "noop", DependsOn = ["first"] }],
+        }, cts.Token);
+        Assert.Equal(JobState.Succeeded, (await fixture.Client.WaitForFinalAsync(firstJob, TimeSpan.FromSeconds(60), cts.Token))!.State);
+        var stuck = await fixture.Client.GetWorkflowAsync(id, cts.Token);
+        Assert.Equal(WorkflowState.Running, stuck!.State);
+        Assert.Equal(WorkflowJobState.Waiting, stuck.Jobs.Single(j => j.Name == "second").State);
+
+        var now = DateTime.UtcNow;
+        await fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value).AsReference<IRemindable>()
+            .ReceiveReminder("reconcile", new TickStatus(now, TimeSpan.FromMinutes(1), now)).WaitAsync(cts.Token);
+        var status = await fixture.Client.WaitForWorkflowAsync(id, TimeSpan.FromSeconds(60), cts.Token);
+
+        Assert.Equal(WorkflowState.Succeeded, status!.State);
         Assert.Equal(WorkflowJobState.Succeeded, status.Jobs.Single(j => j.Name == "second").State);
     }
 }
