@@ -211,6 +211,7 @@ public sealed partial class WorkflowGrain(
         if (S.State != WorkflowState.Paused)
             return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {S.State}; only a paused workflow can be resumed", S.State);
         var effects = _graph.Resume(time.GetUtcNow());
+        S.ReminderRegistered = false;
         await ApplyAsync(effects);
         return new WorkflowReply { State = S.State, Affected = effects.Release.Count };
     }
@@ -225,6 +226,7 @@ public sealed partial class WorkflowGrain(
         if (S.State == WorkflowState.Cancelled && _graph.Released > 0)
             return WorkflowReply.Refused(SchedulerErrorCode.InvalidState,
                 $"{_graph.Released} jobs of workflow {Id} are still being cancelled; rerun once they have stopped", S.State);
+        S.ReminderRegistered = false;
         await ApplyAsync(_graph.Rerun(time.GetUtcNow()));
         return new WorkflowReply { State = S.State, Affected = count };
     }
@@ -241,6 +243,7 @@ public sealed partial class WorkflowGrain(
             errors = SiloCheck(jobs);
         if (!errors.IsEmpty)
             return new WorkflowReply { State = S.State, Errors = errors };
+        S.ReminderRegistered = false;
         await ApplyAsync(_graph.Add(jobs, time.GetUtcNow()));
         return new WorkflowReply { State = S.State, Affected = jobs.Length };
     }
@@ -254,14 +257,10 @@ public sealed partial class WorkflowGrain(
             await ReconcileAsync(requeue: false);
             return;
         }
-        // Nothing left to watch: a final or paused workflow whose jobs have all reported.
+        // Nothing left to watch: a final or paused workflow whose jobs have all reported. The state keeps saying
+        // "registered" (no write for that): the commands that release jobs again register it again anyway.
         if (await this.GetReminder(ReminderName) is { } reminder)
             await this.UnregisterReminder(reminder);
-        if (Exists && S.ReminderRegistered)
-        {
-            S.ReminderRegistered = false;
-            await workflow.WriteStateAsync();
-        }
     }
 
     /// <summary>

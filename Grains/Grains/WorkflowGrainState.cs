@@ -19,7 +19,10 @@ public sealed class WorkflowGrainState
     [Id(7)] public DateTimeOffset CreatedAt { get; set; }
     [Id(8)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(9)] public string? Reason { get; set; }
-    /// <summary>True once the reconcile reminder is registered; it is removed by its own tick when nothing is left to watch.</summary>
+    /// <summary>
+    /// True once the reconcile reminder was registered at submit. Its tick removes it when nothing is left to watch
+    /// (without a write); resume, rerun and add register it again.
+    /// </summary>
     [Id(10)] public bool ReminderRegistered { get; set; }
 }
 
