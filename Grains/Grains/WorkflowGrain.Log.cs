@@ -7,8 +7,8 @@ public sealed partial class WorkflowGrain
     [LoggerMessage(Level = LogLevel.Debug, Message = "Workflow {WorkflowId}: submitted with {Jobs} jobs, {Released} released at once")]
     private static partial void LogSubmitted(ILogger logger, WorkflowId workflowId, int jobs, int released);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow {WorkflowId}: the final state of job {JobId} could not be applied; the reminder will reconcile it")]
-    private static partial void LogReportFailed(ILogger logger, Exception exception, WorkflowId workflowId, JobId jobId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow {WorkflowId}: {Count} job reports could not be applied; reconciling with the jobs will")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception, WorkflowId workflowId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow {WorkflowId}: releasing or cancelling jobs failed; retrying by reconciling")]
     private static partial void LogApplyFailed(ILogger logger, Exception exception, WorkflowId workflowId);

@@ -29,6 +29,10 @@ public sealed partial class WorkflowGrain(
     private TaskCompletionSource? _final;
     private IGrainTimer? _retryTimer;
 
+    // Job reports received and not yet applied: applied together by the next turn of _flushTimer.
+    private readonly List<WorkflowJobEvent> _reports = [];
+    private IGrainTimer? _flushTimer;
+
     private WorkflowId Id => new(this.GetPrimaryKey());
     private WorkflowGrainState S => workflow.State;
     private bool Exists => S.State != 0;
@@ -80,19 +84,38 @@ public sealed partial class WorkflowGrain(
         return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Accepted, Affected = definition.Jobs.Length };
     }
 
-    public async Task JobFinished(WorkflowJobEvent finished)
+    public Task JobFinished(WorkflowJobEvent finished)
     {
-        if (!Exists || _graph.NodeOf(finished.Job) is not { } node)
-            return;
+        if (!Exists || _graph.NodeOf(finished.Job) is null)
+            return Task.CompletedTask;
+        // Reports that arrive close together (a fan-in, parallel branches ending) are applied with one state write.
+        _reports.Add(finished);
+        _flushTimer ??= this.RegisterGrainTimer(static (self, _) => self.FlushReportsAsync(), this,
+            new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
+        return Task.CompletedTask;
+    }
+
+    private async Task FlushReportsAsync()
+    {
+        _flushTimer?.Dispose();
+        _flushTimer = null;
+        var reports = _reports.ToArray();
+        _reports.Clear();
+        var effects = new WorkflowEffects();
+        var now = time.GetUtcNow();
+        foreach (var report in reports)
+        {
+            if (_graph.NodeOf(report.Job) is { } node)
+                effects.Merge(_graph.Finished(node, report, now));
+        }
         try
         {
-            await ApplyAsync(_graph.Finished(node, finished, time.GetUtcNow()));
+            await ApplyAsync(effects);
         }
         catch (Exception e)
         {
-            // One-way: nobody to tell. The job is final in its own grain, so the reminder's reconcile picks it up.
-            LogReportFailed(logger, e, Id, finished.Job);
-            throw;
+            // The jobs are final in their own grains: the next activation (this one is dropped) reconciles with them.
+            LogReportFailed(logger, e, Id, reports.Length);
         }
     }
 

@@ -17,6 +17,15 @@ public sealed class WorkflowEffects
 
     /// <summary>True when the state changed and must be written.</summary>
     public bool Changed { get; set; }
+
+    /// <summary>Adds what <paramref name="other"/> asks for (a later change of the same graph).</summary>
+    public void Merge(WorkflowEffects other)
+    {
+        Release.AddRange(other.Release);
+        CancelIfQueued.AddRange(other.CancelIfQueued);
+        CancelAll.AddRange(other.CancelAll);
+        Changed |= other.Changed;
+    }
 }
 
 /// <summary>
