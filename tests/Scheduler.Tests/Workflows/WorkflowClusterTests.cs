@@ -11,7 +11,7 @@ public sealed class WorkflowClusterCollection : ICollectionFixture<MemoryCluster
 
 /// <summary>Workflows end to end on an in-process silo (in-memory storage, 2 job slots) through the real SDK.</summary>
 [Collection(WorkflowClusterCollection.Name)]
-public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IDisposable
+public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private readonly string _tag = Guid.NewGuid().ToString("N")[..8];
@@ -19,12 +19,14 @@ public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IDispos
 
     private ISchedulerClient Client => fixture.Client;
 
-    public void Dispose()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         // Opens every gate a failed test may have left closed, so no job keeps a slot of the shared silo.
         foreach (var name in new[] { "gate", "fixed" })
-            File.WriteAllText(Path.Combine(_files, name), "");
-        Thread.Sleep(200);
+            await File.WriteAllTextAsync(Path.Combine(_files, name), "");
+        await Task.Delay(200);
         Directory.Delete(_files, recursive: true);
     }
 
