@@ -29,6 +29,9 @@ public sealed partial class WorkflowGrain(
     private TaskCompletionSource? _final;
     private IGrainTimer? _retryTimer;
 
+    // The reason given to the latest Cancel, for the jobs it cancels.
+    private string? _cancelDetail;
+
     // Job reports received and not yet applied: applied together by the next turn of _flushTimer.
     private readonly List<WorkflowJobEvent> _reports = [];
     private IGrainTimer? _flushTimer;
@@ -212,6 +215,7 @@ public sealed partial class WorkflowGrain(
             return NotFound();
         if (S.State is WorkflowState.Succeeded or WorkflowState.Cancelled || (S.State == WorkflowState.Failed && _graph.Released == 0))
             return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has already finished ({S.State}); nothing to cancel", S.State);
+        _cancelDetail = string.IsNullOrWhiteSpace(reason) ? "cancelled" : reason;
         var effects = _graph.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}", time.GetUtcNow());
         await ApplyAsync(effects);
         return new WorkflowReply { State = S.State, Affected = effects.CancelAll.Count };
@@ -365,7 +369,8 @@ public sealed partial class WorkflowGrain(
     {
         if (nodes.Count == 0)
             return;
-        var why = S.Reason ?? "workflow ended";
+        // The job grain records it as "cancelled: <why>".
+        var why = $"by its workflow: {(onlyQueued ? S.Reason : _cancelDetail) ?? "cancelled"}";
         await Task.WhenAll(nodes.Select(async node =>
         {
             var job = GrainFactory.GetGrain<IJobGrain>(_graph.JobIdOf(node).Value);

@@ -337,6 +337,7 @@ public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IAsyncL
         var status = await UntilAsync(submitted.Id, s => s.Jobs.All(j => j.State.IsFinal()), cts.Token);
 
         Assert.Equal(JobState.Cancelled, busy!.State);
+        Assert.Equal("cancelled: by its workflow: upload withdrawn", busy.LastError);
         Assert.Equal(WorkflowState.Cancelled, status.State);
         Assert.Equal("cancelled: upload withdrawn", status.Reason);
         Assert.Equal(WorkflowJobState.Cancelled, JobOf(status, "next").State);
