@@ -4,7 +4,7 @@ using Scheduler.Cli.Commands;
 namespace Scheduler.Cli;
 
 /// <summary>
-/// The <c>scheduler</c> command line: submit, status, list, cancel, logs, history, workflow. Runs in-process for tests:
+/// The <c>scheduler</c> command line: submit, status, list, cancel, logs. Runs in-process for tests:
 /// everything is written to the given writers and the exit code is returned (see <see cref="ExitCodes"/>).
 /// </summary>
 public static class CliApp
@@ -50,12 +50,12 @@ public static class CliApp
             $"Durations: {Duration.Help} (a bare number is refused).")
         {
             SubmitCommand.Create(cli),
+            WorkflowCommand.Create(cli),
             StatusCommand.Create(cli),
             ListCommand.Create(cli),
             CancelCommand.Create(cli),
             LogsCommand.Create(cli),
             HistoryCommand.Create(cli),
-            WorkflowCommand.Create(cli),
         };
         cli.Common.AddTo(root);
         return root;

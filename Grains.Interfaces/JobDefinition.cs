@@ -19,7 +19,7 @@ public sealed record JobLimits
 
 /// <summary>What a client asks to run. The job's id is chosen before it is sent, so a retried submit is safe.</summary>
 [GenerateSerializer, Immutable, Alias("scheduler.JobRequest")]
-public sealed record JobRequest
+public sealed partial record JobRequest
 {
     public const string DefaultQueue = "default";
     public const string DefaultTenant = "default";
@@ -48,7 +48,4 @@ public sealed record JobRequest
 
     /// <summary>Optional id chosen by the caller; ignored when <see cref="IdempotencyKey"/> is set.</summary>
     [Id(7)] public JobId? Id { get; init; }
-
-    /// <summary>The workflow the job belongs to. Set by the scheduler only; a submit that sets it is refused.</summary>
-    [Id(8)] public WorkflowId? Workflow { get; init; }
 }

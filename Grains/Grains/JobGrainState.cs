@@ -4,7 +4,7 @@ namespace Scheduler.Grains;
 
 /// <summary>The durable state of one job (grain storage state name "job"). Never renumber the ids.</summary>
 [GenerateSerializer, Alias("scheduler.JobGrainState")]
-public sealed class JobGrainState
+public sealed partial class JobGrainState
 {
     [Id(0)] public JobState State { get; set; }
     [Id(1)] public string Handler { get; set; } = "";
@@ -25,6 +25,4 @@ public sealed class JobGrainState
     [Id(16)] public string? Silo { get; set; }
     /// <summary>Address of the silo running the current attempt, to tell whether it is still alive.</summary>
     [Id(17)] public SiloAddress? SiloAddress { get; set; }
-    /// <summary>The workflow this job belongs to, told when the job reaches a final state.</summary>
-    [Id(18)] public WorkflowId? Workflow { get; set; }
 }
