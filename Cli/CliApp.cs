@@ -50,6 +50,7 @@ public static class CliApp
             $"Durations: {Duration.Help} (a bare number is refused).")
         {
             SubmitCommand.Create(cli),
+            WorkflowCommand.Create(cli),
             StatusCommand.Create(cli),
             ListCommand.Create(cli),
             CancelCommand.Create(cli),

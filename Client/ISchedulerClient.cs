@@ -5,7 +5,7 @@ namespace Scheduler.Client;
 /// <see cref="SchedulerException"/> with a <see cref="SchedulerErrorCode"/>.
 /// Convenience overloads (typed payloads, command jobs) are extension methods in SchedulerClientExtensions.
 /// </summary>
-public interface ISchedulerClient
+public partial interface ISchedulerClient
 {
     /// <summary>Records and queues jobs: all of them, or none when any request is invalid.</summary>
     Task<IReadOnlyList<SubmitResult>> SubmitManyAsync(IReadOnlyList<JobRequest> requests, CancellationToken cancellationToken = default);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Scheduler.Client;
 
-internal sealed class SchedulerClient(IClusterClient cluster, IOptions<SchedulerClientOptions> options) : ISchedulerClient
+internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<SchedulerClientOptions> options) : ISchedulerClient
 {
     private readonly SchedulerClientOptions _options = options.Value;
     private SiloDescription? _silo;

@@ -70,6 +70,18 @@ public static class SchedulerClientExtensions
             ? concrete.WaitForFinalAsync(id, timeout, cancellationToken)
             : throw new NotSupportedException("WaitForFinalAsync needs the client registered by AddSchedulerClient()");
     }
+
+    /// <summary>
+    /// Waits until the workflow reaches a final state (long polls, no busy loop) or <paramref name="timeout"/> passes,
+    /// and returns its last known status; null when no such workflow exists.
+    /// </summary>
+    public static Task<WorkflowStatus?> WaitForWorkflowAsync(this ISchedulerClient client, WorkflowId id, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return client is SchedulerClient concrete
+            ? concrete.WaitForWorkflowAsync(id, timeout, cancellationToken)
+            : throw new NotSupportedException("WaitForWorkflowAsync needs the client registered by AddSchedulerClient()");
+    }
 }
 
 /// <summary>A job's status and history, as <see cref="SchedulerClientExtensions.InspectDeadLetterAsync"/> reads them.</summary>

@@ -44,12 +44,16 @@ public interface IQueueShardGrain : IGrainWithStringKey
     Task<ShardHead> WatchHead(ShardHead known, TimeSpan maxWait);
 }
 
-/// <summary>A queued job as the queue sees it.</summary>
+/// <summary>
+/// A queued job as the queue sees it. <see cref="SizeHint"/> breaks ties at equal priority before the enqueue time:
+/// a workflow's size hint for its jobs (smaller first), 0 for other jobs.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.QueueEntry")]
 public readonly record struct QueueEntry(
     [property: Id(0)] JobId Id,
     [property: Id(1)] int Priority,
-    [property: Id(2)] long EnqueuedAtTicks);
+    [property: Id(2)] long EnqueuedAtTicks,
+    [property: Id(3)] long SizeHint = 0);
 
 /// <summary>
 /// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> grows whenever the head's

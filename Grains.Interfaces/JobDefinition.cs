@@ -25,7 +25,7 @@ public sealed record JobLimits
 
 /// <summary>What a client asks to run. The job's id is chosen before it is sent, so a retried submit is safe.</summary>
 [GenerateSerializer, Immutable, Alias("scheduler.JobRequest")]
-public sealed record JobRequest
+public sealed partial record JobRequest
 {
     public const string DefaultQueue = "default";
     public const string DefaultTenant = "default";

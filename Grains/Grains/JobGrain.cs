@@ -65,6 +65,7 @@ public sealed partial class JobGrain(
         S.Retry = request.Retry;
         S.Timeout = request.Limits.Timeout;
         S.IdempotencyKey = request.IdempotencyKey;
+        S.Workflow = request.Workflow;
         S.Shard = _options.ShardOf(Id);
         S.CreatedAt = now;
         await MoveAsync(JobState.Queued, now);
@@ -294,6 +295,7 @@ public sealed partial class JobGrain(
         await MoveAsync(final, now);
         _final?.TrySetResult();
         _final = null;
+        NotifyWorkflow();
         // A finished job needs no activation: its status is read back from storage on demand.
         DeactivateOnIdle();
     }
@@ -340,6 +342,17 @@ public sealed partial class JobGrain(
         NextAttemptAt = S.State == JobState.Queued ? S.NotBefore : null,
         Retry = S.Retry,
     };
+
+    /// <summary>
+    /// Tells the job's workflow (if any) that the job is final. One-way, so a job never waits for its workflow (which
+    /// may be calling this job); a lost message is made up for by the workflow, which reconciles with its jobs.
+    /// </summary>
+    private void NotifyWorkflow()
+    {
+        if (S.Workflow is { } workflow)
+            GrainFactory.GetGrain<IWorkflowGrain>(workflow.Value)
+                .JobFinished(new WorkflowJobEvent(Id, S.State, S.Attempt, S.StartedAt, S.FinishedAt, S.LastError)).Ignore();
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} on silo {Silo} lost its lease")]
     private static partial void LogAbandonedAttempt(ILogger logger, JobId jobId, int attempt, string? silo);

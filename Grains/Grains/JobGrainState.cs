@@ -4,7 +4,7 @@ namespace Scheduler.Grains;
 
 /// <summary>The durable state of one job (grain storage state name "job"). Never renumber the ids.</summary>
 [GenerateSerializer, Alias("scheduler.JobGrainState")]
-public sealed class JobGrainState
+public sealed partial class JobGrainState
 {
     [Id(0)] public JobState State { get; set; }
     [Id(1)] public string Handler { get; set; } = "";

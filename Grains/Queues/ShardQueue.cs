@@ -3,7 +3,8 @@ using System.Collections.Immutable;
 namespace Scheduler.Queues;
 
 /// <summary>
-/// The waiting jobs of one shard: strict priority (higher first), then oldest first, then arrival order.
+/// The waiting jobs of one shard: strict priority (higher first), then smaller size hint (workflows), then oldest
+/// first, then arrival order.
 /// A job id is held at most once. Not thread-safe: the shard grain owns it.
 /// </summary>
 public sealed class ShardQueue
@@ -22,7 +23,7 @@ public sealed class ShardQueue
     {
         if (_byId.ContainsKey(entry.Id))
             return false;
-        var key = new Key(entry.Priority, entry.EnqueuedAtTicks, ++_sequence, entry.Id);
+        var key = new Key(entry.Priority, entry.SizeHint, entry.EnqueuedAtTicks, ++_sequence, entry.Id);
         _byId.Add(entry.Id, key);
         _order.Add(key);
         return true;
@@ -52,9 +53,9 @@ public sealed class ShardQueue
         return taken.DrainToImmutable();
     }
 
-    private static QueueEntry ToEntry(Key key) => new(key.Id, key.Priority, key.EnqueuedAtTicks);
+    private static QueueEntry ToEntry(Key key) => new(key.Id, key.Priority, key.EnqueuedAtTicks, key.SizeHint);
 
-    private readonly record struct Key(int Priority, long EnqueuedAtTicks, long Sequence, JobId Id);
+    private readonly record struct Key(int Priority, long SizeHint, long EnqueuedAtTicks, long Sequence, JobId Id);
 
     private sealed class KeyComparer : IComparer<Key>
     {
@@ -63,6 +64,8 @@ public sealed class ShardQueue
         public int Compare(Key x, Key y)
         {
             var c = y.Priority.CompareTo(x.Priority);
+            if (c != 0) return c;
+            c = x.SizeHint.CompareTo(y.SizeHint);
             if (c != 0) return c;
             c = x.EnqueuedAtTicks.CompareTo(y.EnqueuedAtTicks);
             return c != 0 ? c : x.Sequence.CompareTo(y.Sequence);

@@ -18,10 +18,12 @@ using Scheduler.Silo.Hosting;
 namespace Scheduler.Bench;
 
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
-    string? Postgres = null, string? Redis = null, int Silos = 1)
+    string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null)
 {
     public string? Validate() => this switch
     {
+        { Workflows: not (null or "chain" or "diamond") } => $"--workflows must be chain or diamond (was {Workflows})",
+        { Workflows: not null, Mode: not "burst" } => "--workflows submits in bursts: leave --mode at burst",
         { Silos: < 1 or > 4 } => $"--silos must be 1 to 4 (was {Silos})",
         { Silos: > 1, Storage: not "postgres" } => "--silos above 1 needs shared storage: use --storage postgres",
         { Postgres: not null, Storage: not "postgres" } => "--postgres only applies to --storage postgres",
@@ -131,6 +133,13 @@ public static class Bench
         var warm = await client.SubmitManyAsync([.. Enumerable.Range(0, warmCount).Select(_ => new JobRequest { Handler = "noop" })], ct);
         await WaitForSucceededAsync(client, warm.Count, DateTime.UtcNow + TimeSpan.FromSeconds(120), ct);
 
+        if (s.Workflows is not null)
+        {
+            var ok = await WorkflowBench.RunAsync(client, s, warm.Count, ct);
+            await StopAsync();
+            return ok ? 0 : 1;
+        }
+
         using var memory = new PeakWorkingSet();
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
@@ -226,14 +235,19 @@ public static class Bench
             $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}");
         Console.WriteLine(JsonSerializer.Serialize(result));
 
-        await clientHost.StopAsync(CancellationToken.None);
-        foreach (var host in silos)
-        {
-            await host.StopAsync(CancellationToken.None);
-            host.Dispose();
-        }
-        try { Directory.Delete(dataDir, recursive: true); } catch (DirectoryNotFoundException) { }
+        await StopAsync();
         return lost == 0 && duplicates == 0 ? 0 : 1;
+
+        async Task StopAsync()
+        {
+            await clientHost.StopAsync(CancellationToken.None);
+            foreach (var host in silos)
+            {
+                await host.StopAsync(CancellationToken.None);
+                host.Dispose();
+            }
+            try { Directory.Delete(dataDir, recursive: true); } catch (DirectoryNotFoundException) { }
+        }
     }
 
     /// <summary>Polls the cluster's counts (one cheap call each 20 ms) until <paramref name="expected"/> jobs have succeeded.</summary>

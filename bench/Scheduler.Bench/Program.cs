@@ -12,18 +12,20 @@ var batch = new Option<int>("--batch") { Description = "requests per submit call
 var timeout = new Option<int>("--timeout") { Description = "seconds to wait for completion before counting the rest as lost", DefaultValueFactory = _ => 600 };
 var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string for --storage postgres; default: a throwaway local server (fsync on)" };
 var redis = new Option<string?>("--redis") { Description = "Redis connection string for several silos; default: a throwaway local server" };
+var workflows = new Option<string?>("--workflows") { Description = "chain | diamond: submit workflows of 4 no-op jobs (--jobs counts their jobs) and measure parent end → child start" };
+workflows.AcceptOnlyFromAmong("chain", "diamond");
 var silos = new Option<int>("--silos") { Description = "silos to run (above 1 needs --storage postgres)", DefaultValueFactory = _ => 1 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
 {
-    storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos,
+    storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows,
 };
 root.SetAction(async (parse, ct) =>
 {
     var settings = new BenchSettings(
         parse.GetValue(storage)!, parse.GetValue(jobs), parse.GetValue(mode)!, parse.GetValue(rate),
         parse.GetValue(capacity), parse.GetValue(batch), TimeSpan.FromSeconds(parse.GetValue(timeout)),
-        parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos));
+        parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows));
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");

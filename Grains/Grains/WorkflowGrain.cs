@@ -1,0 +1,458 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Scheduler.Execution;
+using Scheduler.Storage;
+using Scheduler.Workflows;
+
+namespace Scheduler.Grains;
+
+/// <summary>
+/// One workflow. Holds the graph and each job's state, and releases a job (submits it to its job grain and queue
+/// shard) when its parents have ended as its dependencies require. Jobs report their final state one-way
+/// (<see cref="JobFinished"/>); what such a message may lose is recovered by reconciling with the jobs: on activation,
+/// and on a reminder that ticks while the workflow has released jobs.
+/// </summary>
+public sealed partial class WorkflowGrain(
+    [PersistentState("workflow", SchedulerStorage.ProviderName)] IPersistentState<WorkflowGrainState> workflow,
+    JobHandlerRegistry handlers,
+    IOptions<SchedulerOptions> options,
+    TimeProvider time,
+    ILogger<WorkflowGrain> logger) : Grain, IWorkflowGrain, IRemindable
+{
+    private const string ReminderName = "reconcile";
+    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+
+    private readonly SchedulerOptions _options = options.Value;
+    private WorkflowGraph _graph = null!;
+    private TaskCompletionSource? _final;
+    private IGrainTimer? _retryTimer;
+
+    // The reason given to the latest Cancel, for the jobs it cancels.
+    private string? _cancelDetail;
+
+    // Job reports received and not yet applied: applied together by the next turn of _flushTimer.
+    private readonly List<WorkflowJobEvent> _reports = [];
+    private IGrainTimer? _flushTimer;
+
+    private WorkflowId Id => new(this.GetPrimaryKey());
+    private WorkflowGrainState S => workflow.State;
+    private bool Exists => S.State != 0;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _graph = new WorkflowGraph(Id, S);
+        // A former activation may have died between storing a release and submitting the jobs, or a job's report may
+        // have been lost: check every released job once.
+        if (Exists && _graph.Released > 0)
+        {
+            try
+            {
+                await ReconcileAsync(requeue: true);
+            }
+            catch (Exception e)
+            {
+                // Storage or a job's silo may be briefly unavailable: the activation still serves, and tries again soon.
+                LogApplyFailed(logger, e, Id);
+                ScheduleRetry();
+            }
+        }
+    }
+
+    public async Task<WorkflowReply> Submit(WorkflowDefinition definition)
+    {
+        if (Exists)
+            return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Existing, Affected = 0 };
+        var errors = WorkflowValidation.Check(definition, _options.MaxPayloadBytes);
+        if (errors.IsEmpty)
+            errors = SiloCheck(definition.Jobs);
+        if (!errors.IsEmpty)
+        {
+            DeactivateOnIdle();
+            return new WorkflowReply { Errors = errors };
+        }
+
+        var now = time.GetUtcNow();
+        S.Name = definition.Name;
+        S.Tenant = definition.Tenant;
+        S.Priority = definition.Priority;
+        S.SizeHint = definition.SizeHint ?? 0;
+        S.FailurePolicy = definition.FailurePolicy;
+        S.CreatedAt = now;
+        S.State = WorkflowState.Running;
+        var effects = _graph.Add(definition.Jobs, now);
+        await ApplyAsync(effects);
+        LogSubmitted(logger, Id, definition.Jobs.Length, effects.Release.Count);
+        return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Accepted, Affected = definition.Jobs.Length };
+    }
+
+    public Task JobFinished(WorkflowJobEvent finished)
+    {
+        if (!Exists || _graph.NodeOf(finished.Job) is null)
+            return Task.CompletedTask;
+        // Reports that arrive close together (a fan-in, parallel branches ending) are applied with one state write.
+        _reports.Add(finished);
+        _flushTimer ??= this.RegisterGrainTimer(static (self, _) => self.FlushReportsAsync(), this,
+            new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
+        return Task.CompletedTask;
+    }
+
+    private async Task FlushReportsAsync()
+    {
+        _flushTimer?.Dispose();
+        _flushTimer = null;
+        var reports = _reports.ToArray();
+        _reports.Clear();
+        var effects = new WorkflowEffects();
+        var now = time.GetUtcNow();
+        foreach (var report in reports)
+        {
+            if (_graph.NodeOf(report.Job) is { } node)
+                effects.Merge(_graph.Finished(node, report, now));
+        }
+        try
+        {
+            await ApplyAsync(effects);
+        }
+        catch (Exception e)
+        {
+            // The jobs are final in their own grains: the next activation (this one is dropped) reconciles with them.
+            LogReportFailed(logger, e, Id, reports.Length);
+        }
+    }
+
+    public async Task<WorkflowStatus?> GetStatus()
+    {
+        if (!Exists)
+        {
+            DeactivateOnIdle();
+            return null;
+        }
+        // Everything is copied before the first await: other calls may change the graph meanwhile.
+        var order = _graph.TopologicalOrder();
+        var jobs = order.Select(i =>
+        {
+            var node = S.Nodes[i];
+            return new WorkflowJobStatus
+            {
+                Name = node.Job.Name,
+                State = node.State,
+                JobId = node.HasJob ? _graph.JobIdOf(i) : null,
+                Run = node.Run,
+                Attempt = node.Attempt,
+                DependsOn = [.. _graph.ParentNames(i)],
+                StartedAt = node.StartedAt,
+                FinishedAt = node.FinishedAt,
+                LastError = node.LastError,
+            };
+        }).ToArray();
+        var status = new WorkflowStatus
+        {
+            Id = Id,
+            Name = S.Name,
+            State = S.State,
+            Tenant = S.Tenant,
+            Priority = S.Priority,
+            SizeHint = S.SizeHint,
+            FailurePolicy = S.FailurePolicy,
+            CreatedAt = S.CreatedAt,
+            FinishedAt = S.FinishedAt,
+            Reason = S.Reason,
+        };
+
+        // Released jobs: ask them whether they run yet.
+        var released = Enumerable.Range(0, jobs.Length).Where(k => jobs[k].State == WorkflowJobState.Queued && jobs[k].JobId is not null).ToList();
+        var live = await Task.WhenAll(released.Select(k => GrainFactory.GetGrain<IJobGrain>(jobs[k].JobId!.Value.Value).GetStatus()));
+        for (var r = 0; r < released.Count; r++)
+        {
+            if (live[r] is not { } current)
+                continue;
+            var k = released[r];
+            jobs[k] = jobs[k] with
+            {
+                State = current.State switch
+                {
+                    JobState.Running => WorkflowJobState.Running,
+                    JobState.Succeeded => WorkflowJobState.Succeeded,
+                    JobState.Failed => WorkflowJobState.Failed,
+                    JobState.Cancelled => WorkflowJobState.Cancelled,
+                    _ => WorkflowJobState.Queued,
+                },
+                Attempt = current.Attempt,
+                StartedAt = current.StartedAt,
+                FinishedAt = current.FinishedAt,
+                LastError = current.State == JobState.Succeeded ? null : current.LastError,
+            };
+        }
+        return status with
+        {
+            Jobs = [.. jobs],
+            Counts = jobs.GroupBy(j => j.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
+            StartedAt = jobs.Where(j => j.StartedAt is not null).Select(j => j.StartedAt).Min(),
+        };
+    }
+
+    public async Task<WorkflowStatus?> WaitForFinal(TimeSpan maxWait)
+    {
+        if (Exists && !S.State.IsFinal() && maxWait > TimeSpan.Zero)
+        {
+            _final ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            try
+            {
+                await _final.Task.WaitAsync(maxWait, time);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+        return await GetStatus();
+    }
+
+    public async Task<WorkflowReply> Cancel(string? reason)
+    {
+        if (!Exists)
+            return NotFound();
+        if (S.State is WorkflowState.Succeeded or WorkflowState.Cancelled || (S.State == WorkflowState.Failed && _graph.Released == 0))
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has already finished ({S.State}); nothing to cancel", S.State);
+        _cancelDetail = string.IsNullOrWhiteSpace(reason) ? "cancelled" : reason;
+        var effects = _graph.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}", time.GetUtcNow());
+        await ApplyAsync(effects);
+        return new WorkflowReply { State = S.State, Affected = effects.CancelAll.Count };
+    }
+
+    public async Task<WorkflowReply> Pause()
+    {
+        if (!Exists)
+            return NotFound();
+        if (S.State != WorkflowState.Running)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {S.State}; only a running workflow can be paused", S.State);
+        await ApplyAsync(_graph.Pause());
+        return new WorkflowReply { State = S.State };
+    }
+
+    public async Task<WorkflowReply> Resume()
+    {
+        if (!Exists)
+            return NotFound();
+        if (S.State != WorkflowState.Paused)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {S.State}; only a paused workflow can be resumed", S.State);
+        var effects = _graph.Resume(time.GetUtcNow());
+        S.ReminderRegistered = false;
+        await ApplyAsync(effects);
+        return new WorkflowReply { State = S.State, Affected = effects.Release.Count };
+    }
+
+    public async Task<WorkflowReply> RerunFailed()
+    {
+        if (!Exists)
+            return NotFound();
+        var count = _graph.RerunCandidates().Count();
+        if (count == 0)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has no failed, cancelled or skipped jobs to run again", S.State);
+        if (S.State == WorkflowState.Cancelled && _graph.Released > 0)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState,
+                $"{_graph.Released} jobs of workflow {Id} are still being cancelled; rerun once they have stopped", S.State);
+        S.ReminderRegistered = false;
+        await ApplyAsync(_graph.Rerun(time.GetUtcNow()));
+        return new WorkflowReply { State = S.State, Affected = count };
+    }
+
+    public async Task<WorkflowReply> AddJobs(ImmutableArray<WorkflowJob> jobs)
+    {
+        if (!Exists)
+            return NotFound();
+        if (S.State is WorkflowState.Failed or WorkflowState.Cancelled)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState,
+                $"workflow {Id} is {S.State}; add jobs to a running, paused or succeeded workflow (rerun the failed part first)", S.State);
+        var errors = WorkflowValidation.CheckJobs(_graph.Names, _graph.Dependencies, _graph.PayloadBytes, jobs, S.Tenant, S.Priority, _options.MaxPayloadBytes);
+        if (errors.IsEmpty)
+            errors = SiloCheck(jobs);
+        if (!errors.IsEmpty)
+            return new WorkflowReply { State = S.State, Errors = errors };
+        S.ReminderRegistered = false;
+        await ApplyAsync(_graph.Add(jobs, time.GetUtcNow()));
+        return new WorkflowReply { State = S.State, Affected = jobs.Length };
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ReminderName)
+            return;
+        if (Exists && _graph.Released > 0)
+        {
+            await ReconcileAsync(requeue: false);
+            return;
+        }
+        // Nothing left to watch: a final or paused workflow whose jobs have all reported. The state keeps saying
+        // "registered" (no write for that): the commands that release jobs again register it again anyway.
+        if (await this.GetReminder(ReminderName) is { } reminder)
+            await this.UnregisterReminder(reminder);
+    }
+
+    /// <summary>
+    /// Stores the graph's new state, then does what it asks: releases jobs and cancels jobs. Before a state with
+    /// released jobs is stored, the reconcile reminder is registered, so a crash after the write cannot strand them.
+    /// </summary>
+    private async Task ApplyAsync(WorkflowEffects effects)
+    {
+        if (!effects.Changed)
+            return;
+        if (_graph.Released > 0 && !S.ReminderRegistered)
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);
+            S.ReminderRegistered = true;
+        }
+        try
+        {
+            await workflow.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory is ahead of storage: drop this activation, the next call reloads what is stored.
+            DeactivateOnIdle();
+            throw;
+        }
+        if (S.State.IsFinal())
+        {
+            _final?.TrySetResult();
+            _final = null;
+            // A finished workflow with no job left to hear from needs no activation: status is read back from storage.
+            if (_graph.Released == 0 && effects.Release.Count == 0)
+                DeactivateOnIdle();
+        }
+        try
+        {
+            await ReleaseAsync(effects.Release);
+            await CancelAsync(effects.CancelAll, onlyQueued: false);
+            await CancelAsync(effects.CancelIfQueued, onlyQueued: true);
+        }
+        catch (Exception e)
+        {
+            // The state says what should be; reconciling (soon, and on every reminder tick) makes it so.
+            LogApplyFailed(logger, e, Id);
+            ScheduleRetry();
+        }
+    }
+
+    /// <summary>Submits the given jobs to their grains (idempotent: the ids are derived) and queues those that wait.</summary>
+    private async Task ReleaseAsync(IReadOnlyList<int> nodes)
+    {
+        if (nodes.Count == 0)
+            return;
+        var requests = nodes.Select(Request).ToArray();
+        var results = await Task.WhenAll(requests.Select(r => GrainFactory.GetGrain<IJobGrain>(r.Id!.Value.Value).Submit(r)));
+        await EnqueueAsync(requests.Where((_, i) => results[i].State == JobState.Queued));
+
+        // A job that has already ended (a release retried after a crash, whose job ran meanwhile): apply its end now.
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i].State.IsFinal() && _graph.NodeOf(results[i].Id) is { } node && await GrainFactory.GetGrain<IJobGrain>(results[i].Id.Value).GetStatus() is { } ended)
+                await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(ended.Id, ended.State, ended.Attempt, ended.StartedAt, ended.FinishedAt, ended.LastError), time.GetUtcNow()));
+        }
+    }
+
+    private Task EnqueueAsync(IEnumerable<JobRequest> requests)
+    {
+        var enqueuedAt = time.GetUtcNow().UtcTicks;
+        var byShard = requests
+            .GroupBy(r => SchedulerOptions.ShardKey(r.Queue, _options.ShardOf(r.Id!.Value)))
+            .Select(g => GrainFactory.GetGrain<IQueueShardGrain>(g.Key)
+                .Enqueue([.. g.Select(r => new QueueEntry(r.Id!.Value, r.Priority, enqueuedAt, S.SizeHint))]));
+        return Task.WhenAll(byShard);
+    }
+
+    private JobRequest Request(int node) =>
+        WorkflowValidation.ToRequest(S.Nodes[node].Job, S.Tenant, S.Priority) with { Id = _graph.JobIdOf(node), Workflow = Id };
+
+    private async Task CancelAsync(IReadOnlyList<int> nodes, bool onlyQueued)
+    {
+        if (nodes.Count == 0)
+            return;
+        // The job grain records it as "cancelled: <why>".
+        var why = $"by its workflow: {(onlyQueued ? S.Reason : _cancelDetail) ?? "cancelled"}";
+        await Task.WhenAll(nodes.Select(async node =>
+        {
+            var job = GrainFactory.GetGrain<IJobGrain>(_graph.JobIdOf(node).Value);
+            if (onlyQueued && (await job.GetStatus())?.State != JobState.Queued)
+                return;
+            await job.Cancel(why);
+        }));
+    }
+
+    /// <summary>
+    /// Compares every released job with its grain: a final job that was not reported is applied now, a job that does
+    /// not exist (the release was cut short) is submitted again, and with <paramref name="requeue"/> a queued job is
+    /// queued again (its shard drops a job it already holds).
+    /// </summary>
+    private async Task ReconcileAsync(bool requeue)
+    {
+        var released = Enumerable.Range(0, S.Nodes.Count).Where(i => S.Nodes[i].State == WorkflowJobState.Queued).ToList();
+        var statuses = await Task.WhenAll(released.Select(i => GrainFactory.GetGrain<IJobGrain>(_graph.JobIdOf(i).Value).GetStatus()));
+        var missing = new List<int>();
+        var queued = new List<JobRequest>();
+        var now = time.GetUtcNow();
+        for (var k = 0; k < released.Count; k++)
+        {
+            var node = released[k];
+            switch (statuses[k])
+            {
+                case null:
+                    missing.Add(node);
+                    break;
+                case { State: var state } status when state.IsFinal():
+                    LogReconciled(logger, Id, S.Nodes[node].Job.Name, state);
+                    await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(status.Id, state, status.Attempt, status.StartedAt, status.FinishedAt, status.LastError), now));
+                    break;
+                case { State: JobState.Queued } when requeue:
+                    queued.Add(Request(node));
+                    break;
+            }
+        }
+        // Only what is still released now: applying a final job above may have cancelled others.
+        await ReleaseAsync([.. missing.Where(i => S.Nodes[i].State == WorkflowJobState.Queued)]);
+        await EnqueueAsync(queued);
+    }
+
+    private void ScheduleRetry()
+    {
+        _retryTimer ??= this.RegisterGrainTimer(static async (self, _) =>
+        {
+            self._retryTimer?.Dispose();
+            self._retryTimer = null;
+            try
+            {
+                await self.ReconcileAsync(requeue: true);
+            }
+            catch (Exception e)
+            {
+                self.LogApplyFailed(e);
+                self.ScheduleRetry();
+            }
+        }, this, new GrainTimerCreationOptions { DueTime = RetryDelay, Period = Timeout.InfiniteTimeSpan });
+    }
+
+    private void LogApplyFailed(Exception e) => LogApplyFailed(logger, e, Id);
+
+    private WorkflowReply NotFound()
+    {
+        DeactivateOnIdle();
+        return WorkflowReply.Refused(SchedulerErrorCode.NotFound, $"workflow {Id} not found");
+    }
+
+    /// <summary>What only a silo knows: the handlers and queues it serves.</summary>
+    private ImmutableArray<RequestError> SiloCheck(ImmutableArray<WorkflowJob> jobs)
+    {
+        var errors = ImmutableArray.CreateBuilder<RequestError>();
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            if (!handlers.Contains(jobs[i].Handler))
+                errors.Add(new RequestError(i, SchedulerErrorCode.UnknownHandler,
+                    $"job '{jobs[i].Name}': unknown handler '{jobs[i].Handler}'; the silos serve: {string.Join(", ", handlers.Names)}"));
+            if (!_options.Queues.Contains(jobs[i].Queue))
+                errors.Add(new RequestError(i, SchedulerErrorCode.UnknownQueue,
+                    $"job '{jobs[i].Name}': unknown queue '{jobs[i].Queue}'; the silos serve: {string.Join(", ", _options.Queues)}"));
+        }
+        return errors.ToImmutable();
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Scheduler.Client;
+
+namespace Scheduler.Bench;
+
+/// <summary>
+/// Workflow load: many small workflows of 4 no-op jobs, chains (a → b → c → d) or diamonds (a → b, c → d), submitted
+/// at once. Measures jobs per second end to end and, per dependency, the time from the parent's end to the child's
+/// start as the scheduler recorded them.
+/// </summary>
+public static class WorkflowBench
+{
+    public const int JobsPerWorkflow = 4;
+
+    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, long succeededBefore, CancellationToken ct)
+    {
+        var count = (s.Jobs + JobsPerWorkflow - 1) / JobsPerWorkflow;
+        var definitions = Enumerable.Range(0, count).Select(i => new WorkflowDefinition
+        {
+            Id = WorkflowId.New(),
+            Name = $"{s.Workflows}-{i}",
+            Jobs = s.Workflows == "diamond"
+                ? [Job("a"), Job("b", "a"), Job("c", "a"), Job("d", "b", "c")]
+                : [Job("a"), Job("b", "a"), Job("c", "b"), Job("d", "c")],
+        }).ToArray();
+
+        var first = Stopwatch.GetTimestamp();
+        using (var gate = new SemaphoreSlim(64))
+        {
+            await Task.WhenAll(definitions.Select(async d =>
+            {
+                await gate.WaitAsync(ct);
+                try
+                {
+                    await client.SubmitWorkflowAsync(d, ct);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+        var submitted = Stopwatch.GetTimestamp();
+
+        var expected = succeededBefore + (long)count * JobsPerWorkflow;
+        var deadline = DateTime.UtcNow + s.Timeout;
+        long succeeded;
+        while ((succeeded = (await client.GetStatsAsync(ct)).ByState.GetValueOrDefault(JobState.Succeeded)) < expected && DateTime.UtcNow < deadline)
+            await Task.Delay(20, ct);
+        var last = Stopwatch.GetTimestamp();
+
+        var handoffs = new List<double>();
+        var failedWorkflows = 0;
+        foreach (var d in definitions)
+        {
+            var status = await client.GetWorkflowAsync(d.Id!.Value, ct);
+            if (status?.State != WorkflowState.Succeeded)
+            {
+                failedWorkflows++;
+                continue;
+            }
+            var byName = status.Jobs.ToDictionary(j => j.Name);
+            foreach (var job in status.Jobs.Where(j => !j.DependsOn.IsDefaultOrEmpty))
+            {
+                var parentsEnded = job.DependsOn.Max(p => byName[p].FinishedAt!.Value);
+                handoffs.Add((job.StartedAt!.Value - parentsEnded).TotalMilliseconds);
+            }
+        }
+        handoffs.Sort();
+        var completed = (int)Math.Max(0, succeeded - succeededBefore);
+        var seconds = (last - first) / (double)Stopwatch.Frequency;
+        var result = new
+        {
+            storage = s.Storage,
+            workflows = s.Workflows,
+            workflow_count = count,
+            jobs = count * JobsPerWorkflow,
+            completed,
+            unfinished_workflows = failedWorkflows,
+            jobs_per_sec = Math.Round(completed / seconds, 1),
+            parent_end_to_child_start_ms = new { p50 = Percentile(handoffs, 0.50), p95 = Percentile(handoffs, 0.95), p99 = Percentile(handoffs, 0.99) },
+            submit_seconds = Math.Round((submitted - first) / (double)Stopwatch.Frequency, 3),
+            total_seconds = Math.Round(seconds, 3),
+        };
+        Console.Error.WriteLine($"{s.Workflows} workflows on {s.Storage}: {completed}/{count * JobsPerWorkflow} jobs of {count} workflows in {seconds:0.00} s = " +
+            $"{result.jobs_per_sec} jobs/s; parent end → child start p50 {result.parent_end_to_child_start_ms.p50} ms, " +
+            $"p99 {result.parent_end_to_child_start_ms.p99} ms; {failedWorkflows} workflows did not succeed");
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return failedWorkflows == 0;
+    }
+
+    private static WorkflowJob Job(string name, params WorkflowDependency[] dependsOn) =>
+        new() { Name = name, Handler = RecordingNoopHandler.Name, DependsOn = [.. dependsOn] };
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)], 2);
+}
