@@ -258,6 +258,10 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                 LogLeaseExpiredHere(pool._logger, id, running.Attempt, pool.SelfFenceAfter);
         }, (this, id, running));
         _runningAttempts[id] = running;
+        // A slow start (a loaded machine, a slow storage write) used up part of the lease: renew now rather than at the
+        // next tick, so that the attempt is not stopped for want of a renewal that was never sent.
+        if (_time.GetElapsedTime(askedAt) > _options.LeaseCheckInterval && running.TryBeginRenewal())
+            _ = RenewAsync(id, running);
         return new AttemptSignals(running.LeaseLost.Token, running.Cancelled.Token);
     }
 
