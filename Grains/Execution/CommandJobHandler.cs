@@ -19,8 +19,19 @@ namespace Scheduler.Execution;
 /// Outcomes: exit code 0 is success. Any other code is retriable, unless it is listed in
 /// <see cref="CommandJob.FatalExitCodes"/>, or <see cref="CommandJob.NonZeroExitIsFatal"/> is set and the code is not
 /// listed in <see cref="CommandJob.RetriableExitCodes"/>; then it is fatal. A payload that cannot run at all
-/// (executable missing or not allowed, working directory missing) is fatal. On cancellation the whole process tree
-/// is killed and the <see cref="OperationCanceledException"/> propagates.
+/// (executable missing or not allowed, working directory missing) is fatal. On cancellation the command's process
+/// group and process tree are killed and the <see cref="OperationCanceledException"/> propagates.
+/// </para>
+/// <para>
+/// On Linux and other Unix systems with util-linux' <c>setsid</c>, each command runs in a process group of its own
+/// under a small <c>/bin/sh</c> supervisor (see <see cref="CommandSupervisor"/>) that kills the whole group when the
+/// silo goes away, even by <c>kill -9</c>: a command never outlives the attempt that its silo can no longer report
+/// on, so it cannot run at the same time as the job's next attempt elsewhere.
+/// </para>
+/// <para>
+/// The command's environment is the silo's, plus the job's <see cref="CommandJob.Environment"/>, plus
+/// <c>SCHEDULER_JOB_ID</c>, <c>SCHEDULER_ATTEMPT</c> and <c>SCHEDULER_MAX_ATTEMPTS</c> (set last, so they are always
+/// the attempt's own).
 /// </para>
 /// </remarks>
 public sealed class CommandJobHandler : IJobHandler
@@ -53,11 +64,12 @@ public sealed class CommandJobHandler : IJobHandler
             return JobResult.Fatal($"payload is not a valid command job: {e.Message}");
         }
 
-        var (startInfo, problem) = Prepare(command);
+        var (startInfo, problem) = Prepare(command, context);
         if (startInfo is null)
             return JobResult.Fatal(problem!);
 
-        using var process = new Process { StartInfo = startInfo };
+        var supervised = CommandSupervisor.TryWrap(startInfo);
+        using var process = new Process { StartInfo = supervised ?? startInfo };
         var started = _time.GetTimestamp();
         try
         {
@@ -70,24 +82,32 @@ public sealed class CommandJobHandler : IJobHandler
 
         try
         {
-            return await SuperviseAsync(process, command, startInfo, context.Log, started, cancellationToken);
+            return await SuperviseAsync(process, supervised is not null, command, startInfo, context.Log, started, cancellationToken);
         }
         finally
         {
-            // Whatever went wrong above (a throwing log, say), never leave the process tree running.
+            // Whatever went wrong above (a throwing log, say), never leave the process group or tree running.
             if (!HasExited(process))
+            {
+                CloseInput(process);
                 TryKill(process, context.Log);
+            }
         }
     }
 
-    private async Task<JobResult> SuperviseAsync(Process process, CommandJob command, ProcessStartInfo startInfo, IJobLog log,
-        long started, CancellationToken cancellationToken)
+    private async Task<JobResult> SuperviseAsync(Process process, bool supervised, CommandJob command, ProcessStartInfo startInfo,
+        IJobLog log, long started, CancellationToken cancellationToken)
     {
-        // Nothing is sent to the child's stdin: close it so a program reading it sees end-of-file instead of waiting.
-        process.StandardInput.Close();
+        // Supervised, the pipe on the supervisor's stdin stays open as long as this attempt runs here: its end-of-file
+        // (closed below, or by the kernel when the silo dies) kills the command's process group. The command itself
+        // reads /dev/null. Unsupervised, nothing is sent to the child's stdin: close it so a program reading it sees
+        // end-of-file instead of waiting.
+        if (!supervised)
+            process.StandardInput.Close();
         var pid = process.Id;
         log.Write(LogStream.System, $"started process {pid}: {FormatCommandLine(startInfo)}" +
-            (command.WorkingDirectory is { Length: > 0 } cwd ? $" (in {cwd})" : ""));
+            (command.WorkingDirectory is { Length: > 0 } cwd ? $" (in {cwd})" : "") +
+            (supervised ? $" (process group {pid}, killed if the silo dies)" : " (not supervised: setsid or /bin/sh is missing, so it would outlive a crashed silo)"));
 
         var output = new BoundedOutput(log, _options.MaxLogLinesPerAttempt);
         using var readers = new CancellationTokenSource();
@@ -100,7 +120,7 @@ public sealed class CommandJobHandler : IJobHandler
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await KillTreeAsync(process, log);
+            await KillAsync(process, supervised, log);
             await DrainAsync(stdout, stderr, readers, log);
             output.WriteSummary();
             log.Write(LogStream.System,
@@ -116,7 +136,7 @@ public sealed class CommandJobHandler : IJobHandler
     }
 
     /// <summary>Checks the command and builds what to start, or says why it cannot run.</summary>
-    private (ProcessStartInfo? StartInfo, string? Problem) Prepare(CommandJob command)
+    private (ProcessStartInfo? StartInfo, string? Problem) Prepare(CommandJob command, JobContext context)
     {
         if (string.IsNullOrWhiteSpace(command.Executable))
             return Reject("the command job names no executable");
@@ -158,6 +178,9 @@ public sealed class CommandJobHandler : IJobHandler
                 return Reject($"environment variable name '{name}' is not valid");
             startInfo.Environment[name] = value ?? "";
         }
+        startInfo.Environment[JobIdVariable] = context.Id.ToString();
+        startInfo.Environment[AttemptVariable] = context.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        startInfo.Environment[MaxAttemptsVariable] = context.MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return (startInfo, null);
     }
 
@@ -250,18 +273,60 @@ public sealed class CommandJobHandler : IJobHandler
         }
     }
 
-    private async Task KillTreeAsync(Process process, IJobLog log)
+    /// <summary>
+    /// Supervised: closes the supervisor's stdin, so that it kills the whole process group (also the command's
+    /// descendants that its parent left behind), and waits briefly. Then, or unsupervised at once, kills the process
+    /// tree (also descendants that moved to a group of their own).
+    /// </summary>
+    private async Task KillAsync(Process process, bool supervised, IJobLog log)
     {
+        if (supervised)
+        {
+            CloseInput(process);
+            if (await WaitForExitAsync(process, GroupKillWait))
+                return;
+        }
         TryKill(process, log);
+        if (!await WaitForExitAsync(process, _options.KillTimeout))
+            log.Write(LogStream.System, $"process {process.Id} did not exit within {_options.KillTimeout.TotalSeconds:0.#} s of being killed");
+    }
+
+    private async Task<bool> WaitForExitAsync(Process process, TimeSpan timeout)
+    {
         try
         {
-            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(_options.KillTimeout, _time);
+            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(timeout, _time);
+            return true;
         }
         catch (TimeoutException)
         {
-            log.Write(LogStream.System, $"process {process.Id} did not exit within {_options.KillTimeout.TotalSeconds:0.#} s of being killed");
+            return false;
         }
     }
+
+    private static void CloseInput(Process process)
+    {
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            // Not redirected, or already closed.
+        }
+    }
+
+    /// <summary>How long a supervisor has to kill its process group after its stdin closed, before the tree is killed.</summary>
+    private static readonly TimeSpan GroupKillWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>The job's id, in the command's environment.</summary>
+    public const string JobIdVariable = "SCHEDULER_JOB_ID";
+
+    /// <summary>The attempt's number (1 for the first run; the fencing token), in the command's environment.</summary>
+    public const string AttemptVariable = "SCHEDULER_ATTEMPT";
+
+    /// <summary>The job's most attempts, in the command's environment.</summary>
+    public const string MaxAttemptsVariable = "SCHEDULER_MAX_ATTEMPTS";
 
     /// <summary>Lets the readers reach end-of-file, for at most the drain timeout (a background child may hold the pipes).</summary>
     private async Task DrainAsync(Task stdout, Task stderr, CancellationTokenSource readers, IJobLog log)

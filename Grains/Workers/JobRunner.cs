@@ -22,6 +22,7 @@ public sealed partial class JobRunner(
         {
             var job = grains.GetGrain<IJobGrain>(dispatch.Id.Value);
             JobExecution? execution;
+            var asked = time.GetTimestamp();
             try
             {
                 execution = await job.TryStart(silo.SiloAddress);
@@ -38,7 +39,7 @@ public sealed partial class JobRunner(
             }
             if (execution is null)
                 return;
-            var signals = pool.TrackLease(job, execution.Id, execution.Attempt);
+            var signals = pool.TrackLease(job, execution.Id, execution.Attempt, asked);
             try
             {
                 var result = await ExecuteAsync(execution, signals);

@@ -18,6 +18,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     private readonly ConcurrentQueue<Dispatch> _acks = new();
     private readonly ConcurrentDictionary<JobId, RunningAttempt> _runningAttempts = new();
     private readonly ILogger<WorkerPool> _logger;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopPulling = new();
     private readonly CancellationTokenSource _stopRunning = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -29,8 +30,10 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     private Task _upkeep = Task.CompletedTask;  // acks and lease renewals: run until the last job has ended
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public WorkerPool(IGrainFactory grains, ILocalSiloDetails silo, IOptions<SchedulerOptions> options, ILogger<WorkerPool> logger)
+    public WorkerPool(IGrainFactory grains, ILocalSiloDetails silo, IOptions<SchedulerOptions> options, ILogger<WorkerPool> logger,
+        TimeProvider time)
     {
+        _time = time;
         _grains = grains;
         _silo = silo.SiloAddress;
         _options = options.Value;
@@ -238,15 +241,37 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
     /// <summary>
     /// Registers a running attempt for lease renewal. <see cref="AttemptSignals.LeaseLost"/> fires when the lease is
-    /// lost (the job grain refused a renewal, so the job may run elsewhere now, or three renewals in a row failed);
+    /// lost (the job grain refused a renewal, so the job may run elsewhere now, or three renewals in a row failed), or
+    /// when no renewal was confirmed in time (see <see cref="SelfFenceAfter"/>);
     /// <see cref="AttemptSignals.Cancelled"/> fires when the job was cancelled while it ran.
     /// </summary>
-    public AttemptSignals TrackLease(IJobGrain job, JobId id, int attempt)
+    /// <param name="askedAt">When (<see cref="TimeProvider.GetTimestamp"/>) the runner asked the grain to start the
+    /// attempt: the grain's lease cannot end earlier than a lease period after it.</param>
+    public AttemptSignals TrackLease(IJobGrain job, JobId id, int attempt, long askedAt)
     {
-        var running = new RunningAttempt(job, attempt);
+        var running = new RunningAttempt(job, attempt, _time);
+        running.ExtendUntil(askedAt, SelfFenceAfter, _time);
+        running.LeaseLost.Token.Register(static state =>
+        {
+            var (pool, id, running) = ((WorkerPool, JobId, RunningAttempt))state!;
+            if (!running.Refused && pool.IsTracked(id, running))
+                LogLeaseExpiredHere(pool._logger, id, running.Attempt, pool.SelfFenceAfter);
+        }, (this, id, running));
         _runningAttempts[id] = running;
+        // A slow start (a loaded machine, a slow storage write) used up part of the lease: renew now rather than at the
+        // next tick, so that the attempt is not stopped for want of a renewal that was never sent.
+        if (_time.GetElapsedTime(askedAt) > _options.LeaseCheckInterval && running.TryBeginRenewal())
+            _ = RenewAsync(id, running);
         return new AttemptSignals(running.LeaseLost.Token, running.Cancelled.Token);
     }
+
+    /// <summary>
+    /// How long after sending its last renewal that the grain confirmed an executor stops the attempt on its own:
+    /// three quarters of the lease period. The grain extends the lease from when a renewal arrives, which is no earlier
+    /// than when it was sent, so the executor stops the attempt (a command's process group is killed) at least a
+    /// quarter period before the grain can give the job to another silo, even when renewals hang instead of failing.
+    /// </summary>
+    public TimeSpan SelfFenceAfter => _options.LeasePeriod - _options.LeaseCheckInterval;
 
     public void UntrackLease(JobId id)
     {
@@ -286,15 +311,22 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
             _ = _grains.GetGrain<IQueueShardGrain>(shard).Ack(ids.ToImmutable());
     }
 
-    /// <summary>Renews the lease of every attempt running on this silo, once per lease check interval.</summary>
+    /// <summary>
+    /// Renews the lease of every attempt running on this silo, once per lease check interval. At most one renewal per
+    /// attempt is in flight, and the loop does not wait for them: one hanging call must not hold up the others.
+    /// </summary>
     private async Task HeartbeatLoopAsync()
     {
         while (!_stopRunning.IsCancellationRequested)
         {
-            await Task.Delay(_options.LeaseCheckInterval, _stopRunning.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.Delay(_options.LeaseCheckInterval, _time, _stopRunning.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (_stopRunning.IsCancellationRequested)
                 return;
-            await Task.WhenAll(_runningAttempts.ToArray().Select(kv => RenewAsync(kv.Key, kv.Value)));
+            foreach (var (id, running) in _runningAttempts)
+            {
+                if (running.TryBeginRenewal())
+                    _ = RenewAsync(id, running);
+            }
         }
     }
 
@@ -302,10 +334,24 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     {
         try
         {
+            await RenewOnceAsync(id, running);
+        }
+        finally
+        {
+            running.EndRenewal();
+        }
+    }
+
+    private async Task RenewOnceAsync(JobId id, RunningAttempt running)
+    {
+        var sent = _time.GetTimestamp();
+        try
+        {
             switch (await running.Job.Heartbeat(running.Attempt))
             {
                 case LeaseStatus.Renewed:
                     running.Failures = 0;
+                    running.ExtendUntil(sent, SelfFenceAfter, _time);
                     return;
                 case LeaseStatus.CancelRequested:
                     running.Failures = 0;
@@ -316,6 +362,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                     if (!IsTracked(id, running))
                         return;
                     LogLeaseRefused(_logger, id, running.Attempt);
+                    running.Refused = true;
                     break;
             }
         }
@@ -324,6 +371,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
             if (++running.Failures < 3)
                 return;
             LogLeaseRenewalFailed(_logger, e, id, running.Attempt, running.Failures);
+            running.Refused = true;
         }
         Signal(running.LeaseLost);
     }
@@ -345,13 +393,38 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
     public readonly record struct AttemptSignals(CancellationToken LeaseLost, CancellationToken Cancelled);
 
-    private sealed class RunningAttempt(IJobGrain job, int attempt)
+    private sealed class RunningAttempt(IJobGrain job, int attempt, TimeProvider time)
     {
+        private int _renewing;
+
         public IJobGrain Job { get; } = job;
         public int Attempt { get; } = attempt;
-        public CancellationTokenSource LeaseLost { get; } = new();
+
+        /// <summary>Cancelled on a refused renewal, on repeated failures, or by its own timer (see <see cref="ExtendUntil"/>).</summary>
+        public CancellationTokenSource LeaseLost { get; } = new(Timeout.InfiniteTimeSpan, time);
         public CancellationTokenSource Cancelled { get; } = new();
         public int Failures { get; set; }
+
+        /// <summary>True when the lease was refused or renewals kept failing (already logged), not merely late.</summary>
+        public bool Refused { get; set; }
+
+        public bool TryBeginRenewal() => Interlocked.CompareExchange(ref _renewing, 1, 0) == 0;
+
+        public void EndRenewal() => Volatile.Write(ref _renewing, 0);
+
+        /// <summary>Moves the executor's own deadline to <paramref name="after"/> past <paramref name="sent"/>.</summary>
+        public void ExtendUntil(long sent, TimeSpan after, TimeProvider time)
+        {
+            var left = after - time.GetElapsedTime(sent);
+            try
+            {
+                LeaseLost.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The attempt ended meanwhile.
+            }
+        }
     }
 
     /// <summary>Waits, or less when pulling stops.</summary>
@@ -392,6 +465,9 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: renewing the lease of attempt {Attempt} failed {Failures} times in a row; stopping it")]
     private static partial void LogLeaseRenewalFailed(ILogger logger, Exception exception, JobId jobId, int attempt, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: no lease renewal of attempt {Attempt} was confirmed within {After}; stopping it before the lease can run out")]
+    private static partial void LogLeaseExpiredHere(ILogger logger, JobId jobId, int attempt, TimeSpan after);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started: {Capacity} slots, watching {Shards} queue shards")]
     private static partial void LogStarted(ILogger logger, int capacity, int shards);

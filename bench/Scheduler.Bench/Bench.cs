@@ -18,13 +18,25 @@ using Scheduler.Silo.Hosting;
 namespace Scheduler.Bench;
 
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
-    string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null)
+    string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null, int FailOncePercent = 0, int Kills = 3,
+    TimeSpan LeasePeriod = default)
 {
     public string? Validate() => this switch
     {
         { Workflows: not (null or "chain" or "diamond") } => $"--workflows must be chain or diamond (was {Workflows})",
         { Workflows: not null, Mode: not "burst" } => "--workflows submits in bursts: leave --mode at burst",
         { Silos: < 1 or > 4 } => $"--silos must be 1 to 4 (was {Silos})",
+        { FailOncePercent: < 0 or > 100 } => $"--fail-once-percent must be 0 to 100 (was {FailOncePercent})",
+        { FailOncePercent: > 0, Workflows: not null } => "--fail-once-percent does not apply to --workflows",
+        { FailOncePercent: > 0, Mode: "recovery" } => "--fail-once-percent applies to --mode burst and paced, not recovery",
+        { Mode: "recovery", Storage: not "postgres" } => "--mode recovery runs silo processes on shared storage: use --storage postgres",
+        { Mode: "recovery", Silos: < 2 } => $"--mode recovery kills one silo, so it needs --silos 2 or more (was {Silos})",
+        { Mode: "recovery", Kills: < 1 or > 100 } => $"--kills must be 1 to 100 (was {Kills})",
+        { Mode: "recovery" } when LeasePeriod < TimeSpan.FromSeconds(1) || LeasePeriod > TimeSpan.FromMinutes(10) =>
+            $"--lease-period must be 1 to 600 seconds (was {LeasePeriod.TotalSeconds})",
+        { Mode: "recovery" } when Jobs > (Silos - 1) * Capacity =>
+            $"--mode recovery runs every job at once, and the survivors of a kill need room for the killed silo's jobs: " +
+            $"--jobs ({Jobs}) must be at most (--silos - 1) × --capacity ({(Silos - 1) * Capacity})",
         { Silos: > 1, Storage: not "postgres" } => "--silos above 1 needs shared storage: use --storage postgres",
         { Postgres: not null, Storage: not "postgres" } => "--postgres only applies to --storage postgres",
         { Jobs: < 1 } => $"--jobs must be at least 1 (was {Jobs})",
@@ -42,14 +54,23 @@ public sealed class Recorder
     public readonly ConcurrentDictionary<Guid, int> Runs = new();
 }
 
+/// <summary>
+/// Succeeds at once, except that the first attempt of a job whose payload is <see cref="FailOncePayload"/> returns a
+/// retriable failure (<c>--fail-once-percent</c>) that asks to be retried at once, so that a retry policy's backoff does
+/// not enter the figure: its second attempt succeeds.
+/// </summary>
 public sealed class RecordingNoopHandler(Recorder recorder) : IJobHandler
 {
     public const string Name = "bench.noop";
+
+    public const byte FailOncePayload = 1;
 
     public Task<JobResult> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
         recorder.StartTicks.TryAdd(context.Id.Value, Stopwatch.GetTimestamp());
         recorder.Runs.AddOrUpdate(context.Id.Value, 1, (_, n) => n + 1);
+        if (context.Attempt == 1 && context.Payload.Length == 1 && context.Payload.Span[0] == FailOncePayload)
+            return Task.FromResult(JobResult.Retry("bench: fails once", after: TimeSpan.Zero)); // at once: no backoff in the figure
         return Task.FromResult(JobResult.Success());
     }
 }
@@ -144,7 +165,14 @@ public static class Bench
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var submitTicks = new ConcurrentDictionary<Guid, long>();
-        var requests = Enumerable.Range(0, s.Jobs).Select(_ => new JobRequest { Handler = RecordingNoopHandler.Name, Id = JobId.New() }).ToArray();
+        // With --fail-once-percent, every (100 / percent)-th job, spread evenly, fails its first attempt.
+        var failOnce = Enumerable.Range(0, s.Jobs).Select(i => (long)(i + 1) * s.FailOncePercent / 100 > (long)i * s.FailOncePercent / 100).ToArray();
+        var requests = Enumerable.Range(0, s.Jobs).Select(i => new JobRequest
+        {
+            Handler = RecordingNoopHandler.Name,
+            Id = JobId.New(),
+            Payload = failOnce[i] ? [RecordingNoopHandler.FailOncePayload] : [],
+        }).ToArray();
         var accepted = 0;
         var first = Stopwatch.GetTimestamp();
         if (s.Mode == "burst")
@@ -200,7 +228,10 @@ public static class Bench
             .Select(r => (recorder.StartTicks[r.Id!.Value.Value] - submitTicks[r.Id!.Value.Value]) * 1000.0 / Stopwatch.Frequency)
             .Order().ToArray();
         var requestIds = requests.Select(r => r.Id!.Value.Value).ToHashSet();
-        var duplicates = recorder.Runs.Where(kv => requestIds.Contains(kv.Key)).Sum(kv => kv.Value - 1);
+        var expectedRuns = requests.Select((r, i) => (r.Id!.Value.Value, Runs: failOnce[i] ? 2 : 1)).ToDictionary(x => x.Value, x => x.Runs);
+        var duplicates = recorder.Runs.Where(kv => requestIds.Contains(kv.Key)).Sum(kv => Math.Max(0, kv.Value - expectedRuns[kv.Key]));
+        var failedOnce = failOnce.Count(f => f);
+        var retried = recorder.Runs.Count(kv => requestIds.Contains(kv.Key) && kv.Value > 1);
         var lost = s.Jobs - completed;
         var seconds = (last - first) / (double)Stopwatch.Frequency;
 
@@ -218,6 +249,9 @@ public static class Bench
             completed,
             lost,
             duplicates,
+            fail_once_percent = s.FailOncePercent,
+            failed_once = failedOnce,
+            retried,
             jobs_per_sec = Math.Round(completed / seconds, 1),
             start_latency_ms = new { p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), p99 = Percentile(latencies, 0.99) },
             submit_seconds = Math.Round((submitted - first) / (double)Stopwatch.Frequency, 3),
@@ -232,6 +266,7 @@ public static class Bench
         };
         Console.Error.WriteLine($"{s.Mode} {s.Storage}: {completed}/{s.Jobs} completed in {seconds:0.00} s = {result.jobs_per_sec} jobs/s; " +
             $"start latency p50 {result.start_latency_ms.p50} ms, p99 {result.start_latency_ms.p99} ms; lost {lost}, duplicates {duplicates}; " +
+            (s.FailOncePercent > 0 ? $"{failedOnce} jobs failed their first attempt, {retried} ran again; " : "") +
             $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}");
         Console.WriteLine(JsonSerializer.Serialize(result));
 

@@ -4,8 +4,12 @@ using Scheduler.Bench;
 var storage = new Option<string>("--storage") { Description = "memory | embedded | postgres", DefaultValueFactory = _ => "memory" };
 storage.AcceptOnlyFromAmong("memory", "embedded", "postgres");
 var jobs = new Option<int>("--jobs") { Description = "jobs to submit", DefaultValueFactory = _ => 100_000 };
-var mode = new Option<string>("--mode") { Description = "burst: submit all at once; paced: submit at --rate per second", DefaultValueFactory = _ => "burst" };
-mode.AcceptOnlyFromAmong("burst", "paced");
+var mode = new Option<string>("--mode")
+{
+    Description = "burst: submit all at once; paced: submit at --rate per second; recovery: silo processes, kill -9 one, time until its jobs run again",
+    DefaultValueFactory = _ => "burst",
+};
+mode.AcceptOnlyFromAmong("burst", "paced", "recovery");
 var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode", DefaultValueFactory = _ => 1000 };
 var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
 var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
@@ -15,22 +19,26 @@ var redis = new Option<string?>("--redis") { Description = "Redis connection str
 var workflows = new Option<string?>("--workflows") { Description = "chain | diamond: submit workflows of 4 no-op jobs (--jobs counts their jobs) and measure parent end → child start" };
 workflows.AcceptOnlyFromAmong("chain", "diamond");
 var silos = new Option<int>("--silos") { Description = "silos to run (above 1 needs --storage postgres)", DefaultValueFactory = _ => 1 };
+var failOncePercent = new Option<int>("--fail-once-percent") { Description = "percent of jobs whose first attempt fails (retriable) and whose second succeeds", DefaultValueFactory = _ => 0 };
+var kills = new Option<int>("--kills") { Description = "recovery mode: rounds, each killing one silo with -9", DefaultValueFactory = _ => 3 };
+var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
 {
-    storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows,
+    storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod,
 };
 root.SetAction(async (parse, ct) =>
 {
     var settings = new BenchSettings(
         parse.GetValue(storage)!, parse.GetValue(jobs), parse.GetValue(mode)!, parse.GetValue(rate),
         parse.GetValue(capacity), parse.GetValue(batch), TimeSpan.FromSeconds(parse.GetValue(timeout)),
-        parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows));
+        parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows),
+        parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)));
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");
         return 2;
     }
-    return await Bench.RunAsync(settings, ct);
+    return settings.Mode == "recovery" ? await RecoveryBench.RunAsync(settings, ct) : await Bench.RunAsync(settings, ct);
 });
 return await root.Parse(args).InvokeAsync();

@@ -9,7 +9,7 @@ namespace Scheduler.Tests.Chaos;
 /// Failures of real processes: silos run as separate <c>dotnet Scheduler.Silo.dll</c> processes on real PostgreSQL and
 /// Redis (loopback), and are killed, stopped and restarted under load. The tests of this class run one after another.
 /// </summary>
-public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly CommandJob ShortSleep = new() { Executable = "/bin/sleep", Arguments = ["0.05"] };
 

@@ -52,6 +52,12 @@ internal sealed class SiloProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>
+    /// This silo's current (or last) run: its name and start number ("silo2.3"), also in the process's environment as
+    /// <see cref="AttemptRecorder.SiloRunVariable"/>, so that the commands it runs can tell which run they belong to.
+    /// </summary>
+    public string? Run { get; private set; }
+
     /// <summary>Starts the process (a fresh log file per start); does not wait for it to be ready.</summary>
     public void Start()
     {
@@ -78,6 +84,8 @@ internal sealed class SiloProcess : IAsyncDisposable
         info.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
         foreach (var (key, value) in _environment)
             info.Environment[key] = value;
+        Run = $"{Name}.{_logs.Count}";
+        info.Environment[AttemptRecorder.SiloRunVariable] = Run;
 
         _log = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite);
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {Name}");

@@ -213,6 +213,56 @@ public sealed class CommandJobHandlerTests
         Assert.Contains("not a valid command job", result.Reason);
     }
 
+    [UnixFact]
+    public async Task ExecuteAsync_GivesTheCommandItsJobIdAndAttempt_InTheEnvironment()
+    {
+        var log = new CollectingLog();
+        var command = Shell("echo \"$SCHEDULER_JOB_ID $SCHEDULER_ATTEMPT $SCHEDULER_MAX_ATTEMPTS\"") with
+        {
+            Environment = new Dictionary<string, string> { ["SCHEDULER_ATTEMPT"] = "spoofed" },
+        };
+        var context = Context(JsonSerializer.SerializeToUtf8Bytes(command, PayloadJson.Options), log, attempt: 2, maxAttempts: 5);
+
+        var result = await new CommandJobHandler(Options.Create(new CommandHandlerOptions())).ExecuteAsync(context, CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal(JobOutcome.Success, result.Outcome);
+        Assert.Equal([$"{context.Id} 2 5"], log.Lines(LogStream.StdOut));
+    }
+
+    [UnixFact]
+    public async Task ExecuteAsync_KillsAnOrphanedGrandchild_WhenCancelled()
+    {
+        Assert.True(CommandSupervisor.IsAvailable, "this machine should have /bin/sh and setsid");
+        var log = new CollectingLog();
+        using var cts = new CancellationTokenSource();
+        var orphanLine = log.WaitForAsync(LogStream.StdOut, l => l.StartsWith("orphan ", StringComparison.Ordinal));
+
+        // The subshell exits at once, so the sleep it started has no parent in the command's process tree any more.
+        var run = RunAsync(Shell("(sleep 30 & echo orphan $!); sleep 30"), log, cancellationToken: cts.Token);
+        var orphan = int.Parse((await orphanLine.WaitAsync(Bound))["orphan ".Length..]);
+        Assert.True(IsAlive(orphan));
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(Bound));
+        Assert.True(await EventuallyAsync(() => !IsAlive(orphan)), $"orphaned grandchild {orphan} is still alive");
+    }
+
+    [UnixFact]
+    public async Task ExecuteAsync_RunsTheCommandInAProcessGroupOfItsOwn_AndLeavesNothingBehind()
+    {
+        var log = new CollectingLog();
+
+        var result = await RunAsync(Shell("cut -d' ' -f5 /proc/$$/stat; cut -d' ' -f5 /proc/$PPID/stat; cat"), log);
+
+        Assert.Equal(JobOutcome.Success, result.Outcome);
+        var group = int.Parse(log.Lines(LogStream.System)[0].Split(' ')[2].TrimEnd(':'));
+        var ownGroups = log.Lines(LogStream.StdOut).Select(l => int.Parse(l.Trim())).ToList();
+        Assert.Equal([group, group], ownGroups); // the command and its supervisor (reading stdin gave end-of-file at once)
+        Assert.NotEqual(Environment.ProcessId, group);
+        Assert.True(await EventuallyAsync(() => ProcessesInGroup(group).Count == 0),
+            $"processes left in group {group}: {string.Join(", ", ProcessesInGroup(group))}");
+    }
+
     private static CommandJob Shell(string script) => new() { Executable = "/bin/sh", Arguments = ["-c", script] };
 
     private static Task<JobResult> RunAsync(CommandJob command, CollectingLog log, CommandHandlerOptions? options = null, CancellationToken cancellationToken = default)
@@ -222,11 +272,11 @@ public sealed class CommandJobHandlerTests
         return handler.ExecuteAsync(context, cancellationToken).WaitAsync(Bound);
     }
 
-    private static JobContext Context(byte[] payload, IJobLog log) => new()
+    private static JobContext Context(byte[] payload, IJobLog log, int attempt = 1, int maxAttempts = 3) => new()
     {
         Id = JobId.New(),
-        Attempt = 1,
-        MaxAttempts = 3,
+        Attempt = attempt,
+        MaxAttempts = maxAttempts,
         Handler = CommandJob.HandlerName,
         Queue = JobRequest.DefaultQueue,
         Tenant = JobRequest.DefaultTenant,
@@ -247,6 +297,28 @@ public sealed class CommandJobHandlerTests
         {
             return false;
         }
+    }
+
+    /// <summary>Live processes (not zombies) whose process group is <paramref name="group"/>.</summary>
+    private static List<int> ProcessesInGroup(int group)
+    {
+        var found = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[0] is not ("Z" or "X") && int.Parse(fields[2]) == group)
+                    found.Add(pid);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+            {
+            }
+        }
+        return found;
     }
 
     private static async Task<bool> EventuallyAsync(Func<bool> condition)
