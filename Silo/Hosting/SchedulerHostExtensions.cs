@@ -53,6 +53,7 @@ public static class SchedulerHostExtensions
                 silo.ConfigureEndpoints(System.Net.IPAddress.Parse(hosting.AdvertisedAddress), hosting.SiloPort, hosting.GatewayPort,
                     listenOnAnyHostAddress: hosting.ListenOnAnyAddress);
                 silo.UseRedisClustering(hosting.RedisConnectionString);
+                silo.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = hosting.ProbeTimeout);
                 // Waits (with backoff, up to StartupTimeout) for Redis before Orleans' membership first uses it.
                 var redis = hosting.RedisConnectionString;
                 silo.Services.AddStartupDeadline();

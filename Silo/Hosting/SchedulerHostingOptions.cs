@@ -49,6 +49,15 @@ public sealed class SchedulerHostingOptions
     /// </summary>
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Cluster profile: how often each silo probes others, and how long one probe may take (Orleans'
+    /// <c>ClusterMembershipOptions.ProbeTimeout</c>). Three missed probes make a silo suspect, so a killed silo is
+    /// declared dead after about three of these; jobs whose grains it held wait for that. Orleans' default is 5 s
+    /// (about 15 s to detect); ours is 2 s, so a killed silo's jobs run again within about 10 s. Shorter risks
+    /// declaring a silo dead that is only slow.
+    /// </summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Orleans cluster id. Default "scheduler".</summary>
     public string ClusterId { get; set; } = "scheduler";
 
@@ -87,6 +96,8 @@ public sealed class SchedulerHostingOptions
             yield return $"Scheduler:SiloPort must be 1 to 65535 (was {SiloPort})";
         if (GatewayPort is < 1 or > 65535)
             yield return $"Scheduler:GatewayPort must be 1 to 65535 (was {GatewayPort})";
+        if (ProbeTimeout < TimeSpan.FromMilliseconds(500) || ProbeTimeout > TimeSpan.FromMinutes(1))
+            yield return $"Scheduler:ProbeTimeout must be 00:00:00.5 to 00:01:00 (was {ProbeTimeout})";
         if (StartupTimeout <= TimeSpan.Zero)
             yield return $"Scheduler:StartupTimeout must be positive (was {StartupTimeout})";
         if (SiloPort == GatewayPort)
