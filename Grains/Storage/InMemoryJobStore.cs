@@ -11,7 +11,6 @@ public sealed class InMemoryJobStore : IJobStore
     private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
     private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new();
-    private readonly ConcurrentDictionary<JobId, StoredJobState> _states = new();
     private readonly object _writeLock = new();
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
@@ -23,18 +22,17 @@ public sealed class InMemoryJobStore : IJobStore
         {
             foreach (var record in records)
             {
-                var stored = _states.TryGetValue(record.Id, out var state) ? state.Version : 0;
-                var exists = _jobs.ContainsKey(record.Id);
+                var exists = _jobs.TryGetValue(record.Id, out var existing);
+                var stored = existing?.Version ?? 0;
                 if (record.Version > 0 && (stored != record.Version - 1 || (record.Version > 1 && !exists)))
                 {
                     (conflicts ??= []).Add(record.Id);
                     continue;
                 }
-                _states[record.Id] = new StoredJobState(record.Version == 0 ? stored : record.Version, record.Data);
-                if (_jobs.TryGetValue(record.Id, out var existing))
+                if (existing is not null)
                 {
                     _countByState[(int)existing.State]--;
-                    _jobs[record.Id] = record with { CreatedAt = existing.CreatedAt };
+                    _jobs[record.Id] = record with { CreatedAt = existing.CreatedAt, Version = record.Version == 0 ? stored : record.Version };
                 }
                 else
                 {
@@ -59,8 +57,8 @@ public sealed class InMemoryJobStore : IJobStore
         var found = new Dictionary<JobId, StoredJobState>();
         foreach (var id in ids)
         {
-            if (_jobs.ContainsKey(id) && _states.TryGetValue(id, out var state))
-                found[id] = state;
+            if (_jobs.TryGetValue(id, out var job))
+                found[id] = new StoredJobState(job.Version, job.Data);
         }
         return Task.FromResult<IReadOnlyDictionary<JobId, StoredJobState>>(found);
     }
@@ -178,7 +176,6 @@ public sealed class InMemoryJobStore : IJobStore
                     if (job.State != JobState.Failed)
                         continue;
                     _jobs.TryRemove(id, out _);
-                    _states.TryRemove(id, out _);
                     _countByState[(int)job.State]--;
                     deleted++;
                 }

@@ -392,9 +392,7 @@ public sealed class SqlJobStore : IJobStore
     public async Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var limit = filter.Limit is > 0 and <= JobFilter.MaxLimit
-            ? filter.Limit
-            : throw new ArgumentOutOfRangeException(nameof(filter), filter.Limit, $"Limit must be 1 to {JobFilter.MaxLimit}.");
+        var limit = CheckLimit(filter.Limit, nameof(filter));
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -404,27 +402,10 @@ public sealed class SqlJobStore : IJobStore
             WHERE service_id = @service_id
             """);
         AddParameter(command, "service_id", DbType.String).Value = _serviceId;
-        // Only the filters given go into the statement, so the planner can pick the matching index.
-        if (filter.State is { } state)
-        {
-            sql.Append(" AND state = @state");
-            AddParameter(command, "state", DbType.Int32).Value = (int)state;
-        }
-        if (filter.Queue is { } queue)
-        {
-            sql.Append(" AND queue = @queue");
-            AddParameter(command, "queue", DbType.String).Value = queue;
-        }
-        if (filter.Tenant is { } tenant)
-        {
-            sql.Append(" AND tenant = @tenant");
-            AddParameter(command, "tenant", DbType.String).Value = tenant;
-        }
-        if (filter.Handler is { } handler)
-        {
-            sql.Append(" AND handler = @handler");
-            AddParameter(command, "handler", DbType.String).Value = handler;
-        }
+        AndWhere(sql, command, "state =", "state", DbType.Int32, (int?)filter.State);
+        AndWhere(sql, command, "queue =", "queue", DbType.String, filter.Queue);
+        AndWhere(sql, command, "tenant =", "tenant", DbType.String, filter.Tenant);
+        AndWhere(sql, command, "handler =", "handler", DbType.String, filter.Handler);
         sql.Append(" ORDER BY created_at DESC, job_id DESC LIMIT @limit");
         AddParameter(command, "limit", DbType.Int32).Value = limit;
         command.CommandText = sql.ToString();
@@ -555,34 +536,16 @@ public sealed class SqlJobStore : IJobStore
     public async Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var limit = filter.Limit is > 0 and <= JobFilter.MaxLimit
-            ? filter.Limit
-            : throw new ArgumentOutOfRangeException(nameof(filter), filter.Limit, $"Limit must be 1 to {JobFilter.MaxLimit}.");
+        var limit = CheckLimit(filter.Limit, nameof(filter));
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         var sql = new StringBuilder(ListFailedSql);
         AddParameter(command, "service_id", DbType.String).Value = _serviceId;
-        if (filter.Queue is { } queue)
-        {
-            sql.Append(" AND j.queue = @queue");
-            AddParameter(command, "queue", DbType.String).Value = queue;
-        }
-        if (filter.Tenant is { } tenant)
-        {
-            sql.Append(" AND j.tenant = @tenant");
-            AddParameter(command, "tenant", DbType.String).Value = tenant;
-        }
-        if (filter.Handler is { } handler)
-        {
-            sql.Append(" AND j.handler = @handler");
-            AddParameter(command, "handler", DbType.String).Value = handler;
-        }
-        if (filter.FailedBefore is { } before)
-        {
-            sql.Append(" AND j.updated_at < @failed_before");
-            AddParameter(command, "failed_before", DbType.Int64).Value = before.UtcTicks;
-        }
+        AndWhere(sql, command, "j.queue =", "queue", DbType.String, filter.Queue);
+        AndWhere(sql, command, "j.tenant =", "tenant", DbType.String, filter.Tenant);
+        AndWhere(sql, command, "j.handler =", "handler", DbType.String, filter.Handler);
+        AndWhere(sql, command, "j.updated_at <", "failed_before", DbType.Int64, filter.FailedBefore?.UtcTicks);
         sql.Append(" ORDER BY j.updated_at DESC, j.job_id DESC LIMIT @limit");
         AddParameter(command, "limit", DbType.Int32).Value = limit;
         command.CommandText = sql.ToString();
@@ -649,6 +612,19 @@ public sealed class SqlJobStore : IJobStore
             foreach (var (command, _) in commands)
                 await command.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private static int CheckLimit(int limit, string paramName) => limit is > 0 and <= JobFilter.MaxLimit
+        ? limit
+        : throw new ArgumentOutOfRangeException(paramName, limit, $"Limit must be 1 to {JobFilter.MaxLimit}.");
+
+    // Only the filters given go into a statement, so the planner can pick the matching index.
+    private static void AndWhere(StringBuilder sql, DbCommand command, string condition, string parameter, DbType type, object? value)
+    {
+        if (value is null)
+            return;
+        sql.Append(" AND ").Append(condition).Append(" @").Append(parameter);
+        AddParameter(command, parameter, type).Value = value;
     }
 
     private static DbParameter AddParameter(DbCommand command, string name, DbType type)
