@@ -38,8 +38,16 @@ public sealed class SchedulerOptions
     /// <summary>How long running jobs may finish when the silo stops before their tokens are cancelled. Default 10 s.</summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a workflow with jobs out may go without a change before the watchdog checks its jobs for ends it
+    /// missed (a report lost with a silo). The watchdogs look every minute. Default 1 minute.
+    /// </summary>
+    public TimeSpan WorkflowQuietPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
     public IEnumerable<string> Validate()
     {
+        if (WorkflowQuietPeriod < TimeSpan.Zero || WorkflowQuietPeriod > TimeSpan.FromDays(1))
+            yield return $"{SectionName}:WorkflowQuietPeriod must be 0 to 1 day (was {WorkflowQuietPeriod})";
         if (LeasePeriod < TimeSpan.FromSeconds(1) || LeasePeriod > TimeSpan.FromMinutes(10))
             yield return $"{SectionName}:LeasePeriod must be 1 s to 10 minutes (was {LeasePeriod})";
         if (ShutdownGracePeriod < TimeSpan.Zero || ShutdownGracePeriod > TimeSpan.FromMinutes(10))

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scheduler.Workers;
 using Scheduler.Execution;
+using Scheduler.Grains;
 using Scheduler.Storage;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -31,6 +32,7 @@ public static class SchedulerServiceCollectionExtensions
         services.AddSingleton<WorkerPool>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
         services.AddSingleton<JobRunner>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WorkflowWatchdogStarter>();
         services.AddJobGrainStorage();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
         services.AddOptions<CommandHandlerOptions>()
@@ -41,14 +43,18 @@ public static class SchedulerServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds the grain storage of job grains (<see cref="JobGrainStorage"/>, over the registered <see cref="IJobStore"/>).
+    /// Adds the grain storage of job and workflow grains (<see cref="JobGrainStorage"/> and <see cref="WorkflowGrainStorage"/>,
+    /// over the registered <see cref="IJobStore"/>).
     /// Idempotent; every storage profile calls it along with its job store.
     /// </summary>
     public static IServiceCollection AddJobGrainStorage(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(sp => new NewJobs(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
-            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp));
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp, sp.GetRequiredService<NewJobs>()));
+        services.TryAddKeyedSingleton<IGrainStorage>(WorkflowGrainStorage.ProviderName, (sp, _) => new WorkflowGrainStorage(
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<TimeProvider>() ?? TimeProvider.System, sp));
         return services;
     }
 

@@ -50,4 +50,11 @@ public interface IWorkflowGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("AddJobs")]
     Task<WorkflowReply> AddJobs(ImmutableArray<WorkflowJob> jobs);
+
+    /// <summary>
+    /// Checks every released job with its grain and applies what the workflow has not heard of. The silos' watchdog
+    /// calls it for workflows that have jobs out and have not changed for a while; calling it otherwise is harmless.
+    /// </summary>
+    [Alias("Reconcile")]
+    Task Reconcile();
 }

@@ -15,6 +15,7 @@ public sealed class SchedulerGrain(
     IOptions<SchedulerOptions> options,
     JobHandlerRegistry handlers,
     IJobStore store,
+    NewJobs newJobs,
     ILocalSiloDetails silo,
     TimeProvider time) : Grain, ISchedulerGrain
 {
@@ -39,7 +40,8 @@ public sealed class SchedulerGrain(
 
         var submits = new Task<SubmitResult>[requests.Length];
         for (var i = 0; i < requests.Length; i++)
-            submits[i] = GrainFactory.GetGrain<IJobGrain>(ids[i].Value).Submit(handlers.Resolve(requests[i]));
+            // A new id (not derived from an idempotency key, which is meant to be sent again) is most likely a new job.
+            submits[i] = newJobs.SubmitAsync(GrainFactory, handlers.Resolve(requests[i]) with { Id = ids[i] }, isNew: requests[i].IdempotencyKey is null);
         var results = await Task.WhenAll(submits);
 
         // Queue whatever is waiting (new jobs, and existing ones whose first submit may have failed before it

@@ -11,23 +11,27 @@ namespace Scheduler.Grains;
 /// One workflow. Holds the graph and each job's state, and releases a job (submits it to its job grain and queue
 /// shard) when its parents have ended as its dependencies require. Jobs report their final state one-way
 /// (<see cref="JobFinished"/>); what such a message may lose is recovered by reconciling with the jobs: on activation,
-/// and on a reminder that ticks while the workflow has released jobs.
+/// and when the <see cref="WorkflowWatchdogGrain"/> of the workflow's bucket finds it has had jobs out, unchanged, for a
+/// while. (Workflows stored before schema version 5 may still hold a reminder of their own: its next tick removes it.)
 /// </summary>
 public sealed partial class WorkflowGrain(
-    [PersistentState("workflow", SchedulerStorage.ProviderName)] IPersistentState<WorkflowGrainState> workflow,
+    [PersistentState(WorkflowGrainStorage.StateName, WorkflowGrainStorage.ProviderName)] IPersistentState<WorkflowGrainState> workflow,
     JobHandlerRegistry handlers,
+    NewJobs newJobs,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
     ILogger<WorkflowGrain> logger) : Grain, IWorkflowGrain, IRemindable
 {
-    private const string ReminderName = "reconcile";
-    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
+    private const string LegacyReminderName = "reconcile";
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly SchedulerOptions _options = options.Value;
     private WorkflowGraph _graph = null!;
     private TaskCompletionSource? _final;
     private IGrainTimer? _retryTimer;
+
+    // When this activation last checked its released jobs (so a watchdog call right after activation adds nothing).
+    private DateTimeOffset _reconciledAt;
 
     // The reason given to the latest Cancel, for the jobs it cancels.
     private string? _cancelDetail;
@@ -82,7 +86,8 @@ public sealed partial class WorkflowGrain(
         S.CreatedAt = now;
         S.State = WorkflowState.Running;
         var effects = _graph.Add(definition.Jobs, now);
-        await ApplyAsync(effects);
+        // Recorded before its first jobs exist: a workflow whose submit failed has no jobs running for it.
+        await ApplyAsync(effects, releaseWhileWriting: false);
         LogSubmitted(logger, Id, definition.Jobs.Length, effects.Release.Count);
         return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Accepted, Affected = definition.Jobs.Length };
     }
@@ -113,7 +118,7 @@ public sealed partial class WorkflowGrain(
         }
         try
         {
-            await ApplyAsync(effects);
+            await ApplyAsync(effects, releaseWhileWriting: true);
         }
         catch (Exception e)
         {
@@ -238,7 +243,6 @@ public sealed partial class WorkflowGrain(
         if (S.State != WorkflowState.Paused)
             return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {S.State}; only a paused workflow can be resumed", S.State);
         var effects = _graph.Resume(time.GetUtcNow());
-        S.ReminderRegistered = false;
         await ApplyAsync(effects);
         return new WorkflowReply { State = S.State, Affected = effects.Release.Count };
     }
@@ -253,7 +257,6 @@ public sealed partial class WorkflowGrain(
         if (S.State == WorkflowState.Cancelled && _graph.Released > 0)
             return WorkflowReply.Refused(SchedulerErrorCode.InvalidState,
                 $"{_graph.Released} jobs of workflow {Id} are still being cancelled; rerun once they have stopped", S.State);
-        S.ReminderRegistered = false;
         await ApplyAsync(_graph.Rerun(time.GetUtcNow()));
         return new WorkflowReply { State = S.State, Affected = count };
     }
@@ -270,39 +273,49 @@ public sealed partial class WorkflowGrain(
             errors = SiloCheck(jobs);
         if (!errors.IsEmpty)
             return new WorkflowReply { State = S.State, Errors = errors };
-        S.ReminderRegistered = false;
         await ApplyAsync(_graph.Add(jobs, time.GetUtcNow()));
         return new WorkflowReply { State = S.State, Affected = jobs.Length };
     }
 
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    public async Task Reconcile()
     {
-        if (reminderName != ReminderName)
-            return;
-        if (Exists && _graph.Released > 0)
+        if (!Exists)
         {
-            await ReconcileAsync(requeue: false);
+            DeactivateOnIdle();
             return;
         }
-        // Nothing left to watch: a final or paused workflow whose jobs have all reported. The state keeps saying
-        // "registered" (no write for that): the commands that release jobs again register it again anyway.
-        if (await this.GetReminder(ReminderName) is { } reminder)
+        if (_graph.Released > 0 && time.GetUtcNow() - _reconciledAt > TimeSpan.FromSeconds(5))
+            await ReconcileAsync(requeue: false);
+    }
+
+    /// <summary>
+    /// Only the reminder a workflow stored before schema version 5 registered for itself: the watchdog now does its
+    /// work, so it checks once more and goes.
+    /// </summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != LegacyReminderName)
+            return;
+        await Reconcile();
+        if (await this.GetReminder(LegacyReminderName) is { } reminder)
             await this.UnregisterReminder(reminder);
     }
 
     /// <summary>
-    /// Stores the graph's new state, then does what it asks: releases jobs and cancels jobs. Before a state with
-    /// released jobs is stored, the reconcile reminder is registered, so a crash after the write cannot strand them.
+    /// Stores the graph's new state and does what it asks: releases jobs and cancels jobs. A stored state with
+    /// released jobs is marked as watched, so a crash cannot strand them: the watchdog finds the workflow.
     /// </summary>
-    private async Task ApplyAsync(WorkflowEffects effects)
+    /// <param name="releaseWhileWriting">
+    /// Submit the released jobs while the state is written rather than after, a storage round trip less between a
+    /// parent's end and its child's start. Safe once the workflow is stored: a job's submit is idempotent (its id is
+    /// derived from the workflow), and should the write fail, the stored state still has the parent released, so the
+    /// next activation learns its end from the job again and releases the same child (which it then finds submitted).
+    /// </param>
+    private async Task ApplyAsync(WorkflowEffects effects, bool releaseWhileWriting = false)
     {
         if (!effects.Changed)
             return;
-        if (_graph.Released > 0 && !S.ReminderRegistered)
-        {
-            await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);
-            S.ReminderRegistered = true;
-        }
+        var early = releaseWhileWriting && effects.Release.Count > 0 ? SubmitSafelyAsync(effects.Release) : null;
         try
         {
             await workflow.WriteStateAsync();
@@ -311,6 +324,8 @@ public sealed partial class WorkflowGrain(
         {
             // Memory is ahead of storage: drop this activation, the next call reloads what is stored.
             DeactivateOnIdle();
+            if (early is not null)
+                await early;
             throw;
         }
         if (S.State.IsFinal())
@@ -323,38 +338,74 @@ public sealed partial class WorkflowGrain(
         }
         try
         {
-            await ReleaseAsync(effects.Release);
+            if (early is null)
+            {
+                await ReleaseAsync(effects.Release, isNew: true);
+            }
+            else
+            {
+                var (ended, failed) = await early;
+                if (failed is not null)
+                    throw failed;
+                await ApplyEndedAsync(ended);
+            }
             await CancelAsync(effects.CancelAll, onlyQueued: false);
             await CancelAsync(effects.CancelIfQueued, onlyQueued: true);
         }
         catch (Exception e)
         {
-            // The state says what should be; reconciling (soon, and on every reminder tick) makes it so.
+            // The state says what should be; reconciling (soon, and whenever the watchdog calls) makes it so.
             LogApplyFailed(logger, e, Id);
             ScheduleRetry();
         }
     }
 
-    /// <summary>Submits the given jobs to their grains (idempotent: the ids are derived) and queues those that wait.</summary>
-    private async Task ReleaseAsync(IReadOnlyList<int> nodes)
-    {
-        if (nodes.Count == 0)
-            return;
-        var requests = nodes.Select(Request).ToArray();
-        var results = await Task.WhenAll(requests.Select(r => GrainFactory.GetGrain<IJobGrain>(r.Id!.Value.Value).Submit(r)));
-        await EnqueueAsync(requests.Where((_, i) => results[i].State == JobState.Queued));
+    /// <summary>Submits the given jobs to their grains (idempotent: the ids are derived), queues those that wait, and applies the end of those that have already ended.</summary>
+    /// <param name="isNew">A first release of the node's current run (its job was never submitted, as far as this activation knows).</param>
+    private async Task ReleaseAsync(IReadOnlyList<int> nodes, bool isNew) => await ApplyEndedAsync(await SubmitAsync(nodes, isNew));
 
-        // A job that has already ended (a release retried after a crash, whose job ran meanwhile): apply its end now.
-        for (var i = 0; i < results.Length; i++)
+    /// <summary><see cref="SubmitAsync"/>, with its failure returned rather than thrown (it runs alongside a state write).</summary>
+    private async Task<(List<JobId> Ended, Exception? Failed)> SubmitSafelyAsync(IReadOnlyList<int> nodes)
+    {
+        try
         {
-            if (results[i].State.IsFinal() && _graph.NodeOf(results[i].Id) is { } node && await GrainFactory.GetGrain<IJobGrain>(results[i].Id.Value).GetStatus() is { } ended)
-                await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(ended.Id, ended.State, ended.Attempt, ended.StartedAt, ended.FinishedAt, ended.LastError), time.GetUtcNow()));
+            return (await SubmitAsync(nodes, isNew: true), null);
+        }
+        catch (Exception e)
+        {
+            return ([], e);
         }
     }
 
+    /// <summary>Submits the given jobs and queues those that wait; returns those that had already ended.</summary>
+    private async Task<List<JobId>> SubmitAsync(IReadOnlyList<int> nodes, bool isNew)
+    {
+        if (nodes.Count == 0)
+            return [];
+        var requests = nodes.Select(Request).ToArray();
+        var results = await Task.WhenAll(requests.Select(r => newJobs.SubmitAsync(GrainFactory, r, isNew)));
+        await EnqueueAsync(requests.Where((_, i) => results[i].State == JobState.Queued));
+        return [.. results.Where(r => r.State.IsFinal()).Select(r => r.Id)];
+    }
+
+    /// <summary>Jobs that had already ended when released (a release retried after a crash, whose job ran meanwhile): applies their end now.</summary>
+    private async Task ApplyEndedAsync(List<JobId> ended)
+    {
+        foreach (var id in ended)
+        {
+            if (_graph.NodeOf(id) is { } node && await GrainFactory.GetGrain<IJobGrain>(id.Value).GetStatus() is { } status)
+                await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(status.Id, status.State, status.Attempt, status.StartedAt, status.FinishedAt, status.LastError), time.GetUtcNow()));
+        }
+    }
+
+    /// <summary>
+    /// Queues jobs as of the workflow's creation: at equal priority (and size hint) a job released late in an older
+    /// workflow goes before the first jobs of newer ones, so workflows finish in the order they came, and a child
+    /// starts soon after its parents instead of behind everything submitted since.
+    /// </summary>
     private Task EnqueueAsync(IEnumerable<JobRequest> requests)
     {
-        var enqueuedAt = time.GetUtcNow().UtcTicks;
+        var enqueuedAt = S.CreatedAt.UtcTicks;
         var byShard = requests
             .GroupBy(r => SchedulerOptions.ShardKey(r.Queue, _options.ShardOf(r.Id!.Value)))
             .Select(g => GrainFactory.GetGrain<IQueueShardGrain>(g.Key)
@@ -387,6 +438,7 @@ public sealed partial class WorkflowGrain(
     /// </summary>
     private async Task ReconcileAsync(bool requeue)
     {
+        _reconciledAt = time.GetUtcNow();
         var released = Enumerable.Range(0, S.Nodes.Count).Where(i => S.Nodes[i].State == WorkflowJobState.Queued).ToList();
         var statuses = await Task.WhenAll(released.Select(i => GrainFactory.GetGrain<IJobGrain>(_graph.JobIdOf(i).Value).GetStatus()));
         var missing = new List<int>();
@@ -410,7 +462,7 @@ public sealed partial class WorkflowGrain(
             }
         }
         // Only what is still released now: applying a final job above may have cancelled others.
-        await ReleaseAsync([.. missing.Where(i => S.Nodes[i].State == WorkflowJobState.Queued)]);
+        await ReleaseAsync([.. missing.Where(i => S.Nodes[i].State == WorkflowJobState.Queued)], isNew: false);
         await EnqueueAsync(queued);
     }
 

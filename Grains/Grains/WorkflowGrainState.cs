@@ -20,8 +20,8 @@ public sealed class WorkflowGrainState
     [Id(8)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(9)] public string? Reason { get; set; }
     /// <summary>
-    /// True once the reconcile reminder was registered at submit. Its tick removes it when nothing is left to watch
-    /// (without a write); resume, rerun and add register it again.
+    /// Before schema version 5: true once the workflow had registered a reminder of its own. No longer written (the
+    /// watchdog looks after workflows); kept so that state stored then still reads.
     /// </summary>
     [Id(10)] public bool ReminderRegistered { get; set; }
 }

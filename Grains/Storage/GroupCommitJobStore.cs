@@ -2,7 +2,8 @@ namespace Scheduler.Storage;
 
 /// <summary>
 /// Group commit in front of another <see cref="IJobStore"/>: concurrent <see cref="SaveAsync"/> calls (and,
-/// separately, <see cref="AppendLogAsync"/> and <see cref="ReadStatesAsync"/> calls) are merged into one call of the
+/// separately, <see cref="AppendLogAsync"/>, <see cref="ReadStatesAsync"/>, <see cref="SaveWorkflowsAsync"/> and
+/// <see cref="ReadWorkflowsAsync"/> calls) are merged into one call of the
 /// inner store, so many callers share one transaction (or one query). Up to <see cref="MaxConcurrentBatches"/>
 /// batches of a kind are written at once; while they are, new calls accumulate, and the next writer free takes
 /// everything waiting (up to <see cref="MaxBatchRecords"/> records; one call's records are never split).
@@ -21,6 +22,8 @@ public sealed class GroupCommitJobStore : IJobStore
     private readonly GroupCommitter<JobRecord, IReadOnlyList<JobId>> _saves;
     private readonly GroupCommitter<JobLogRecord, bool> _logs;
     private readonly GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>> _reads;
+    private readonly GroupCommitter<WorkflowRecord, IReadOnlyList<WorkflowId>> _workflowSaves;
+    private readonly GroupCommitter<WorkflowId, IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> _workflowReads;
 
     /// <param name="inner">The store written to.</param>
     /// <param name="maxBatchRecords">Most records one merged call carries.</param>
@@ -43,6 +46,8 @@ public sealed class GroupCommitJobStore : IJobStore
             return true;
         }, maxBatchRecords, maxConcurrentBatches);
         _reads = new GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>>(inner.ReadStatesAsync, maxBatchRecords, maxConcurrentBatches);
+        _workflowSaves = new GroupCommitter<WorkflowRecord, IReadOnlyList<WorkflowId>>(inner.SaveWorkflowsAsync, maxBatchRecords, maxConcurrentBatches);
+        _workflowReads = new GroupCommitter<WorkflowId, IReadOnlyDictionary<WorkflowId, StoredWorkflowState>>(inner.ReadWorkflowsAsync, maxBatchRecords, maxConcurrentBatches);
     }
 
     /// <summary>Most records one merged call carries (a single larger call still goes alone, whole).</summary>
@@ -109,6 +114,39 @@ public sealed class GroupCommitJobStore : IJobStore
     /// </remarks>
     public Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default) =>
         _inner.PurgeFailedAsync(ids, cancellationToken);
+
+    public async Task<IReadOnlyList<WorkflowId>> SaveWorkflowsAsync(IReadOnlyList<WorkflowRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+            return [];
+        var conflicts = await _workflowSaves.EnqueueAsync(records, cancellationToken).ConfigureAwait(false);
+        if (conflicts.Count == 0)
+            return [];
+        var mine = records.Select(r => r.Id).ToHashSet();
+        return [.. conflicts.Where(mine.Contains)];
+    }
+
+    public async Task<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> ReadWorkflowsAsync(IReadOnlyList<WorkflowId> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+            return new Dictionary<WorkflowId, StoredWorkflowState>();
+        var found = await _workflowReads.EnqueueAsync(ids, cancellationToken).ConfigureAwait(false);
+        var mine = new Dictionary<WorkflowId, StoredWorkflowState>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (found.TryGetValue(id, out var state))
+                mine[id] = state;
+        }
+        return mine;
+    }
+
+    public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) =>
+        _inner.ListWatchedWorkflowsAsync(bucket, updatedBefore, limit, cancellationToken);
+
+    public Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default) =>
+        _inner.HasOrleansStateAsync(stateName, cancellationToken);
 
     private sealed class GroupCommitter<T, TResult>(
         Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords, int maxWriters)

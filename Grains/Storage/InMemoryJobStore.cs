@@ -11,6 +11,7 @@ public sealed class InMemoryJobStore : IJobStore
     private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
     private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new();
+    private readonly ConcurrentDictionary<WorkflowId, WorkflowRecord> _workflows = new();
     private readonly object _writeLock = new();
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
@@ -185,6 +186,46 @@ public sealed class InMemoryJobStore : IJobStore
         }
         return Task.FromResult(deleted);
     }
+
+    public Task<IReadOnlyList<WorkflowId>> SaveWorkflowsAsync(IReadOnlyList<WorkflowRecord> records, CancellationToken cancellationToken = default)
+    {
+        List<WorkflowId>? conflicts = null;
+        lock (_writeLock)
+        {
+            foreach (var record in records)
+            {
+                var stored = _workflows.TryGetValue(record.Id, out var existing) ? existing.Version : 0;
+                if (record.Version != stored + 1)
+                {
+                    (conflicts ??= []).Add(record.Id);
+                    continue;
+                }
+                _workflows[record.Id] = record;
+            }
+        }
+        return Task.FromResult<IReadOnlyList<WorkflowId>>(conflicts ?? []);
+    }
+
+    public Task<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> ReadWorkflowsAsync(IReadOnlyList<WorkflowId> ids, CancellationToken cancellationToken = default)
+    {
+        var found = new Dictionary<WorkflowId, StoredWorkflowState>();
+        foreach (var id in ids)
+        {
+            if (_workflows.TryGetValue(id, out var workflow))
+                found[id] = new StoredWorkflowState(workflow.Version, workflow.Data);
+        }
+        return Task.FromResult<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>>(found);
+    }
+
+    public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<WorkflowId>>([.. _workflows.Values
+            .Where(w => w.Watch && w.Bucket == bucket && w.UpdatedAt < updatedBefore)
+            .OrderBy(w => w.UpdatedAt)
+            .Take(limit)
+            .Select(w => w.Id)]);
+
+    /// <summary>False: in memory, nothing outlives the process, so nothing was stored by an older version.</summary>
+    public Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default) => Task.FromResult(false);
 
     private static JobSummary ToSummary(JobRecord j) => new()
     {

@@ -11,7 +11,7 @@ namespace Scheduler.Storage;
 /// The SQL is plain enough to run on SQLite and PostgreSQL alike. Timestamps are stored as UTC ticks.
 /// Every row is scoped by the service id given to the constructor.
 /// </summary>
-public sealed class SqlJobStore : IJobStore
+public sealed partial class SqlJobStore : IJobStore
 {
     // Version 0 writes unconditionally (and keeps the stored version); version 1 creates the row, or takes over a
     // row still at version 0; higher versions go through UpdateJobSql. See IJobStore.SaveAsync.

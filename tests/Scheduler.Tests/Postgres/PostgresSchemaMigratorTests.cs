@@ -16,8 +16,8 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
     {
         var scripts = _migrator.GetScripts(SchemaVendor.PostgreSql);
 
-        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql"], scripts.Select(s => s.ResourceName));
-        Assert.Equal([1, 2, 3, 4], scripts.Select(s => s.Version));
+        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal([1, 2, 3, 4, 5], scripts.Select(s => s.Version));
     }
 
     [Fact]
@@ -29,9 +29,9 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         var result = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal(0, result.VersionBefore);
-        Assert.Equal(4, result.VersionAfter);
-        Assert.Equal([1, 2, 3, 4], result.Applied.Select(s => s.Version));
-        Assert.Equal(4L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(5, result.VersionAfter);
+        Assert.Equal([1, 2, 3, 4, 5], result.Applied.Select(s => s.Version));
+        Assert.Equal(5L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
         Assert.Equal(11L, await ScalarAsync(cs, "SELECT COUNT(*) FROM OrleansQuery", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_jobs", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_job_logs", cts.Token));
@@ -46,9 +46,9 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
 
         var second = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal((4, 4), (second.VersionBefore, second.VersionAfter));
+        Assert.Equal((5, 5), (second.VersionBefore, second.VersionAfter));
         Assert.Empty(second.Applied);
-        Assert.Equal(4L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(5L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
             () => _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token));
 
         Assert.Contains("version 7", error.Message);
-        Assert.Contains("up to 4", error.Message);
+        Assert.Contains("up to 5", error.Message);
         Assert.Contains("silo is older than the database", error.Message);
     }
 
@@ -100,9 +100,9 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         start.Set();
         var results = await Task.WhenAll(runs).WaitAsync(cts.Token);
 
-        Assert.All(results, r => Assert.Equal(4, r.VersionAfter));
-        Assert.Equal([1, 2, 3, 4], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
-        Assert.Equal(4L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.All(results, r => Assert.Equal(5, r.VersionAfter));
+        Assert.Equal([1, 2, 3, 4, 5], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
+        Assert.Equal(5L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]

@@ -18,8 +18,8 @@ public sealed class SchemaMigratorTests : IDisposable
     {
         var scripts = _migrator.GetScripts(SchemaVendor.Sqlite);
 
-        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql"], scripts.Select(s => s.ResourceName));
-        Assert.Equal([1, 2, 3, 4], scripts.Select(s => s.Version));
+        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal([1, 2, 3, 4, 5], scripts.Select(s => s.Version));
     }
 
     [Fact]
@@ -30,13 +30,13 @@ public sealed class SchemaMigratorTests : IDisposable
         var result = await _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal(0, result.VersionBefore);
-        Assert.Equal(4, result.VersionAfter);
-        Assert.Equal([1, 2, 3, 4], result.Applied.Select(s => s.Version));
+        Assert.Equal(5, result.VersionAfter);
+        Assert.Equal([1, 2, 3, 4, 5], result.Applied.Select(s => s.Version));
         await using var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cts.Token);
         Assert.Equal("wal", await ScalarAsync<string>(connection, "PRAGMA journal_mode;", cts.Token));
         Assert.Equal(2L, await ScalarAsync<long>(connection, "PRAGMA synchronous;", cts.Token)); // FULL: a commit survives a crash
-        Assert.Equal(4L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_schema_version;", cts.Token));
+        Assert.Equal(5L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_schema_version;", cts.Token));
         Assert.Equal(11L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM OrleansQuery;", cts.Token));
         Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_jobs;", cts.Token));
     }
@@ -49,8 +49,8 @@ public sealed class SchemaMigratorTests : IDisposable
 
         var second = await _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal(4, second.VersionBefore);
-        Assert.Equal(4, second.VersionAfter);
+        Assert.Equal(5, second.VersionBefore);
+        Assert.Equal(5, second.VersionAfter);
         Assert.Empty(second.Applied);
     }
 
@@ -96,7 +96,7 @@ public sealed class SchemaMigratorTests : IDisposable
             () => _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token));
 
         Assert.Contains("version 7", error.Message);
-        Assert.Contains("up to 4", error.Message);
+        Assert.Contains("up to 5", error.Message);
         Assert.Contains("silo is older than the database", error.Message);
     }
 
