@@ -32,7 +32,7 @@ public sealed class SqlJobStoreTests : SqlJobStoreContract
 /// instance works under service ids of its own (<see cref="ServiceA"/>, <see cref="ServiceB"/>), so a database
 /// may be shared by the tests of a class.
 /// </summary>
-public abstract class SqlJobStoreContract : IAsyncLifetime
+public abstract partial class SqlJobStoreContract : IAsyncLifetime
 {
     protected static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
@@ -505,6 +505,7 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         private int _logCalls;
         private int _savedRecords;
         private int _readCalls;
+        private int _workflowSaveCalls;
 
         private Task _gate = Task.CompletedTask;
 
@@ -558,7 +559,16 @@ public abstract class SqlJobStoreContract : IAsyncLifetime
         public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) => inner.ReadHistoryAsync(id, cancellationToken);
         public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) => inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
         public Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) => inner.ListFailedAsync(filter, cancellationToken);
-        public Task<IReadOnlyList<WorkflowId>> SaveWorkflowsAsync(IReadOnlyList<WorkflowRecord> records, CancellationToken cancellationToken = default) => inner.SaveWorkflowsAsync(records, cancellationToken);
+        public int WorkflowSaveCalls => Volatile.Read(ref _workflowSaveCalls);
+
+        public async Task<IReadOnlyList<WorkflowId>> SaveWorkflowsAsync(IReadOnlyList<WorkflowRecord> records, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _workflowSaveCalls);
+            await _gate;
+            await Task.Yield();
+            return await inner.SaveWorkflowsAsync(records, cancellationToken);
+        }
+
         public Task<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> ReadWorkflowsAsync(IReadOnlyList<WorkflowId> ids, CancellationToken cancellationToken = default) => inner.ReadWorkflowsAsync(ids, cancellationToken);
         public Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default) => inner.HasOrleansStateAsync(stateName, cancellationToken);
         public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) => inner.ListWatchedWorkflowsAsync(bucket, updatedBefore, limit, cancellationToken);
