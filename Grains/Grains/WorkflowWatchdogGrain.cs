@@ -75,6 +75,7 @@ public sealed partial class WorkflowWatchdogGrain(
         if (quiet.Count == 0)
             return 0;
         var failures = 0;
+        var checkedOk = new System.Collections.Concurrent.ConcurrentBag<WorkflowId>();
         foreach (var chunk in quiet.Chunk(Concurrency))
         {
             await Task.WhenAll(chunk.Select(async id =>
@@ -82,6 +83,7 @@ public sealed partial class WorkflowWatchdogGrain(
                 try
                 {
                     await GrainFactory.GetGrain<IWorkflowGrain>(id.Value).Reconcile();
+                    checkedOk.Add(id);
                 }
                 catch (Exception e)
                 {
@@ -90,6 +92,9 @@ public sealed partial class WorkflowWatchdogGrain(
                 }
             }));
         }
+        // Checked workflows whose jobs simply run on go to the back of the list, so that with more quiet workflows
+        // than one sweep takes, every one of them is checked in turn, not only the oldest.
+        await store.TouchWorkflowsAsync([.. checkedOk], time.GetUtcNow());
         LogSwept(logger, Bucket, quiet.Count, failures);
         return quiet.Count;
     }

@@ -145,6 +145,9 @@ public sealed class GroupCommitJobStore : IJobStore
     public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) =>
         _inner.ListWatchedWorkflowsAsync(bucket, updatedBefore, limit, cancellationToken);
 
+    public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        _inner.TouchWorkflowsAsync(ids, at, cancellationToken);
+
     public Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default) =>
         _inner.HasOrleansStateAsync(stateName, cancellationToken);
 

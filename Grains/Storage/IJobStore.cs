@@ -67,6 +67,12 @@ public interface IJobStore
     Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Sets the last-written time of the given workflows to <paramref name="at"/> (where it is earlier) and changes
+    /// nothing else: a watchdog's mark that it has checked them, which sends them to the back of its list.
+    /// </summary>
+    Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Whether the Orleans grain storage table (<c>OrleansStorage</c>, in the same database) holds any state of the
     /// service under <paramref name="stateName"/>: state stored there before it moved into Scheduler's own rows.
     /// </summary>

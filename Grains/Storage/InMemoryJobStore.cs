@@ -217,6 +217,19 @@ public sealed class InMemoryJobStore : IJobStore
         return Task.FromResult<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>>(found);
     }
 
+    public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        lock (_writeLock)
+        {
+            foreach (var id in ids)
+            {
+                if (_workflows.TryGetValue(id, out var workflow) && workflow.UpdatedAt < at)
+                    _workflows[id] = workflow with { UpdatedAt = at };
+            }
+        }
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<WorkflowId>>([.. _workflows.Values
             .Where(w => w.Watch && w.Bucket == bucket && w.UpdatedAt < updatedBefore)

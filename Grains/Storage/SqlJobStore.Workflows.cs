@@ -176,6 +176,34 @@ public sealed partial class SqlJobStore
             found[new WorkflowId(Guid.ParseExact(reader.GetString(0), "d"))] = new StoredWorkflowState(ReadInt32(reader, 1), (byte[])reader.GetValue(2));
     }
 
+    public async Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+            return;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "at", DbType.Int64).Value = at.UtcTicks;
+        if (_dialect == SqlDialect.PostgreSql)
+        {
+            command.CommandText = "UPDATE scheduler_workflows SET updated_at = @at WHERE service_id = @service_id AND workflow_id = ANY(@workflow_ids) AND updated_at < @at";
+            AddArray(command, "workflow_ids", ids.Select(id => id.ToString()).Distinct().ToArray());
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE scheduler_workflows SET updated_at = @at WHERE service_id = @service_id AND workflow_id = @workflow_id AND updated_at < @at";
+        var workflowId = AddParameter(command, "workflow_id", DbType.String);
+        foreach (var id in ids.Distinct())
+        {
+            workflowId.Value = id.ToString();
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateName);

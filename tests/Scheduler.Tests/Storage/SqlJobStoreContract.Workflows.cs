@@ -181,6 +181,35 @@ public abstract partial class SqlJobStoreContract
     }
 
     [Fact]
+    public async Task TouchWorkflowsAsync_SendsCheckedWorkflowsToTheBackOfTheWatchList_AndChangesNothingElse()
+    {
+        using var cts = Bounded.Timeout(60);
+        const int bucket = 7;
+        var first = IdIn(bucket);
+        var second = IdIn(bucket);
+        var third = IdIn(bucket);
+        await _store.SaveWorkflowsAsync([
+            Workflow(first, 1, [1], watch: true, updated: T0.AddMinutes(1)),
+            Workflow(second, 1, [2], watch: true, updated: T0.AddMinutes(2)),
+            Workflow(third, 1, [3], watch: true, updated: T0.AddMinutes(3)),
+        ], cts.Token).WaitAsync(cts.Token);
+
+        // A watchdog checked the first two (their jobs run on): the third is now first in line.
+        await new GroupCommitJobStore(_store).TouchWorkflowsAsync([first, second], T0.AddMinutes(5), cts.Token).WaitAsync(cts.Token);
+        // A touch never moves a row back in time.
+        await _store.TouchWorkflowsAsync([third], T0, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([third, first, second], await _store.ListWatchedWorkflowsAsync(bucket, T0.AddMinutes(10), 10, cts.Token).WaitAsync(cts.Token));
+        Assert.Equal([third], await _store.ListWatchedWorkflowsAsync(bucket, T0.AddMinutes(4), 10, cts.Token).WaitAsync(cts.Token));
+        var stored = await _store.ReadWorkflowsAsync([first, second, third], cts.Token).WaitAsync(cts.Token);
+        AssertRow(1, [1], stored[first]);
+        AssertRow(1, [2], stored[second]);
+        AssertRow(1, [3], stored[third]);
+        // The version is untouched: the grain's next write goes through.
+        Assert.Empty(await _store.SaveWorkflowsAsync([Workflow(first, 2, [9], watch: true, updated: T0.AddMinutes(6))], cts.Token).WaitAsync(cts.Token));
+    }
+
+    [Fact]
     public async Task HasOrleansStateAsync_IsFalseWithoutOrleansState_AndTrueOnceOrleansStorageHoldsThatStateForTheService()
     {
         using var cts = Bounded.Timeout(60);

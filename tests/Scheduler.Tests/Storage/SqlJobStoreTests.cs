@@ -570,6 +570,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         }
 
         public Task<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> ReadWorkflowsAsync(IReadOnlyList<WorkflowId> ids, CancellationToken cancellationToken = default) => inner.ReadWorkflowsAsync(ids, cancellationToken);
+        public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default) => inner.TouchWorkflowsAsync(ids, at, cancellationToken);
         public Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default) => inner.HasOrleansStateAsync(stateName, cancellationToken);
         public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) => inner.ListWatchedWorkflowsAsync(bucket, updatedBefore, limit, cancellationToken);
         public Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default) => inner.PurgeFailedAsync(ids, cancellationToken);
