@@ -233,7 +233,7 @@ public sealed class InMemoryJobStore : IJobStore
     public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<WorkflowId>>([.. _workflows.Values
             .Where(w => w.Watch && w.Bucket == bucket && w.UpdatedAt < updatedBefore)
-            .OrderBy(w => w.UpdatedAt)
+            .OrderBy(w => w.UpdatedAt).ThenBy(w => w.Id.ToString(), StringComparer.Ordinal)
             .Take(limit)
             .Select(w => w.Id)]);
 

@@ -49,7 +49,7 @@ public sealed partial class SqlJobStore
     private const string ListWatchedWorkflowsSql = """
         SELECT workflow_id FROM scheduler_workflows
         WHERE service_id = @service_id AND bucket = @bucket AND watch = 1 AND updated_at < @updated_before
-        ORDER BY updated_at
+        ORDER BY updated_at, workflow_id
         LIMIT @limit
         """;
 
