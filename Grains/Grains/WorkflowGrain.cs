@@ -33,6 +33,9 @@ public sealed partial class WorkflowGrain(
     // When this activation last checked its released jobs (so a watchdog call right after activation adds nothing).
     private DateTimeOffset _reconciledAt;
 
+    // The latest state write: a final state is reported as final only once it is stored.
+    private Task? _writing;
+
     // The reason given to the latest Cancel, for the jobs it cancels.
     private string? _cancelDetail;
 
@@ -200,7 +203,8 @@ public sealed partial class WorkflowGrain(
 
     public async Task<WorkflowStatus?> WaitForFinal(TimeSpan maxWait)
     {
-        if (Exists && !S.State.IsFinal() && maxWait > TimeSpan.Zero)
+        // Final in memory is not final yet while the write that records it is under way.
+        if (Exists && (!S.State.IsFinal() || _writing is { IsCompleted: false }) && maxWait > TimeSpan.Zero)
         {
             _final ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             try
@@ -318,7 +322,7 @@ public sealed partial class WorkflowGrain(
         var early = releaseWhileWriting && effects.Release.Count > 0 ? SubmitSafelyAsync(effects.Release) : null;
         try
         {
-            await workflow.WriteStateAsync();
+            await (_writing = workflow.WriteStateAsync());
         }
         catch
         {

@@ -81,7 +81,8 @@ public sealed class CliEndToEndTests(SiloHostFixture fixture)
         var blockers = new List<string>();
         for (var i = 0; i < Silo.MaxConcurrentJobs; i++)
         {
-            var blocker = await EndToEnd.CliAsync(Silo, cts.Token, "submit", "--", "/bin/sleep", "3");
+            // Long enough that the slots stay full while the CLI (a process per command) submits and cancels.
+            var blocker = await EndToEnd.CliAsync(Silo, cts.Token, "submit", "--", "/bin/sleep", "15");
             Assert.True(blocker.ExitCode == ExitCodes.Ok, blocker.ToString());
             blockers.Add(EndToEnd.SubmittedId(blocker).ToString());
         }
