@@ -33,26 +33,13 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, ISer
             return;
         if (stored.Data is null)
         {
-            await ReadLegacyStateAsync(grainId, grainState, stored).ConfigureAwait(false);
+            // A row written before schema version 4 has no state of its own: the job's state is still in the Orleans
+            // grain storage under the same state name. Read it from there; the job's next write moves it into the row.
+            await SchedulerStorage.ReadLegacyStateAsync(services, StateName, grainId, grainState,
+                stored.Version.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
             return;
         }
         grainState.State = serializer.Deserialize<T>(stored.Data);
-        grainState.ETag = stored.Version.ToString(CultureInfo.InvariantCulture);
-        grainState.RecordExists = true;
-    }
-
-    // A row written before schema version 4 has no state of its own: the job's state is still in the Orleans grain
-    // storage under the same state name. Read it from there; the job's next write moves it into the row.
-    private async Task ReadLegacyStateAsync<T>(GrainId grainId, IGrainState<T> grainState, StoredJobState stored)
-    {
-        var legacy = services.GetKeyedService<IGrainStorage>(SchedulerStorage.ProviderName);
-        if (legacy is null)
-            return;
-        var old = new GrainState<T>();
-        await legacy.ReadStateAsync(StateName, grainId, old).ConfigureAwait(false);
-        if (!old.RecordExists)
-            return;
-        grainState.State = old.State;
         grainState.ETag = stored.Version.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
     }

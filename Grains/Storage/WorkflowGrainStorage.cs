@@ -36,24 +36,11 @@ public sealed class WorkflowGrainStorage(IJobStore store, Serializer serializer,
             grainState.RecordExists = true;
             return;
         }
-        await ReadLegacyStateAsync(grainId, grainState).ConfigureAwait(false);
-    }
-
-    // A workflow stored before schema version 5 is still in the Orleans grain storage under the same state name.
-    // Read it from there (as version 0): its next write creates its row, which every later read finds first.
-    // Whether there is any such state at all is asked once per silo, so that a new workflow costs no second read.
-    private async Task ReadLegacyStateAsync<T>(GrainId grainId, IGrainState<T> grainState)
-    {
-        var legacy = services.GetKeyedService<IGrainStorage>(SchedulerStorage.ProviderName);
-        if (legacy is null || !await HasLegacyStateAsync().ConfigureAwait(false))
-            return;
-        var old = new GrainState<T>();
-        await legacy.ReadStateAsync(StateName, grainId, old).ConfigureAwait(false);
-        if (!old.RecordExists)
-            return;
-        grainState.State = old.State;
-        grainState.ETag = "0";
-        grainState.RecordExists = true;
+        // A workflow stored before schema version 5 is still in the Orleans grain storage under the same state name.
+        // Read it from there (as version 0): its next write creates its row, which every later read finds first.
+        // Whether there is any such state at all is asked once per silo, so that a new workflow costs no second read.
+        if (await HasLegacyStateAsync().ConfigureAwait(false))
+            await SchedulerStorage.ReadLegacyStateAsync(services, StateName, grainId, grainState, "0").ConfigureAwait(false);
     }
 
     private Task<bool> HasLegacyStateAsync()
