@@ -56,9 +56,11 @@ public readonly record struct QueueEntry(
     [property: Id(3)] long SizeHint = 0);
 
 /// <summary>
-/// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> grows whenever the head's
-/// priority changes or the shard turns empty or non-empty; <see cref="Epoch"/> identifies the shard's activation
-/// (it grows too), so that (Epoch, Version) orders every head a shard ever reported.
+/// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> grows whenever a pool would now
+/// pull where it did not before: the shard turned non-empty or its top priority rose. Within one version the shard
+/// can only empty and its top priority only fall, so a later head of the same version is never more urgent.
+/// <see cref="Epoch"/> identifies the shard's activation (it grows too), so that (Epoch, Version) orders the
+/// versions a shard ever reported.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.ShardHead")]
 public readonly record struct ShardHead(
@@ -70,9 +72,15 @@ public readonly record struct ShardHead(
 {
     public bool IsEmpty => Count == 0;
 
-    /// <summary>True when this head was reported no earlier than <paramref name="other"/>.</summary>
-    public bool IsNotOlderThan(ShardHead other) =>
-        Epoch > other.Epoch || (Epoch == other.Epoch && Version >= other.Version);
+    /// <summary>
+    /// True when this head is at least as recent as <paramref name="other"/>, so a pool should believe it: a later
+    /// epoch or version, or the same version and no more urgent (within a version the shard only empties or its top
+    /// priority falls, so the less urgent of two such heads is the later one).
+    /// </summary>
+    public bool Supersedes(ShardHead other) =>
+        Epoch != other.Epoch ? Epoch > other.Epoch
+        : Version != other.Version ? Version > other.Version
+        : IsEmpty || (!other.IsEmpty && TopPriority <= other.TopPriority);
 
     public bool IsSameVersion(ShardHead other) => Epoch == other.Epoch && Version == other.Version;
 }

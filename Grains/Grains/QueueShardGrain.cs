@@ -124,13 +124,18 @@ public sealed partial class QueueShardGrain(
         return _head;
     }
 
-    /// <summary>Bumps the version when watchers would decide differently: empty ↔ non-empty, or a new top priority.</summary>
+    /// <summary>
+    /// Bumps the version, waking the watchers, only when a pool would now pull where it did not before: the shard
+    /// went from empty to holding jobs, or its top priority rose. A shard that empties or whose top priority falls
+    /// keeps its version: a pool still believing the older head pulls once for nothing and learns the new head from
+    /// that answer, which costs less than waking every silo's watcher twice for each job at low rates.
+    /// </summary>
     private void UpdateHead()
     {
         var top = _queue.Peek;
-        var changed = (top is null) != _head.IsEmpty || (top is { } t && t.Priority != _head.TopPriority);
-        _head = new ShardHead(changed ? _head.Version + 1 : _head.Version, _queue.Count, top?.Priority ?? 0, top?.EnqueuedAtTicks ?? 0, _head.Epoch);
-        if (changed && _headChanged is { } waiters)
+        var wake = top is { } t && (_head.IsEmpty || t.Priority > _head.TopPriority);
+        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, _queue.Count, top?.Priority ?? 0, top?.EnqueuedAtTicks ?? 0, _head.Epoch);
+        if (wake && _headChanged is { } waiters)
         {
             _headChanged = null;
             waiters.TrySetResult();

@@ -448,11 +448,11 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         /// <summary>
         /// Keeps the newest view. Pull and watch answers for one shard can arrive out of order: an older
         /// "empty" answer must not overwrite a newer "non-empty" one, or the pool would wait for a change the
-        /// shard has already reported.
+        /// shard has already reported (see <see cref="ShardHead.Supersedes"/>).
         /// </summary>
         public void Observe(ShardHead head)
         {
-            if (head.IsNotOlderThan(Head))
+            if (head.Supersedes(Head))
                 Head = head;
         }
 

@@ -172,7 +172,7 @@ public static class Bench
             var warmRequests = Enumerable.Range(0, (int)Math.Ceiling(s.Warmup.TotalSeconds * s.Rate))
                 .Select(_ => new JobRequest { Handler = RecordingNoopHandler.Name, Id = JobId.New() }).ToArray();
             var warmTicks = new ConcurrentDictionary<Guid, long>();
-            await SubmitPacedAsync(client, warmRequests, s.Rate, warmTicks, () => { }, ct);
+            await SubmitPacedAsync(client, warmRequests, s.Rate, warmTicks, _ => { }, ct);
             await WaitForSucceededAsync(client, warmedUp + warmRequests.Length, DateTime.UtcNow + TimeSpan.FromSeconds(120), ct);
             warmLatencies = Latencies(warmRequests, warmTicks, recorder);
             warmedUp += warmRequests.Length;
@@ -181,7 +181,9 @@ public static class Bench
         using var memory = new PeakWorkingSet();
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        var pauseBefore = GC.GetTotalPauseDuration();
         var submitTicks = new ConcurrentDictionary<Guid, long>();
+        var acceptTicks = new ConcurrentDictionary<Guid, long>();
         // With --fail-once-percent, every (100 / percent)-th job, spread evenly, fails its first attempt.
         var failOnce = Enumerable.Range(0, s.Jobs).Select(i => (long)(i + 1) * s.FailOncePercent / 100 > (long)i * s.FailOncePercent / 100).ToArray();
         var requests = Enumerable.Range(0, s.Jobs).Select(i => new JobRequest
@@ -215,20 +217,34 @@ public static class Bench
         }
         else
         {
-            await SubmitPacedAsync(client, requests, s.Rate, submitTicks, () => Interlocked.Increment(ref accepted), ct);
+            await SubmitPacedAsync(client, requests, s.Rate, submitTicks, id =>
+            {
+                acceptTicks[id] = Stopwatch.GetTimestamp();
+                Interlocked.Increment(ref accepted);
+            }, ct);
         }
         var submitted = Stopwatch.GetTimestamp();
 
         // Completion is what the scheduler reports as durably Succeeded, not what the handler saw.
         var pool = silo.Services.GetRequiredService<Scheduler.Workers.WorkerPool>();
-        using var poolWatch = new Timer(_ => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {pool.Describe()}"), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        var succeeded = await WaitForSucceededAsync(client, s.Jobs + warmedUp, DateTime.UtcNow + s.Timeout, ct);
+        long succeeded;
+        // Should the wait drag on, say every few seconds what the first silo's pool sees (a stall shows there first).
+        using (new Timer(_ => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] still waiting: {pool.Describe()}"), null, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5)))
+            succeeded = await WaitForSucceededAsync(client, s.Jobs + warmedUp, DateTime.UtcNow + s.Timeout, ct);
         var last = Stopwatch.GetTimestamp();
         var allocatedPerJob = (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)s.Jobs;
-        var gcCounts = new { gen0 = GC.CollectionCount(0) - gcBefore.Item1, gen1 = GC.CollectionCount(1) - gcBefore.Item2, gen2 = GC.CollectionCount(2) - gcBefore.Item3 };
+        var gcCounts = new
+        {
+            gen0 = GC.CollectionCount(0) - gcBefore.Item1,
+            gen1 = GC.CollectionCount(1) - gcBefore.Item2,
+            gen2 = GC.CollectionCount(2) - gcBefore.Item3,
+            pause_ms = Math.Round((GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds, 1),
+        };
         var completed = (int)Math.Max(0, succeeded - warmedUp);
 
         var latencies = Latencies(requests, submitTicks, recorder);
+        var acceptLatencies = requests.Where(r => acceptTicks.ContainsKey(r.Id!.Value.Value))
+            .Select(r => (acceptTicks[r.Id!.Value.Value] - submitTicks[r.Id!.Value.Value]) * 1000.0 / Stopwatch.Frequency).Order().ToArray();
         var requestIds = requests.Select(r => r.Id!.Value.Value).ToHashSet();
         var expectedRuns = requests.Select((r, i) => (r.Id!.Value.Value, Runs: failOnce[i] ? 2 : 1)).ToDictionary(x => x.Value, x => x.Runs);
         var duplicates = recorder.Runs.Where(kv => requestIds.Contains(kv.Key)).Sum(kv => Math.Max(0, kv.Value - expectedRuns[kv.Key]));
@@ -256,6 +272,7 @@ public static class Bench
             retried,
             jobs_per_sec = Math.Round(completed / seconds, 1),
             start_latency_ms = new { p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), p99 = Percentile(latencies, 0.99) },
+            accept_latency_ms = acceptLatencies.Length == 0 ? null : new { p50 = Percentile(acceptLatencies, 0.50), p99 = Percentile(acceptLatencies, 0.99) },
             submit_seconds = Math.Round((submitted - first) / (double)Stopwatch.Frequency, 3),
             total_seconds = Math.Round(seconds, 3),
             rate = s.Mode == "paced" ? s.Rate : (int?)null,
@@ -310,7 +327,7 @@ public static class Bench
 
     /// <summary>Submits one request at a time, at <paramref name="rate"/> per second, noting when each was sent.</summary>
     private static async Task SubmitPacedAsync(ISchedulerClient client, JobRequest[] requests, int rate,
-        ConcurrentDictionary<Guid, long> submitTicks, Action onAccepted, CancellationToken ct)
+        ConcurrentDictionary<Guid, long> submitTicks, Action<Guid> onAccepted, CancellationToken ct)
     {
         var pending = new List<Task>(requests.Length);
         var first = Stopwatch.GetTimestamp();
@@ -335,10 +352,10 @@ public static class Bench
             .Select(r => (recorder.StartTicks[r.Id!.Value.Value] - submitTicks[r.Id!.Value.Value]) * 1000.0 / Stopwatch.Frequency)
             .Order().ToArray();
 
-    private static async Task SubmitOneAsync(ISchedulerClient client, JobRequest request, Action onAccepted, CancellationToken ct)
+    private static async Task SubmitOneAsync(ISchedulerClient client, JobRequest request, Action<Guid> onAccepted, CancellationToken ct)
     {
         await client.SubmitAsync(request, ct);
-        onAccepted();
+        onAccepted(request.Id!.Value.Value);
     }
 
     private static double Percentile(double[] sorted, double p) =>
