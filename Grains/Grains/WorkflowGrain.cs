@@ -25,6 +25,9 @@ public sealed partial class WorkflowGrain(
     private const string LegacyReminderName = "reconcile";
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a workflow's progress from its jobs' reports may stay in memory only before it is stored.</summary>
+    public static readonly TimeSpan CheckpointDelay = TimeSpan.FromSeconds(2);
+
     private readonly SchedulerOptions _options = options.Value;
     private WorkflowGraph _graph = null!;
     private TaskCompletionSource? _final;
@@ -35,6 +38,10 @@ public sealed partial class WorkflowGrain(
 
     // The latest state write: a final state is reported as final only once it is stored.
     private Task? _writing;
+
+    // Progress applied from job reports and not stored yet (see ApplyAsync), and the timer that stores it.
+    private bool _unsaved;
+    private IGrainTimer? _checkpointTimer;
 
     // The reason given to the latest Cancel, for the jobs it cancels.
     private string? _cancelDetail;
@@ -90,7 +97,7 @@ public sealed partial class WorkflowGrain(
         S.State = WorkflowState.Running;
         var effects = _graph.Add(definition.Jobs, now);
         // Recorded before its first jobs exist: a workflow whose submit failed has no jobs running for it.
-        await ApplyAsync(effects, releaseWhileWriting: false);
+        await ApplyAsync(effects);
         LogSubmitted(logger, Id, definition.Jobs.Length, effects.Release.Count);
         return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Accepted, Affected = definition.Jobs.Length };
     }
@@ -121,7 +128,7 @@ public sealed partial class WorkflowGrain(
         }
         try
         {
-            await ApplyAsync(effects, releaseWhileWriting: true);
+            await ApplyAsync(effects, fromReports: true);
         }
         catch (Exception e)
         {
@@ -309,28 +316,40 @@ public sealed partial class WorkflowGrain(
     /// Stores the graph's new state and does what it asks: releases jobs and cancels jobs. A stored state with
     /// released jobs is marked as watched, so a crash cannot strand them: the watchdog finds the workflow.
     /// </summary>
-    /// <param name="releaseWhileWriting">
-    /// Submit the released jobs while the state is written rather than after, a storage round trip less between a
-    /// parent's end and its child's start. Safe once the workflow is stored: a job's submit is idempotent (its id is
-    /// derived from the workflow), and should the write fail, the stored state still has the parent released, so the
-    /// next activation learns its end from the job again and releases the same child (which it then finds submitted).
+    /// <param name="fromReports">
+    /// The change follows from jobs' reports of their end, which their own rows already hold. Then the released jobs
+    /// are submitted at once, and the state is stored only when final, or as a checkpoint within
+    /// <see cref="CheckpointDelay"/> (or when the activation ends): a storage round trip less between a parent's end
+    /// and its child's start, and most workflows' intermediate writes saved. Safe because such progress can be
+    /// recomputed: the stored state still has the parents released (and the workflow watched), so a later activation
+    /// learns their ends from the jobs again and releases the same children (job submits are idempotent: the ids are
+    /// derived from the workflow), finding them submitted or already ended.
     /// </param>
-    private async Task ApplyAsync(WorkflowEffects effects, bool releaseWhileWriting = false)
+    private async Task ApplyAsync(WorkflowEffects effects, bool fromReports = false)
     {
         if (!effects.Changed)
             return;
-        var early = releaseWhileWriting && effects.Release.Count > 0 ? SubmitSafelyAsync(effects.Release) : null;
-        try
+        var early = fromReports && effects.Release.Count > 0 ? SubmitSafelyAsync(effects.Release) : null;
+        if (fromReports && !S.State.IsFinal())
         {
-            await (_writing = workflow.WriteStateAsync());
+            _unsaved = true;
+            _checkpointTimer ??= this.RegisterGrainTimer(static (self, _) => self.CheckpointAsync(), this,
+                new GrainTimerCreationOptions { DueTime = CheckpointDelay, Period = Timeout.InfiniteTimeSpan });
         }
-        catch
+        else
         {
-            // Memory is ahead of storage: drop this activation, the next call reloads what is stored.
-            DeactivateOnIdle();
-            if (early is not null)
-                await early;
-            throw;
+            try
+            {
+                await WriteAsync();
+            }
+            catch
+            {
+                // Memory is ahead of storage: drop this activation, the next call reloads what is stored.
+                DeactivateOnIdle();
+                if (early is not null)
+                    await early;
+                throw;
+            }
         }
         if (S.State.IsFinal())
         {
@@ -362,6 +381,39 @@ public sealed partial class WorkflowGrain(
             LogApplyFailed(logger, e, Id);
             ScheduleRetry();
         }
+    }
+
+    private Task WriteAsync()
+    {
+        _unsaved = false;
+        _checkpointTimer?.Dispose();
+        _checkpointTimer = null;
+        return _writing = workflow.WriteStateAsync();
+    }
+
+    /// <summary>Stores progress kept in memory only (see <see cref="ApplyAsync"/>); on failure, a later checkpoint or activation makes up for it.</summary>
+    private async Task CheckpointAsync()
+    {
+        _checkpointTimer?.Dispose();
+        _checkpointTimer = null;
+        if (!_unsaved)
+            return;
+        try
+        {
+            await WriteAsync();
+        }
+        catch (Exception e)
+        {
+            // The stored state is older but consistent: the next activation reconciles from the jobs.
+            LogApplyFailed(logger, e, Id);
+            DeactivateOnIdle();
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_unsaved)
+            await CheckpointAsync();
     }
 
     /// <summary>Submits the given jobs to their grains (idempotent: the ids are derived), queues those that wait, and applies the end of those that have already ended.</summary>
