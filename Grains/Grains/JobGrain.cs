@@ -32,6 +32,16 @@ public sealed partial class JobGrain(
     private TaskCompletionSource? _final;
     private IDisposable? _retryTimer;
 
+    // A workflow's job, Queued in memory only (see Submit) until it starts, or until _storeTimer stores it.
+    private bool _unsaved;
+    private IGrainTimer? _storeTimer;
+
+    /// <summary>
+    /// How long a job released by its workflow may stay Queued in memory only: one that has not started by then is
+    /// stored as Queued, so listings and counts show it and its shard finds it after a move.
+    /// </summary>
+    public static readonly TimeSpan UnstoredQueuedLimit = TimeSpan.FromSeconds(1);
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (S.State == JobState.Running)
@@ -68,8 +78,51 @@ public sealed partial class JobGrain(
         S.Workflow = request.Workflow;
         S.Shard = _options.ShardOf(Id);
         S.CreatedAt = now;
-        await MoveAsync(JobState.Queued, now);
+        if (request.Workflow is not null)
+        {
+            // Released by its workflow (only a workflow sets Workflow: clients are refused it), whose state already
+            // holds the release or can recompute it from the parents' rows, and releases the job again after a crash.
+            // So the job is not written now: its first write is its start (which records Queued and Running
+            // together), a storage round trip less between a parent's end and its child's start. One that waits
+            // longer than UnstoredQueuedLimit is stored as Queued then.
+            Move(JobState.Queued, now);
+            _unsaved = true;
+            _storeTimer = this.RegisterGrainTimer(static (self, _) => self.StoreQueuedAsync(), this,
+                new GrainTimerCreationOptions { DueTime = UnstoredQueuedLimit, Period = Timeout.InfiniteTimeSpan });
+        }
+        else
+        {
+            await MoveAsync(JobState.Queued, now);
+        }
         return new SubmitResult(Id, SubmitOutcome.Accepted, S.State);
+    }
+
+    /// <summary>
+    /// Stores a workflow's job still Queued in memory only, and queues it again: a shard that reloaded from storage
+    /// meanwhile (after a move) did not see it; a shard that holds it already does not add it twice.
+    /// </summary>
+    private async Task StoreQueuedAsync()
+    {
+        _storeTimer?.Dispose();
+        _storeTimer = null;
+        if (!_unsaved || S.State != JobState.Queued)
+            return;
+        try
+        {
+            await WriteAsync();
+            await EnqueueAsync();
+        }
+        catch (Exception e)
+        {
+            // Its workflow releases it again when it reconciles (it finds the job missing).
+            LogStoreFailed(logger, e, Id);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_unsaved && S.State == JobState.Queued)
+            await StoreQueuedAsync();
     }
 
     private QueueEntry Entry => new(Id, S.Priority, S.CreatedAt.UtcTicks);
@@ -302,6 +355,12 @@ public sealed partial class JobGrain(
 
     private async Task MoveAsync(JobState to, DateTimeOffset now)
     {
+        Move(to, now);
+        await WriteAsync();
+    }
+
+    private void Move(JobState to, DateTimeOffset now)
+    {
         var from = S.State;
         if (from != 0 && !JobStates.CanMove(from, to))
             throw new InvalidOperationException($"job {Id}: illegal transition {from} → {to}");
@@ -309,9 +368,17 @@ public sealed partial class JobGrain(
             throw new InvalidOperationException($"job {Id}: a new job must start Queued, not {to}");
         S.State = to;
         S.UpdatedAt = now;
+    }
+
+    private async Task WriteAsync()
+    {
+        _unsaved = false;
+        _storeTimer?.Dispose();
+        _storeTimer = null;
         try
         {
-            // One write: the state, the job row's columns and the history entry (see JobGrainStorage).
+            // One write: the state, the job row's columns and the history entry (see JobGrainStorage); a job's first
+            // write that is not Queued records its Queued transition too.
             await job.WriteStateAsync();
         }
         catch
@@ -356,6 +423,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} on silo {Silo} lost its lease")]
     private static partial void LogAbandonedAttempt(ILogger logger, JobId jobId, int attempt, string? silo);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: storing it as Queued failed; its workflow releases it again")]
+    private static partial void LogStoreFailed(ILogger logger, Exception exception, JobId jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: ignored outcome of attempt {Attempt} (current attempt {Current}, state {State})")]
     private static partial void LogStaleOutcome(ILogger logger, JobId jobId, int attempt, int current, JobState state);

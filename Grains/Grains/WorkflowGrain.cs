@@ -363,7 +363,10 @@ public sealed partial class WorkflowGrain(
         {
             if (early is null)
             {
-                await ReleaseAsync(effects.Release, isNew: true);
+                // Not claimed as new: here the release may follow from a reconcile, whose children may have been
+                // submitted (and run) by a former activation; a released job is first stored only when it starts,
+                // so only reading tells (see JobGrain.Submit).
+                await ReleaseAsync(effects.Release, isNew: false);
             }
             else
             {
@@ -417,7 +420,11 @@ public sealed partial class WorkflowGrain(
     }
 
     /// <summary>Submits the given jobs to their grains (idempotent: the ids are derived), queues those that wait, and applies the end of those that have already ended.</summary>
-    /// <param name="isNew">A first release of the node's current run (its job was never submitted, as far as this activation knows).</param>
+    /// <param name="isNew">
+    /// A first release of the node's current run, its job never submitted: true only where that is certain, as for a
+    /// child released by its parents' reports to the activation that released them (a former activation's releases
+    /// are found by reconciling first, on activation).
+    /// </param>
     private async Task ReleaseAsync(IReadOnlyList<int> nodes, bool isNew) => await ApplyEndedAsync(await SubmitAsync(nodes, isNew));
 
     /// <summary><see cref="SubmitAsync"/>, with its failure returned rather than thrown (it runs alongside a state write).</summary>

@@ -119,6 +119,12 @@ public sealed record JobRecord(
 
     /// <summary>The job grain's serialized state; null leaves none in the row.</summary>
     public byte[]? Data { get; init; }
+
+    /// <summary>
+    /// Set on a job's first write when that is not its Queued one (a workflow's job is first written when it starts):
+    /// the history then also gets the Queued transition, at this time, before this record's own.
+    /// </summary>
+    public DateTimeOffset? QueuedAt { get; init; }
 }
 
 /// <summary>A job grain's state as stored: <see cref="Data"/> is null for a row written without one.</summary>

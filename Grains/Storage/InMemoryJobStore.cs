@@ -40,7 +40,10 @@ public sealed class InMemoryJobStore : IJobStore
                     _jobs[record.Id] = record;
                 }
                 _countByState[(int)record.State]++;
-                _history.GetOrAdd(record.Id, _ => []).Add(new JobTransition
+                var history = _history.GetOrAdd(record.Id, _ => []);
+                if (record.QueuedAt is { } queuedAt)
+                    history.Add(new JobTransition { Timestamp = queuedAt, State = JobState.Queued, Attempt = 0 });
+                history.Add(new JobTransition
                 {
                     Timestamp = record.UpdatedAt,
                     State = record.State,

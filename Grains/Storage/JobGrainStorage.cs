@@ -57,6 +57,7 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, ISer
         {
             Version = current + 1,
             Data = serializer.SerializeToArray(state),
+            QueuedAt = !grainState.RecordExists && state.State != JobState.Queued ? state.CreatedAt : null,
         };
         var conflicts = await store.SaveAsync([record]).ConfigureAwait(false);
         if (conflicts.Count > 0)

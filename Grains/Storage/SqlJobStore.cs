@@ -45,9 +45,9 @@ public sealed partial class SqlJobStore : IJobStore
     private const string PostgresSaveSql = """
         WITH input AS (
             SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
-                                 @created_at, @updated_at, @version, @data, @silo, @reason)
+                                 @created_at, @updated_at, @version, @data, @silo, @reason, @queued_at)
                 AS t(job_id, queue, shard, priority, tenant, handler, state, attempt,
-                     created_at, updated_at, version, data, silo, reason)
+                     created_at, updated_at, version, data, silo, reason, queued_at)
         ), inserted AS (
             INSERT INTO scheduler_jobs AS j
                 (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
@@ -77,8 +77,15 @@ public sealed partial class SqlJobStore : IJobStore
             SELECT job_id FROM inserted UNION ALL SELECT job_id FROM updated
         ), history AS (
             INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
-            SELECT @service_id, i.job_id, i.updated_at, i.state, i.attempt, i.silo, i.reason
-            FROM input AS i JOIN written AS w ON w.job_id = i.job_id
+            SELECT @service_id, h.job_id, h.ts, h.state, h.attempt, h.silo, h.reason
+            FROM (
+                SELECT i.job_id, i.queued_at AS ts, 1 AS state, 0 AS attempt, NULL::text AS silo, NULL::text AS reason, 0 AS k
+                FROM input AS i JOIN written AS w ON w.job_id = i.job_id WHERE i.queued_at IS NOT NULL
+                UNION ALL
+                SELECT i.job_id, i.updated_at, i.state, i.attempt, i.silo, i.reason, 1
+                FROM input AS i JOIN written AS w ON w.job_id = i.job_id
+            ) AS h
+            ORDER BY h.k
         )
         SELECT job_id FROM written
         """;
@@ -94,7 +101,14 @@ public sealed partial class SqlJobStore : IJobStore
         RETURNING job_id
         ), history AS (
             INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
-            SELECT @service_id, job_id, @updated_at, @state, @attempt, @silo, @reason FROM written
+            SELECT @service_id, h.job_id, h.ts, h.state, h.attempt, h.silo, h.reason
+            FROM (
+                SELECT job_id, @queued_at::bigint AS ts, 1 AS state, 0 AS attempt, NULL::text AS silo, NULL::text AS reason, 0 AS k
+                FROM written WHERE @queued_at::bigint IS NOT NULL
+                UNION ALL
+                SELECT job_id, @updated_at, @state, @attempt, @silo, @reason, 1 FROM written
+            ) AS h
+            ORDER BY h.k
         )
         SELECT job_id FROM written
         """;
@@ -243,6 +257,15 @@ public sealed partial class SqlJobStore : IJobStore
                 continue;
             }
             historyJobId.Value = record.Id.ToString();
+            if (record.QueuedAt is { } queuedAt)
+            {
+                historyTs.Value = queuedAt.UtcTicks;
+                historyState.Value = (int)JobState.Queued;
+                historyAttempt.Value = 0;
+                historySilo.Value = DBNull.Value;
+                historyReason.Value = DBNull.Value;
+                await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
             historyTs.Value = record.UpdatedAt.UtcTicks;
             historyState.Value = (int)record.State;
             historyAttempt.Value = record.Attempt;
@@ -305,6 +328,7 @@ public sealed partial class SqlJobStore : IJobStore
                 SetJobParameters(single, one);
                 AddParameter(single, "silo", DbType.String).Value = (object?)one.Silo ?? DBNull.Value;
                 AddParameter(single, "reason", DbType.String).Value = (object?)one.Reason ?? DBNull.Value;
+                AddParameter(single, "queued_at", DbType.Int64).Value = (object?)one.QueuedAt?.UtcTicks ?? DBNull.Value;
                 if (await single.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
                     (conflicts ??= []).Add(one.Id);
                 continue;
@@ -328,6 +352,7 @@ public sealed partial class SqlJobStore : IJobStore
             AddArray(command, "data", round.Select(r => r.Data).ToArray());
             AddArray(command, "silo", round.Select(r => r.Silo).ToArray());
             AddArray(command, "reason", round.Select(r => r.Reason).ToArray());
+            AddArray(command, "queued_at", round.Select(r => r.QueuedAt?.UtcTicks).ToArray());
 
             var written = new HashSet<string>(round.Count, StringComparer.Ordinal);
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

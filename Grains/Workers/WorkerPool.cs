@@ -151,7 +151,11 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                 failures++;
                 LogWatchFailed(_logger, e, shard.Grain.GetPrimaryKeyString(), failures);
                 lock (_headsLock)
+                {
                     shard.Forget();
+                    shard.Heard = true; // pulling from the other shards must not wait for this one any longer
+                }
+                Wake();
                 await Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * (1 << Math.Min(failures, 6)))));
             }
         }
@@ -220,6 +224,13 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     private (Shard? Best, int Floor) PickShard()
     {
         Shard? best = null;
+        foreach (var shard in _shards)
+        {
+            // Until every shard has answered once (at start), a pick could take a job of low priority from one
+            // shard while another, not heard from yet, holds more urgent ones.
+            if (!shard.Heard)
+                return (null, 0);
+        }
         foreach (var shard in _shards)
         {
             if (shard.Head.IsEmpty)
@@ -452,9 +463,13 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         /// </summary>
         public void Observe(ShardHead head)
         {
+            Heard = true;
             if (head.Supersedes(Head))
                 Head = head;
         }
+
+        /// <summary>True once the shard has answered (or its watch has failed) since the pool started.</summary>
+        public bool Heard { get; set; }
 
         /// <summary>After a failure the shard may come back as a new activation: ask it afresh.</summary>
         public void Forget() => Head = default;

@@ -91,6 +91,33 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SaveAsync_FirstWriteAtItsStart_RecordsTheQueuedTransitionBeforeIt_AloneAndInABatch()
+    {
+        // A workflow's job is first written when it starts: its history must still begin with Queued.
+        using var cts = Bounded.Timeout(60);
+        var alone = JobId.New();
+        var batched = JobId.New();
+        var plain = JobId.New();
+        JobRecord Started(JobId id) =>
+            Job(id, JobState.Running, attempt: 1, created: T0, updated: T0.AddSeconds(2)) with { Version = 1, Data = [1], Silo = "silo-a", QueuedAt = T0 };
+
+        Assert.Empty(await _store.SaveAsync([Started(alone)], cts.Token).WaitAsync(cts.Token));
+        Assert.Empty(await _store.SaveAsync([Started(batched), Job(plain, created: T0) with { Version = 1, Data = [2] }], cts.Token).WaitAsync(cts.Token));
+
+        foreach (var id in new[] { alone, batched })
+        {
+            var history = await _store.ReadHistoryAsync(id, cts.Token).WaitAsync(cts.Token);
+            Assert.Equal([JobState.Queued, JobState.Running], history.Select(t => t.State));
+            Assert.Equal([T0, T0.AddSeconds(2)], history.Select(t => t.Timestamp));
+            Assert.Equal([0, 1], history.Select(t => t.Attempt));
+            Assert.Equal([null, "silo-a"], history.Select(t => t.Silo));
+        }
+        Assert.Equal([JobState.Queued], (await _store.ReadHistoryAsync(plain, cts.Token).WaitAsync(cts.Token)).Select(t => t.State));
+        var listed = await _store.ListAsync(new JobFilter { State = JobState.Running }, cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(new[] { alone, batched }.Order(), listed.Select(j => j.Id).Order());
+    }
+
+    [Fact]
     public async Task ListFailedAsync_ReturnsFailedJobsWithTheirLastError_MostRecentlyFailedFirst()
     {
         using var cts = Bounded.Timeout(60);

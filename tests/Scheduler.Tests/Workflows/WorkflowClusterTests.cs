@@ -122,6 +122,34 @@ public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IAsyncL
     }
 
     [Fact]
+    public async Task ReleasedJobs_AreListedAsQueuedWhenTheyCannotStartAtOnce_AndTheirHistoryBeginsQueued()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        // Both slots of the silo are taken by gates, so the next workflow's jobs wait in the queue.
+        var holders = await Client.SubmitWorkflowAsync(new WorkflowDefinition { Jobs = [Gate("hold1"), Gate("hold2")] }, cts.Token);
+        await UntilAsync(holders.Id, s => s.Jobs.All(j => j.State == WorkflowJobState.Running), cts.Token);
+        var chain = await Client.SubmitWorkflowAsync(new WorkflowDefinition { Jobs = [Work("a"), Work("b", dependsOn: "a")] }, cts.Token);
+        var a = chain.Id.JobIdOf("a", 1);
+
+        // A released job is first stored when it starts; one that waits is stored as Queued soon (about a second),
+        // so listings and counts show it.
+        while (!(await Client.ListAsync(new JobFilter { State = JobState.Queued, Limit = JobFilter.MaxLimit }, cts.Token)).Any(j => j.Id == a))
+            await Task.Delay(100, cts.Token);
+        Assert.Null((await Client.GetStatusAsync(a, cts.Token))!.StartedAt);
+
+        Open("gate");
+        Assert.Equal(WorkflowState.Succeeded, (await FinishAsync(chain.Id, cts.Token)).State);
+        // b started soon after a ended, so its first write was its start: its history still begins Queued.
+        foreach (var job in new[] { a, chain.Id.JobIdOf("b", 1) })
+        {
+            var history = await Client.GetHistoryAsync(job, cts.Token);
+            Assert.Equal([JobState.Queued, JobState.Running, JobState.Succeeded], history.Select(t => t.State));
+            Assert.True(history[0].Timestamp <= history[1].Timestamp);
+        }
+        Assert.Equal(WorkflowState.Succeeded, (await FinishAsync(holders.Id, cts.Token)).State);
+    }
+
+    [Fact]
     public async Task FanIn_RunsTheJoinOnce_AfterAllOfManyParents()
     {
         using var cts = new CancellationTokenSource(Patience);
