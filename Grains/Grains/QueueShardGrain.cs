@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Scheduler.Queues;
@@ -16,8 +17,12 @@ public sealed partial class QueueShardGrain(
     IClusterMembershipService membership,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<QueueShardGrain> logger) : Grain, IQueueShardGrain
 {
+    /// <summary>Longest a watch waits once this silo is stopping, so the shard's deactivation is not held up.</summary>
+    private static readonly TimeSpan StoppingWait = TimeSpan.FromSeconds(1);
+
     private readonly ShardQueue _queue = new();
 
     // Pulled and not yet acknowledged, with the silo that took them: offered again if that silo dies.
@@ -114,11 +119,17 @@ public sealed partial class QueueShardGrain(
         if (!_head.IsSameVersion(known) || maxWait <= TimeSpan.Zero)
             return _head;
         _headChanged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A pending watch holds the activation open: when the silo begins to stop, watches answer at once (and later
+        // ones wait briefly), so the shard deactivates and moves without waiting out every long poll.
+        var stopping = lifetime.ApplicationStopping;
         try
         {
-            await _headChanged.Task.WaitAsync(maxWait);
+            if (stopping.IsCancellationRequested)
+                await _headChanged.Task.WaitAsync(maxWait < StoppingWait ? maxWait : StoppingWait);
+            else
+                await _headChanged.Task.WaitAsync(maxWait, stopping);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
         }
         return _head;
