@@ -17,24 +17,29 @@ public sealed partial class SqlJobStore
         WHERE service_id = @service_id AND workflow_id = @workflow_id AND version = @version - 1
         """;
 
-    // PostgreSQL: a batch (ids unique within it) in one statement, from arrays. Returns the ids written.
+    // PostgreSQL: a batch (ids unique within it) in one statement, from arrays. As for job rows (see PostgresSaveSql),
+    // every row goes through the primary key's conflict check, never a planned join of the table. Version 1 creates
+    // (an existing row is left alone); a later version updates the row at the version before it, and is proposed with
+    // bucket -1 (never a real bucket; an update keeps the stored one), so a row it created instead comes back as
+    // absent, for the caller to delete before committing.
     private const string PostgresSaveWorkflowsSql = """
         WITH input AS (
             SELECT * FROM unnest(@workflow_id, @version, @state, @watch, @bucket, @updated_at, @data)
                 AS t(workflow_id, version, state, watch, bucket, updated_at, data)
-        ), inserted AS (
-            INSERT INTO scheduler_workflows (service_id, workflow_id, version, state, watch, bucket, updated_at, data)
-            SELECT @service_id, workflow_id, version, state, watch, bucket, updated_at, data FROM input WHERE version = 1
-            ON CONFLICT (service_id, workflow_id) DO NOTHING
-            RETURNING workflow_id
-        ), updated AS (
-            UPDATE scheduler_workflows AS w SET
-                version = i.version, state = i.state, watch = i.watch, updated_at = i.updated_at, data = i.data
-            FROM input AS i
-            WHERE i.version > 1 AND w.service_id = @service_id AND w.workflow_id = i.workflow_id AND w.version = i.version - 1
-            RETURNING w.workflow_id
         )
-        SELECT workflow_id FROM inserted UNION ALL SELECT workflow_id FROM updated
+        INSERT INTO scheduler_workflows AS w (service_id, workflow_id, version, state, watch, bucket, updated_at, data)
+        SELECT @service_id, workflow_id, version, state, watch, CASE WHEN version > 1 THEN -1 ELSE bucket END, updated_at, data
+        FROM input
+        ON CONFLICT (service_id, workflow_id) DO UPDATE SET
+            version = excluded.version, state = excluded.state, watch = excluded.watch, updated_at = excluded.updated_at,
+            data = excluded.data
+        WHERE excluded.version > 1 AND w.version = excluded.version - 1
+        RETURNING w.workflow_id, w.bucket = -1 AS absent
+        """;
+
+    // Deletes the rows a batch created for records above version 1 (see PostgresSaveWorkflowsSql), in its transaction.
+    private const string PostgresDeleteAbsentWorkflowsSql = """
+        DELETE FROM scheduler_workflows WHERE service_id = @service_id AND workflow_id = ANY(@workflow_ids) AND bucket = -1
         """;
 
     private const string ReadWorkflowSql = """
@@ -80,8 +85,9 @@ public sealed partial class SqlJobStore
         }
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // One statement is atomic by itself; anything more runs in a transaction.
-        var single = rounds is [[_]] || (_dialect == SqlDialect.PostgreSql && rounds.Count == 1);
+        // One record is one statement, atomic by itself; anything more runs in a transaction (a PostgreSQL batch may
+        // need a second statement: see PostgresSaveWorkflowsSql).
+        var single = rounds is [[_]];
         await using var transaction = single ? null : await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var conflicts = new List<WorkflowId>();
         foreach (var round in rounds)
@@ -132,10 +138,26 @@ public sealed partial class SqlJobStore
         AddArray(command, "updated_at", round.Select(r => r.UpdatedAt.UtcTicks).ToArray());
         AddArray(command, "data", round.Select(r => r.Data).ToArray());
         var written = new HashSet<string>(round.Count, StringComparer.Ordinal);
+        List<string>? absent = null;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                written.Add(reader.GetString(0));
+            {
+                if (reader.GetBoolean(1))
+                    (absent ??= []).Add(reader.GetString(0));
+                else
+                    written.Add(reader.GetString(0));
+            }
+        }
+        if (absent is not null)
+        {
+            // Updates of rows that do not exist (a workflow deleted meanwhile): undo the rows they created.
+            await using var delete = connection.CreateCommand();
+            delete.Transaction = transaction;
+            delete.CommandText = PostgresDeleteAbsentWorkflowsSql;
+            AddParameter(delete, "service_id", DbType.String).Value = _serviceId;
+            AddArray(delete, "workflow_ids", absent.ToArray());
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         conflicts.AddRange(round.Where(r => !written.Contains(r.Id.ToString())).Select(r => r.Id));
     }

@@ -40,19 +40,24 @@ public sealed partial class SqlJobStore : IJobStore
         WHERE service_id = @service_id AND job_id = @job_id AND version = @version - 1
         """;
 
-    // PostgreSQL: a whole batch (ids unique within it) in one statement, from arrays. Returns the ids written;
-    // history rows are added for those only.
+    // PostgreSQL: a whole batch (ids unique within it) in one statement, from arrays. Every row goes through the
+    // primary key's conflict check: one index probe each, whatever the planner believes about the table (an UPDATE
+    // joined to the batch was planned from statistics that lag behind a fast-growing table, and then scanned every
+    // row of the service for each batch). A row above version 1 may only update: it is proposed with created_at -1
+    // (never a real time, and an update keeps the stored one), so a row it created instead is returned as absent; the
+    // caller deletes it before committing and reports a conflict. History rows are added for the rows written only.
     private const string PostgresSaveSql = """
         WITH input AS (
             SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
                                  @created_at, @updated_at, @version, @data, @silo, @reason, @queued_at)
                 AS t(job_id, queue, shard, priority, tenant, handler, state, attempt,
                      created_at, updated_at, version, data, silo, reason, queued_at)
-        ), inserted AS (
+        ), saved AS (
             INSERT INTO scheduler_jobs AS j
                 (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
-            SELECT @service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data
-            FROM input WHERE version <= 1
+            SELECT @service_id, job_id, queue, shard, priority, tenant, handler, state, attempt,
+                   CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data
+            FROM input
             ON CONFLICT (service_id, job_id) DO UPDATE SET
                 queue = excluded.queue,
                 shard = excluded.shard,
@@ -65,16 +70,9 @@ public sealed partial class SqlJobStore : IJobStore
                 version = CASE WHEN excluded.version = 0 THEN j.version ELSE excluded.version END,
                 data = excluded.data
             WHERE excluded.version = 0 OR j.version = excluded.version - 1
-            RETURNING j.job_id
-        ), updated AS (
-            UPDATE scheduler_jobs AS j SET
-                queue = i.queue, shard = i.shard, priority = i.priority, tenant = i.tenant, handler = i.handler,
-                state = i.state, attempt = i.attempt, updated_at = i.updated_at, version = i.version, data = i.data
-            FROM input AS i
-            WHERE i.version > 1 AND j.service_id = @service_id AND j.job_id = i.job_id AND j.version = i.version - 1
-            RETURNING j.job_id
+            RETURNING j.job_id, j.created_at = -1 AS absent
         ), written AS (
-            SELECT job_id FROM inserted UNION ALL SELECT job_id FROM updated
+            SELECT job_id FROM saved WHERE NOT absent
         ), history AS (
             INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
             SELECT @service_id, h.job_id, h.ts, h.state, h.attempt, h.silo, h.reason
@@ -87,7 +85,12 @@ public sealed partial class SqlJobStore : IJobStore
             ) AS h
             ORDER BY h.k
         )
-        SELECT job_id FROM written
+        SELECT job_id, absent FROM saved
+        """;
+
+    // Deletes the rows a batch created for records above version 1 (see PostgresSaveSql), in its transaction.
+    private const string PostgresDeleteAbsentSql = """
+        DELETE FROM scheduler_jobs WHERE service_id = @service_id AND job_id = ANY(@job_ids) AND created_at = -1
         """;
 
     // PostgreSQL, a round of one record: the plain statements, with the history row from the same statement. Much
@@ -216,8 +219,9 @@ public sealed partial class SqlJobStore : IJobStore
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var rounds = _dialect == SqlDialect.PostgreSql ? Rounds(records).ToList() : null;
-        // One statement is atomic by itself: no BEGIN and COMMIT around it (a round trip less on the hot path).
-        if (rounds is [_])
+        // One record is one statement, atomic by itself: no BEGIN and COMMIT around it (a round trip less on the hot
+        // path). A batch statement may need a second one (see PostgresSaveSql), so it runs in a transaction.
+        if (rounds is [[_]])
             return await SavePostgresAsync(connection, null, rounds, cancellationToken).ConfigureAwait(false);
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -355,10 +359,26 @@ public sealed partial class SqlJobStore : IJobStore
             AddArray(command, "queued_at", round.Select(r => r.QueuedAt?.UtcTicks).ToArray());
 
             var written = new HashSet<string>(round.Count, StringComparer.Ordinal);
+            List<string>? absent = null;
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    written.Add(reader.GetString(0));
+                {
+                    if (reader.GetBoolean(1))
+                        (absent ??= []).Add(reader.GetString(0));
+                    else
+                        written.Add(reader.GetString(0));
+                }
+            }
+            if (absent is not null)
+            {
+                // Updates of rows that do not exist (a job deleted meanwhile): undo the rows they created.
+                await using var delete = connection.CreateCommand();
+                delete.Transaction = transaction;
+                delete.CommandText = PostgresDeleteAbsentSql;
+                AddParameter(delete, "service_id", DbType.String).Value = _serviceId;
+                AddArray(delete, "job_ids", absent.ToArray());
+                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             foreach (var record in round)
             {

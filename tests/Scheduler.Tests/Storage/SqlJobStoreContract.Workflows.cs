@@ -54,6 +54,26 @@ public abstract partial class SqlJobStoreContract
     }
 
     [Fact]
+    public async Task SaveWorkflowsAsync_RefusesALaterVersionOfAWorkflowWithNoRow_AndCreatesNone()
+    {
+        using var cts = Bounded.Timeout(60);
+        var missing = IdIn(3);
+        var fresh = Enumerable.Range(0, 3).Select(_ => WorkflowId.New()).ToArray();
+
+        var conflicts = await _store.SaveWorkflowsAsync([
+            .. fresh.Select(id => Workflow(id, 1, [7])),
+            Workflow(missing, 2, [2], watch: true),
+        ], cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([missing], conflicts);
+        var rows = await _store.ReadWorkflowsAsync([.. fresh, missing], cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(fresh.ToHashSet(), rows.Keys.ToHashSet());
+        Assert.DoesNotContain(missing, await _store.ListWatchedWorkflowsAsync(3, T0.AddHours(1), 10, cts.Token).WaitAsync(cts.Token));
+        Assert.Equal([missing], await _store.SaveWorkflowsAsync([Workflow(missing, 5)], cts.Token).WaitAsync(cts.Token));
+        Assert.Empty(await _store.ReadWorkflowsAsync([missing], cts.Token).WaitAsync(cts.Token));
+    }
+
+    [Fact]
     public async Task SaveWorkflowsAsync_ReportsExactlyTheConflictingIds_WhenABatchMixesNewUpdatedAndConflictingWorkflows()
     {
         using var cts = Bounded.Timeout(60);

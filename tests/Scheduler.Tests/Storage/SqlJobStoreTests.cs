@@ -366,6 +366,36 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SaveAsync_RefusesALaterVersionOfADeletedJob_AndBringsNothingBack()
+    {
+        using var cts = Bounded.Timeout(60);
+        var purged = JobId.New();
+        await _store.SaveAsync([Job(purged, JobState.Failed, attempt: 1) with { Version = 1, Data = [1] }], cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(1, await _store.PurgeFailedAsync([purged], cts.Token).WaitAsync(cts.Token));
+        var never = JobId.New();
+        var fresh = Enumerable.Range(0, 3).Select(_ => JobId.New()).ToArray();
+
+        // A stale writer of the purged job and a writer of a job that never existed, in a batch with new jobs.
+        var conflicts = await _store.SaveAsync([
+            .. fresh.Select(id => Job(id) with { Version = 1, Data = [7] }),
+            Job(purged, JobState.Queued, attempt: 1) with { Version = 2, Data = [2] },
+            Job(never, JobState.Running, attempt: 1) with { Version = 4, Data = [4] },
+        ], cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(new[] { purged, never }.ToHashSet(), conflicts.ToHashSet());
+        var states = await _store.ReadStatesAsync([.. fresh, purged, never], cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(fresh.ToHashSet(), states.Keys.ToHashSet());
+        Assert.Empty(await _store.ReadHistoryAsync(purged, cts.Token).WaitAsync(cts.Token));
+        Assert.Empty(await _store.ReadHistoryAsync(never, cts.Token).WaitAsync(cts.Token));
+        Assert.Equal(fresh.ToHashSet(), (await _store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token)).Select(j => j.Id).ToHashSet());
+        Assert.DoesNotContain(await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token), e => e.Id == purged || e.Id == never);
+
+        // Alone, too.
+        Assert.Equal([never], await _store.SaveAsync([Job(never, JobState.Running, attempt: 1) with { Version = 2, Data = [2] }], cts.Token).WaitAsync(cts.Token));
+        Assert.Empty(await _store.ReadStatesAsync([never], cts.Token).WaitAsync(cts.Token));
+    }
+
+    [Fact]
     public async Task SaveAsync_AppliesVersionsInOrder_WhenOneCallHoldsSuccessiveVersionsOfAJob()
     {
         using var cts = Bounded.Timeout(60);
