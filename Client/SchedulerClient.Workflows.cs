@@ -10,13 +10,13 @@ internal sealed partial class SchedulerClient
             throw WorkflowRefused(errors, "nothing was submitted");
         // Fix the id before anything is sent, so a retried call cannot create a second workflow.
         var id = definition.Id ?? WorkflowId.New();
-        var reply = await CallAsync(g => g.GetGrain<IWorkflowGrain>(id.Value).Submit(definition with { Id = id }), cancellationToken);
+        var reply = await CallAsync(g => g.Reference<IWorkflowGrain>(id.Value).Submit(definition with { Id = id }), cancellationToken);
         Check(reply, "nothing was submitted");
         return new WorkflowSubmitResult(id, reply.Outcome ?? SubmitOutcome.Accepted, reply.State!.Value);
     }
 
     public Task<WorkflowStatus?> GetWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
-        CallAsync(g => g.GetGrain<IWorkflowGrain>(Checked(id)).GetStatus(), cancellationToken);
+        CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).GetStatus(), cancellationToken);
 
     public async Task<WorkflowStatus?> WaitForWorkflowAsync(WorkflowId id, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -26,7 +26,7 @@ internal sealed partial class SchedulerClient
         {
             var left = deadline - DateTime.UtcNow;
             var wait = left < LongPoll ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : LongPoll;
-            var status = await CallAsync(g => g.GetGrain<IWorkflowGrain>(Checked(id)).WaitForFinal(wait), cancellationToken);
+            var status = await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).WaitForFinal(wait), cancellationToken);
             if (status is null || status.State.IsFinal() || DateTime.UtcNow >= deadline)
                 return status;
         }
@@ -36,17 +36,17 @@ internal sealed partial class SchedulerClient
     {
         if (reason is { Length: > 1000 })
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"reason is {reason.Length} characters; the limit is 1000");
-        return Check(await CallAsync(g => g.GetGrain<IWorkflowGrain>(Checked(id)).Cancel(reason), cancellationToken)).State!.Value;
+        return Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Cancel(reason), cancellationToken)).State!.Value;
     }
 
     public async Task<WorkflowState> PauseWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
-        Check(await CallAsync(g => g.GetGrain<IWorkflowGrain>(Checked(id)).Pause(), cancellationToken)).State!.Value;
+        Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Pause(), cancellationToken)).State!.Value;
 
     public async Task<WorkflowState> ResumeWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
-        Check(await CallAsync(g => g.GetGrain<IWorkflowGrain>(Checked(id)).Resume(), cancellationToken)).State!.Value;
+        Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Resume(), cancellationToken)).State!.Value;
 
     public async Task<int> RerunFailedAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
-        Check(await CallAsync(g => g.GetGrain<IWorkflowGrain>(Checked(id)).RerunFailed(), cancellationToken)).Affected;
+        Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).RerunFailed(), cancellationToken)).Affected;
 
     public async Task<WorkflowState> AddToWorkflowAsync(WorkflowId id, IReadOnlyList<WorkflowJob> jobs, CancellationToken cancellationToken = default)
     {
@@ -54,7 +54,7 @@ internal sealed partial class SchedulerClient
         if (jobs.Count == 0)
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, "no jobs given");
         // Validated against the workflow's graph by its grain, all or nothing.
-        return Check(await CallAsync(g => g.GetGrain<IWorkflowGrain>(Checked(id)).AddJobs([.. jobs]), cancellationToken), "nothing was added").State!.Value;
+        return Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).AddJobs([.. jobs]), cancellationToken), "nothing was added").State!.Value;
     }
 
     private static Guid Checked(WorkflowId id) =>

@@ -45,7 +45,7 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         var results = new List<SubmitResult>(prepared.Length);
         foreach (var chunk in prepared.Chunk(_options.SubmitBatchSize))
         {
-            var answer = await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).SubmitMany([.. chunk]), cancellationToken);
+            var answer = await CallAsync(g => g.Reference<ISchedulerGrain>(0).SubmitMany([.. chunk]), cancellationToken);
             if (!answer.Succeeded)
                 throw Refused([.. answer.Errors.Select(e => e with { Index = e.Index + results.Count })], requests.Count);
             results.AddRange(answer.Jobs);
@@ -54,7 +54,7 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
     }
 
     public Task<JobStatus?> GetStatusAsync(JobId id, CancellationToken cancellationToken = default) =>
-        CallAsync(g => g.GetGrain<IJobGrain>(id.Value).GetStatus(), cancellationToken);
+        CallAsync(g => g.Reference<IJobGrain>(id.Value).GetStatus(), cancellationToken);
 
     public async Task<JobStatus?> WaitForFinalAsync(JobId id, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -64,7 +64,7 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         {
             var left = deadline - DateTime.UtcNow;
             var wait = left < LongPoll ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : LongPoll;
-            var status = await CallAsync(g => g.GetGrain<IJobGrain>(id.Value).WaitForFinal(wait), cancellationToken);
+            var status = await CallAsync(g => g.Reference<IJobGrain>(id.Value).WaitForFinal(wait), cancellationToken);
             if (status is null || status.State.IsFinal() || DateTime.UtcNow >= deadline)
                 return status;
         }
@@ -75,33 +75,33 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         ArgumentNullException.ThrowIfNull(filter);
         if (filter.Limit is < 1 or > JobFilter.MaxLimit)
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"limit {filter.Limit} is out of range: use 1 to {JobFilter.MaxLimit}");
-        return CallAsync<IReadOnlyList<JobSummary>>(async g => await g.GetGrain<ISchedulerGrain>(0).List(filter), cancellationToken);
+        return CallAsync<IReadOnlyList<JobSummary>>(async g => await g.Reference<ISchedulerGrain>(0).List(filter), cancellationToken);
     }
 
     public Task<CancelOutcome> CancelAsync(JobId id, string? reason = null, CancellationToken cancellationToken = default) =>
-        CallAsync(g => g.GetGrain<IJobGrain>(id.Value).Cancel(reason), cancellationToken);
+        CallAsync(g => g.Reference<IJobGrain>(id.Value).Cancel(reason), cancellationToken);
 
     public Task<IReadOnlyList<JobLogLine>> GetLogAsync(JobId id, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
         if (max is < 1 or > 10_000)
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"max {max} is out of range: use 1 to 10000");
-        return CallAsync<IReadOnlyList<JobLogLine>>(async g => await g.GetGrain<ISchedulerGrain>(0).GetLog(id, afterSequence, max), cancellationToken);
+        return CallAsync<IReadOnlyList<JobLogLine>>(async g => await g.Reference<ISchedulerGrain>(0).GetLog(id, afterSequence, max), cancellationToken);
     }
 
     public Task<IReadOnlyList<JobTransition>> GetHistoryAsync(JobId id, CancellationToken cancellationToken = default) =>
-        CallAsync<IReadOnlyList<JobTransition>>(async g => await g.GetGrain<ISchedulerGrain>(0).GetHistory(id), cancellationToken);
+        CallAsync<IReadOnlyList<JobTransition>>(async g => await g.Reference<ISchedulerGrain>(0).GetHistory(id), cancellationToken);
 
     public Task<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
-        CallAsync(g => g.GetGrain<ISchedulerGrain>(0).GetStats(), cancellationToken);
+        CallAsync(g => g.Reference<ISchedulerGrain>(0).GetStats(), cancellationToken);
 
     public async Task<SiloDescription> DescribeAsync(CancellationToken cancellationToken = default) =>
-        _silo ??= await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).Describe(), cancellationToken);
+        _silo ??= await CallAsync(g => g.Reference<ISchedulerGrain>(0).Describe(), cancellationToken);
 
     public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
     {
         CheckFilter(filter);
-        return CallAsync<IReadOnlyList<DeadLetter>>(async g => await g.GetGrain<ISchedulerGrain>(0).ListDeadLetters(filter), cancellationToken);
+        return CallAsync<IReadOnlyList<DeadLetter>>(async g => await g.Reference<ISchedulerGrain>(0).ListDeadLetters(filter), cancellationToken);
     }
 
     public async Task<IReadOnlyList<RequeueResult>> RequeueAsync(IReadOnlyList<JobId> ids, int? attempts = null, CancellationToken cancellationToken = default)
@@ -111,7 +111,7 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"attempts {attempts} is out of range: use 1 to {JobLimits.MaxAllowedAttempts}");
         var results = new List<RequeueResult>(ids.Count);
         foreach (var chunk in ids.Chunk(DeadLetterBatchSize))
-            results.AddRange(await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).Requeue([.. chunk], attempts), cancellationToken));
+            results.AddRange(await CallAsync(g => g.Reference<ISchedulerGrain>(0).Requeue([.. chunk], attempts), cancellationToken));
         return results;
     }
 
@@ -120,7 +120,7 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         CheckIds(ids);
         var results = new List<PurgeResult>(ids.Count);
         foreach (var chunk in ids.Chunk(DeadLetterBatchSize))
-            results.AddRange(await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).Purge([.. chunk]), cancellationToken));
+            results.AddRange(await CallAsync(g => g.Reference<ISchedulerGrain>(0).Purge([.. chunk]), cancellationToken));
         return results;
     }
 
@@ -132,7 +132,7 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         {
             // Each call purges one bounded batch; stop when a batch purges nothing (none left, or only jobs that
             // changed state meanwhile).
-            var purged = await CallAsync(g => g.GetGrain<ISchedulerGrain>(0).PurgeMatching(filter), cancellationToken);
+            var purged = await CallAsync(g => g.Reference<ISchedulerGrain>(0).PurgeMatching(filter), cancellationToken);
             if (purged == 0)
                 return total;
             total += purged;

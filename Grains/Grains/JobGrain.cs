@@ -293,7 +293,7 @@ public sealed partial class JobGrain(
 
         await CancelNowAsync();
         // The shard would skip it anyway (TryStart refuses a final job); removing it keeps queue depths honest.
-        await GrainFactory.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Remove(Id);
+        await GrainFactory.Reference<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Remove(Id);
         return CancelOutcome.Cancelled;
     }
 
@@ -336,7 +336,7 @@ public sealed partial class JobGrain(
         StopRetryTimer();
         if (S.State != JobState.Queued)
             return Task.CompletedTask;
-        return GrainFactory.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Enqueue([Entry]);
+        return GrainFactory.Reference<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Enqueue([Entry]);
     }
 
     private async Task FinishAsync(JobState final)
@@ -417,7 +417,7 @@ public sealed partial class JobGrain(
     private void NotifyWorkflow()
     {
         if (S.Workflow is { } workflow)
-            GrainFactory.GetGrain<IWorkflowGrain>(workflow.Value)
+            GrainFactory.Reference<IWorkflowGrain>(workflow.Value)
                 .JobFinished(new WorkflowJobEvent(Id, S.State, S.Attempt, S.StartedAt, S.FinishedAt, S.LastError)).Ignore();
     }
 

@@ -58,7 +58,7 @@ public sealed class SchedulerGrain(
                 byShard[key] = entries = ImmutableArray.CreateBuilder<QueueEntry>();
             entries.Add(new QueueEntry(results[i].Id, request.Priority, enqueuedAt));
         }
-        await Task.WhenAll(byShard.Select(kv => GrainFactory.GetGrain<IQueueShardGrain>(kv.Key).Enqueue(kv.Value.ToImmutable())));
+        await Task.WhenAll(byShard.Select(kv => GrainFactory.Reference<IQueueShardGrain>(kv.Key).Enqueue(kv.Value.ToImmutable())));
         return new SubmitBatchResult([.. results], []);
     }
 
@@ -92,14 +92,14 @@ public sealed class SchedulerGrain(
         CheckIds(ids);
         if (attempts is < 1 or > JobLimits.MaxAllowedAttempts)
             throw new ArgumentOutOfRangeException(nameof(attempts), attempts, $"attempts {attempts} is out of range: use 1 to {JobLimits.MaxAllowedAttempts}");
-        var outcomes = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IJobGrain>(id.Value).Requeue(attempts)));
+        var outcomes = await Task.WhenAll(ids.Select(id => GrainFactory.Reference<IJobGrain>(id.Value).Requeue(attempts)));
         return [.. ids.Select((id, i) => new RequeueResult(id, outcomes[i]))];
     }
 
     public async Task<ImmutableArray<PurgeResult>> Purge(ImmutableArray<JobId> ids)
     {
         CheckIds(ids);
-        var outcomes = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IJobGrain>(id.Value).Purge()));
+        var outcomes = await Task.WhenAll(ids.Select(id => GrainFactory.Reference<IJobGrain>(id.Value).Purge()));
         return [.. ids.Select((id, i) => new PurgeResult(id, outcomes[i]))];
     }
 
@@ -108,7 +108,7 @@ public sealed class SchedulerGrain(
         CheckFilter(filter);
         // One bounded batch per call (each purge is a write), so a call stays well inside the response timeout.
         var batch = await store.ListFailedAsync(filter with { Limit = Math.Min(filter.Limit, MaxPurgeBatch) });
-        var outcomes = await Task.WhenAll(batch.Select(d => GrainFactory.GetGrain<IJobGrain>(d.Id.Value).Purge()));
+        var outcomes = await Task.WhenAll(batch.Select(d => GrainFactory.Reference<IJobGrain>(d.Id.Value).Purge()));
         return outcomes.Count(o => o == PurgeOutcome.Purged);
     }
 

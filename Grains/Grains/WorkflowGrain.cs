@@ -178,7 +178,7 @@ public sealed partial class WorkflowGrain(
 
         // Released jobs: ask them whether they run yet.
         var released = Enumerable.Range(0, jobs.Length).Where(k => jobs[k].State == WorkflowJobState.Queued && jobs[k].JobId is not null).ToList();
-        var live = await Task.WhenAll(released.Select(k => GrainFactory.GetGrain<IJobGrain>(jobs[k].JobId!.Value.Value).GetStatus()));
+        var live = await Task.WhenAll(released.Select(k => GrainFactory.Reference<IJobGrain>(jobs[k].JobId!.Value.Value).GetStatus()));
         for (var r = 0; r < released.Count; r++)
         {
             if (live[r] is not { } current)
@@ -456,7 +456,7 @@ public sealed partial class WorkflowGrain(
     {
         foreach (var id in ended)
         {
-            if (_graph.NodeOf(id) is { } node && await GrainFactory.GetGrain<IJobGrain>(id.Value).GetStatus() is { } status)
+            if (_graph.NodeOf(id) is { } node && await GrainFactory.Reference<IJobGrain>(id.Value).GetStatus() is { } status)
                 await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(status.Id, status.State, status.Attempt, status.StartedAt, status.FinishedAt, status.LastError), time.GetUtcNow()));
         }
     }
@@ -471,7 +471,7 @@ public sealed partial class WorkflowGrain(
         var enqueuedAt = S.CreatedAt.UtcTicks;
         var byShard = requests
             .GroupBy(r => SchedulerOptions.ShardKey(r.Queue, _options.ShardOf(r.Id!.Value)))
-            .Select(g => GrainFactory.GetGrain<IQueueShardGrain>(g.Key)
+            .Select(g => GrainFactory.Reference<IQueueShardGrain>(g.Key)
                 .Enqueue([.. g.Select(r => new QueueEntry(r.Id!.Value, r.Priority, enqueuedAt, S.SizeHint))]));
         return Task.WhenAll(byShard);
     }
@@ -487,7 +487,7 @@ public sealed partial class WorkflowGrain(
         var why = $"by its workflow: {(onlyQueued ? S.Reason : _cancelDetail) ?? "cancelled"}";
         await Task.WhenAll(nodes.Select(async node =>
         {
-            var job = GrainFactory.GetGrain<IJobGrain>(_graph.JobIdOf(node).Value);
+            var job = GrainFactory.Reference<IJobGrain>(_graph.JobIdOf(node).Value);
             if (onlyQueued && (await job.GetStatus())?.State != JobState.Queued)
                 return;
             await job.Cancel(why);
@@ -503,7 +503,7 @@ public sealed partial class WorkflowGrain(
     {
         _reconciledAt = time.GetUtcNow();
         var released = Enumerable.Range(0, S.Nodes.Count).Where(i => S.Nodes[i].State == WorkflowJobState.Queued).ToList();
-        var statuses = await Task.WhenAll(released.Select(i => GrainFactory.GetGrain<IJobGrain>(_graph.JobIdOf(i).Value).GetStatus()));
+        var statuses = await Task.WhenAll(released.Select(i => GrainFactory.Reference<IJobGrain>(_graph.JobIdOf(i).Value).GetStatus()));
         var missing = new List<int>();
         var queued = new List<JobRequest>();
         var now = time.GetUtcNow();

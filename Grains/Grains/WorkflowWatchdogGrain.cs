@@ -82,7 +82,7 @@ public sealed partial class WorkflowWatchdogGrain(
             {
                 try
                 {
-                    await GrainFactory.GetGrain<IWorkflowGrain>(id.Value).Reconcile();
+                    await GrainFactory.Reference<IWorkflowGrain>(id.Value).Reconcile();
                     checkedOk.Add(id);
                 }
                 catch (Exception e)
@@ -141,7 +141,7 @@ public sealed partial class WorkflowWatchdogStarter(IGrainFactory grains, ILogge
         {
             try
             {
-                await grains.GetGrain<IWorkflowWatchdogGrain>(bucket).Start();
+                await grains.Reference<IWorkflowWatchdogGrain>(bucket).Start();
                 bucket++;
             }
             catch (Exception e) when (!_stopping.IsCancellationRequested)

@@ -50,7 +50,7 @@ public sealed class NewJobs(TimeProvider time)
     public async Task<SubmitResult> SubmitAsync(IGrainFactory grains, JobRequest request, bool isNew)
     {
         var id = request.Id!.Value;
-        var grain = grains.GetGrain<IJobGrain>(id.Value);
+        var grain = grains.Reference<IJobGrain>(id.Value);
         if (!isNew)
             return await grain.Submit(request);
         Claim(id);

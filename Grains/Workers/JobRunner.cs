@@ -20,7 +20,7 @@ public sealed partial class JobRunner(
         var returned = false;
         try
         {
-            var job = grains.GetGrain<IJobGrain>(dispatch.Id.Value);
+            var job = grains.Reference<IJobGrain>(dispatch.Id.Value);
             JobExecution? execution;
             var asked = time.GetTimestamp();
             try

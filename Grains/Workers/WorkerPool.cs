@@ -56,7 +56,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     private Task StartAsync(CancellationToken cancellationToken)
     {
         _shards = [.. _options.Queues.SelectMany(queue => Enumerable.Range(0, _options.ShardsPerQueue)
-            .Select(i => new Shard(_grains.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(queue, i)))))];
+            .Select(i => new Shard(_grains.Reference<IQueueShardGrain>(SchedulerOptions.ShardKey(queue, i)))))];
         var watchers = _shards.Select(WatchAsync);
         _loops = Task.WhenAll([.. watchers, DispatchLoopAsync()]);
         _upkeep = Task.WhenAll(AckLoopAsync(), HeartbeatLoopAsync());
@@ -163,7 +163,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
     private async Task DispatchLoopAsync()
     {
-        var worker = _grains.GetGrain<IJobWorkerGrain>(0);
+        var worker = _grains.Reference<IJobWorkerGrain>(0);
         while (!_stopPulling.IsCancellationRequested)
         {
             try
@@ -295,7 +295,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
     /// <summary>Gives a job that could not be started back to its shard, which queues it again.</summary>
     public void Return(Dispatch dispatch) =>
-        _ = _grains.GetGrain<IQueueShardGrain>(dispatch.Shard).Return([dispatch.Id]);
+        _ = _grains.Reference<IQueueShardGrain>(dispatch.Shard).Return([dispatch.Id]);
 
     /// <summary>Tells the shards, in batches, which of the jobs they handed out have ended here.</summary>
     private async Task AckLoopAsync()
@@ -319,7 +319,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
             ids.Add(ack.Id);
         }
         foreach (var (shard, ids) in byShard)
-            _ = _grains.GetGrain<IQueueShardGrain>(shard).Ack(ids.ToImmutable());
+            _ = _grains.Reference<IQueueShardGrain>(shard).Ack(ids.ToImmutable());
     }
 
     /// <summary>
