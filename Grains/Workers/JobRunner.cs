@@ -43,6 +43,7 @@ public sealed partial class JobRunner(
             try
             {
                 var result = await ExecuteAsync(execution, signals);
+                pool.Reporting(execution.Id);
                 await ReportAsync(job, execution, result);
             }
             finally

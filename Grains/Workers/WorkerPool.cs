@@ -284,6 +284,16 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     /// </summary>
     public TimeSpan SelfFenceAfter => _options.LeasePeriod - _options.LeaseCheckInterval;
 
+    /// <summary>
+    /// The attempt's handler has returned and its outcome is being reported: the lease is still renewed (a report may
+    /// take retries), but a refusal from now on is the grain having taken the outcome, not a reason to stop anything.
+    /// </summary>
+    public void Reporting(JobId id)
+    {
+        if (_runningAttempts.TryGetValue(id, out var running))
+            running.Reporting = true;
+    }
+
     public void UntrackLease(JobId id)
     {
         if (_runningAttempts.TryRemove(id, out var running))
@@ -369,8 +379,9 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                     Signal(running.Cancelled);
                     return;
                 default:
-                    // A renewal that crossed the attempt's own outcome report is refused too: nothing to stop then.
-                    if (!IsTracked(id, running))
+                    // A renewal that crossed the attempt's own outcome report is refused too (it waited behind the
+                    // report on the grain): the handler is done, nothing to stop.
+                    if (!IsTracked(id, running) || running.Reporting)
                         return;
                     LogLeaseRefused(_logger, id, running.Attempt);
                     running.Refused = true;
@@ -418,6 +429,9 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
         /// <summary>True when the lease was refused or renewals kept failing (already logged), not merely late.</summary>
         public bool Refused { get; set; }
+
+        /// <summary>Set once the handler has returned (see <see cref="WorkerPool.Reporting"/>).</summary>
+        public volatile bool Reporting;
 
         public bool TryBeginRenewal() => Interlocked.CompareExchange(ref _renewing, 1, 0) == 0;
 
