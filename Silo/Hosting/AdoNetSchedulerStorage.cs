@@ -21,8 +21,11 @@ internal interface ISchedulerDatabase
 /// <summary>The wiring every relational store shares (SQLite and PostgreSQL differ only in invariant and database).</summary>
 internal static class AdoNetSchedulerStorage
 {
-    /// <summary>Job store batches of a kind in flight at once on PostgreSQL.</summary>
-    public const int PostgresConcurrentBatches = 4;
+    /// <summary>
+    /// Job store batches of a kind in flight at once on PostgreSQL: two overlap a commit's WAL sync with the next batch;
+    /// more split the backlog into smaller batches that cost PostgreSQL more CPU per row (see docs/benchmarks.md).
+    /// </summary>
+    public const int PostgresConcurrentBatches = 2;
 
     /// <summary>
     /// Orleans' ADO.NET grain storage (named <see cref="SchedulerStorage.ProviderName"/> and also the default provider,
