@@ -24,7 +24,7 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     public string? Validate() => this switch
     {
         { Workflows: not (null or "chain" or "diamond") } => $"--workflows must be chain or diamond (was {Workflows})",
-        { Workflows: not null, Mode: not "burst" } => "--workflows submits in bursts: leave --mode at burst",
+        { Workflows: not null, Mode: "recovery" } => "--workflows runs in burst or paced mode, not recovery",
         { Silos: < 1 or > 4 } => $"--silos must be 1 to 4 (was {Silos})",
         { FailOncePercent: < 0 or > 100 } => $"--fail-once-percent must be 0 to 100 (was {FailOncePercent})",
         { FailOncePercent: > 0, Workflows: not null } => "--fail-once-percent does not apply to --workflows",
@@ -179,9 +179,7 @@ public static class Bench
         }
 
         using var memory = new PeakWorkingSet();
-        var allocatedBefore = GC.GetTotalAllocatedBytes();
-        var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-        var pauseBefore = GC.GetTotalPauseDuration();
+        var runtime = new RuntimeCounters();
         var submitTicks = new ConcurrentDictionary<Guid, long>();
         var acceptTicks = new ConcurrentDictionary<Guid, long>();
         // With --fail-once-percent, every (100 / percent)-th job, spread evenly, fails its first attempt.
@@ -232,14 +230,8 @@ public static class Bench
         using (new Timer(_ => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] still waiting: {pool.Describe()}"), null, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5)))
             succeeded = await WaitForSucceededAsync(client, s.Jobs + warmedUp, DateTime.UtcNow + s.Timeout, ct);
         var last = Stopwatch.GetTimestamp();
-        var allocatedPerJob = (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)s.Jobs;
-        var gcCounts = new
-        {
-            gen0 = GC.CollectionCount(0) - gcBefore.Item1,
-            gen1 = GC.CollectionCount(1) - gcBefore.Item2,
-            gen2 = GC.CollectionCount(2) - gcBefore.Item3,
-            pause_ms = Math.Round((GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds, 1),
-        };
+        var allocatedPerJob = runtime.AllocatedSince / (double)s.Jobs;
+        var gcCounts = runtime.Since();
         var completed = (int)Math.Max(0, succeeded - warmedUp);
 
         var latencies = Latencies(requests, submitTicks, recorder);

@@ -10,7 +10,7 @@ var mode = new Option<string>("--mode")
     DefaultValueFactory = _ => "burst",
 };
 mode.AcceptOnlyFromAmong("burst", "paced", "recovery");
-var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode", DefaultValueFactory = _ => 1000 };
+var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode (with --workflows: a workflow every 4 / rate seconds)", DefaultValueFactory = _ => 1000 };
 var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
 var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
 var timeout = new Option<int>("--timeout") { Description = "seconds to wait for completion before counting the rest as lost", DefaultValueFactory = _ => 600 };
@@ -21,7 +21,7 @@ workflows.AcceptOnlyFromAmong("chain", "diamond");
 var silos = new Option<int>("--silos") { Description = "silos to run (above 1 needs --storage postgres)", DefaultValueFactory = _ => 1 };
 var failOncePercent = new Option<int>("--fail-once-percent") { Description = "percent of jobs whose first attempt fails (retriable) and whose second succeeds", DefaultValueFactory = _ => 0 };
 var kills = new Option<int>("--kills") { Description = "recovery mode: rounds, each killing one silo with -9", DefaultValueFactory = _ => 3 };
-var warmup = new Option<int>("--warmup") { Description = "paced mode: seconds of paced load at --rate before measuring (reported apart)", DefaultValueFactory = _ => 5 };
+var warmup = new Option<int>("--warmup") { Description = "paced mode: seconds of paced load at --rate before measuring (jobs: reported apart; workflows: left out)", DefaultValueFactory = _ => 5 };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")

@@ -6,7 +6,7 @@ namespace Scheduler.Bench;
 
 /// <summary>
 /// Workflow load: many small workflows of 4 no-op jobs, chains (a → b → c → d) or diamonds (a → b, c → d), submitted
-/// at once. Measures jobs per second end to end and, per dependency, the time from the parent's end to the child's
+/// at once (burst) or at a steady rate (paced). Measures jobs per second end to end and, per dependency, the time from the parent's end to the child's
 /// start as the scheduler recorded them.
 /// </summary>
 public static class WorkflowBench
@@ -19,17 +19,21 @@ public static class WorkflowBench
 
         // Warm up the workflow paths (JIT tiers, connection pools) on a tenth as many workflows of the same shape,
         // as the job benchmark warms up the job paths: the figures below are the steady state's.
-        var warm = Definitions(s.Workflows!, Math.Max(100, count / 10));
-        await SubmitAllAsync(client, warm, ct);
+        // Paced runs warm up at their own rate for --warmup, so the runtime has recompiled what is hot at that load.
+        var paced = s.Mode == "paced";
+        var warm = Definitions(s.Workflows!, paced ? Math.Max(100, (int)(s.Warmup.TotalSeconds * s.Rate / JobsPerWorkflow)) : Math.Max(100, count / 10));
+        await SubmitAsync(client, warm, s, ct);
         await WaitAllAsync(client, warm, s.Timeout, ct);
         succeededBefore += warm.Length * JobsPerWorkflow;
 
         var definitions = Definitions(s.Workflows!, count);
+        var runtime = new RuntimeCounters();
         var first = Stopwatch.GetTimestamp();
-        await SubmitAllAsync(client, definitions, ct);
+        await SubmitAsync(client, definitions, s, ct);
         var submitted = Stopwatch.GetTimestamp();
         await WaitAllAsync(client, definitions, s.Timeout, ct);
         var last = Stopwatch.GetTimestamp();
+        var gc = runtime.Since();
         var succeeded = (await client.GetStatsAsync(ct)).ByState.GetValueOrDefault(JobState.Succeeded);
 
         var handoffs = new List<double>();
@@ -56,6 +60,8 @@ public static class WorkflowBench
         {
             storage = s.Storage,
             workflows = s.Workflows,
+            mode = s.Mode,
+            rate = paced ? s.Rate : (int?)null,
             workflow_count = count,
             jobs = count * JobsPerWorkflow,
             completed,
@@ -64,6 +70,7 @@ public static class WorkflowBench
             parent_end_to_child_start_ms = new { p50 = Percentile(handoffs, 0.50), p95 = Percentile(handoffs, 0.95), p99 = Percentile(handoffs, 0.99) },
             submit_seconds = Math.Round((submitted - first) / (double)Stopwatch.Frequency, 3),
             total_seconds = Math.Round(seconds, 3),
+            gc,
         };
         Console.Error.WriteLine($"{s.Workflows} workflows on {s.Storage}: {completed}/{count * JobsPerWorkflow} jobs of {count} workflows in {seconds:0.00} s = " +
             $"{result.jobs_per_sec} jobs/s; parent end → child start p50 {result.parent_end_to_child_start_ms.p50} ms, " +
@@ -81,6 +88,28 @@ public static class WorkflowBench
                 ? [Job("a"), Job("b", "a"), Job("c", "a"), Job("d", "b", "c")]
                 : [Job("a"), Job("b", "a"), Job("c", "b"), Job("d", "c")],
         })];
+
+    private static Task SubmitAsync(ISchedulerClient client, WorkflowDefinition[] definitions, BenchSettings s, CancellationToken ct) =>
+        s.Mode == "paced" ? SubmitPacedAsync(client, definitions, s.Rate, ct) : SubmitAllAsync(client, definitions, ct);
+
+    /// <summary>
+    /// Submits one workflow at a time at <paramref name="jobsPerSecond"/> / 4 workflows a second, on schedule whatever
+    /// the earlier submits are doing: a steady offered load, as an upload service would make it.
+    /// </summary>
+    private static async Task SubmitPacedAsync(ISchedulerClient client, WorkflowDefinition[] definitions, int jobsPerSecond, CancellationToken ct)
+    {
+        var pending = new List<Task>(definitions.Length);
+        var first = Stopwatch.GetTimestamp();
+        var interval = Stopwatch.Frequency * JobsPerWorkflow / (double)jobsPerSecond;
+        for (var i = 0; i < definitions.Length; i++)
+        {
+            var wait = first + (long)(i * interval) - Stopwatch.GetTimestamp();
+            if (wait > Stopwatch.Frequency / 1000)
+                await Task.Delay(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency), ct);
+            pending.Add(client.SubmitWorkflowAsync(definitions[i], ct));
+        }
+        await Task.WhenAll(pending);
+    }
 
     /// <summary>Submits every workflow, 64 submits in flight.</summary>
     private static async Task SubmitAllAsync(ISchedulerClient client, WorkflowDefinition[] definitions, CancellationToken ct)
