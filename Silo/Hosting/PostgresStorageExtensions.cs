@@ -48,8 +48,18 @@ public static class PostgresSchedulerStorage
     public const int DefaultMaxPoolSize = 64;
 
     /// <summary>
-    /// The connection string with Scheduler's defaults for what it leaves out: <see cref="DefaultMaxPoolSize"/>
-    /// and an application name. Anything the string names is kept as given.
+    /// Statements Npgsql prepares per connection once they have run a few times, when the connection string names
+    /// no <c>Max Auto Prepare</c>: PostgreSQL then stops parsing and planning the same few statements on every call
+    /// (2 silos paced at 200 jobs/s: start p99 26–27 → 21 ms; see docs/benchmarks.md). The statements' plans do
+    /// not depend on table size (every batched write goes through the primary key), so a plan made while the tables
+    /// were small stays good. <c>Max Auto Prepare=0</c> turns it off, e.g. behind a pooler that cannot keep
+    /// prepared statements.
+    /// </summary>
+    public const int DefaultMaxAutoPrepare = 32;
+
+    /// <summary>
+    /// The connection string with Scheduler's defaults for what it leaves out: <see cref="DefaultMaxPoolSize"/>,
+    /// <see cref="DefaultMaxAutoPrepare"/> and an application name. Anything the string names is kept as given.
     /// </summary>
     public static string CompleteConnectionString(string connectionString)
     {
@@ -61,6 +71,8 @@ public static class PostgresSchedulerStorage
             .ToHashSet(StringComparer.Ordinal);
         if (!named.Contains("maxpoolsize") && !named.Contains("maximumpoolsize"))
             given.MaxPoolSize = DefaultMaxPoolSize;
+        if (!named.Contains("maxautoprepare"))
+            given.MaxAutoPrepare = DefaultMaxAutoPrepare;
         if (!named.Contains("applicationname"))
             given.ApplicationName = "scheduler";
         return given.ConnectionString;
@@ -133,8 +145,9 @@ internal sealed class PostgresSchedulerDatabase : ISchedulerDatabase, IAsyncDisp
             // The message names the bad keyword, never the password.
             throw new OrleansConfigurationException($"{nameof(PostgresSchedulerStorageOptions)}.{nameof(PostgresSchedulerStorageOptions.ConnectionString)} is not a valid Npgsql connection string: {e.Message}", e);
         }
-        // Scheduler's own statements never change session state (no SET, temporary tables, LISTEN or prepared
-        // statements), so a pooled connection needs no reset: that saves PostgreSQL a DISCARD ALL per use.
+        // Scheduler's own statements never change session state (no SET, temporary tables or LISTEN; Npgsql keeps
+        // its automatically prepared statements across uses by itself), so a pooled connection needs no reset:
+        // that saves PostgreSQL a DISCARD ALL per use.
         _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(ConnectionString) { NoResetOnClose = true }.ConnectionString);
     }
 

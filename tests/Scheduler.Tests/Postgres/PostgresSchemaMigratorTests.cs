@@ -106,14 +106,16 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
     }
 
     [Fact]
-    public void CompleteConnectionString_AddsPoolSizeAndName_OnlyWhenTheStringNamesNone()
+    public void CompleteConnectionString_AddsPoolSizeAutoPrepareAndName_OnlyWhenTheStringNamesNone()
     {
         var completed = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;Database=s;Username=u;Password=p"));
-        var kept = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;Maximum Pool Size=8;Application Name=mine"));
+        var kept = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;Maximum Pool Size=8;Application Name=mine;Max Auto Prepare=0"));
         var alias = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;MaxPoolSize=100"));
 
         Assert.Equal(PostgresSchedulerStorage.DefaultMaxPoolSize, completed.MaxPoolSize);
         Assert.Equal("scheduler", completed.ApplicationName);
+        Assert.Equal(PostgresSchedulerStorage.DefaultMaxAutoPrepare, completed.MaxAutoPrepare);
+        Assert.Equal(0, kept.MaxAutoPrepare);
         Assert.Equal("p", completed.Password);
         Assert.Equal((8, "mine"), (kept.MaxPoolSize, kept.ApplicationName));
         Assert.Equal(100, alias.MaxPoolSize);
