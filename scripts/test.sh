@@ -55,5 +55,10 @@ done < <(sed -n 's/.*Failed:[[:space:]]*\([0-9]*\), Passed:[[:space:]]*\([0-9]*\
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the build or the test host failed before any test could report
 fi
+if [ "$failed" -gt 0 ]; then
+  # CI keeps only the end of the output: name the failed tests again there.
+  echo "failed tests:"
+  grep -E '^[[:space:]]+Failed [^[:space:]]+ \[' "$log" | sed 's/^[[:space:]]*/  /' || true
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -48,18 +48,15 @@ public static class PostgresSchedulerStorage
     public const int DefaultMaxPoolSize = 64;
 
     /// <summary>
-    /// Statements Npgsql prepares per connection once they have run a few times, when the connection string names
-    /// no <c>Max Auto Prepare</c>: PostgreSQL then stops parsing and planning the same few statements on every call
-    /// (2 silos paced at 200 jobs/s: start p99 26–27 → 21 ms; see docs/benchmarks.md). The statements' plans do
-    /// not depend on table size (every batched write goes through the primary key), so a plan made while the tables
-    /// were small stays good. <c>Max Auto Prepare=0</c> turns it off, e.g. behind a pooler that cannot keep
-    /// prepared statements.
+    /// Statements the job store's connections prepare once they have run a few times, when the connection string
+    /// names no <c>Max Auto Prepare</c>: PostgreSQL then parses each of its few statements once per connection.
+    /// <c>Max Auto Prepare=0</c> turns it off, e.g. behind a pooler that cannot keep prepared statements.
     /// </summary>
     public const int DefaultMaxAutoPrepare = 32;
 
     /// <summary>
-    /// The connection string with Scheduler's defaults for what it leaves out: <see cref="DefaultMaxPoolSize"/>,
-    /// <see cref="DefaultMaxAutoPrepare"/> and an application name. Anything the string names is kept as given.
+    /// The connection string with Scheduler's defaults for what it leaves out: <see cref="DefaultMaxPoolSize"/>
+    /// and an application name. Anything the string names is kept as given.
     /// </summary>
     public static string CompleteConnectionString(string connectionString)
     {
@@ -71,14 +68,41 @@ public static class PostgresSchedulerStorage
             .ToHashSet(StringComparer.Ordinal);
         if (!named.Contains("maxpoolsize") && !named.Contains("maximumpoolsize"))
             given.MaxPoolSize = DefaultMaxPoolSize;
-        if (!named.Contains("maxautoprepare"))
-            given.MaxAutoPrepare = DefaultMaxAutoPrepare;
         if (!named.Contains("applicationname"))
             given.ApplicationName = "scheduler";
         return given.ConnectionString;
-
-        static string Normalize(string keyword) => keyword.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant();
     }
+
+    /// <summary>
+    /// The job store's own pool, from a <see cref="CompleteConnectionString">completed</see> string:
+    /// <list type="bullet">
+    /// <item>no reset when a connection returns to the pool: the job store's statements leave no session state, and
+    /// that saves PostgreSQL a <c>DISCARD ALL</c> per use;</item>
+    /// <item>statements prepared automatically (<see cref="DefaultMaxAutoPrepare"/>, unless the string names it);</item>
+    /// <item><c>plan_cache_mode=force_custom_plan</c> (unless the string's <c>Options</c> set it): a prepared
+    /// statement is still planned for its parameters on every execution. PostgreSQL would otherwise switch to a
+    /// generic plan after five executions and keep it; made while the tables are small (a new database), such a
+    /// plan scans a whole service's rows for each batched read, long after the tables have grown.</item>
+    /// </list>
+    /// Measured in docs/benchmarks.md (Workflows).
+    /// </summary>
+    public static string JobStoreConnectionString(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        if (!Names(connectionString, "maxautoprepare"))
+            builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        var options = builder.Options ?? "";
+        if (!options.Contains("plan_cache_mode", StringComparison.OrdinalIgnoreCase))
+            builder.Options = $"{options} -c plan_cache_mode=force_custom_plan".TrimStart();
+        return builder.ConnectionString;
+    }
+
+    private static bool Names(string connectionString, string normalizedKeyword) =>
+        new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
+            .Cast<string>()
+            .Any(k => Normalize(k) == normalizedKeyword);
+
+    private static string Normalize(string keyword) => keyword.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant();
 }
 
 public static class PostgresStorageExtensions
@@ -145,10 +169,7 @@ internal sealed class PostgresSchedulerDatabase : ISchedulerDatabase, IAsyncDisp
             // The message names the bad keyword, never the password.
             throw new OrleansConfigurationException($"{nameof(PostgresSchedulerStorageOptions)}.{nameof(PostgresSchedulerStorageOptions.ConnectionString)} is not a valid Npgsql connection string: {e.Message}", e);
         }
-        // Scheduler's own statements never change session state (no SET, temporary tables or LISTEN; Npgsql keeps
-        // its automatically prepared statements across uses by itself), so a pooled connection needs no reset:
-        // that saves PostgreSQL a DISCARD ALL per use.
-        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(ConnectionString) { NoResetOnClose = true }.ConnectionString);
+        _dataSource = NpgsqlDataSource.Create(PostgresSchedulerStorage.JobStoreConnectionString(ConnectionString));
     }
 
     /// <summary>Where the database is, for logs: host, port and database name, never credentials.</summary>

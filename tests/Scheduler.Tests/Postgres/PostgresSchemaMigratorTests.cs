@@ -106,20 +106,42 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
     }
 
     [Fact]
-    public void CompleteConnectionString_AddsPoolSizeAutoPrepareAndName_OnlyWhenTheStringNamesNone()
+    public void CompleteConnectionString_AddsPoolSizeAndName_OnlyWhenTheStringNamesNone()
     {
         var completed = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;Database=s;Username=u;Password=p"));
-        var kept = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;Maximum Pool Size=8;Application Name=mine;Max Auto Prepare=0"));
+        var kept = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;Maximum Pool Size=8;Application Name=mine"));
         var alias = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.CompleteConnectionString("Host=db;MaxPoolSize=100"));
 
         Assert.Equal(PostgresSchedulerStorage.DefaultMaxPoolSize, completed.MaxPoolSize);
         Assert.Equal("scheduler", completed.ApplicationName);
-        Assert.Equal(PostgresSchedulerStorage.DefaultMaxAutoPrepare, completed.MaxAutoPrepare);
-        Assert.Equal(0, kept.MaxAutoPrepare);
         Assert.Equal("p", completed.Password);
         Assert.Equal((8, "mine"), (kept.MaxPoolSize, kept.ApplicationName));
         Assert.Equal(100, alias.MaxPoolSize);
         Assert.ThrowsAny<ArgumentException>(() => PostgresSchedulerStorage.CompleteConnectionString("Host=db;NoSuchSetting=1"));
+    }
+
+    [Fact]
+    public void JobStoreConnectionString_PreparesAndPlansPerExecution_UnlessTheStringSaysOtherwise()
+    {
+        var plain = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.JobStoreConnectionString("Host=db;Password=p"));
+        var theirs = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.JobStoreConnectionString("Host=db;Max Auto Prepare=0;Options=-c statement_timeout=5000"));
+        var theirMode = new NpgsqlConnectionStringBuilder(PostgresSchedulerStorage.JobStoreConnectionString("Host=db;Options=-c plan_cache_mode=auto"));
+
+        Assert.Equal((PostgresSchedulerStorage.DefaultMaxAutoPrepare, "-c plan_cache_mode=force_custom_plan", true, "p"),
+            (plain.MaxAutoPrepare, plain.Options, plain.NoResetOnClose, plain.Password));
+        Assert.Equal((0, "-c statement_timeout=5000 -c plan_cache_mode=force_custom_plan"), (theirs.MaxAutoPrepare, theirs.Options));
+        Assert.Equal("-c plan_cache_mode=auto", theirMode.Options);
+    }
+
+    [Fact]
+    public async Task JobStoreConnections_PlanEveryExecution()
+    {
+        using var cts = Bounded.Timeout(60);
+        var cs = await fixture.Server.CreateDatabaseAsync("plans", cts.Token);
+        await using var dataSource = NpgsqlDataSource.Create(PostgresSchedulerStorage.JobStoreConnectionString(cs));
+        await using var command = dataSource.CreateCommand("SHOW plan_cache_mode");
+
+        Assert.Equal("force_custom_plan", await command.ExecuteScalarAsync(cts.Token));
     }
 
     private static async Task<long> ScalarAsync(string cs, string sql, CancellationToken cancellationToken)
