@@ -56,9 +56,11 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the build or the test host failed before any test could report
 fi
 if [ "$failed" -gt 0 ]; then
-  # CI keeps only the end of the output: name the failed tests again there.
+  # CI keeps only the end of the output: name the failed tests again there, each with its error message.
   echo "failed tests:"
-  grep -E '^[[:space:]]+Failed [^[:space:]]+ \[' "$log" | sed 's/^[[:space:]]*/  /' || true
+  awk '/^[[:space:]]+Failed [^[:space:]]+ \[/ { show = 12 }
+       /^[[:space:]]+Stack Trace:/ { show = 0 }
+       show > 0 { print "  " substr($0, 1, 400); show-- }' "$log"
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$status"
