@@ -16,21 +16,34 @@ public interface IQueueShardGrain : IGrainWithStringKey
 
     /// <summary>
     /// Takes up to <paramref name="max"/> of the most urgent entries whose priority is at least
-    /// <paramref name="minPriority"/>, and says what is left.
+    /// <paramref name="minPriority"/>, and says what is left. <paramref name="pull"/> numbers the pulls of
+    /// <paramref name="silo"/> (one more each time), so that <see cref="Holding"/> can tell which of them it has seen
+    /// the answer to.
     /// </summary>
     [Alias("Pull")]
-    Task<PullResult> Pull(int max, int minPriority, SiloAddress silo);
+    Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull);
 
     /// <summary>
     /// The given jobs, pulled earlier, have ended their run (in any way). Until then the shard remembers which silo
-    /// took them, and offers them again if that silo dies.
+    /// took them, and offers them again if that silo dies or says it does not hold them (<see cref="Holding"/>).
     /// </summary>
-    [Alias("Ack"), OneWay]
+    [Alias("Ack")]
     Task Ack(ImmutableArray<JobId> ids);
 
     /// <summary>The given jobs, pulled earlier, could not be started (e.g. storage was unreachable): queue them again.</summary>
-    [Alias("Return"), OneWay]
+    [Alias("Return")]
     Task Return(ImmutableArray<JobId> ids);
+
+    /// <summary>
+    /// What <paramref name="silo"/> holds of the jobs it pulled from this shard: every job it has been given and
+    /// not yet acknowledged or returned, as of when it had the answers of its pulls up to
+    /// <paramref name="settledPulls"/> (answered or failed). A job the shard handed to that silo in one of those
+    /// pulls and that the silo does not hold is queued again: the pull's answer was lost (a timeout while a silo
+    /// died), or so was the message that would have acknowledged or returned the job. Its job grain decides whether
+    /// it may run. Returns how many were queued again.
+    /// </summary>
+    [Alias("Holding")]
+    Task<int> Holding(SiloAddress silo, long settledPulls, ImmutableArray<JobId> held);
 
     /// <summary>Removes a waiting job (used when it is cancelled). Returns false if it was not waiting here.</summary>
     [Alias("Remove")]

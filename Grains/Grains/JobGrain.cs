@@ -331,13 +331,27 @@ public sealed partial class JobGrain(
         return ToStatus();
     }
 
-    private Task EnqueueAsync()
+    /// <summary>
+    /// Puts the job in its shard. The job is Queued in storage already; should the call fail (the shard's silo dying),
+    /// the retry timer tries again shortly, while this activation lives (the shard ignores a job it holds already).
+    /// </summary>
+    private async Task EnqueueAsync()
     {
         StopRetryTimer();
         if (S.State != JobState.Queued)
-            return Task.CompletedTask;
-        return GrainFactory.Reference<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Enqueue([Entry]);
+            return;
+        try
+        {
+            await GrainFactory.Reference<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Enqueue([Entry]);
+        }
+        catch (Exception e)
+        {
+            LogEnqueueFailed(logger, e, Id, EnqueueRetryDelay);
+            StartRetryTimer(time.GetUtcNow() + EnqueueRetryDelay);
+        }
     }
+
+    private static readonly TimeSpan EnqueueRetryDelay = TimeSpan.FromSeconds(2);
 
     private async Task FinishAsync(JobState final)
     {
@@ -420,6 +434,9 @@ public sealed partial class JobGrain(
             GrainFactory.Reference<IWorkflowGrain>(workflow.Value)
                 .JobFinished(new WorkflowJobEvent(Id, S.State, S.Attempt, S.StartedAt, S.FinishedAt, S.LastError)).Ignore();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: putting it in its queue shard failed; trying again in {Delay}")]
+    private static partial void LogEnqueueFailed(ILogger logger, Exception exception, JobId jobId, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} on silo {Silo} lost its lease")]
     private static partial void LogAbandonedAttempt(ILogger logger, JobId jobId, int attempt, string? silo);

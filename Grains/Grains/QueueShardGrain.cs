@@ -25,8 +25,9 @@ public sealed partial class QueueShardGrain(
 
     private readonly ShardQueue _queue = new();
 
-    // Pulled and not yet acknowledged, with the silo that took them: offered again if that silo dies.
-    private readonly Dictionary<JobId, (QueueEntry Entry, SiloAddress Silo)> _inFlight = [];
+    // Pulled and not yet acknowledged, with the silo that took them and its pull's number: offered again if that silo
+    // dies, or says it does not hold them.
+    private readonly Dictionary<JobId, (QueueEntry Entry, SiloAddress Silo, long Pull)> _inFlight = [];
     private ShardHead _head;
     private TaskCompletionSource? _headChanged;
 
@@ -53,11 +54,11 @@ public sealed partial class QueueShardGrain(
         return Task.CompletedTask;
     }
 
-    public Task<PullResult> Pull(int max, int minPriority, SiloAddress silo)
+    public Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull)
     {
         var taken = _queue.Take(max, minPriority);
         foreach (var entry in taken)
-            _inFlight[entry.Id] = (entry, silo);
+            _inFlight[entry.Id] = (entry, silo, pull);
         UpdateHead();
         return Task.FromResult(new PullResult(taken, _head));
     }
@@ -80,6 +81,27 @@ public sealed partial class QueueShardGrain(
         return Task.CompletedTask;
     }
 
+    public Task<int> Holding(SiloAddress silo, long settledPulls, ImmutableArray<JobId> held)
+    {
+        var holds = held.ToHashSet();
+        List<JobId>? lost = null;
+        foreach (var (id, taken) in _inFlight)
+        {
+            if (taken.Silo.Equals(silo) && taken.Pull <= settledPulls && !holds.Contains(id))
+                (lost ??= []).Add(id);
+        }
+        if (lost is null)
+            return Task.FromResult(0);
+        foreach (var id in lost)
+        {
+            _queue.Add(_inFlight[id].Entry);
+            _inFlight.Remove(id);
+        }
+        LogNotHeld(logger, this.GetPrimaryKeyString(), lost.Count, silo);
+        UpdateHead();
+        return Task.FromResult(lost.Count);
+    }
+
     /// <summary>
     /// Jobs taken by a silo that has since died go back to the queue. Their job grains decide whether they may run
     /// again: an attempt whose lease is still valid elsewhere is not started twice.
@@ -90,7 +112,7 @@ public sealed partial class QueueShardGrain(
             return Task.CompletedTask;
         var snapshot = membership.CurrentSnapshot;
         List<JobId>? orphans = null;
-        foreach (var (id, (_, silo)) in _inFlight)
+        foreach (var (id, (_, silo, _)) in _inFlight)
         {
             if (snapshot.GetSiloStatus(silo) == SiloStatus.Dead)
                 (orphans ??= []).Add(id);
@@ -155,6 +177,9 @@ public sealed partial class QueueShardGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue shard {Shard}: {Count} jobs taken by silos that died are queued again")]
     private static partial void LogRecovered(ILogger logger, string shard, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue shard {Shard}: {Count} jobs handed to silo {Silo} that it does not hold are queued again")]
+    private static partial void LogNotHeld(ILogger logger, string shard, int count, SiloAddress silo);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Queue shard {Shard} activated with {Count} open jobs from the store")]
     private static partial void LogActivated(ILogger logger, string shard, int count);

@@ -15,7 +15,14 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
     private readonly IGrainFactory _grains;
     private readonly SiloAddress _silo;
     private readonly SchedulerOptions _options;
+    /// <summary>How often the pool tells each shard which of its jobs it holds (see <see cref="IQueueShardGrain.Holding"/>).</summary>
+    public static readonly TimeSpan HoldingReportInterval = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentQueue<Dispatch> _acks = new();
+    // Jobs given to this silo by a pull and not yet acknowledged or returned (the call answered or failed), by job.
+    private readonly ConcurrentDictionary<JobId, string> _held = new();
+    private long _pulls;          // numbers this silo's pulls; only the dispatch loop counts
+    private long _settledPulls;   // every pull up to this number has its answer (or failed), and its jobs are in _held
     private readonly ConcurrentDictionary<JobId, RunningAttempt> _runningAttempts = new();
     private readonly ILogger<WorkerPool> _logger;
     private readonly TimeProvider _time;
@@ -59,7 +66,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
             .Select(i => new Shard(_grains.Reference<IQueueShardGrain>(SchedulerOptions.ShardKey(queue, i)))))];
         var watchers = _shards.Select(WatchAsync);
         _loops = Task.WhenAll([.. watchers, DispatchLoopAsync()]);
-        _upkeep = Task.WhenAll(AckLoopAsync(), HeartbeatLoopAsync());
+        _upkeep = Task.WhenAll(AckLoopAsync(), HeartbeatLoopAsync(), HoldingLoopAsync());
         IsRunning = true;
         LogStarted(_logger, _options.MaxConcurrentJobs, _shards.Length);
         return Task.CompletedTask;
@@ -187,19 +194,27 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
                 var want = Math.Min(Volatile.Read(ref _free), _options.PullBatchSize);
                 Interlocked.Add(ref _free, -want);
+                var pull = ++_pulls;
+                var key = best.Grain.GetPrimaryKeyString();
                 PullResult pulled;
                 try
                 {
-                    pulled = await best.Grain.Pull(want, floor, _silo);
+                    pulled = await best.Grain.Pull(want, floor, _silo, pull);
                 }
                 catch (Exception e)
                 {
+                    // The shard may have handed out jobs whose answer never came: the next holding report, which
+                    // counts this pull as settled without them, has the shard queue them again.
+                    Volatile.Write(ref _settledPulls, pull);
                     Interlocked.Add(ref _free, want);
                     LogPullFailed(_logger, e, best.Grain.GetPrimaryKeyString());
                     lock (_headsLock)
                         best.Forget();
                     continue;
                 }
+                foreach (var entry in pulled.Entries)
+                    _held[entry.Id] = key;
+                Volatile.Write(ref _settledPulls, pull);
                 lock (_headsLock)
                     best.Observe(pulled.Head);
                 var got = pulled.Entries.Length;
@@ -208,7 +223,6 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                 if (got == 0)
                     continue;
                 Interlocked.Add(ref _running, got);
-                var key = best.Grain.GetPrimaryKeyString();
                 var batch = ImmutableArray.CreateBuilder<Dispatch>(got);
                 foreach (var entry in pulled.Entries)
                     batch.Add(new Dispatch(entry.Id, key));
@@ -305,7 +319,65 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
     /// <summary>Gives a job that could not be started back to its shard, which queues it again.</summary>
     public void Return(Dispatch dispatch) =>
-        _ = _grains.Reference<IQueueShardGrain>(dispatch.Shard).Return([dispatch.Id]);
+        _ = LetGoAsync(dispatch.Shard, [dispatch.Id], static (shard, ids) => shard.Return(ids));
+
+    /// <summary>
+    /// Acknowledges or returns jobs to their shard; they stay in <see cref="_held"/> until the shard has answered (or
+    /// the call failed), so a holding report sent meanwhile does not have the shard queue them again.
+    /// </summary>
+    private async Task LetGoAsync(string shard, ImmutableArray<JobId> ids, Func<IQueueShardGrain, ImmutableArray<JobId>, Task> call)
+    {
+        try
+        {
+            await call(_grains.Reference<IQueueShardGrain>(shard), ids);
+        }
+        catch (Exception e)
+        {
+            // Lost: the shard still counts the jobs as this silo's, and the next holding report, without them, settles it.
+            LogLetGoFailed(_logger, e, shard, ids.Length);
+        }
+        finally
+        {
+            foreach (var id in ids)
+                _held.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>
+    /// Tells every shard, every <see cref="HoldingReportInterval"/>, which of its jobs this silo holds. Messages get
+    /// lost when a silo dies: a pull's answer (the shard handed out jobs that never arrived), an acknowledgement or a
+    /// return. The shard queues again what it handed to this silo and this silo does not hold.
+    /// </summary>
+    private async Task HoldingLoopAsync()
+    {
+        while (!_stopRunning.IsCancellationRequested)
+        {
+            await Task.Delay(HoldingReportInterval, _time, _stopRunning.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (_stopRunning.IsCancellationRequested)
+                return;
+            // The number first: the jobs of every pull it covers are in _held by then.
+            var settled = Volatile.Read(ref _settledPulls);
+            var held = _held.ToArray();
+            foreach (var shard in _shards)
+            {
+                var key = shard.Grain.GetPrimaryKeyString();
+                var ids = held.Where(h => h.Value == key).Select(h => h.Key).ToImmutableArray();
+                _ = ReportHoldingAsync(shard.Grain, settled, ids);
+            }
+        }
+    }
+
+    private async Task ReportHoldingAsync(IQueueShardGrain shard, long settled, ImmutableArray<JobId> ids)
+    {
+        try
+        {
+            await shard.Holding(_silo, settled, ids);
+        }
+        catch (Exception e)
+        {
+            LogHoldingReportFailed(_logger, e, shard.GetPrimaryKeyString());
+        }
+    }
 
     /// <summary>Tells the shards, in batches, which of the jobs they handed out have ended here.</summary>
     private async Task AckLoopAsync()
@@ -329,7 +401,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
             ids.Add(ack.Id);
         }
         foreach (var (shard, ids) in byShard)
-            _ = _grains.Reference<IQueueShardGrain>(shard).Ack(ids.ToImmutable());
+            _ = LetGoAsync(shard, ids.ToImmutable(), static (grain, acked) => grain.Ack(acked));
     }
 
     /// <summary>
@@ -506,6 +578,12 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Watching queue shard {Shard} failed ({Failures} in a row); retrying")]
     private static partial void LogWatchFailed(ILogger logger, Exception exception, string shard, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telling queue shard {Shard} that {Count} jobs have ended or could not start failed; the next holding report settles it")]
+    private static partial void LogLetGoFailed(ILogger logger, Exception exception, string shard, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telling queue shard {Shard} which of its jobs this silo holds failed")]
+    private static partial void LogHoldingReportFailed(ILogger logger, Exception exception, string shard);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pulling from queue shard {Shard} failed")]
     private static partial void LogPullFailed(ILogger logger, Exception exception, string shard);
