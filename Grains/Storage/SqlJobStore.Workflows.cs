@@ -137,28 +137,8 @@ public sealed partial class SqlJobStore
         AddArray(command, "bucket", round.Select(r => r.Bucket).ToArray());
         AddArray(command, "updated_at", round.Select(r => r.UpdatedAt.UtcTicks).ToArray());
         AddArray(command, "data", round.Select(r => r.Data).ToArray());
-        var written = new HashSet<string>(round.Count, StringComparer.Ordinal);
-        List<string>? absent = null;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (reader.GetBoolean(1))
-                    (absent ??= []).Add(reader.GetString(0));
-                else
-                    written.Add(reader.GetString(0));
-            }
-        }
-        if (absent is not null)
-        {
-            // Updates of rows that do not exist (a workflow deleted meanwhile): undo the rows they created.
-            await using var delete = connection.CreateCommand();
-            delete.Transaction = transaction;
-            delete.CommandText = PostgresDeleteAbsentWorkflowsSql;
-            AddParameter(delete, "service_id", DbType.String).Value = _serviceId;
-            AddArray(delete, "workflow_ids", absent.ToArray());
-            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        // Updates of rows that do not exist (a workflow deleted meanwhile) are undone.
+        var written = await ReadBatchWriteAsync(command, PostgresDeleteAbsentWorkflowsSql, "workflow_ids", round.Count, cancellationToken).ConfigureAwait(false);
         conflicts.AddRange(round.Where(r => !written.Contains(r.Id.ToString())).Select(r => r.Id));
     }
 

@@ -358,28 +358,8 @@ public sealed partial class SqlJobStore : IJobStore
             AddArray(command, "reason", round.Select(r => r.Reason).ToArray());
             AddArray(command, "queued_at", round.Select(r => r.QueuedAt?.UtcTicks).ToArray());
 
-            var written = new HashSet<string>(round.Count, StringComparer.Ordinal);
-            List<string>? absent = null;
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (reader.GetBoolean(1))
-                        (absent ??= []).Add(reader.GetString(0));
-                    else
-                        written.Add(reader.GetString(0));
-                }
-            }
-            if (absent is not null)
-            {
-                // Updates of rows that do not exist (a job deleted meanwhile): undo the rows they created.
-                await using var delete = connection.CreateCommand();
-                delete.Transaction = transaction;
-                delete.CommandText = PostgresDeleteAbsentSql;
-                AddParameter(delete, "service_id", DbType.String).Value = _serviceId;
-                AddArray(delete, "job_ids", absent.ToArray());
-                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+            // Updates of rows that do not exist (a job deleted meanwhile) are undone.
+            var written = await ReadBatchWriteAsync(command, PostgresDeleteAbsentSql, "job_ids", round.Count, cancellationToken).ConfigureAwait(false);
             foreach (var record in round)
             {
                 if (!written.Contains(record.Id.ToString()))
@@ -704,6 +684,39 @@ public sealed partial class SqlJobStore : IJobStore
             return;
         sql.Append(" AND ").Append(condition).Append(" @").Append(parameter);
         AddParameter(command, parameter, type).Value = value;
+    }
+
+    /// <summary>
+    /// Reads what a PostgreSQL batch write returns: one row per record it wrote (id, and whether the record was meant
+    /// to update a row that turned out not to exist, so the statement created it). Rows of the second kind are
+    /// deleted again in the same transaction (<paramref name="deleteSql"/>, ids in <paramref name="idsParameter"/>).
+    /// Returns the ids written as proposed; the others were refused (another version).
+    /// </summary>
+    private async Task<HashSet<string>> ReadBatchWriteAsync(DbCommand command, string deleteSql, string idsParameter, int count,
+        CancellationToken cancellationToken)
+    {
+        var written = new HashSet<string>(count, StringComparer.Ordinal);
+        List<string>? absent = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (reader.GetBoolean(1))
+                    (absent ??= []).Add(reader.GetString(0));
+                else
+                    written.Add(reader.GetString(0));
+            }
+        }
+        if (absent is not null)
+        {
+            await using var delete = command.Connection!.CreateCommand();
+            delete.Transaction = command.Transaction;
+            delete.CommandText = deleteSql;
+            AddParameter(delete, "service_id", DbType.String).Value = _serviceId;
+            AddArray(delete, idsParameter, absent.ToArray());
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return written;
     }
 
     private static DbParameter AddParameter(DbCommand command, string name, DbType type)
