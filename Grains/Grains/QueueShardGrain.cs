@@ -72,34 +72,19 @@ public sealed partial class QueueShardGrain(
 
     public Task Return(ImmutableArray<JobId> ids)
     {
-        foreach (var id in ids)
-        {
-            if (_inFlight.Remove(id, out var taken))
-                _queue.Add(taken.Entry);
-        }
-        UpdateHead();
+        QueueAgain(ids);
         return Task.CompletedTask;
     }
 
     public Task<int> Holding(SiloAddress silo, long settledPulls, ImmutableArray<JobId> held)
     {
         var holds = held.ToHashSet();
-        List<JobId>? lost = null;
-        foreach (var (id, taken) in _inFlight)
-        {
-            if (taken.Silo.Equals(silo) && taken.Pull <= settledPulls && !holds.Contains(id))
-                (lost ??= []).Add(id);
-        }
-        if (lost is null)
-            return Task.FromResult(0);
-        foreach (var id in lost)
-        {
-            _queue.Add(_inFlight[id].Entry);
-            _inFlight.Remove(id);
-        }
-        LogNotHeld(logger, this.GetPrimaryKeyString(), lost.Count, silo);
-        UpdateHead();
-        return Task.FromResult(lost.Count);
+        var lost = QueueAgain([.. _inFlight
+            .Where(kv => kv.Value.Silo.Equals(silo) && kv.Value.Pull <= settledPulls && !holds.Contains(kv.Key))
+            .Select(kv => kv.Key)]);
+        if (lost > 0)
+            LogNotHeld(logger, this.GetPrimaryKeyString(), lost, silo);
+        return Task.FromResult(lost);
     }
 
     /// <summary>
@@ -111,22 +96,28 @@ public sealed partial class QueueShardGrain(
         if (_inFlight.Count == 0)
             return Task.CompletedTask;
         var snapshot = membership.CurrentSnapshot;
-        List<JobId>? orphans = null;
-        foreach (var (id, (_, silo, _)) in _inFlight)
-        {
-            if (snapshot.GetSiloStatus(silo) == SiloStatus.Dead)
-                (orphans ??= []).Add(id);
-        }
-        if (orphans is null)
-            return Task.CompletedTask;
-        foreach (var id in orphans)
-        {
-            _queue.Add(_inFlight[id].Entry);
-            _inFlight.Remove(id);
-        }
-        LogRecovered(logger, this.GetPrimaryKeyString(), orphans.Count);
-        UpdateHead();
+        var orphans = QueueAgain([.. _inFlight
+            .Where(kv => snapshot.GetSiloStatus(kv.Value.Silo) == SiloStatus.Dead)
+            .Select(kv => kv.Key)]);
+        if (orphans > 0)
+            LogRecovered(logger, this.GetPrimaryKeyString(), orphans);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Puts jobs handed out earlier back in the queue (those still counted as handed out); returns how many.</summary>
+    private int QueueAgain(IReadOnlyList<JobId> ids)
+    {
+        var count = 0;
+        foreach (var id in ids)
+        {
+            if (_inFlight.Remove(id, out var taken))
+            {
+                _queue.Add(taken.Entry);
+                count++;
+            }
+        }
+        UpdateHead();
+        return count;
     }
 
     public Task<bool> Remove(JobId id)

@@ -207,7 +207,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                     // counts this pull as settled without them, has the shard queue them again.
                     Volatile.Write(ref _settledPulls, pull);
                     Interlocked.Add(ref _free, want);
-                    LogPullFailed(_logger, e, best.Grain.GetPrimaryKeyString());
+                    LogPullFailed(_logger, e, key);
                     lock (_headsLock)
                         best.Forget();
                     continue;
@@ -357,13 +357,9 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
                 return;
             // The number first: the jobs of every pull it covers are in _held by then.
             var settled = Volatile.Read(ref _settledPulls);
-            var held = _held.ToArray();
+            var held = _held.ToArray().ToLookup(h => h.Value, h => h.Key, StringComparer.Ordinal); // a snapshot
             foreach (var shard in _shards)
-            {
-                var key = shard.Grain.GetPrimaryKeyString();
-                var ids = held.Where(h => h.Value == key).Select(h => h.Key).ToImmutableArray();
-                _ = ReportHoldingAsync(shard.Grain, settled, ids);
-            }
+                _ = ReportHoldingAsync(shard.Grain, settled, [.. held[shard.Grain.GetPrimaryKeyString()]]);
         }
     }
 

@@ -62,10 +62,7 @@ public static class PostgresSchedulerStorage
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         var given = new NpgsqlConnectionStringBuilder(connectionString); // also validates every keyword
-        var named = new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
-            .Cast<string>()
-            .Select(Normalize)
-            .ToHashSet(StringComparer.Ordinal);
+        var named = NamedKeywords(connectionString);
         if (!named.Contains("maxpoolsize") && !named.Contains("maximumpoolsize"))
             given.MaxPoolSize = DefaultMaxPoolSize;
         if (!named.Contains("applicationname"))
@@ -89,7 +86,7 @@ public static class PostgresSchedulerStorage
     public static string JobStoreConnectionString(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
-        if (!Names(connectionString, "maxautoprepare"))
+        if (!NamedKeywords(connectionString).Contains("maxautoprepare"))
             builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
         var options = builder.Options ?? "";
         if (!options.Contains("plan_cache_mode", StringComparison.OrdinalIgnoreCase))
@@ -97,12 +94,12 @@ public static class PostgresSchedulerStorage
         return builder.ConnectionString;
     }
 
-    private static bool Names(string connectionString, string normalizedKeyword) =>
+    /// <summary>The keywords a connection string names, lower case without spaces ("Max Pool Size" → "maxpoolsize").</summary>
+    private static HashSet<string> NamedKeywords(string connectionString) =>
         new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
             .Cast<string>()
-            .Any(k => Normalize(k) == normalizedKeyword);
-
-    private static string Normalize(string keyword) => keyword.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant();
+            .Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant())
+            .ToHashSet(StringComparer.Ordinal);
 }
 
 public static class PostgresStorageExtensions
