@@ -34,6 +34,9 @@ public sealed partial class JobGrain(
 
     // A workflow's job, Queued in memory only (see Submit) until it starts, or until _storeTimer stores it.
     private bool _unsaved;
+    // The write in progress, if any. Reads interleave with writes (GetStatus, WaitForFinal): they wait for it, so a
+    // state is reported only once it is stored, never while it is in memory alone.
+    private Task _writing = Task.CompletedTask;
     private IGrainTimer? _storeTimer;
 
     /// <summary>
@@ -308,12 +311,14 @@ public sealed partial class JobGrain(
             await DropRetryReminderAsync();
     }
 
-    public Task<JobStatus?> GetStatus()
+    public async Task<JobStatus?> GetStatus()
     {
+        // A failed write drops the activation and fails this call too: the next one reads what is really stored.
+        await _writing;
         // A finished (or unknown) job needs no activation: reads are served from storage.
         if (!Exists || S.State.IsFinal())
             DeactivateOnIdle();
-        return Task.FromResult(ToStatus());
+        return ToStatus();
     }
 
     public async Task<JobStatus?> WaitForFinal(TimeSpan maxWait)
@@ -328,7 +333,7 @@ public sealed partial class JobGrain(
         catch (TimeoutException)
         {
         }
-        return ToStatus();
+        return await GetStatus();
     }
 
     /// <summary>
@@ -393,7 +398,8 @@ public sealed partial class JobGrain(
         {
             // One write: the state, the job row's columns and the history entry (see JobGrainStorage); a job's first
             // write that is not Queued records its Queued transition too.
-            await job.WriteStateAsync();
+            _writing = job.WriteStateAsync();
+            await _writing;
         }
         catch
         {
