@@ -1,9 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Scheduler.Workers;
 using Scheduler.Execution;
-using Scheduler.Grains;
 using Scheduler.Storage;
 using Orleans.Serialization;
 using Orleans.Storage;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Orleans.Storage;
-using Scheduler.Grains;
 
 namespace Scheduler.Storage;
 

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Scheduler.Grains;
 
 namespace Scheduler.Workflows;
 

@@ -9,7 +9,6 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Scheduler.Execution;
-using Scheduler.Workers;
 
 namespace Scheduler.Silo.Hosting;
 

@@ -12,7 +12,6 @@ using Orleans.Runtime;
 using Scheduler.Tests.Infrastructure;
 using Scheduler.Client;
 using Scheduler.Execution;
-using Scheduler.Grains;
 using Scheduler.Silo.Hosting;
 
 namespace Scheduler.Bench;

@@ -66,7 +66,7 @@ public sealed class RetryAndDeadLetterTests(MemoryClusterFixture fixture)
 
     private Task<ReminderEntry?> RetryReminderAsync(JobId id) =>
         fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>()
-            .ReadRow(fixture.Cluster.Client.GetGrain<IJobGrain>(id.Value).GetGrainId(), Scheduler.Grains.JobGrain.RetryReminderName);
+            .ReadRow(fixture.Cluster.Client.GetGrain<IJobGrain>(id.Value).GetGrainId(), Scheduler.Jobs.JobGrain.RetryReminderName);
 
     [Fact]
     public async Task JobRetrySettings_OverrideTheHandlers()

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Scheduler.Client;
 using Scheduler.Execution;
-using Scheduler.Grains;
 using Scheduler.Silo.Hosting;
 using Scheduler.Tests.Storage;
 

@@ -43,7 +43,7 @@ public abstract class OrleansGrainStorageContract(IStorageClusterFixture fixture
         var id = JobId.New();
         var grainId = fixture.Cluster.Client.GetGrain<IJobGrain>(id.Value).GetGrainId();
         var created = DateTimeOffset.UtcNow.AddMinutes(-5);
-        var old = new GrainState<Scheduler.Grains.JobGrainState>(new Scheduler.Grains.JobGrainState
+        var old = new GrainState<Scheduler.Jobs.JobGrainState>(new Scheduler.Jobs.JobGrainState
         {
             State = JobState.Queued, Handler = "noop", Queue = "legacy-queue", Tenant = "legacy", Priority = 70,
             MaxAttempts = 3, Shard = 0, CreatedAt = created, UpdatedAt = created,

@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Scheduler.Client;
-using Scheduler.Grains;
 using Scheduler.Silo.Hosting;
 using Scheduler.Storage;
 using Scheduler.Tests.Infrastructure;

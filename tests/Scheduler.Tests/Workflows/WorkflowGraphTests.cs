@@ -1,4 +1,3 @@
-using Scheduler.Grains;
 using Scheduler.Workflows;
 
 namespace Scheduler.Tests.Workflows;

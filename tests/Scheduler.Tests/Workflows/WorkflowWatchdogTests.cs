@@ -1,5 +1,4 @@
 using Scheduler.Client;
-using Scheduler.Grains;
 using Scheduler.Storage;
 using Scheduler.Tests.Infrastructure;
 

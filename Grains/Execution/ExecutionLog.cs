@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Scheduler.Execution;
 using Scheduler.Storage;
 
-namespace Scheduler.Workers;
+namespace Scheduler.Execution;
 
 /// <summary>
 /// The log of one attempt: lines are buffered and written to the store in batches (every second while the job

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Jobs;
 
 /// <summary>The durable state of one job (grain storage state name "job"). Never renumber the ids.</summary>
 [GenerateSerializer, Alias("scheduler.JobGrainState")]

@@ -1,9 +1,8 @@
 using System.Collections.Immutable;
 using Orleans.Concurrency;
 using Scheduler.Execution;
-using Scheduler.Workers;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Workers;
 
 /// <summary>
 /// Runs jobs on the silo that pulled them. Reentrant, so one activation runs many jobs at once; the handlers

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using Scheduler.Queues;
 using Scheduler.Storage;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Queues;
 
 /// <summary>
 /// One shard of a queue, in memory. Durability comes from the job rows: on activation the shard reloads the

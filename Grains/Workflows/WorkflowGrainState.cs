@@ -1,4 +1,4 @@
-namespace Scheduler.Grains;
+namespace Scheduler.Workflows;
 
 /// <summary>
 /// The durable state of one workflow (grain storage state name "workflow"). Bounded by <see cref="WorkflowLimits"/>:

@@ -4,7 +4,7 @@ using Orleans.Concurrency;
 using Scheduler.Execution;
 using Scheduler.Storage;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Jobs;
 
 /// <summary>
 /// Entry point for clients on every silo: validates, records jobs on their grains, queues them in batches.

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Workflows;
 
 public sealed partial class WorkflowGrain
 {

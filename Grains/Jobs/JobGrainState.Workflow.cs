@@ -1,4 +1,4 @@
-namespace Scheduler.Grains;
+namespace Scheduler.Jobs;
 
 public sealed partial class JobGrainState
 {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Scheduler.Storage;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Workflows;
 
 /// <summary>One watchdog per bucket of workflows (<see cref="WorkflowRecord.Buckets"/>; keyed by the bucket).</summary>
 [Alias("scheduler.IWorkflowWatchdogGrain")]

@@ -5,7 +5,7 @@ using Scheduler.Execution;
 using Scheduler.Storage;
 using Scheduler.Workflows;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Workflows;
 
 /// <summary>
 /// One workflow. Holds the graph and each job's state, and releases a job (submits it to its job grain and queue

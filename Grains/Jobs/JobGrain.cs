@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Scheduler.Storage;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Jobs;
 
 /// <summary>
 /// One job. Single activation serialises its transitions; the attempt number is the fencing token that lets

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
-namespace Scheduler.Grains;
+namespace Scheduler.Jobs;
 
 /// <summary>
 /// Delayed retries and the dead-letter queue. A retry with a delay is durable: the job is stored Queued with a
