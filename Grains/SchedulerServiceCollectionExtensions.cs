@@ -41,18 +41,35 @@ public static class SchedulerServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Registers a storage profile's <paramref name="store"/> under each part its consumers take (<see cref="IJobStore"/>,
+    /// <see cref="IJobLogStore"/>, <see cref="IDeadLetterStore"/>, <see cref="IWorkflowStore"/>), and the grain storage of
+    /// job and workflow grains over it. The first store registered is the one used.
+    /// </summary>
+    public static IServiceCollection AddSchedulerStore(this IServiceCollection services, Func<IServiceProvider, ISchedulerStore> store)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(store);
+        services.TryAddSingleton(store);
+        services.TryAddSingleton<IJobStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        services.TryAddSingleton<IJobLogStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        services.TryAddSingleton<IDeadLetterStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        services.TryAddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        return services.AddJobGrainStorage();
+    }
+
+    /// <summary>
     /// Adds the grain storage of job and workflow grains (<see cref="JobGrainStorage"/> and <see cref="WorkflowGrainStorage"/>,
-    /// over the registered <see cref="IJobStore"/>).
-    /// Idempotent; every storage profile calls it along with its job store.
+    /// over the registered stores, and the <see cref="LegacyState"/> if the profile registered one). Idempotent.
     /// </summary>
     public static IServiceCollection AddJobGrainStorage(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(sp => new NewJobs(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
-            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp, sp.GetRequiredService<NewJobs>()));
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<LegacyState>(), sp.GetRequiredService<NewJobs>()));
         services.TryAddKeyedSingleton<IGrainStorage>(WorkflowGrainStorage.ProviderName, (sp, _) => new WorkflowGrainStorage(
-            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<TimeProvider>() ?? TimeProvider.System, sp));
+            sp.GetRequiredService<IWorkflowStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetService<LegacyState>()));
         return services;
     }
 

@@ -8,7 +8,7 @@ namespace Scheduler.Execution;
 /// The log of one attempt: lines are buffered and written to the store in batches (every second while the job
 /// writes, and at the end), so a running job's log can be followed and a finished job's log is complete.
 /// </summary>
-internal sealed partial class ExecutionLog(IJobStore store, JobId id, int attempt, TimeProvider time, ILogger logger) : IJobLog, IAsyncDisposable
+internal sealed partial class ExecutionLog(IJobLogStore store, JobId id, int attempt, TimeProvider time, ILogger logger) : IJobLog, IAsyncDisposable
 {
     private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(1);
     private const int FlushAtLines = 500;

@@ -12,7 +12,7 @@ namespace Scheduler.Jobs;
 [PreferLocalPlacement]
 public sealed partial class JobGrain(
     [PersistentState(JobGrainStorage.StateName, JobGrainStorage.ProviderName)] IPersistentState<JobGrainState> job,
-    IJobStore store,
+    IDeadLetterStore store,
     IOptions<SchedulerOptions> options,
     IClusterMembershipService membership,
     TimeProvider time,

@@ -15,6 +15,8 @@ public sealed class SchedulerGrain(
     IOptions<SchedulerOptions> options,
     JobHandlerRegistry handlers,
     IJobStore store,
+    IJobLogStore logs,
+    IDeadLetterStore deadLetters,
     NewJobs newJobs,
     ILocalSiloDetails silo,
     TimeProvider time) : Grain, ISchedulerGrain
@@ -73,7 +75,7 @@ public sealed class SchedulerGrain(
     public async Task<ImmutableArray<JobTransition>> GetHistory(JobId id) => [.. await store.ReadHistoryAsync(id)];
 
     public async Task<ImmutableArray<JobLogLine>> GetLog(JobId id, long afterSequence, int max) =>
-        [.. await store.ReadLogAsync(id, afterSequence, Math.Clamp(max, 1, 10_000))];
+        [.. await logs.ReadLogAsync(id, afterSequence, Math.Clamp(max, 1, 10_000))];
 
     public async Task<QueueStats> GetStats() =>
         new() { ByState = (await store.CountByStateAsync()).ToImmutableDictionary() };
@@ -84,7 +86,7 @@ public sealed class SchedulerGrain(
     public async Task<ImmutableArray<DeadLetter>> ListDeadLetters(DeadLetterFilter filter)
     {
         CheckFilter(filter);
-        return [.. await store.ListFailedAsync(filter)];
+        return [.. await deadLetters.ListFailedAsync(filter)];
     }
 
     public async Task<ImmutableArray<RequeueResult>> Requeue(ImmutableArray<JobId> ids, int? attempts)
@@ -107,7 +109,7 @@ public sealed class SchedulerGrain(
     {
         CheckFilter(filter);
         // One bounded batch per call (each purge is a write), so a call stays well inside the response timeout.
-        var batch = await store.ListFailedAsync(filter with { Limit = Math.Min(filter.Limit, MaxPurgeBatch) });
+        var batch = await deadLetters.ListFailedAsync(filter with { Limit = Math.Min(filter.Limit, MaxPurgeBatch) });
         var outcomes = await Task.WhenAll(batch.Select(d => GrainFactory.Reference<IJobGrain>(d.Id.Value).Purge()));
         return outcomes.Count(o => o == PurgeOutcome.Purged);
     }

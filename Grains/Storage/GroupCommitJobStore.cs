@@ -1,7 +1,7 @@
 namespace Scheduler.Storage;
 
 /// <summary>
-/// Group commit in front of another <see cref="IJobStore"/>: concurrent <see cref="SaveAsync"/> calls (and,
+/// Group commit in front of another <see cref="ISchedulerStore"/>: concurrent <see cref="SaveAsync"/> calls (and,
 /// separately, <see cref="AppendLogAsync"/>, <see cref="ReadStatesAsync"/>, <see cref="SaveWorkflowsAsync"/> and
 /// <see cref="ReadWorkflowsAsync"/> calls) are merged into one call of the
 /// inner store, so many callers share one transaction (or one query). Up to <see cref="MaxConcurrentBatches"/>
@@ -14,11 +14,11 @@ namespace Scheduler.Storage;
 /// exception. A call cancelled while still waiting is dropped; once its batch is being written it is not.
 /// Other reads pass straight through.
 /// </summary>
-public sealed class GroupCommitJobStore : IJobStore
+public sealed class GroupCommitJobStore : ISchedulerStore
 {
     public const int DefaultMaxBatchRecords = 2_000;
 
-    private readonly IJobStore _inner;
+    private readonly ISchedulerStore _inner;
     private readonly GroupCommitter<JobRecord, IReadOnlyList<JobId>> _saves;
     private readonly GroupCommitter<JobLogRecord, bool> _logs;
     private readonly GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>> _reads;
@@ -31,7 +31,7 @@ public sealed class GroupCommitJobStore : IJobStore
     /// Batches of a kind written at once: 1 for a single-writer database (SQLite); more for a server, whose
     /// concurrent commits share disk syncs, so batches overlap instead of queueing behind each other.
     /// </param>
-    public GroupCommitJobStore(IJobStore inner, int maxBatchRecords = DefaultMaxBatchRecords, int maxConcurrentBatches = 1)
+    public GroupCommitJobStore(ISchedulerStore inner, int maxBatchRecords = DefaultMaxBatchRecords, int maxConcurrentBatches = 1)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatchRecords);
@@ -147,9 +147,6 @@ public sealed class GroupCommitJobStore : IJobStore
 
     public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default) =>
         _inner.TouchWorkflowsAsync(ids, at, cancellationToken);
-
-    public Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default) =>
-        _inner.HasOrleansStateAsync(stateName, cancellationToken);
 
     private sealed class GroupCommitter<T, TResult>(
         Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords, int maxWriters)

@@ -3,10 +3,10 @@ using System.Collections.Concurrent;
 namespace Scheduler.Storage;
 
 /// <summary>
-/// Ephemeral <see cref="IJobStore"/> for tests and benchmarks: everything is lost when the process ends.
+/// Ephemeral <see cref="ISchedulerStore"/> for tests and benchmarks: everything is lost when the process ends.
 /// Several silos in one process may share one instance (it stands in for a shared database).
 /// </summary>
-public sealed class InMemoryJobStore : IJobStore
+public sealed class InMemoryJobStore : ISchedulerStore
 {
     private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
@@ -239,9 +239,6 @@ public sealed class InMemoryJobStore : IJobStore
             .OrderBy(w => w.UpdatedAt).ThenBy(w => w.Id.ToString(), StringComparer.Ordinal)
             .Take(limit)
             .Select(w => w.Id)]);
-
-    /// <summary>False: in memory, nothing outlives the process, so nothing was stored by an older version.</summary>
-    public Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default) => Task.FromResult(false);
 
     private static JobSummary ToSummary(JobRecord j) => new()
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -12,9 +11,10 @@ namespace Scheduler.Storage;
 /// the writes (and reads) of many jobs share one transaction: one commit per job and transition cannot keep up
 /// with thousands of jobs a second on a database that syncs every commit.
 /// The ETag is the row's version; a write over another version fails with <see cref="InconsistentStateException"/>.
-/// A job claimed in <see cref="NewJobs"/> is not read at all: it has no row yet.
+/// A job claimed in <see cref="NewJobs"/> is not read at all: it has no row yet. A row without state (written before
+/// schema version 4) is completed from the <see cref="LegacyState"/>, where the profile has one.
 /// </summary>
-public sealed class JobGrainStorage(IJobStore store, Serializer serializer, IServiceProvider services, NewJobs? newJobs = null) : IGrainStorage
+public sealed class JobGrainStorage(IJobStore store, Serializer serializer, LegacyState? legacy = null, NewJobs? newJobs = null) : IGrainStorage
 {
     /// <summary>The provider name job grains name in their <c>[PersistentState]</c>.</summary>
     public const string ProviderName = "scheduler-jobs";
@@ -32,10 +32,8 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, ISer
             return;
         if (stored.Data is null)
         {
-            // A row written before schema version 4 has no state of its own: the job's state is still in the Orleans
-            // grain storage under the same state name. Read it from there; the job's next write moves it into the row.
-            await SchedulerStorage.ReadLegacyStateAsync(services, StateName, grainId, grainState,
-                stored.Version.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            if (legacy is not null)
+                await legacy.ReadJobAsync(grainId, grainState, stored.Version).ConfigureAwait(false);
             return;
         }
         grainState.State = serializer.Deserialize<T>(stored.Data);

@@ -6,16 +6,18 @@ using System.Text;
 namespace Scheduler.Storage;
 
 /// <summary>
-/// <see cref="IJobStore"/> over the <c>scheduler_jobs</c> and <c>scheduler_job_logs</c> tables (see
-/// <c>sql/&lt;vendor&gt;/0002_scheduler.sql</c>), through any ADO.NET provider's <see cref="DbDataSource"/>.
-/// The SQL is plain enough to run on SQLite and PostgreSQL alike. Timestamps are stored as UTC ticks.
+/// <see cref="ISchedulerStore"/> over Scheduler's tables (<c>scheduler_jobs</c>, <c>scheduler_job_history</c>,
+/// <c>scheduler_job_logs</c>, <c>scheduler_workflows</c>; see <c>sql/&lt;vendor&gt;/</c>), through any ADO.NET
+/// provider's <see cref="DbDataSource"/>: the SQL that SQLite and PostgreSQL share. What differs, how a batch of rows
+/// is written and read, is in <see cref="SqliteJobStore"/> and <see cref="PostgresJobStore"/>.
+/// Timestamps are stored as UTC ticks; enums as their numbers, taken from the enums when the SQL is built.
 /// Every row is scoped by the service id given to the constructor.
 /// </summary>
-public sealed partial class SqlJobStore : IJobStore
+public abstract partial class SqlJobStore : ISchedulerStore
 {
     // Version 0 writes unconditionally (and keeps the stored version); version 1 creates the row, or takes over a
     // row still at version 0; higher versions go through UpdateJobSql. See IJobStore.SaveAsync.
-    private const string UpsertJobSql = """
+    private protected const string UpsertJobSql = """
         INSERT INTO scheduler_jobs
             (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
         VALUES (@service_id, @job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt, @created_at, @updated_at, @version, @data)
@@ -33,112 +35,23 @@ public sealed partial class SqlJobStore : IJobStore
         WHERE excluded.version = 0 OR scheduler_jobs.version = excluded.version - 1
         """;
 
-    private const string UpdateJobSql = """
+    private protected const string UpdateJobSql = """
         UPDATE scheduler_jobs SET
             queue = @queue, shard = @shard, priority = @priority, tenant = @tenant, handler = @handler, state = @state,
             attempt = @attempt, updated_at = @updated_at, version = @version, data = @data
         WHERE service_id = @service_id AND job_id = @job_id AND version = @version - 1
         """;
 
-    // PostgreSQL: a whole batch (ids unique within it) in one statement, from arrays. Every row goes through the
-    // primary key's conflict check: one index probe each, whatever the planner believes about the table (an UPDATE
-    // joined to the batch was planned from statistics that lag behind a fast-growing table, and then scanned every
-    // row of the service for each batch). A row above version 1 may only update: it is proposed with created_at -1
-    // (never a real time, and an update keeps the stored one), so a row it created instead is returned as absent; the
-    // caller deletes it before committing and reports a conflict. History rows are added for the rows written only.
-    private const string PostgresSaveSql = """
-        WITH input AS (
-            SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
-                                 @created_at, @updated_at, @version, @data, @silo, @reason, @queued_at)
-                AS t(job_id, queue, shard, priority, tenant, handler, state, attempt,
-                     created_at, updated_at, version, data, silo, reason, queued_at)
-        ), saved AS (
-            INSERT INTO scheduler_jobs AS j
-                (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
-            SELECT @service_id, job_id, queue, shard, priority, tenant, handler, state, attempt,
-                   CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data
-            FROM input
-            ON CONFLICT (service_id, job_id) DO UPDATE SET
-                queue = excluded.queue,
-                shard = excluded.shard,
-                priority = excluded.priority,
-                tenant = excluded.tenant,
-                handler = excluded.handler,
-                state = excluded.state,
-                attempt = excluded.attempt,
-                updated_at = excluded.updated_at,
-                version = CASE WHEN excluded.version = 0 THEN j.version ELSE excluded.version END,
-                data = excluded.data
-            WHERE excluded.version = 0 OR j.version = excluded.version - 1
-            RETURNING j.job_id, j.created_at = -1 AS absent
-        ), written AS (
-            SELECT job_id FROM saved WHERE NOT absent
-        ), history AS (
-            INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
-            SELECT @service_id, h.job_id, h.ts, h.state, h.attempt, h.silo, h.reason
-            FROM (
-                SELECT i.job_id, i.queued_at AS ts, 1 AS state, 0 AS attempt, NULL::text AS silo, NULL::text AS reason, 0 AS k
-                FROM input AS i JOIN written AS w ON w.job_id = i.job_id WHERE i.queued_at IS NOT NULL
-                UNION ALL
-                SELECT i.job_id, i.updated_at, i.state, i.attempt, i.silo, i.reason, 1
-                FROM input AS i JOIN written AS w ON w.job_id = i.job_id
-            ) AS h
-            ORDER BY h.k
-        )
-        SELECT job_id, absent FROM saved
-        """;
-
-    // Deletes the rows a batch created for records above version 1 (see PostgresSaveSql), in its transaction.
-    private const string PostgresDeleteAbsentSql = """
-        DELETE FROM scheduler_jobs WHERE service_id = @service_id AND job_id = ANY(@job_ids) AND created_at = -1
-        """;
-
-    // PostgreSQL, a round of one record: the plain statements, with the history row from the same statement. Much
-    // cheaper to plan than the array form, and a round of one is what a lightly loaded silo mostly writes.
-    private static readonly string PostgresSaveOneSql = WithHistory(UpsertJobSql);
-    private static readonly string PostgresUpdateOneSql = WithHistory(UpdateJobSql);
-
-    private static string WithHistory(string writeJob) => $"""
-        WITH written AS (
-        {writeJob}
-        RETURNING job_id
-        ), history AS (
-            INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
-            SELECT @service_id, h.job_id, h.ts, h.state, h.attempt, h.silo, h.reason
-            FROM (
-                SELECT job_id, @queued_at::bigint AS ts, 1 AS state, 0 AS attempt, NULL::text AS silo, NULL::text AS reason, 0 AS k
-                FROM written WHERE @queued_at::bigint IS NOT NULL
-                UNION ALL
-                SELECT job_id, @updated_at, @state, @attempt, @silo, @reason, 1 FROM written
-            ) AS h
-            ORDER BY h.k
-        )
-        SELECT job_id FROM written
-        """;
-
-    private const string ReadStateSql = """
-        SELECT job_id, version, data FROM scheduler_jobs WHERE service_id = @service_id AND job_id = @job_id
-        """;
-
-    private const string PostgresReadStatesSql = """
-        SELECT job_id, version, data FROM scheduler_jobs WHERE service_id = @service_id AND job_id = ANY(@job_ids)
-        """;
-
-    // The literal state list matches the partial index ix_scheduler_jobs_open.
-    private const string LoadOpenSql = """
+    // The state list, as literals, matches the partial index ix_scheduler_jobs_open.
+    private static readonly string LoadOpenSql = $"""
         SELECT job_id, priority, created_at
         FROM scheduler_jobs
-        WHERE service_id = @service_id AND queue = @queue AND shard = @shard AND state IN (1, 2)
+        WHERE service_id = @service_id AND queue = @queue AND shard = @shard AND state IN ({(int)JobState.Queued}, {(int)JobState.Running})
         ORDER BY priority DESC, created_at, job_id
         """;
 
     private const string CountByStateSql = """
         SELECT state, COUNT(*) FROM scheduler_jobs WHERE service_id = @service_id GROUP BY state
-        """;
-
-    private const string AppendHistorySql = """
-        INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
-        VALUES (@service_id, @job_id, @ts, @state, @attempt, @silo, @reason)
         """;
 
     private const string ReadHistorySql = """
@@ -162,17 +75,17 @@ public sealed partial class SqlJobStore : IJobStore
         """;
 
     // The last error of a dead-lettered job is the reason of its last transition (into Failed).
-    private const string ListFailedSql = """
+    private static readonly string ListFailedSql = $"""
         SELECT j.job_id, j.handler, j.queue, j.tenant, j.priority, j.attempt, j.created_at, j.updated_at,
             (SELECT h.reason FROM scheduler_job_history h
              WHERE h.service_id = j.service_id AND h.job_id = j.job_id
              ORDER BY h.seq DESC LIMIT 1) AS last_error
         FROM scheduler_jobs j
-        WHERE j.service_id = @service_id AND j.state = 4
+        WHERE j.service_id = @service_id AND j.state = {(int)JobState.Failed}
         """;
 
-    private const string PurgeJobSql = """
-        DELETE FROM scheduler_jobs WHERE service_id = @service_id AND job_id = @job_id AND state = 4
+    private static readonly string PurgeJobSql = $"""
+        DELETE FROM scheduler_jobs WHERE service_id = @service_id AND job_id = @job_id AND state = {(int)JobState.Failed}
         """;
 
     // History and log go with the row: only when no row of the job is left (it was just purged, or was already gone).
@@ -186,23 +99,18 @@ public sealed partial class SqlJobStore : IJobStore
             AND NOT EXISTS (SELECT 1 FROM scheduler_jobs WHERE service_id = @service_id AND job_id = @job_id)
         """;
 
-    private readonly DbDataSource _dataSource;
-    private readonly string _serviceId;
-    private readonly SqlDialect _dialect;
-
-    public SqlJobStore(DbDataSource dataSource, string serviceId, SqlDialect dialect = SqlDialect.Generic)
+    private protected SqlJobStore(DbDataSource dataSource, string serviceId)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentException.ThrowIfNullOrEmpty(serviceId);
-        if (!Enum.IsDefined(dialect))
-            throw new ArgumentOutOfRangeException(nameof(dialect), dialect, "Unknown SQL dialect.");
-        _dataSource = dataSource;
-        _serviceId = serviceId;
-        _dialect = dialect;
+        DataSource = dataSource;
+        ServiceId = serviceId;
     }
 
     /// <summary>The service id every row this store reads or writes is scoped by.</summary>
-    public string ServiceId => _serviceId;
+    public string ServiceId { get; }
+
+    private protected DbDataSource DataSource { get; }
 
     /// <inheritdoc />
     /// <remarks>All records in one transaction, applied in order: a later record for the same id wins.</remarks>
@@ -217,178 +125,24 @@ public sealed partial class SqlJobStore : IJobStore
         if (records.Count == 0)
             return [];
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var rounds = _dialect == SqlDialect.PostgreSql ? Rounds(records).ToList() : null;
-        // One record is one statement, atomic by itself: no BEGIN and COMMIT around it (a round trip less on the hot
-        // path). A batch statement may need a second one (see PostgresSaveSql), so it runs in a transaction.
-        if (rounds is [[_]])
-            return await SavePostgresAsync(connection, null, rounds, cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // A write that is one statement is atomic by itself: no BEGIN and COMMIT around it (a round trip less on the
+        // hot path).
+        if (IsOneStatement(records))
+            return await SaveJobsAsync(connection, null, records, cancellationToken).ConfigureAwait(false);
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var conflicts = rounds is not null
-            ? await SavePostgresAsync(connection, transaction, rounds, cancellationToken).ConfigureAwait(false)
-            : await SaveEachAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false);
+        var conflicts = await SaveJobsAsync(connection, transaction, records, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return conflicts;
     }
 
-    // One statement per record and table: fine where the database is in-process (SQLite).
-    private async Task<IReadOnlyList<JobId>> SaveEachAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyList<JobRecord> records, CancellationToken cancellationToken)
-    {
-        await using var upsert = CreateJobCommand(connection, transaction, UpsertJobSql);
-        await using var update = CreateJobCommand(connection, transaction, UpdateJobSql);
+    /// <summary>Whether the dialect writes these records (rows and history) in a single statement.</summary>
+    private protected abstract bool IsOneStatement(IReadOnlyList<JobRecord> records);
 
-        await using var history = connection.CreateCommand();
-        history.Transaction = transaction;
-        history.CommandText = AppendHistorySql;
-        AddParameter(history, "service_id", DbType.String).Value = _serviceId;
-        var historyJobId = AddParameter(history, "job_id", DbType.String);
-        var historyTs = AddParameter(history, "ts", DbType.Int64);
-        var historyState = AddParameter(history, "state", DbType.Int32);
-        var historyAttempt = AddParameter(history, "attempt", DbType.Int32);
-        var historySilo = AddParameter(history, "silo", DbType.String);
-        var historyReason = AddParameter(history, "reason", DbType.String);
-
-        List<JobId>? conflicts = null;
-        foreach (var record in records)
-        {
-            var command = record.Version <= 1 ? upsert : update;
-            SetJobParameters(command, record);
-            if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
-            {
-                (conflicts ??= []).Add(record.Id);
-                continue;
-            }
-            historyJobId.Value = record.Id.ToString();
-            if (record.QueuedAt is { } queuedAt)
-            {
-                historyTs.Value = queuedAt.UtcTicks;
-                historyState.Value = (int)JobState.Queued;
-                historyAttempt.Value = 0;
-                historySilo.Value = DBNull.Value;
-                historyReason.Value = DBNull.Value;
-                await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            historyTs.Value = record.UpdatedAt.UtcTicks;
-            historyState.Value = (int)record.State;
-            historyAttempt.Value = record.Attempt;
-            historySilo.Value = (object?)record.Silo ?? DBNull.Value;
-            historyReason.Value = (object?)record.Reason ?? DBNull.Value;
-            await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        return conflicts ?? [];
-    }
-
-    private DbCommand CreateJobCommand(DbConnection connection, DbTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
-        AddParameter(command, "job_id", DbType.String);
-        AddParameter(command, "queue", DbType.String);
-        AddParameter(command, "shard", DbType.Int32);
-        AddParameter(command, "priority", DbType.Int32);
-        AddParameter(command, "tenant", DbType.String);
-        AddParameter(command, "handler", DbType.String);
-        AddParameter(command, "state", DbType.Int32);
-        AddParameter(command, "attempt", DbType.Int32);
-        AddParameter(command, "created_at", DbType.Int64);
-        AddParameter(command, "updated_at", DbType.Int64);
-        AddParameter(command, "version", DbType.Int32);
-        AddParameter(command, "data", DbType.Binary);
-        return command;
-    }
-
-    private static void SetJobParameters(DbCommand command, JobRecord record)
-    {
-        var p = command.Parameters;
-        p["job_id"].Value = record.Id.ToString();
-        p["queue"].Value = record.Queue;
-        p["shard"].Value = record.Shard;
-        p["priority"].Value = record.Priority;
-        p["tenant"].Value = record.Tenant;
-        p["handler"].Value = record.Handler;
-        p["state"].Value = (int)record.State;
-        p["attempt"].Value = record.Attempt;
-        p["created_at"].Value = record.CreatedAt.UtcTicks;
-        p["updated_at"].Value = record.UpdatedAt.UtcTicks;
-        p["version"].Value = record.Version;
-        p["data"].Value = (object?)record.Data ?? DBNull.Value;
-    }
-
-    // PostgreSQL: one round trip per round (see Rounds). Not prepared: a cached generic plan, made while the table
-    // was small, would keep scanning it once it has grown; planning each batch afresh costs well under a millisecond.
-    private async Task<IReadOnlyList<JobId>> SavePostgresAsync(
-        DbConnection connection, DbTransaction? transaction, List<List<JobRecord>> rounds, CancellationToken cancellationToken)
-    {
-        List<JobId>? conflicts = null;
-        foreach (var round in rounds)
-        {
-            if (round is [var one])
-            {
-                await using var single = CreateJobCommand(connection, transaction, one.Version <= 1 ? PostgresSaveOneSql : PostgresUpdateOneSql);
-                SetJobParameters(single, one);
-                AddParameter(single, "silo", DbType.String).Value = (object?)one.Silo ?? DBNull.Value;
-                AddParameter(single, "reason", DbType.String).Value = (object?)one.Reason ?? DBNull.Value;
-                AddParameter(single, "queued_at", DbType.Int64).Value = (object?)one.QueuedAt?.UtcTicks ?? DBNull.Value;
-                if (await single.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
-                    (conflicts ??= []).Add(one.Id);
-                continue;
-            }
-
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = PostgresSaveSql;
-            AddParameter(command, "service_id", DbType.String).Value = _serviceId;
-            AddArray(command, "job_id", round.Select(r => r.Id.ToString()).ToArray());
-            AddArray(command, "queue", round.Select(r => r.Queue).ToArray());
-            AddArray(command, "shard", round.Select(r => r.Shard).ToArray());
-            AddArray(command, "priority", round.Select(r => r.Priority).ToArray());
-            AddArray(command, "tenant", round.Select(r => r.Tenant).ToArray());
-            AddArray(command, "handler", round.Select(r => r.Handler).ToArray());
-            AddArray(command, "state", round.Select(r => (int)r.State).ToArray());
-            AddArray(command, "attempt", round.Select(r => r.Attempt).ToArray());
-            AddArray(command, "created_at", round.Select(r => r.CreatedAt.UtcTicks).ToArray());
-            AddArray(command, "updated_at", round.Select(r => r.UpdatedAt.UtcTicks).ToArray());
-            AddArray(command, "version", round.Select(r => r.Version).ToArray());
-            AddArray(command, "data", round.Select(r => r.Data).ToArray());
-            AddArray(command, "silo", round.Select(r => r.Silo).ToArray());
-            AddArray(command, "reason", round.Select(r => r.Reason).ToArray());
-            AddArray(command, "queued_at", round.Select(r => r.QueuedAt?.UtcTicks).ToArray());
-
-            // Updates of rows that do not exist (a job deleted meanwhile) are undone.
-            var written = await ReadBatchWriteAsync(command, PostgresDeleteAbsentSql, "job_ids", round.Count, cancellationToken).ConfigureAwait(false);
-            foreach (var record in round)
-            {
-                if (!written.Contains(record.Id.ToString()))
-                    (conflicts ??= []).Add(record.Id);
-            }
-        }
-        return conflicts ?? [];
-    }
-
-    // A round holds each id at most once (ON CONFLICT may not touch a row twice in one statement), so a call holding
-    // an id twice takes two rounds, in order.
-    private static IEnumerable<List<JobRecord>> Rounds(IReadOnlyList<JobRecord> records)
-    {
-        var round = new List<JobRecord>(records.Count);
-        var ids = new HashSet<JobId>();
-        foreach (var record in records)
-        {
-            if (!ids.Add(record.Id))
-            {
-                yield return round;
-                round = [];
-                ids.Clear();
-                ids.Add(record.Id);
-            }
-            round.Add(record);
-        }
-        if (round.Count > 0)
-            yield return round;
-    }
+    /// <summary>Writes the records and their history (see <see cref="IJobStore.SaveAsync"/>); returns the conflicts.</summary>
+    private protected abstract Task<IReadOnlyList<JobId>> SaveJobsAsync(
+        DbConnection connection, DbTransaction? transaction, IReadOnlyList<JobRecord> records, CancellationToken cancellationToken);
 
     public async Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
     {
@@ -397,29 +151,19 @@ public sealed partial class SqlJobStore : IJobStore
         if (ids.Count == 0)
             return found;
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
-        if (_dialect == SqlDialect.PostgreSql)
-        {
-            command.CommandText = PostgresReadStatesSql;
-            AddArray(command, "job_ids", ids.Select(id => id.ToString()).Distinct().ToArray());
-            await ReadStatesAsync(command, found, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            command.CommandText = ReadStateSql;
-            var jobId = AddParameter(command, "job_id", DbType.String);
-            foreach (var id in ids)
-            {
-                jobId.Value = id.ToString();
-                await ReadStatesAsync(command, found, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+        await ReadStatesAsync(command, ids, found, cancellationToken).ConfigureAwait(false);
         return found;
     }
 
-    private static async Task ReadStatesAsync(DbCommand command, Dictionary<JobId, StoredJobState> found, CancellationToken cancellationToken)
+    /// <summary>Reads the rows of <paramref name="ids"/> with <paramref name="command"/> (service id bound) into <paramref name="found"/>, using <see cref="ReadStateRowsAsync"/>.</summary>
+    private protected abstract Task ReadStatesAsync(DbCommand command, IReadOnlyList<JobId> ids, Dictionary<JobId, StoredJobState> found,
+        CancellationToken cancellationToken);
+
+    // Rows of (job_id, version, data).
+    private protected static async Task ReadStateRowsAsync(DbCommand command, Dictionary<JobId, StoredJobState> found, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -432,10 +176,10 @@ public sealed partial class SqlJobStore : IJobStore
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = LoadOpenSql;
-        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
         AddParameter(command, "queue", DbType.String).Value = queue;
         AddParameter(command, "shard", DbType.Int32).Value = shard;
 
@@ -453,14 +197,14 @@ public sealed partial class SqlJobStore : IJobStore
         ArgumentNullException.ThrowIfNull(filter);
         var limit = CheckLimit(filter.Limit, nameof(filter));
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         var sql = new StringBuilder("""
             SELECT job_id, state, handler, queue, priority, tenant, attempt, created_at, updated_at
             FROM scheduler_jobs
             WHERE service_id = @service_id
             """);
-        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
         AndWhere(sql, command, "state =", "state", DbType.Int32, (int?)filter.State);
         AndWhere(sql, command, "queue =", "queue", DbType.String, filter.Queue);
         AndWhere(sql, command, "tenant =", "tenant", DbType.String, filter.Tenant);
@@ -491,10 +235,10 @@ public sealed partial class SqlJobStore : IJobStore
 
     public async Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = CountByStateSql;
-        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
 
         var counts = new Dictionary<JobState, long>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -513,7 +257,7 @@ public sealed partial class SqlJobStore : IJobStore
         if (lines.Count == 0)
             return;
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -524,7 +268,7 @@ public sealed partial class SqlJobStore : IJobStore
         var stream = AddParameter(command, "stream", DbType.Int32);
         var ts = AddParameter(command, "ts", DbType.Int64);
         var text = AddParameter(command, "text", DbType.String);
-        serviceId.Value = _serviceId;
+        serviceId.Value = ServiceId;
 
         foreach (var line in lines)
         {
@@ -544,10 +288,10 @@ public sealed partial class SqlJobStore : IJobStore
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = ReadLogSql;
-        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
         AddParameter(command, "job_id", DbType.String).Value = id.ToString();
         AddParameter(command, "after", DbType.Int64).Value = afterSequence;
         AddParameter(command, "max", DbType.Int32).Value = max;
@@ -570,10 +314,10 @@ public sealed partial class SqlJobStore : IJobStore
 
     public async Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = ReadHistorySql;
-        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
         AddParameter(command, "job_id", DbType.String).Value = id.ToString();
 
         var transitions = new List<JobTransition>();
@@ -597,10 +341,10 @@ public sealed partial class SqlJobStore : IJobStore
         ArgumentNullException.ThrowIfNull(filter);
         var limit = CheckLimit(filter.Limit, nameof(filter));
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         var sql = new StringBuilder(ListFailedSql);
-        AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
         AndWhere(sql, command, "j.queue =", "queue", DbType.String, filter.Queue);
         AndWhere(sql, command, "j.tenant =", "tenant", DbType.String, filter.Tenant);
         AndWhere(sql, command, "j.handler =", "handler", DbType.String, filter.Handler);
@@ -639,7 +383,7 @@ public sealed partial class SqlJobStore : IJobStore
         if (ids.Count == 0)
             return 0;
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var commands = new List<(DbCommand Command, DbParameter JobId)>();
         try
@@ -649,7 +393,7 @@ public sealed partial class SqlJobStore : IJobStore
                 var command = connection.CreateCommand();
                 command.Transaction = transaction;
                 command.CommandText = text;
-                AddParameter(command, "service_id", DbType.String).Value = _serviceId;
+                AddParameter(command, "service_id", DbType.String).Value = ServiceId;
                 commands.Add((command, AddParameter(command, "job_id", DbType.String)));
             }
             var deleted = 0;
@@ -673,10 +417,49 @@ public sealed partial class SqlJobStore : IJobStore
         }
     }
 
+    private protected DbCommand CreateJobCommand(DbConnection connection, DbTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+        AddParameter(command, "job_id", DbType.String);
+        AddParameter(command, "queue", DbType.String);
+        AddParameter(command, "shard", DbType.Int32);
+        AddParameter(command, "priority", DbType.Int32);
+        AddParameter(command, "tenant", DbType.String);
+        AddParameter(command, "handler", DbType.String);
+        AddParameter(command, "state", DbType.Int32);
+        AddParameter(command, "attempt", DbType.Int32);
+        AddParameter(command, "created_at", DbType.Int64);
+        AddParameter(command, "updated_at", DbType.Int64);
+        AddParameter(command, "version", DbType.Int32);
+        AddParameter(command, "data", DbType.Binary);
+        return command;
+    }
+
+    private protected static void SetJobParameters(DbCommand command, JobRecord record)
+    {
+        var p = command.Parameters;
+        p["job_id"].Value = record.Id.ToString();
+        p["queue"].Value = record.Queue;
+        p["shard"].Value = record.Shard;
+        p["priority"].Value = record.Priority;
+        p["tenant"].Value = record.Tenant;
+        p["handler"].Value = record.Handler;
+        p["state"].Value = (int)record.State;
+        p["attempt"].Value = record.Attempt;
+        p["created_at"].Value = record.CreatedAt.UtcTicks;
+        p["updated_at"].Value = record.UpdatedAt.UtcTicks;
+        p["version"].Value = record.Version;
+        p["data"].Value = (object?)record.Data ?? DBNull.Value;
+    }
+
     private static int CheckLimit(int limit, string paramName) => limit is > 0 and <= JobFilter.MaxLimit
         ? limit
         : throw new ArgumentOutOfRangeException(paramName, limit, $"Limit must be 1 to {JobFilter.MaxLimit}.");
 
+    // Only the filters given go into a statement, so the planner can pick the matching index.
     // Only the filters given go into a statement, so the planner can pick the matching index.
     private static void AndWhere(StringBuilder sql, DbCommand command, string condition, string parameter, DbType type, object? value)
     {
@@ -686,40 +469,7 @@ public sealed partial class SqlJobStore : IJobStore
         AddParameter(command, parameter, type).Value = value;
     }
 
-    /// <summary>
-    /// Reads what a PostgreSQL batch write returns: one row per record it wrote (id, and whether the record was meant
-    /// to update a row that turned out not to exist, so the statement created it). Rows of the second kind are
-    /// deleted again in the same transaction (<paramref name="deleteSql"/>, ids in <paramref name="idsParameter"/>).
-    /// Returns the ids written as proposed; the others were refused (another version).
-    /// </summary>
-    private async Task<HashSet<string>> ReadBatchWriteAsync(DbCommand command, string deleteSql, string idsParameter, int count,
-        CancellationToken cancellationToken)
-    {
-        var written = new HashSet<string>(count, StringComparer.Ordinal);
-        List<string>? absent = null;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (reader.GetBoolean(1))
-                    (absent ??= []).Add(reader.GetString(0));
-                else
-                    written.Add(reader.GetString(0));
-            }
-        }
-        if (absent is not null)
-        {
-            await using var delete = command.Connection!.CreateCommand();
-            delete.Transaction = command.Transaction;
-            delete.CommandText = deleteSql;
-            AddParameter(delete, "service_id", DbType.String).Value = _serviceId;
-            AddArray(delete, idsParameter, absent.ToArray());
-            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        return written;
-    }
-
-    private static DbParameter AddParameter(DbCommand command, string name, DbType type)
+    private protected static DbParameter AddParameter(DbCommand command, string name, DbType type)
     {
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;
@@ -728,31 +478,12 @@ public sealed partial class SqlJobStore : IJobStore
         return parameter;
     }
 
-    // The provider infers the array type from the values (text[], integer[], bigint[], bytea[] on PostgreSQL).
-    private static void AddArray<T>(DbCommand command, string name, T[] values)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = values;
-        command.Parameters.Add(parameter);
-    }
-
-    private static JobId ReadJobId(DbDataReader reader, int ordinal) =>
+    private protected static JobId ReadJobId(DbDataReader reader, int ordinal) =>
         new(Guid.ParseExact(reader.GetString(ordinal), "d"));
 
     // SQLite hands back every integer as 64-bit; PostgreSQL as the column's type. Convert covers both.
-    private static int ReadInt32(DbDataReader reader, int ordinal) =>
+    private protected static int ReadInt32(DbDataReader reader, int ordinal) =>
         Convert.ToInt32(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
 
-    private static DateTimeOffset FromTicks(long utcTicks) => new(utcTicks, TimeSpan.Zero);
-}
-
-/// <summary>Which SQL a <see cref="SqlJobStore"/> may use beyond what SQLite and PostgreSQL share.</summary>
-public enum SqlDialect
-{
-    /// <summary>Plain SQL, one statement per row (SQLite).</summary>
-    Generic = 0,
-
-    /// <summary>PostgreSQL: arrays and data-modifying CTEs, one statement per batch.</summary>
-    PostgreSql = 1,
+    private protected static DateTimeOffset FromTicks(long utcTicks) => new(utcTicks, TimeSpan.Zero);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -7,22 +6,20 @@ namespace Scheduler.Storage;
 
 /// <summary>
 /// Grain storage for workflow grains (provider <see cref="ProviderName"/>): the state, serialized with the Orleans
-/// binary serializer, in the workflow's own row of <see cref="IJobStore"/> (<c>scheduler_workflows</c>), so that
+/// binary serializer, in the workflow's own row of <see cref="IWorkflowStore"/> (<c>scheduler_workflows</c>), so that
 /// behind a <see cref="GroupCommitJobStore"/> the writes of many workflows share one transaction, as job writes do.
 /// Each write also records whether the workflow has released jobs it has not heard the end of (what the
 /// <see cref="WorkflowWatchdogGrain"/> looks for). The ETag is the row's version; a write over another version fails
-/// with <see cref="InconsistentStateException"/>.
+/// with <see cref="InconsistentStateException"/>. A workflow without a row (stored before schema version 5) is read
+/// from <see cref="LegacyState"/>, where the profile has one.
 /// </summary>
-public sealed class WorkflowGrainStorage(IJobStore store, Serializer serializer, TimeProvider time, IServiceProvider services) : IGrainStorage
+public sealed class WorkflowGrainStorage(IWorkflowStore store, Serializer serializer, TimeProvider time, LegacyState? legacy = null) : IGrainStorage
 {
     /// <summary>The provider name workflow grains name in their <c>[PersistentState]</c>.</summary>
     public const string ProviderName = "scheduler-workflows";
 
     /// <summary>The state name workflow grains use; also what they used in the Orleans grain storage before schema version 5.</summary>
     public const string StateName = "workflow";
-
-    // Asked once (again only after a failure): does the Orleans grain storage hold workflows from before version 5?
-    private Task<bool>? _hasLegacyState;
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -35,19 +32,8 @@ public sealed class WorkflowGrainStorage(IJobStore store, Serializer serializer,
             grainState.RecordExists = true;
             return;
         }
-        // A workflow stored before schema version 5 is still in the Orleans grain storage under the same state name.
-        // Read it from there (as version 0): its next write creates its row, which every later read finds first.
-        // Whether there is any such state at all is asked once per silo, so that a new workflow costs no second read.
-        if (await HasLegacyStateAsync().ConfigureAwait(false))
-            await SchedulerStorage.ReadLegacyStateAsync(services, StateName, grainId, grainState, "0").ConfigureAwait(false);
-    }
-
-    private Task<bool> HasLegacyStateAsync()
-    {
-        var probe = _hasLegacyState;
-        if (probe is null || probe.IsFaulted || probe.IsCanceled)
-            _hasLegacyState = probe = store.HasOrleansStateAsync(StateName);
-        return probe;
+        if (legacy is not null)
+            await legacy.ReadWorkflowAsync(grainId, grainState).ConfigureAwait(false);
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)

@@ -10,7 +10,7 @@ public sealed partial class JobRunner(
     WorkerPool pool,
     JobHandlerRegistry handlers,
     IServiceScopeFactory scopes,
-    IJobStore store,
+    IJobLogStore store,
     ILocalSiloDetails silo,
     TimeProvider time,
     ILogger<JobRunner> logger)

@@ -24,7 +24,7 @@ public interface IWorkflowWatchdogGrain : IGrainWithIntegerKey
 /// replaces a reminder per workflow, whose registration cost a commit of its own on every submit.
 /// </summary>
 public sealed partial class WorkflowWatchdogGrain(
-    IJobStore store,
+    IWorkflowStore store,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
     ILogger<WorkflowWatchdogGrain> logger) : Grain, IWorkflowWatchdogGrain, IRemindable

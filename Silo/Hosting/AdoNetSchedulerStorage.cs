@@ -57,12 +57,14 @@ internal static class AdoNetSchedulerStorage
 
         // PostgreSQL overlaps a few batches (its concurrent commits share WAL syncs); SQLite has one writer.
         var postgres = invariant == "Npgsql";
-        services.AddSingleton<IJobStore>(sp => new GroupCommitJobStore(
-            new SqlJobStore(
-                sp.GetRequiredService<TDatabase>().DataSource,
-                serviceId(sp) ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
-                postgres ? SqlDialect.PostgreSql : SqlDialect.Generic),
-            maxConcurrentBatches: postgres ? PostgresConcurrentBatches : 1));
-        services.AddJobGrainStorage();
+        string ServiceId(IServiceProvider sp) => serviceId(sp) ?? sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
+        services.AddSchedulerStore(sp =>
+        {
+            var dataSource = sp.GetRequiredService<TDatabase>().DataSource;
+            return new GroupCommitJobStore(
+                postgres ? new PostgresJobStore(dataSource, ServiceId(sp)) : new SqliteJobStore(dataSource, ServiceId(sp)),
+                maxConcurrentBatches: postgres ? PostgresConcurrentBatches : 1);
+        });
+        services.AddSingleton(sp => new LegacyState(sp, sp.GetRequiredService<TDatabase>().DataSource, ServiceId(sp)));
     }
 }

@@ -17,8 +17,8 @@ public static class InMemoryStorageExtensions
         ArgumentNullException.ThrowIfNull(silo);
         var states = grainStates ?? new InMemoryGrainStateStore();
         silo.Services.AddGrainStorage(SchedulerStorage.ProviderName, (sp, _) => ActivatorUtilities.CreateInstance<InMemoryGrainStorage>(sp, states));
-        silo.Services.TryAddSingleton<IJobStore>(jobStore ?? new InMemoryJobStore());
-        silo.Services.AddJobGrainStorage();
+        var store = jobStore ?? new InMemoryJobStore();
+        silo.Services.AddSchedulerStore(_ => store);
         silo.UseInMemoryReminderService();
         return silo;
     }

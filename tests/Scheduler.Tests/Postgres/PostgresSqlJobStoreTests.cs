@@ -5,7 +5,7 @@ using Scheduler.Tests.Storage;
 
 namespace Scheduler.Tests.Postgres;
 
-/// <summary>SqlJobStore and GroupCommitJobStore on sql/postgresql: the same scenarios as on SQLite.</summary>
+/// <summary>PostgresJobStore and GroupCommitJobStore on sql/postgresql: the same scenarios as on SQLite.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresSqlJobStoreTests(PostgresDatabaseFixture database) : SqlJobStoreContract, IClassFixture<PostgresDatabaseFixture>
 {
@@ -14,5 +14,5 @@ public sealed class PostgresSqlJobStoreTests(PostgresDatabaseFixture database) :
 
     protected override Task CleanUpAsync() => Task.CompletedTask;
 
-    protected override SqlDialect Dialect => SqlDialect.PostgreSql;
+    protected override SqlJobStore CreateStore(DbDataSource dataSource, string serviceId) => new PostgresJobStore(dataSource, serviceId);
 }

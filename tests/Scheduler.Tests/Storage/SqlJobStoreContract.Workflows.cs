@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using Microsoft.Extensions.DependencyInjection;
 using Scheduler.Storage;
 using Xunit;
 
@@ -232,17 +233,18 @@ public abstract partial class SqlJobStoreContract
     }
 
     [Fact]
-    public async Task HasOrleansStateAsync_IsFalseWithoutOrleansState_AndTrueOnceOrleansStorageHoldsThatStateForTheService()
+    public async Task LegacyStateHasState_IsFalseWithoutOrleansState_AndTrueOnceOrleansStorageHoldsThatStateForTheService()
     {
         using var cts = Bounded.Timeout(60);
-        Assert.False(await _store.HasOrleansStateAsync("workflow", cts.Token).WaitAsync(cts.Token));
+        using var services = new ServiceCollection().BuildServiceProvider();
+        LegacyState Legacy(string serviceId) => new(services, _dataSource, serviceId);
+        Assert.False(await Legacy(ServiceA).HasStateAsync("workflow", cts.Token).WaitAsync(cts.Token));
 
         await InsertOrleansStateAsync(ServiceA, "workflow", cts.Token);
 
-        Assert.True(await _store.HasOrleansStateAsync("workflow", cts.Token).WaitAsync(cts.Token));
-        Assert.True(await new GroupCommitJobStore(_store).HasOrleansStateAsync("workflow", cts.Token).WaitAsync(cts.Token));
-        Assert.False(await _store.HasOrleansStateAsync("job", cts.Token).WaitAsync(cts.Token));
-        Assert.False(await Store(ServiceB).HasOrleansStateAsync("workflow", cts.Token).WaitAsync(cts.Token));
+        Assert.True(await Legacy(ServiceA).HasStateAsync("workflow", cts.Token).WaitAsync(cts.Token));
+        Assert.False(await Legacy(ServiceA).HasStateAsync("job", cts.Token).WaitAsync(cts.Token));
+        Assert.False(await Legacy(ServiceB).HasStateAsync("workflow", cts.Token).WaitAsync(cts.Token));
     }
 
     /// <summary>A row of OrleansStorage as the Orleans ADO.NET grain storage would leave it (its key columns made up).</summary>

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace Scheduler.Tests.Storage;
 
-/// <summary>SqlJobStore and GroupCommitJobStore on the embedded SQLite schema (a fresh file per test).</summary>
+/// <summary>SqliteJobStore and GroupCommitJobStore on the embedded SQLite schema (a fresh file per test).</summary>
 public sealed class SqlJobStoreTests : SqlJobStoreContract
 {
     private readonly TempDirectory _dir = new();
@@ -25,6 +25,8 @@ public sealed class SqlJobStoreTests : SqlJobStoreContract
         _dir.Dispose();
         return Task.CompletedTask;
     }
+
+    protected override SqlJobStore CreateStore(DbDataSource dataSource, string serviceId) => new SqliteJobStore(dataSource, serviceId);
 }
 
 /// <summary>
@@ -48,10 +50,10 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
 
     protected abstract Task CleanUpAsync();
 
-    /// <summary>The dialect the database under test takes.</summary>
-    protected virtual SqlDialect Dialect => SqlDialect.Generic;
+    /// <summary>The store of the database under test's dialect.</summary>
+    protected abstract SqlJobStore CreateStore(DbDataSource dataSource, string serviceId);
 
-    private SqlJobStore Store(string serviceId) => new(_dataSource, serviceId, Dialect);
+    private SqlJobStore Store(string serviceId) => CreateStore(_dataSource, serviceId);
 
     public async Task InitializeAsync()
     {
@@ -131,7 +133,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         }
         await _store.SaveAsync([Job(fatal, JobState.Failed, handler: "resize", attempt: 1, updated: T0.AddMinutes(1)) with { Reason = "fatal in attempt 1: not a PNG" }], cts.Token).WaitAsync(cts.Token);
         await _store.SaveAsync([Job(exhausted, JobState.Failed, attempt: 1, updated: T0.AddMinutes(2)) with { Reason = "attempt 1 of 1 (the last): exit 3" }], cts.Token).WaitAsync(cts.Token);
-        await new SqlJobStore(_dataSource, ServiceB).SaveAsync([Job(JobId.New(), JobState.Failed, attempt: 1)], cts.Token).WaitAsync(cts.Token);
+        await Store(ServiceB).SaveAsync([Job(JobId.New(), JobState.Failed, attempt: 1)], cts.Token).WaitAsync(cts.Token);
 
         var all = await _store.ListFailedAsync(new DeadLetterFilter(), cts.Token).WaitAsync(cts.Token);
         var older = await _store.ListFailedAsync(new DeadLetterFilter { FailedBefore = T0.AddSeconds(90) }, cts.Token).WaitAsync(cts.Token);
@@ -160,7 +162,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
             await _store.AppendLogAsync([new JobLogRecord(id, 1, LogStream.StdOut, T0, "output")], cts.Token).WaitAsync(cts.Token);
         }
         await _store.SaveAsync([Job(failed, JobState.Failed, attempt: 1, updated: T0.AddSeconds(2))], cts.Token).WaitAsync(cts.Token);
-        var otherService = new SqlJobStore(_dataSource, ServiceB);
+        var otherService = Store(ServiceB);
         await otherService.SaveAsync([Job(failed, JobState.Failed, attempt: 1)], cts.Token).WaitAsync(cts.Token);
 
         var deleted = await new GroupCommitJobStore(_store).PurgeFailedAsync([failed, running, JobId.New()], cts.Token).WaitAsync(cts.Token);
@@ -556,7 +558,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
     }
 
     /// <summary>Counts the calls reaching the real store; can be told to fail.</summary>
-    private sealed class CountingStore(IJobStore inner) : IJobStore
+    private sealed class CountingStore(ISchedulerStore inner) : ISchedulerStore
     {
         private int _saveCalls;
         private int _logCalls;
@@ -628,7 +630,6 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
 
         public Task<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> ReadWorkflowsAsync(IReadOnlyList<WorkflowId> ids, CancellationToken cancellationToken = default) => inner.ReadWorkflowsAsync(ids, cancellationToken);
         public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default) => inner.TouchWorkflowsAsync(ids, at, cancellationToken);
-        public Task<bool> HasOrleansStateAsync(string stateName, CancellationToken cancellationToken = default) => inner.HasOrleansStateAsync(stateName, cancellationToken);
         public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) => inner.ListWatchedWorkflowsAsync(bucket, updatedBefore, limit, cancellationToken);
         public Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default) => inner.PurgeFailedAsync(ids, cancellationToken);
     }

@@ -19,7 +19,7 @@ public sealed class LegacyWorkflowStateTests(EmbeddedSchedulerFixture fixture) :
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var id = WorkflowId.New();
-        var store = fixture.SiloServices.GetRequiredService<IJobStore>();
+        var store = fixture.SiloServices.GetRequiredService<IWorkflowStore>();
         // Its first job ran and succeeded, but the report of its end was lost (it was recorded without the workflow).
         var firstJob = id.JobIdOf("first", 1);
         await fixture.Client.SubmitAsync(new JobRequest { Handler = CountingHandler.Name, Id = firstJob }, cts.Token);
@@ -43,7 +43,7 @@ public sealed class LegacyWorkflowStateTests(EmbeddedSchedulerFixture fixture) :
         var grainId = fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value).GetGrainId();
         var orleansStorage = fixture.SiloServices.GetRequiredKeyedService<IGrainStorage>(EmbeddedSchedulerStorage.StorageProviderName);
         await orleansStorage.WriteStateAsync(WorkflowGrainStorage.StateName, grainId, new GrainState<WorkflowGrainState>(legacy)).WaitAsync(cts.Token);
-        Assert.True(await store.HasOrleansStateAsync(WorkflowGrainStorage.StateName, cts.Token).WaitAsync(cts.Token));
+        Assert.True(await fixture.SiloServices.GetRequiredService<LegacyState>().HasStateAsync(WorkflowGrainStorage.StateName, cts.Token).WaitAsync(cts.Token));
         Assert.Empty(await store.ReadWorkflowsAsync([id], cts.Token).WaitAsync(cts.Token));
 
         // Its first activation finds it in the Orleans grain storage, learns the first job's end from the job and goes on.

@@ -1,0 +1,8 @@
+namespace Scheduler.Storage;
+
+/// <summary>
+/// Everything Scheduler keeps in its own tables, as one object: what a storage profile provides and a decorator
+/// wraps. Consumers take only the part they use (<see cref="IJobStore"/>, <see cref="IJobLogStore"/>,
+/// <see cref="IDeadLetterStore"/>, <see cref="IWorkflowStore"/>).
+/// </summary>
+public interface ISchedulerStore : IJobStore, IJobLogStore, IDeadLetterStore, IWorkflowStore;
