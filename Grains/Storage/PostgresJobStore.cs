@@ -5,17 +5,18 @@ namespace Scheduler.Storage;
 
 /// <summary>
 /// <see cref="SqlJobStore"/> on PostgreSQL (the cluster profile): a batch of rows is one statement, from arrays, with
-/// data-modifying CTEs writing the history alongside; a single row is one plain statement. The connection defaults
-/// it relies on (automatic preparation, custom plans) are set by the PostgreSQL profile's connection string.
+/// data-modifying CTEs writing the history alongside; a single row is the plain upsert, with its history in the same
+/// statement. The connection settings it relies on (automatic preparation, custom plans) are the PostgreSQL profile's
+/// defaults (<c>PostgresSchedulerStorage.JobStoreConnectionString</c>).
 /// </summary>
 public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) : SqlJobStore(dataSource, serviceId)
 {
-    // A whole batch (ids unique within it) in one statement, from arrays. Every row goes through the
-    // primary key's conflict check: one index probe each, whatever the planner believes about the table (an UPDATE
-    // joined to the batch was planned from statistics that lag behind a fast-growing table, and then scanned every
-    // row of the service for each batch). A row above version 1 may only update: it is proposed with created_at -1
-    // (never a real time, and an update keeps the stored one), so a row it created instead is returned as absent; the
-    // caller deletes it before committing and reports a conflict. History rows are added for the rows written only.
+    // A whole batch (ids unique within it) in one statement, from arrays. Every row goes through the primary key's
+    // conflict check, one index probe each, whatever the planner believes about the table: a join of the batch to the
+    // table is planned from statistics that lag behind a fast-growing table, and can scan all of a service's rows.
+    // A row above version 1 may only update: it is proposed with created_at -1 (never a real time, and an update keeps
+    // the stored one), so a row it created instead is returned as absent; the caller deletes it before committing and
+    // reports a conflict. History rows are added for the rows written only.
     private static readonly string SaveSql = $"""
         WITH input AS (
             SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
