@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scheduler.Execution;
+using Scheduler.Jobs;
 using Scheduler.Storage;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -27,6 +28,7 @@ public static class SchedulerServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<JobHandlerRegistry>();
+        services.AddSingleton<JobSubmitter>();
         services.AddSingleton<WorkerPool>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
         services.AddSingleton<JobRunner>();
@@ -48,9 +50,8 @@ public static class SchedulerServiceCollectionExtensions
     public static IServiceCollection AddJobGrainStorage(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton(sp => new NewJobs(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
-            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp, sp.GetRequiredService<NewJobs>()));
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp, sp.GetService<JobSubmitter>()));
         services.TryAddKeyedSingleton<IGrainStorage>(WorkflowGrainStorage.ProviderName, (sp, _) => new WorkflowGrainStorage(
             sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<TimeProvider>() ?? TimeProvider.System, sp));
         return services;
