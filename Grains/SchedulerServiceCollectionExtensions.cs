@@ -27,8 +27,7 @@ public static class SchedulerServiceCollectionExtensions
         optionsBuilder.ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<JobHandlerRegistry>();
-        services.AddSingleton<JobSubmitter>();
+        services.TryAddSingleton<JobHandlerRegistry>();
         services.AddSingleton<WorkerPool>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
         services.AddSingleton<JobRunner>();
@@ -44,14 +43,17 @@ public static class SchedulerServiceCollectionExtensions
 
     /// <summary>
     /// Adds the grain storage of job and workflow grains (<see cref="JobGrainStorage"/> and <see cref="WorkflowGrainStorage"/>,
-    /// over the registered <see cref="IJobStore"/>).
+    /// over the registered <see cref="IJobStore"/>), and the <see cref="JobSubmitter"/> that job grains and their storage use.
     /// Idempotent; every storage profile calls it along with its job store.
     /// </summary>
     public static IServiceCollection AddJobGrainStorage(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<JobHandlerRegistry>();
+        services.TryAddSingleton<JobSubmitter>();
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
-            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp, sp.GetService<JobSubmitter>()));
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp, sp.GetRequiredService<JobSubmitter>()));
         services.TryAddKeyedSingleton<IGrainStorage>(WorkflowGrainStorage.ProviderName, (sp, _) => new WorkflowGrainStorage(
             sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<TimeProvider>() ?? TimeProvider.System, sp));
         return services;
