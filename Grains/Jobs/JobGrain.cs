@@ -86,11 +86,8 @@ public sealed partial class JobGrain(
         Job.CreatedAt = now;
         if (request.Workflow is not null)
         {
-            // Released by its workflow (only a workflow sets Workflow: clients are refused it), whose state already
-            // holds the release or can recompute it from the parents' rows, and releases the job again after a crash.
-            // So the job is not written now: its first write is its start (which records Queued and Running
-            // together), a storage round trip less between a parent's end and its child's start. One that waits
-            // longer than UnstoredQueuedLimit is stored as Queued then.
+            // Not written yet: its workflow (only workflows set Workflow) releases it again after a crash, so its first
+            // write can be its start, a storage round trip less before it runs. UnstoredQueuedLimit bounds the wait.
             Move(JobState.Queued, now);
             _unsaved = true;
             _storeTimer = this.RegisterGrainTimer(static (self, _) => self.StoreQueuedAsync(), this,

@@ -8,8 +8,8 @@ using Scheduler.Workflows;
 namespace Scheduler.Workflows;
 
 /// <summary>
-/// One workflow. Holds the graph and each job's state, and releases a job (submits it to its job grain and queue
-/// shard) when its parents have ended as its dependencies require. Jobs report their final state one-way
+/// One workflow. Holds the graph and each job's state, and releases a job (submits it through the
+/// <see cref="JobSubmitter"/>) when its parents have ended as its dependencies require. Jobs report their final state one-way
 /// (<see cref="JobFinished"/>); what such a message may lose is recovered by reconciling with the jobs: on activation,
 /// and when the <see cref="WorkflowWatchdogGrain"/> of the workflow's bucket finds it has had jobs out, unchanged, for a
 /// while. (Workflows stored before schema version 5 may still hold a reminder of their own: its next tick removes it.)
@@ -300,8 +300,8 @@ public sealed partial class WorkflowGrain(
     }
 
     /// <summary>
-    /// Only the reminder a workflow stored before schema version 5 registered for itself: the watchdog now does its
-    /// work, so it checks once more and goes.
+    /// The reminder a workflow stored before schema version 5 registered for itself. The watchdog does its work, so
+    /// it reconciles once more and unregisters.
     /// </summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -317,13 +317,11 @@ public sealed partial class WorkflowGrain(
     /// released jobs is marked as watched, so a crash cannot strand them: the watchdog finds the workflow.
     /// </summary>
     /// <param name="fromReports">
-    /// The change follows from jobs' reports of their end, which their own rows already hold. Then the released jobs
-    /// are submitted at once, and the state is stored only when final, or as a checkpoint within
-    /// <see cref="CheckpointDelay"/> (or when the activation ends): a storage round trip less between a parent's end
-    /// and its child's start, and most workflows' intermediate writes saved. Safe because such progress can be
-    /// recomputed: the stored state still has the parents released (and the workflow watched), so a later activation
-    /// learns their ends from the jobs again and releases the same children (job submits are idempotent: the ids are
-    /// derived from the workflow), finding them submitted or already ended.
+    /// The change follows from jobs' reports of their end, which their own rows hold. The released jobs are submitted
+    /// at once and the state is stored only when final or as a checkpoint within <see cref="CheckpointDelay"/>: a
+    /// storage round trip less between a parent's end and its child's start. Safe because a later activation can
+    /// recompute it: it learns the parents' ends from the jobs again and releases the same children (their ids are
+    /// derived from the workflow, so submits are idempotent).
     /// </param>
     private async Task ApplyAsync(WorkflowEffects effects, bool fromReports = false)
     {
@@ -363,9 +361,8 @@ public sealed partial class WorkflowGrain(
         {
             if (releasing is null)
             {
-                // Not claimed as new: here the release may follow from a reconcile, whose children may have been
-                // submitted (and run) by a former activation; a released job is first stored only when it starts,
-                // so only reading tells (see JobGrain.Submit).
+                // Not submitted as new: after a reconcile, a former activation may have submitted (and run) these
+                // children, and a released job is first stored only when it starts, so only reading tells.
                 await ReleaseAsync(effects.Release, isNew: false);
             }
             else
