@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scheduler.Execution;
+using Scheduler.Jobs;
 using Scheduler.Storage;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -26,7 +27,7 @@ public static class SchedulerServiceCollectionExtensions
         optionsBuilder.ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<JobHandlerRegistry>();
+        services.TryAddSingleton<JobHandlerRegistry>();
         services.AddSingleton<WorkerPool>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
         services.AddSingleton<JobRunner>();
@@ -59,14 +60,17 @@ public static class SchedulerServiceCollectionExtensions
 
     /// <summary>
     /// Adds the grain storage of job and workflow grains (<see cref="JobGrainStorage"/> and <see cref="WorkflowGrainStorage"/>,
-    /// over the registered stores, and the <see cref="LegacyState"/> if the profile registered one). Idempotent.
+    /// over the registered stores, and the <see cref="LegacyState"/> if the profile registered one), and the
+    /// <see cref="JobSubmitter"/> that job grains and their storage use. Idempotent.
     /// </summary>
     public static IServiceCollection AddJobGrainStorage(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton(sp => new NewJobs(sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<JobHandlerRegistry>();
+        services.TryAddSingleton<JobSubmitter>();
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
-            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<LegacyState>(), sp.GetRequiredService<NewJobs>()));
+            sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<LegacyState>(), sp.GetRequiredService<JobSubmitter>()));
         services.TryAddKeyedSingleton<IGrainStorage>(WorkflowGrainStorage.ProviderName, (sp, _) => new WorkflowGrainStorage(
             sp.GetRequiredService<IWorkflowStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<LegacyState>()));

@@ -9,9 +9,12 @@ namespace Scheduler;
 [Alias("scheduler.IJobGrain")]
 public interface IJobGrain : IGrainWithGuidKey
 {
-    /// <summary>Records the job (idempotent: an existing job is returned as it is).</summary>
+    /// <summary>
+    /// Records the job (idempotent: an existing job is returned as it is) and says where it waits, if it does.
+    /// <paramref name="order"/> places it among jobs of equal priority; null: by its own creation time.
+    /// </summary>
     [Alias("Submit")]
-    Task<SubmitResult> Submit(JobRequest request);
+    Task<JobSubmitted> Submit(JobRequest request, QueueOrder? order = null);
 
     /// <summary>
     /// A worker asks to run the job. Returns what to run with a fresh attempt number (the fencing token),
@@ -55,6 +58,27 @@ public interface IJobGrain : IGrainWithGuidKey
     [Alias("Purge")]
     Task<PurgeOutcome> Purge();
 }
+
+/// <summary>
+/// Where a job goes among the waiting jobs of equal priority: smaller <see cref="SizeHint"/> first, then earlier
+/// <see cref="AsOf"/>. A workflow gives its jobs its own creation time and size hint, so its late jobs keep its place.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("scheduler.QueueOrder")]
+public readonly record struct QueueOrder(
+    [property: Id(0)] DateTimeOffset AsOf,
+    [property: Id(1)] long SizeHint);
+
+/// <summary>A job grain's answer to a submit: the caller's result and, while the job waits to run, its place in a queue.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.JobSubmitted")]
+public sealed record JobSubmitted(
+    [property: Id(0)] SubmitResult Result,
+    [property: Id(1)] QueuedJob? Waiting);
+
+/// <summary>A job waiting to run: the key of the queue shard that holds it, and its entry there.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.QueuedJob")]
+public readonly record struct QueuedJob(
+    [property: Id(0)] string Shard,
+    [property: Id(1)] QueueEntry Entry);
 
 [GenerateSerializer, Alias("scheduler.LeaseStatus")]
 public enum LeaseStatus

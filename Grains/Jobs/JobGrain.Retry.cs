@@ -24,15 +24,15 @@ public sealed partial class JobGrain
     {
         var now = time.GetUtcNow();
         var delay = result.RetryAfter
-            ?? (S.Retry ?? RetryPolicy.Default).DelayAfter(S.Attempt, Random.Shared.NextDouble());
+            ?? (Job.Retry ?? RetryPolicy.Default).DelayAfter(Job.Attempt, Random.Shared.NextDouble());
         if (delay > RetryPolicy.LongestDelay)
             delay = RetryPolicy.LongestDelay;
-        S.LastError = $"attempt {S.Attempt} of {S.MaxAttempts}: {result.Reason}";
-        S.NotBefore = delay > TimeSpan.Zero ? now + delay : null;
+        Job.LastError = $"attempt {Job.Attempt} of {Job.MaxAttempts}: {result.Reason}";
+        Job.NotBefore = delay > TimeSpan.Zero ? now + delay : null;
         await MoveAsync(JobState.Queued, now);
-        if (S.NotBefore is { } due)
+        if (Job.NotBefore is { } due)
         {
-            LogRetryDelayed(logger, Id, S.Attempt + 1, delay);
+            LogRetryDelayed(logger, Id, Job.Attempt + 1, delay);
             await ArmRetryAsync(due);
         }
         else
@@ -64,9 +64,9 @@ public sealed partial class JobGrain
     private Task OnRetryDueAsync()
     {
         StopRetryTimer();
-        if (S.State != JobState.Queued)
+        if (Job.State != JobState.Queued)
             return Task.CompletedTask;
-        if (S.NotBefore is { } due && due > time.GetUtcNow())
+        if (Job.NotBefore is { } due && due > time.GetUtcNow())
         {
             StartRetryTimer(due);
             return Task.CompletedTask;
@@ -79,7 +79,7 @@ public sealed partial class JobGrain
         if (reminderName != RetryReminderName)
             return;
         _retryReminderArmed = true;
-        if (S.State != JobState.Queued || S.NotBefore is null)
+        if (Job.State != JobState.Queued || Job.NotBefore is null)
         {
             // Started, finished, purged or requeued meanwhile: the backstop is not needed any more.
             await DropRetryReminderAsync();
@@ -87,7 +87,7 @@ public sealed partial class JobGrain
                 DeactivateOnIdle();
             return;
         }
-        if (S.NotBefore is { } due && due > time.GetUtcNow())
+        if (Job.NotBefore is { } due && due > time.GetUtcNow())
         {
             StartRetryTimer(due);
             return;
@@ -138,17 +138,17 @@ public sealed partial class JobGrain
             DeactivateOnIdle();
             return RequeueOutcome.NotFound;
         }
-        if (S.State != JobState.Failed)
+        if (Job.State != JobState.Failed)
             return RequeueOutcome.NotDeadLettered;
 
         // A fresh budget on top of the attempts made: the attempt number (the fencing token) keeps counting up.
-        var budget = attempts ?? (S.AttemptBudget > 0 ? S.AttemptBudget : S.MaxAttempts);
-        var previous = S.LastError;
-        S.MaxAttempts = S.Attempt + budget;
-        S.DeadLetter = null;
-        S.NotBefore = null;
-        S.FinishedAt = null;
-        S.LastError = $"requeued from the dead-letter queue with {budget} more attempt{(budget == 1 ? "" : "s")}"
+        var budget = attempts ?? (Job.AttemptBudget > 0 ? Job.AttemptBudget : Job.MaxAttempts);
+        var previous = Job.LastError;
+        Job.MaxAttempts = Job.Attempt + budget;
+        Job.DeadLetter = null;
+        Job.NotBefore = null;
+        Job.FinishedAt = null;
+        Job.LastError = $"requeued from the dead-letter queue with {budget} more attempt{(budget == 1 ? "" : "s")}"
             + (previous is null ? "" : $"; it had failed: {previous}");
         await MoveAsync(JobState.Queued, time.GetUtcNow());
         LogRequeued(logger, Id, budget);
@@ -158,14 +158,14 @@ public sealed partial class JobGrain
 
     public async Task<PurgeOutcome> Purge()
     {
-        if (Exists && S.State != JobState.Failed)
+        if (Exists && Job.State != JobState.Failed)
             return PurgeOutcome.NotDeadLettered;
 
         // The job's state lives in its row (see JobGrainStorage): deleting the row, with its history and log, deletes
         // the job. This activation forgets it too; the next one finds no row and reads the job as not found.
         var deleted = await store.PurgeFailedAsync([Id]);
         var existed = Exists;
-        job.State = new JobGrainState();
+        state.State = new JobGrainState();
         DeactivateOnIdle();
         if (!existed && deleted == 0)
             return PurgeOutcome.NotFound;

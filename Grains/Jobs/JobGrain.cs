@@ -11,8 +11,9 @@ namespace Scheduler.Jobs;
 /// </summary>
 [PreferLocalPlacement]
 public sealed partial class JobGrain(
-    [PersistentState(JobGrainStorage.StateName, JobGrainStorage.ProviderName)] IPersistentState<JobGrainState> job,
+    [PersistentState(JobGrainStorage.StateName, JobGrainStorage.ProviderName)] IPersistentState<JobGrainState> state,
     IDeadLetterStore store,
+    JobSubmitter submitter,
     IOptions<SchedulerOptions> options,
     IClusterMembershipService membership,
     TimeProvider time,
@@ -47,47 +48,46 @@ public sealed partial class JobGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.State == JobState.Running)
+        if (Job.State == JobState.Running)
         {
-            var executorDead = S.SiloAddress is { } executor && membership.CurrentSnapshot.GetSiloStatus(executor) == SiloStatus.Dead;
+            var executorDead = Job.SiloAddress is { } executor && membership.CurrentSnapshot.GetSiloStatus(executor) == SiloStatus.Dead;
             _leaseUntil = executorDead ? time.GetUtcNow() : time.GetUtcNow() + _options.LeasePeriod;
             StartLeaseTimer();
         }
-        if (S.State == JobState.Queued && S.NotBefore is { } due)
+        if (Job.State == JobState.Queued && Job.NotBefore is { } due)
             StartRetryTimer(due);
         return Task.CompletedTask;
     }
 
     private JobId Id => new(this.GetPrimaryKey());
-    private JobGrainState S => job.State;
-    private bool Exists => S.State != 0;
+    private JobGrainState Job => state.State;
+    private bool Exists => Job.State != 0;
 
-    public async Task<SubmitResult> Submit(JobRequest request)
+    public async Task<JobSubmitted> Submit(JobRequest request, QueueOrder? order)
     {
         if (Exists)
-            return new SubmitResult(Id, SubmitOutcome.Existing, S.State);
+            return Submitted(SubmitOutcome.Existing);
 
         var now = time.GetUtcNow();
-        S.Handler = request.Handler;
-        S.Payload = request.Payload.IsDefault ? [] : request.Payload;
-        S.Priority = request.Priority;
-        S.Queue = request.Queue;
-        S.Tenant = request.Tenant;
-        S.MaxAttempts = request.Limits.MaxAttempts ?? JobLimits.DefaultMaxAttempts;
-        S.AttemptBudget = S.MaxAttempts;
-        S.Retry = request.Retry;
-        S.Timeout = request.Limits.Timeout;
-        S.IdempotencyKey = request.IdempotencyKey;
-        S.Workflow = request.Workflow;
-        S.Shard = _options.ShardOf(Id);
-        S.CreatedAt = now;
+        Job.Handler = request.Handler;
+        Job.Payload = request.Payload.IsDefault ? [] : request.Payload;
+        Job.Priority = request.Priority;
+        Job.Queue = request.Queue;
+        Job.Tenant = request.Tenant;
+        Job.MaxAttempts = request.Limits.MaxAttempts ?? JobLimits.DefaultMaxAttempts;
+        Job.AttemptBudget = Job.MaxAttempts;
+        Job.Retry = request.Retry;
+        Job.Timeout = request.Limits.Timeout;
+        Job.IdempotencyKey = request.IdempotencyKey;
+        Job.Workflow = request.Workflow;
+        Job.Shard = _options.ShardOf(Id);
+        Job.SizeHint = order?.SizeHint ?? 0;
+        Job.QueuedAsOf = order?.AsOf;
+        Job.CreatedAt = now;
         if (request.Workflow is not null)
         {
-            // Released by its workflow (only a workflow sets Workflow: clients are refused it), whose state already
-            // holds the release or can recompute it from the parents' rows, and releases the job again after a crash.
-            // So the job is not written now: its first write is its start (which records Queued and Running
-            // together), a storage round trip less between a parent's end and its child's start. One that waits
-            // longer than UnstoredQueuedLimit is stored as Queued then.
+            // Not written yet: its workflow (only workflows set Workflow) releases it again after a crash, so its first
+            // write can be its start, a storage round trip less before it runs. UnstoredQueuedLimit bounds the wait.
             Move(JobState.Queued, now);
             _unsaved = true;
             _storeTimer = this.RegisterGrainTimer(static (self, _) => self.StoreQueuedAsync(), this,
@@ -97,8 +97,12 @@ public sealed partial class JobGrain(
         {
             await MoveAsync(JobState.Queued, now);
         }
-        return new SubmitResult(Id, SubmitOutcome.Accepted, S.State);
+        return Submitted(SubmitOutcome.Accepted);
     }
+
+    /// <summary>A job waiting with a retry delay is enqueued by its timer or reminder when due, not by its submitter.</summary>
+    private JobSubmitted Submitted(SubmitOutcome outcome) =>
+        new(new SubmitResult(Id, outcome, Job.State), Job.State == JobState.Queued && Job.NotBefore is null ? Job.QueuedAs(Id) : null);
 
     /// <summary>
     /// Stores a workflow's job still Queued in memory only, and queues it again: a shard that reloaded from storage
@@ -108,7 +112,7 @@ public sealed partial class JobGrain(
     {
         _storeTimer?.Dispose();
         _storeTimer = null;
-        if (!_unsaved || S.State != JobState.Queued)
+        if (!_unsaved || Job.State != JobState.Queued)
             return;
         try
         {
@@ -124,28 +128,26 @@ public sealed partial class JobGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_unsaved && S.State == JobState.Queued)
+        if (_unsaved && Job.State == JobState.Queued)
             await StoreQueuedAsync();
     }
 
-    private QueueEntry Entry => new(Id, S.Priority, S.CreatedAt.UtcTicks);
-
     public async Task<JobExecution?> TryStart(SiloAddress silo)
     {
-        if (S.State == JobState.Running)
+        if (Job.State == JobState.Running)
         {
             // Running under a live lease: another executor has it (or may still report). Not runnable here.
             if (time.GetUtcNow() < _leaseUntil || !await AbandonAttemptAsync(requeue: false))
                 return null;
         }
-        if (S.State != JobState.Queued)
+        if (Job.State != JobState.Queued)
         {
             if (!Exists)
                 DeactivateOnIdle();
             return null;
         }
 
-        if (S.NotBefore is { } notBefore && notBefore > time.GetUtcNow())
+        if (Job.NotBefore is { } notBefore && notBefore > time.GetUtcNow())
         {
             // Offered early (a shard reloaded it after a restart, say): not yet. The timer and reminder enqueue it when due.
             await ArmRetryAsync(notBefore);
@@ -153,13 +155,13 @@ public sealed partial class JobGrain(
         }
 
         StopRetryTimer();
-        var delayed = S.NotBefore is not null;
-        S.NotBefore = null;
-        S.Attempt++;
-        S.Silo = silo.ToString();
-        S.SiloAddress = silo;
+        var delayed = Job.NotBefore is not null;
+        Job.NotBefore = null;
+        Job.Attempt++;
+        Job.Silo = silo.ToString();
+        Job.SiloAddress = silo;
         var now = time.GetUtcNow();
-        S.StartedAt = now;
+        Job.StartedAt = now;
         await MoveAsync(JobState.Running, now);
         _leaseUntil = now + _options.LeasePeriod;
         StartLeaseTimer();
@@ -168,22 +170,22 @@ public sealed partial class JobGrain(
         return new JobExecution
         {
             Id = Id,
-            Attempt = S.Attempt,
-            Handler = S.Handler,
-            Payload = S.Payload,
-            Timeout = S.Timeout,
-            Queue = S.Queue,
-            Tenant = S.Tenant,
-            MaxAttempts = S.MaxAttempts,
+            Attempt = Job.Attempt,
+            Handler = Job.Handler,
+            Payload = Job.Payload,
+            Timeout = Job.Timeout,
+            Queue = Job.Queue,
+            Tenant = Job.Tenant,
+            MaxAttempts = Job.MaxAttempts,
         };
     }
 
     public Task<LeaseStatus> Heartbeat(int attempt)
     {
-        if (S.State != JobState.Running || attempt != S.Attempt)
+        if (Job.State != JobState.Running || attempt != Job.Attempt)
         {
             // Usually a renewal that crossed the attempt's own outcome: the job is finished and needs no activation.
-            if (!Exists || S.State.IsFinal())
+            if (!Exists || Job.State.IsFinal())
                 DeactivateOnIdle();
             return Task.FromResult(LeaseStatus.Lost);
         }
@@ -209,7 +211,7 @@ public sealed partial class JobGrain(
 
     private async Task CheckLeaseAsync()
     {
-        if (S.State != JobState.Running)
+        if (Job.State != JobState.Running)
         {
             StopLeaseTimer();
             return;
@@ -229,16 +231,16 @@ public sealed partial class JobGrain(
     private async Task<bool> AbandonAttemptAsync(bool requeue)
     {
         StopLeaseTimer();
-        LogAbandonedAttempt(logger, Id, S.Attempt, S.Silo);
-        var why = $"attempt {S.Attempt} of {S.MaxAttempts} lost its lease: no heartbeat from silo {S.Silo} for {_options.LeasePeriod.TotalSeconds:0.#} s";
-        if (S.Attempt >= S.MaxAttempts)
+        LogAbandonedAttempt(logger, Id, Job.Attempt, Job.Silo);
+        var why = $"attempt {Job.Attempt} of {Job.MaxAttempts} lost its lease: no heartbeat from silo {Job.Silo} for {_options.LeasePeriod.TotalSeconds:0.#} s";
+        if (Job.Attempt >= Job.MaxAttempts)
         {
-            S.LastError = why + "; no attempts left";
-            S.DeadLetter = DeadLetterReason.AttemptsExhausted;
+            Job.LastError = why + "; no attempts left";
+            Job.DeadLetter = DeadLetterReason.AttemptsExhausted;
             await FinishAsync(JobState.Failed);
             return false;
         }
-        S.LastError = why;
+        Job.LastError = why;
         await MoveAsync(JobState.Queued, time.GetUtcNow());
         if (requeue)
             await EnqueueAsync();
@@ -247,38 +249,38 @@ public sealed partial class JobGrain(
 
     public async Task<JobState> Complete(int attempt, JobResult result)
     {
-        if (S.State != JobState.Running || attempt != S.Attempt)
+        if (Job.State != JobState.Running || attempt != Job.Attempt)
         {
-            LogStaleOutcome(logger, Id, attempt, S.Attempt, S.State);
-            return S.State;
+            LogStaleOutcome(logger, Id, attempt, Job.Attempt, Job.State);
+            return Job.State;
         }
         StopLeaseTimer();
         if (_cancelReason is not null && result.Outcome != JobOutcome.Success)
         {
             await CancelNowAsync();
-            return S.State;
+            return Job.State;
         }
         switch (result.Outcome)
         {
             case JobOutcome.Success:
-                S.LastError = null;
+                Job.LastError = null;
                 await FinishAsync(JobState.Succeeded);
                 break;
-            case JobOutcome.Retriable when S.Attempt < S.MaxAttempts:
+            case JobOutcome.Retriable when Job.Attempt < Job.MaxAttempts:
                 await RetryLaterAsync(result);
                 break;
             case JobOutcome.Retriable:
-                S.LastError = $"attempt {S.Attempt} of {S.MaxAttempts} (the last): {result.Reason}";
-                S.DeadLetter = DeadLetterReason.AttemptsExhausted;
+                Job.LastError = $"attempt {Job.Attempt} of {Job.MaxAttempts} (the last): {result.Reason}";
+                Job.DeadLetter = DeadLetterReason.AttemptsExhausted;
                 await FinishAsync(JobState.Failed);
                 break;
             default:
-                S.LastError = $"{DeadLetters.FatalPrefix}{S.Attempt}: {result.Reason}";
-                S.DeadLetter = DeadLetterReason.Fatal;
+                Job.LastError = $"{DeadLetters.FatalPrefix}{Job.Attempt}: {result.Reason}";
+                Job.DeadLetter = DeadLetterReason.Fatal;
                 await FinishAsync(JobState.Failed);
                 break;
         }
-        return S.State;
+        return Job.State;
     }
 
     public async Task<CancelOutcome> Cancel(string? reason)
@@ -288,24 +290,24 @@ public sealed partial class JobGrain(
             DeactivateOnIdle();
             return CancelOutcome.NotFound;
         }
-        if (S.State.IsFinal())
+        if (Job.State.IsFinal())
             return CancelOutcome.AlreadyFinal;
         _cancelReason = string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}";
-        if (S.State == JobState.Running && time.GetUtcNow() < _leaseUntil)
+        if (Job.State == JobState.Running && time.GetUtcNow() < _leaseUntil)
             return CancelOutcome.Requested;
 
         await CancelNowAsync();
         // The shard would skip it anyway (TryStart refuses a final job); removing it keeps queue depths honest.
-        await GrainFactory.Reference<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Remove(Id);
+        await GrainFactory.Reference<IQueueShardGrain>(Job.ShardKey).Remove(Id);
         return CancelOutcome.Cancelled;
     }
 
     private async Task CancelNowAsync()
     {
-        S.LastError = _cancelReason ?? "cancelled";
+        Job.LastError = _cancelReason ?? "cancelled";
         _cancelReason = null;
-        var delayed = S.NotBefore is not null;
-        S.NotBefore = null;
+        var delayed = Job.NotBefore is not null;
+        Job.NotBefore = null;
         await FinishAsync(JobState.Cancelled);
         if (delayed)
             await DropRetryReminderAsync();
@@ -316,14 +318,14 @@ public sealed partial class JobGrain(
         // A failed write drops the activation and fails this call too: the next one reads what is really stored.
         await _writing;
         // A finished (or unknown) job needs no activation: reads are served from storage.
-        if (!Exists || S.State.IsFinal())
+        if (!Exists || Job.State.IsFinal())
             DeactivateOnIdle();
         return ToStatus();
     }
 
     public async Task<JobStatus?> WaitForFinal(TimeSpan maxWait)
     {
-        if (!Exists || S.State.IsFinal() || maxWait <= TimeSpan.Zero)
+        if (!Exists || Job.State.IsFinal() || maxWait <= TimeSpan.Zero)
             return await GetStatus();
         _final ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
@@ -343,11 +345,11 @@ public sealed partial class JobGrain(
     private async Task EnqueueAsync()
     {
         StopRetryTimer();
-        if (S.State != JobState.Queued)
+        if (Job.State != JobState.Queued)
             return;
         try
         {
-            await GrainFactory.Reference<IQueueShardGrain>(SchedulerOptions.ShardKey(S.Queue, S.Shard)).Enqueue([Entry]);
+            await submitter.EnqueueAsync([Job.QueuedAs(Id)]);
         }
         catch (Exception e)
         {
@@ -363,7 +365,7 @@ public sealed partial class JobGrain(
         StopLeaseTimer();
         StopRetryTimer();
         var now = time.GetUtcNow();
-        S.FinishedAt = now;
+        Job.FinishedAt = now;
         await MoveAsync(final, now);
         _final?.TrySetResult();
         _final = null;
@@ -380,13 +382,13 @@ public sealed partial class JobGrain(
 
     private void Move(JobState to, DateTimeOffset now)
     {
-        var from = S.State;
+        var from = Job.State;
         if (from != 0 && !JobStates.CanMove(from, to))
             throw new InvalidOperationException($"job {Id}: illegal transition {from} → {to}");
         if (from == 0 && to != JobState.Queued)
             throw new InvalidOperationException($"job {Id}: a new job must start Queued, not {to}");
-        S.State = to;
-        S.UpdatedAt = now;
+        Job.State = to;
+        Job.UpdatedAt = now;
     }
 
     private async Task WriteAsync()
@@ -398,7 +400,7 @@ public sealed partial class JobGrain(
         {
             // One write: the state, the job row's columns and the history entry (see JobGrainStorage); a job's first
             // write that is not Queued records its Queued transition too.
-            _writing = job.WriteStateAsync();
+            _writing = state.WriteStateAsync();
             await _writing;
         }
         catch
@@ -412,22 +414,22 @@ public sealed partial class JobGrain(
     private JobStatus? ToStatus() => !Exists ? null : new JobStatus
     {
         Id = Id,
-        State = S.State,
-        Handler = S.Handler,
-        Queue = S.Queue,
-        Priority = S.Priority,
-        Tenant = S.Tenant,
-        Attempt = S.Attempt,
-        MaxAttempts = S.MaxAttempts,
-        CreatedAt = S.CreatedAt,
-        StartedAt = S.StartedAt,
-        FinishedAt = S.FinishedAt,
-        LastError = S.LastError,
-        Silo = S.Silo,
-        IdempotencyKey = S.IdempotencyKey,
-        DeadLetterReason = S.State == JobState.Failed ? S.DeadLetter : null,
-        NextAttemptAt = S.State == JobState.Queued ? S.NotBefore : null,
-        Retry = S.Retry,
+        State = Job.State,
+        Handler = Job.Handler,
+        Queue = Job.Queue,
+        Priority = Job.Priority,
+        Tenant = Job.Tenant,
+        Attempt = Job.Attempt,
+        MaxAttempts = Job.MaxAttempts,
+        CreatedAt = Job.CreatedAt,
+        StartedAt = Job.StartedAt,
+        FinishedAt = Job.FinishedAt,
+        LastError = Job.LastError,
+        Silo = Job.Silo,
+        IdempotencyKey = Job.IdempotencyKey,
+        DeadLetterReason = Job.State == JobState.Failed ? Job.DeadLetter : null,
+        NextAttemptAt = Job.State == JobState.Queued ? Job.NotBefore : null,
+        Retry = Job.Retry,
     };
 
     /// <summary>
@@ -436,9 +438,9 @@ public sealed partial class JobGrain(
     /// </summary>
     private void NotifyWorkflow()
     {
-        if (S.Workflow is { } workflow)
+        if (Job.Workflow is { } workflow)
             GrainFactory.Reference<IWorkflowGrain>(workflow.Value)
-                .JobFinished(new WorkflowJobEvent(Id, S.State, S.Attempt, S.StartedAt, S.FinishedAt, S.LastError)).Ignore();
+                .JobFinished(new WorkflowJobEvent(Id, Job.State, Job.Attempt, Job.StartedAt, Job.FinishedAt, Job.LastError)).Ignore();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: putting it in its queue shard failed; trying again in {Delay}")]

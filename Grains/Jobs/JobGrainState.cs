@@ -4,7 +4,7 @@ namespace Scheduler.Jobs;
 
 /// <summary>The durable state of one job (grain storage state name "job"). Never renumber the ids.</summary>
 [GenerateSerializer, Alias("scheduler.JobGrainState")]
-public sealed partial class JobGrainState
+public sealed class JobGrainState
 {
     [Id(0)] public JobState State { get; set; }
     [Id(1)] public string Handler { get; set; } = "";
@@ -33,4 +33,19 @@ public sealed partial class JobGrainState
     [Id(20)] public DeadLetterReason? DeadLetter { get; set; }
     /// <summary>The attempts the job was given at submit: the default budget of a requeue.</summary>
     [Id(21)] public int AttemptBudget { get; set; }
+    /// <summary>The workflow this job belongs to, told when the job reaches a final state.</summary>
+    [Id(22)] public WorkflowId? Workflow { get; set; }
+    /// <summary>Its workflow's size hint (0 for other jobs): at equal priority, the queue serves smaller ones first.</summary>
+    [Id(23)] public long SizeHint { get; set; }
+    /// <summary>Then earlier ones first, by this time: its workflow's creation; null (other jobs) means <see cref="CreatedAt"/>.</summary>
+    [Id(24)] public DateTimeOffset? QueuedAsOf { get; set; }
+
+    /// <summary>The key of the queue shard the job waits in.</summary>
+    public string ShardKey => SchedulerOptions.ShardKey(Queue, Shard);
+
+    /// <summary>
+    /// The job's place in its shard, the same on every enqueue (submit, retry, requeue, lost lease), so a job that
+    /// goes back to its queue keeps its order among jobs of equal priority.
+    /// </summary>
+    public QueuedJob QueuedAs(JobId id) => new(ShardKey, new QueueEntry(id, Priority, (QueuedAsOf ?? CreatedAt).UtcTicks, SizeHint));
 }

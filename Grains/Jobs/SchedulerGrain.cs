@@ -7,7 +7,7 @@ using Scheduler.Storage;
 namespace Scheduler.Jobs;
 
 /// <summary>
-/// Entry point for clients on every silo: validates, records jobs on their grains, queues them in batches.
+/// Entry point for clients on every silo: validates requests and hands them to the <see cref="JobSubmitter"/>.
 /// Reentrant: it holds no mutable state, and each submit mostly waits for storage, so many run at once.
 /// </summary>
 [StatelessWorker, Reentrant]
@@ -17,9 +17,8 @@ public sealed class SchedulerGrain(
     IJobStore store,
     IJobLogStore logs,
     IDeadLetterStore deadLetters,
-    NewJobs newJobs,
-    ILocalSiloDetails silo,
-    TimeProvider time) : Grain, ISchedulerGrain
+    JobSubmitter submitter,
+    ILocalSiloDetails silo) : Grain, ISchedulerGrain
 {
     private readonly SchedulerOptions _options = options.Value;
 
@@ -29,39 +28,17 @@ public sealed class SchedulerGrain(
             return new SubmitBatchResult([], []);
 
         var errors = ImmutableArray.CreateBuilder<RequestError>();
-        var ids = new JobId[requests.Length];
+        var identified = new JobRequest[requests.Length];
         for (var i = 0; i < requests.Length; i++)
         {
             if (Check(requests[i]) is { } problem)
                 errors.Add(new RequestError(i, problem.Code, problem.Message));
             else
-                ids[i] = RequestValidation.ResolveId(requests[i]);
+                identified[i] = requests[i] with { Id = RequestValidation.ResolveId(requests[i]) };
         }
         if (errors.Count > 0)
             return new SubmitBatchResult([], errors.ToImmutable());
-
-        var submits = new Task<SubmitResult>[requests.Length];
-        for (var i = 0; i < requests.Length; i++)
-            // A new id (not derived from an idempotency key, which is meant to be sent again) is most likely a new job.
-            submits[i] = newJobs.SubmitAsync(GrainFactory, handlers.Resolve(requests[i]) with { Id = ids[i] }, isNew: requests[i].IdempotencyKey is null);
-        var results = await Task.WhenAll(submits);
-
-        // Queue whatever is waiting (new jobs, and existing ones whose first submit may have failed before it
-        // reached the queue; the shard drops an id it already holds), one call per shard.
-        var enqueuedAt = time.GetUtcNow().UtcTicks;
-        var byShard = new Dictionary<string, ImmutableArray<QueueEntry>.Builder>();
-        for (var i = 0; i < results.Length; i++)
-        {
-            if (results[i].State != JobState.Queued)
-                continue;
-            var request = requests[i];
-            var key = SchedulerOptions.ShardKey(request.Queue, _options.ShardOf(results[i].Id));
-            if (!byShard.TryGetValue(key, out var entries))
-                byShard[key] = entries = ImmutableArray.CreateBuilder<QueueEntry>();
-            entries.Add(new QueueEntry(results[i].Id, request.Priority, enqueuedAt));
-        }
-        await Task.WhenAll(byShard.Select(kv => GrainFactory.Reference<IQueueShardGrain>(kv.Key).Enqueue(kv.Value.ToImmutable())));
-        return new SubmitBatchResult([.. results], []);
+        return new SubmitBatchResult([.. await submitter.SubmitAsync(identified, order: null, mayBeNew: true)], []);
     }
 
     public async Task<ImmutableArray<JobSummary>> List(JobFilter filter)

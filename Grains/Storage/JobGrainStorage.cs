@@ -11,10 +11,10 @@ namespace Scheduler.Storage;
 /// the writes (and reads) of many jobs share one transaction: one commit per job and transition cannot keep up
 /// with thousands of jobs a second on a database that syncs every commit.
 /// The ETag is the row's version; a write over another version fails with <see cref="InconsistentStateException"/>.
-/// A job claimed in <see cref="NewJobs"/> is not read at all: it has no row yet. A row without state (written before
-/// schema version 4) is completed from the <see cref="LegacyState"/>, where the profile has one.
+/// A job the <see cref="JobSubmitter"/> is submitting as new is not read at all: it has no row yet. A row without state
+/// (written before schema version 4) is completed from the <see cref="LegacyState"/>, where the profile has one.
 /// </summary>
-public sealed class JobGrainStorage(IJobStore store, Serializer serializer, LegacyState? legacy = null, NewJobs? newJobs = null) : IGrainStorage
+public sealed class JobGrainStorage(IJobStore store, Serializer serializer, LegacyState? legacy = null, JobSubmitter? submitter = null) : IGrainStorage
 {
     /// <summary>The provider name job grains name in their <c>[PersistentState]</c>.</summary>
     public const string ProviderName = "scheduler-jobs";
@@ -25,7 +25,7 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, Lega
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var id = JobIdOf<T>(grainId);
-        if (newJobs?.TryTake(id) == true)
+        if (submitter?.TryTakeNewJob(id) == true)
             return;
         var found = await store.ReadStatesAsync([id]).ConfigureAwait(false);
         if (!found.TryGetValue(id, out var stored))

@@ -8,16 +8,16 @@ using Scheduler.Workflows;
 namespace Scheduler.Workflows;
 
 /// <summary>
-/// One workflow. Holds the graph and each job's state, and releases a job (submits it to its job grain and queue
-/// shard) when its parents have ended as its dependencies require. Jobs report their final state one-way
+/// One workflow. Holds the graph and each job's state, and releases a job (submits it through the
+/// <see cref="JobSubmitter"/>) when its parents have ended as its dependencies require. Jobs report their final state one-way
 /// (<see cref="JobFinished"/>); what such a message may lose is recovered by reconciling with the jobs: on activation,
 /// and when the <see cref="WorkflowWatchdogGrain"/> of the workflow's bucket finds it has had jobs out, unchanged, for a
 /// while. (Workflows stored before schema version 5 may still hold a reminder of their own: its next tick removes it.)
 /// </summary>
 public sealed partial class WorkflowGrain(
-    [PersistentState(WorkflowGrainStorage.StateName, WorkflowGrainStorage.ProviderName)] IPersistentState<WorkflowGrainState> workflow,
+    [PersistentState(WorkflowGrainStorage.StateName, WorkflowGrainStorage.ProviderName)] IPersistentState<WorkflowGrainState> state,
     JobHandlerRegistry handlers,
-    NewJobs newJobs,
+    JobSubmitter submitter,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
     ILogger<WorkflowGrain> logger) : Grain, IWorkflowGrain, IRemindable
@@ -51,12 +51,12 @@ public sealed partial class WorkflowGrain(
     private IGrainTimer? _flushTimer;
 
     private WorkflowId Id => new(this.GetPrimaryKey());
-    private WorkflowGrainState S => workflow.State;
-    private bool Exists => S.State != 0;
+    private WorkflowGrainState Workflow => state.State;
+    private bool Exists => Workflow.State != 0;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _graph = new WorkflowGraph(Id, S);
+        _graph = new WorkflowGraph(Id, Workflow);
         // A former activation may have died between storing a release and submitting the jobs, or a job's report may
         // have been lost: check every released job once.
         if (Exists && _graph.Released > 0)
@@ -77,7 +77,7 @@ public sealed partial class WorkflowGrain(
     public async Task<WorkflowReply> Submit(WorkflowDefinition definition)
     {
         if (Exists)
-            return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Existing, Affected = 0 };
+            return new WorkflowReply { State = Workflow.State, Outcome = SubmitOutcome.Existing, Affected = 0 };
         var errors = WorkflowValidation.Check(definition, _options.MaxPayloadBytes);
         if (errors.IsEmpty)
             errors = SiloCheck(definition.Jobs);
@@ -88,18 +88,18 @@ public sealed partial class WorkflowGrain(
         }
 
         var now = time.GetUtcNow();
-        S.Name = definition.Name;
-        S.Tenant = definition.Tenant;
-        S.Priority = definition.Priority;
-        S.SizeHint = definition.SizeHint ?? 0;
-        S.FailurePolicy = definition.FailurePolicy;
-        S.CreatedAt = now;
-        S.State = WorkflowState.Running;
+        Workflow.Name = definition.Name;
+        Workflow.Tenant = definition.Tenant;
+        Workflow.Priority = definition.Priority;
+        Workflow.SizeHint = definition.SizeHint ?? 0;
+        Workflow.FailurePolicy = definition.FailurePolicy;
+        Workflow.CreatedAt = now;
+        Workflow.State = WorkflowState.Running;
         var effects = _graph.Add(definition.Jobs, now);
         // Recorded before its first jobs exist: a workflow whose submit failed has no jobs running for it.
         await ApplyAsync(effects);
         LogSubmitted(logger, Id, definition.Jobs.Length, effects.Release.Count);
-        return new WorkflowReply { State = S.State, Outcome = SubmitOutcome.Accepted, Affected = definition.Jobs.Length };
+        return new WorkflowReply { State = Workflow.State, Outcome = SubmitOutcome.Accepted, Affected = definition.Jobs.Length };
     }
 
     public Task JobFinished(WorkflowJobEvent finished)
@@ -148,7 +148,7 @@ public sealed partial class WorkflowGrain(
         var order = _graph.TopologicalOrder();
         var jobs = order.Select(i =>
         {
-            var node = S.Nodes[i];
+            var node = Workflow.Nodes[i];
             return new WorkflowJobStatus
             {
                 Name = node.Job.Name,
@@ -165,15 +165,15 @@ public sealed partial class WorkflowGrain(
         var status = new WorkflowStatus
         {
             Id = Id,
-            Name = S.Name,
-            State = S.State,
-            Tenant = S.Tenant,
-            Priority = S.Priority,
-            SizeHint = S.SizeHint,
-            FailurePolicy = S.FailurePolicy,
-            CreatedAt = S.CreatedAt,
-            FinishedAt = S.FinishedAt,
-            Reason = S.Reason,
+            Name = Workflow.Name,
+            State = Workflow.State,
+            Tenant = Workflow.Tenant,
+            Priority = Workflow.Priority,
+            SizeHint = Workflow.SizeHint,
+            FailurePolicy = Workflow.FailurePolicy,
+            CreatedAt = Workflow.CreatedAt,
+            FinishedAt = Workflow.FinishedAt,
+            Reason = Workflow.Reason,
         };
 
         // Released jobs: ask them whether they run yet.
@@ -211,7 +211,7 @@ public sealed partial class WorkflowGrain(
     public async Task<WorkflowStatus?> WaitForFinal(TimeSpan maxWait)
     {
         // Final in memory is not final yet while the write that records it is under way.
-        if (Exists && (!S.State.IsFinal() || _writing is { IsCompleted: false }) && maxWait > TimeSpan.Zero)
+        if (Exists && (!Workflow.State.IsFinal() || _writing is { IsCompleted: false }) && maxWait > TimeSpan.Zero)
         {
             _final ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             try
@@ -229,33 +229,33 @@ public sealed partial class WorkflowGrain(
     {
         if (!Exists)
             return NotFound();
-        if (S.State is WorkflowState.Succeeded or WorkflowState.Cancelled || (S.State == WorkflowState.Failed && _graph.Released == 0))
-            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has already finished ({S.State}); nothing to cancel", S.State);
+        if (Workflow.State is WorkflowState.Succeeded or WorkflowState.Cancelled || (Workflow.State == WorkflowState.Failed && _graph.Released == 0))
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has already finished ({Workflow.State}); nothing to cancel", Workflow.State);
         _cancelDetail = string.IsNullOrWhiteSpace(reason) ? "cancelled" : reason;
         var effects = _graph.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}", time.GetUtcNow());
         await ApplyAsync(effects);
-        return new WorkflowReply { State = S.State, Affected = effects.CancelAll.Count };
+        return new WorkflowReply { State = Workflow.State, Affected = effects.CancelAll.Count };
     }
 
     public async Task<WorkflowReply> Pause()
     {
         if (!Exists)
             return NotFound();
-        if (S.State != WorkflowState.Running)
-            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {S.State}; only a running workflow can be paused", S.State);
+        if (Workflow.State != WorkflowState.Running)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {Workflow.State}; only a running workflow can be paused", Workflow.State);
         await ApplyAsync(_graph.Pause());
-        return new WorkflowReply { State = S.State };
+        return new WorkflowReply { State = Workflow.State };
     }
 
     public async Task<WorkflowReply> Resume()
     {
         if (!Exists)
             return NotFound();
-        if (S.State != WorkflowState.Paused)
-            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {S.State}; only a paused workflow can be resumed", S.State);
+        if (Workflow.State != WorkflowState.Paused)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} is {Workflow.State}; only a paused workflow can be resumed", Workflow.State);
         var effects = _graph.Resume(time.GetUtcNow());
         await ApplyAsync(effects);
-        return new WorkflowReply { State = S.State, Affected = effects.Release.Count };
+        return new WorkflowReply { State = Workflow.State, Affected = effects.Release.Count };
     }
 
     public async Task<WorkflowReply> RerunFailed()
@@ -264,28 +264,28 @@ public sealed partial class WorkflowGrain(
             return NotFound();
         var count = _graph.RerunCandidates().Count();
         if (count == 0)
-            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has no failed, cancelled or skipped jobs to run again", S.State);
-        if (S.State == WorkflowState.Cancelled && _graph.Released > 0)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has no failed, cancelled or skipped jobs to run again", Workflow.State);
+        if (Workflow.State == WorkflowState.Cancelled && _graph.Released > 0)
             return WorkflowReply.Refused(SchedulerErrorCode.InvalidState,
-                $"{_graph.Released} jobs of workflow {Id} are still being cancelled; rerun once they have stopped", S.State);
+                $"{_graph.Released} jobs of workflow {Id} are still being cancelled; rerun once they have stopped", Workflow.State);
         await ApplyAsync(_graph.Rerun(time.GetUtcNow()));
-        return new WorkflowReply { State = S.State, Affected = count };
+        return new WorkflowReply { State = Workflow.State, Affected = count };
     }
 
     public async Task<WorkflowReply> AddJobs(ImmutableArray<WorkflowJob> jobs)
     {
         if (!Exists)
             return NotFound();
-        if (S.State is WorkflowState.Failed or WorkflowState.Cancelled)
+        if (Workflow.State is WorkflowState.Failed or WorkflowState.Cancelled)
             return WorkflowReply.Refused(SchedulerErrorCode.InvalidState,
-                $"workflow {Id} is {S.State}; add jobs to a running, paused or succeeded workflow (rerun the failed part first)", S.State);
-        var errors = WorkflowValidation.CheckJobs(_graph.Names, _graph.Dependencies, _graph.PayloadBytes, jobs, S.Tenant, S.Priority, _options.MaxPayloadBytes);
+                $"workflow {Id} is {Workflow.State}; add jobs to a running, paused or succeeded workflow (rerun the failed part first)", Workflow.State);
+        var errors = WorkflowValidation.CheckJobs(_graph.Names, _graph.Dependencies, _graph.PayloadBytes, jobs, Workflow.Tenant, Workflow.Priority, _options.MaxPayloadBytes);
         if (errors.IsEmpty)
             errors = SiloCheck(jobs);
         if (!errors.IsEmpty)
-            return new WorkflowReply { State = S.State, Errors = errors };
+            return new WorkflowReply { State = Workflow.State, Errors = errors };
         await ApplyAsync(_graph.Add(jobs, time.GetUtcNow()));
-        return new WorkflowReply { State = S.State, Affected = jobs.Length };
+        return new WorkflowReply { State = Workflow.State, Affected = jobs.Length };
     }
 
     public async Task Reconcile()
@@ -300,8 +300,8 @@ public sealed partial class WorkflowGrain(
     }
 
     /// <summary>
-    /// Only the reminder a workflow stored before schema version 5 registered for itself: the watchdog now does its
-    /// work, so it checks once more and goes.
+    /// The reminder a workflow stored before schema version 5 registered for itself. The watchdog does its work, so
+    /// it reconciles once more and unregisters.
     /// </summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -317,20 +317,18 @@ public sealed partial class WorkflowGrain(
     /// released jobs is marked as watched, so a crash cannot strand them: the watchdog finds the workflow.
     /// </summary>
     /// <param name="fromReports">
-    /// The change follows from jobs' reports of their end, which their own rows already hold. Then the released jobs
-    /// are submitted at once, and the state is stored only when final, or as a checkpoint within
-    /// <see cref="CheckpointDelay"/> (or when the activation ends): a storage round trip less between a parent's end
-    /// and its child's start, and most workflows' intermediate writes saved. Safe because such progress can be
-    /// recomputed: the stored state still has the parents released (and the workflow watched), so a later activation
-    /// learns their ends from the jobs again and releases the same children (job submits are idempotent: the ids are
-    /// derived from the workflow), finding them submitted or already ended.
+    /// The change follows from jobs' reports of their end, which their own rows hold. The released jobs are submitted
+    /// at once and the state is stored only when final or as a checkpoint within <see cref="CheckpointDelay"/>: a
+    /// storage round trip less between a parent's end and its child's start. Safe because a later activation can
+    /// recompute it: it learns the parents' ends from the jobs again and releases the same children (their ids are
+    /// derived from the workflow, so submits are idempotent).
     /// </param>
     private async Task ApplyAsync(WorkflowEffects effects, bool fromReports = false)
     {
         if (!effects.Changed)
             return;
-        var early = fromReports && effects.Release.Count > 0 ? SubmitSafelyAsync(effects.Release) : null;
-        if (fromReports && !S.State.IsFinal())
+        var releasing = fromReports && effects.Release.Count > 0 ? SubmitSafelyAsync(effects.Release) : null;
+        if (fromReports && !Workflow.State.IsFinal())
         {
             _unsaved = true;
             _checkpointTimer ??= this.RegisterGrainTimer(static (self, _) => self.CheckpointAsync(), this,
@@ -346,12 +344,12 @@ public sealed partial class WorkflowGrain(
             {
                 // Memory is ahead of storage: drop this activation, the next call reloads what is stored.
                 DeactivateOnIdle();
-                if (early is not null)
-                    await early;
+                if (releasing is not null)
+                    await releasing;
                 throw;
             }
         }
-        if (S.State.IsFinal())
+        if (Workflow.State.IsFinal())
         {
             _final?.TrySetResult();
             _final = null;
@@ -361,16 +359,15 @@ public sealed partial class WorkflowGrain(
         }
         try
         {
-            if (early is null)
+            if (releasing is null)
             {
-                // Not claimed as new: here the release may follow from a reconcile, whose children may have been
-                // submitted (and run) by a former activation; a released job is first stored only when it starts,
-                // so only reading tells (see JobGrain.Submit).
+                // Not submitted as new: after a reconcile, a former activation may have submitted (and run) these
+                // children, and a released job is first stored only when it starts, so only reading tells.
                 await ReleaseAsync(effects.Release, isNew: false);
             }
             else
             {
-                var (ended, failed) = await early;
+                var (ended, failed) = await releasing;
                 if (failed is not null)
                     throw failed;
                 await ApplyEndedAsync(ended);
@@ -391,7 +388,7 @@ public sealed partial class WorkflowGrain(
         _unsaved = false;
         _checkpointTimer?.Dispose();
         _checkpointTimer = null;
-        return _writing = workflow.WriteStateAsync();
+        return _writing = state.WriteStateAsync();
     }
 
     /// <summary>Stores progress kept in memory only (see <see cref="ApplyAsync"/>); on failure, a later checkpoint or activation makes up for it.</summary>
@@ -445,9 +442,7 @@ public sealed partial class WorkflowGrain(
     {
         if (nodes.Count == 0)
             return [];
-        var requests = nodes.Select(Request).ToArray();
-        var results = await Task.WhenAll(requests.Select(r => newJobs.SubmitAsync(GrainFactory, r, isNew)));
-        await EnqueueAsync(requests.Where((_, i) => results[i].State == JobState.Queued));
+        var results = await submitter.SubmitAsync([.. nodes.Select(Request)], Order, isNew);
         return [.. results.Where(r => r.State.IsFinal()).Select(r => r.Id)];
     }
 
@@ -462,29 +457,21 @@ public sealed partial class WorkflowGrain(
     }
 
     /// <summary>
-    /// Queues jobs as of the workflow's creation: at equal priority (and size hint) a job released late in an older
-    /// workflow goes before the first jobs of newer ones, so workflows finish in the order they came, and a child
+    /// The workflow's jobs are queued as of its creation: at equal priority (and size hint) a job released late in an
+    /// older workflow goes before the first jobs of newer ones, so workflows finish in the order they came, and a child
     /// starts soon after its parents instead of behind everything submitted since.
     /// </summary>
-    private Task EnqueueAsync(IEnumerable<JobRequest> requests)
-    {
-        var enqueuedAt = S.CreatedAt.UtcTicks;
-        var byShard = requests
-            .GroupBy(r => SchedulerOptions.ShardKey(r.Queue, _options.ShardOf(r.Id!.Value)))
-            .Select(g => GrainFactory.Reference<IQueueShardGrain>(g.Key)
-                .Enqueue([.. g.Select(r => new QueueEntry(r.Id!.Value, r.Priority, enqueuedAt, S.SizeHint))]));
-        return Task.WhenAll(byShard);
-    }
+    private QueueOrder Order => new(Workflow.CreatedAt, Workflow.SizeHint);
 
     private JobRequest Request(int node) =>
-        WorkflowValidation.ToRequest(S.Nodes[node].Job, S.Tenant, S.Priority) with { Id = _graph.JobIdOf(node), Workflow = Id };
+        WorkflowValidation.ToRequest(Workflow.Nodes[node].Job, Workflow.Tenant, Workflow.Priority) with { Id = _graph.JobIdOf(node), Workflow = Id };
 
     private async Task CancelAsync(IReadOnlyList<int> nodes, bool onlyQueued)
     {
         if (nodes.Count == 0)
             return;
         // The job grain records it as "cancelled: <why>".
-        var why = $"by its workflow: {(onlyQueued ? S.Reason : _cancelDetail) ?? "cancelled"}";
+        var why = $"by its workflow: {(onlyQueued ? Workflow.Reason : _cancelDetail) ?? "cancelled"}";
         await Task.WhenAll(nodes.Select(async node =>
         {
             var job = GrainFactory.Reference<IJobGrain>(_graph.JobIdOf(node).Value);
@@ -502,10 +489,10 @@ public sealed partial class WorkflowGrain(
     private async Task ReconcileAsync(bool requeue)
     {
         _reconciledAt = time.GetUtcNow();
-        var released = Enumerable.Range(0, S.Nodes.Count).Where(i => S.Nodes[i].State == WorkflowJobState.Queued).ToList();
+        var released = Enumerable.Range(0, Workflow.Nodes.Count).Where(i => Workflow.Nodes[i].State == WorkflowJobState.Queued).ToList();
         var statuses = await Task.WhenAll(released.Select(i => GrainFactory.Reference<IJobGrain>(_graph.JobIdOf(i).Value).GetStatus()));
         var missing = new List<int>();
-        var queued = new List<JobRequest>();
+        var queued = new List<int>();
         var now = time.GetUtcNow();
         for (var k = 0; k < released.Count; k++)
         {
@@ -515,18 +502,18 @@ public sealed partial class WorkflowGrain(
                 case null:
                     missing.Add(node);
                     break;
-                case { State: var state } status when state.IsFinal():
-                    LogReconciled(logger, Id, S.Nodes[node].Job.Name, state);
-                    await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(status.Id, state, status.Attempt, status.StartedAt, status.FinishedAt, status.LastError), now));
+                case { State: var final } status when final.IsFinal():
+                    LogReconciled(logger, Id, Workflow.Nodes[node].Job.Name, final);
+                    await ApplyAsync(_graph.Finished(node, new WorkflowJobEvent(status.Id, final, status.Attempt, status.StartedAt, status.FinishedAt, status.LastError), now));
                     break;
                 case { State: JobState.Queued } when requeue:
-                    queued.Add(Request(node));
+                    queued.Add(node);
                     break;
             }
         }
-        // Only what is still released now: applying a final job above may have cancelled others.
-        await ReleaseAsync([.. missing.Where(i => S.Nodes[i].State == WorkflowJobState.Queued)], isNew: false);
-        await EnqueueAsync(queued);
+        // Only what is still released now: applying a final job above may have cancelled others. Submitting a queued
+        // job again queues it again, as its grain places it.
+        await ReleaseAsync([.. missing.Concat(queued).Where(i => Workflow.Nodes[i].State == WorkflowJobState.Queued)], isNew: false);
     }
 
     private void ScheduleRetry()

@@ -1,3 +1,4 @@
+using Scheduler.Jobs;
 using Scheduler.Queues;
 
 namespace Scheduler.Tests.Workflows;
@@ -16,5 +17,19 @@ public sealed class SizeHintOrderTests
             queue.Add(e);
 
         Assert.Equal([urgentBig, plain, smallNew, bigOld], queue.Take(10, JobPriority.Min).ToArray());
+    }
+
+    [Fact]
+    public void QueuedAs_PlacesAWorkflowsJobAsOfItsWorkflow_AndOtherJobsAsOfTheirCreation()
+    {
+        var id = JobId.New();
+        var workflowCreated = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var jobCreated = DateTimeOffset.UtcNow;
+        var ofWorkflow = new JobGrainState { Queue = "default", Shard = 3, Priority = 50, CreatedAt = jobCreated, SizeHint = 12, QueuedAsOf = workflowCreated };
+        // Also a job stored before its place was kept in its state.
+        var plain = new JobGrainState { Queue = "default", Shard = 3, Priority = 50, CreatedAt = jobCreated };
+
+        Assert.Equal(new QueuedJob(SchedulerOptions.ShardKey("default", 3), new QueueEntry(id, 50, workflowCreated.UtcTicks, 12)), ofWorkflow.QueuedAs(id));
+        Assert.Equal(new QueueEntry(id, 50, jobCreated.UtcTicks), plain.QueuedAs(id).Entry);
     }
 }

@@ -122,6 +122,28 @@ public sealed class WorkflowClusterTests(MemoryClusterFixture fixture) : IAsyncL
     }
 
     [Fact]
+    public async Task Jobs_FollowTheirHandlersRetrySettings_WhenTheySetNone()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        // The strict handler gives its jobs 5 attempts retried at once; the defaults would be 3 attempts, 1 s apart.
+        var submitted = await Client.SubmitWorkflowAsync(new WorkflowDefinition
+        {
+            Jobs = [new WorkflowJob { Name = "flaky", Handler = WorkHandler.StrictName, Payload = Payloads.Work(outcome: "retry", tag: $"{_tag}:flaky") }],
+        }, cts.Token);
+
+        var status = await FinishAsync(submitted.Id, cts.Token);
+
+        Assert.Equal(WorkflowState.Failed, status.State);
+        var job = await Client.GetStatusAsync(JobOf(status, "flaky").JobId!.Value, cts.Token);
+        Assert.Equal(JobState.Failed, job!.State);
+        Assert.Equal(DeadLetterReason.AttemptsExhausted, job.DeadLetterReason);
+        Assert.Equal(5, job.MaxAttempts);
+        Assert.Equal(5, job.Attempt);
+        Assert.Equal(TimeSpan.Zero, job.Retry!.InitialDelay);
+        Assert.Equal(5, fixture.Book.Tagged($"{_tag}:flaky").Count);
+    }
+
+    [Fact]
     public async Task ReleasedJobs_AreListedAsQueuedWhenTheyCannotStartAtOnce_AndTheirHistoryBeginsQueued()
     {
         using var cts = new CancellationTokenSource(Patience);

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Orleans.Storage;
+using Scheduler.Execution;
+
+namespace Scheduler.Jobs;
+
+/// <summary>
+/// The one way into the queues, for client batches, workflows and jobs going back to their queue: a new job gets its
+/// handler's settings here, its job grain records it and says where it waits, and entries are enqueued one call per
+/// shard.
+/// </summary>
+/// <remarks>
+/// A job submitted as new is noted here, so that its grain's first activation skips reading state that does not
+/// exist yet (<see cref="TryTakeNewJob"/>, asked by <see cref="Storage.JobGrainStorage"/>): a storage round trip less
+/// between submit and start. Job grains are placed on the silo that calls them first
+/// (<see cref="Orleans.Placement.PreferLocalPlacementAttribute"/>), where the note was made. A wrong note costs time,
+/// never state: a new job's first write creates its row only if there is none, so for a job that existed after all
+/// that write fails, its activation is dropped, and the job is submitted again to an activation that reads.
+/// </remarks>
+public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time)
+{
+    // A note not taken by an activation soon (the grain was already active, or placed elsewhere) is dropped.
+    private static readonly TimeSpan NoteExpiry = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<JobId, long> _newJobs = new();
+    private long _nextSweep;
+
+    /// <summary>
+    /// Records each request (its id set) on its job grain with its handler's settings, and queues the jobs that wait
+    /// (new ones, and existing ones whose first submit may have failed before reaching the queue: a shard drops an id
+    /// it already holds). Results are in request order.
+    /// </summary>
+    /// <param name="order">Where the jobs go among equal-priority jobs (a workflow's); null: by each job's creation.</param>
+    /// <param name="mayBeNew">
+    /// The ids are most likely of jobs never submitted. An id derived from an idempotency key is not: it is meant to be
+    /// sent again.
+    /// </param>
+    public async Task<SubmitResult[]> SubmitAsync(IReadOnlyList<JobRequest> requests, QueueOrder? order, bool mayBeNew)
+    {
+        var submits = new Task<JobSubmitted>[requests.Count];
+        for (var i = 0; i < submits.Length; i++)
+            submits[i] = SubmitOneAsync(handlers.Resolve(requests[i]), order, mayBeNew && requests[i].IdempotencyKey is null);
+        var submitted = await Task.WhenAll(submits);
+
+        var results = new SubmitResult[submitted.Length];
+        var waiting = new List<QueuedJob>(submitted.Length);
+        for (var i = 0; i < submitted.Length; i++)
+        {
+            results[i] = submitted[i].Result;
+            if (submitted[i].Waiting is { } place)
+                waiting.Add(place);
+        }
+        await EnqueueAsync(waiting);
+        return results;
+    }
+
+    /// <summary>Puts jobs in their queue shards, one call per shard.</summary>
+    public Task EnqueueAsync(IReadOnlyCollection<QueuedJob> jobs)
+    {
+        if (jobs.Count == 0)
+            return Task.CompletedTask;
+        var byShard = new Dictionary<string, ImmutableArray<QueueEntry>.Builder>();
+        foreach (var job in jobs)
+        {
+            if (!byShard.TryGetValue(job.Shard, out var entries))
+                byShard[job.Shard] = entries = ImmutableArray.CreateBuilder<QueueEntry>();
+            entries.Add(job.Entry);
+        }
+        return Task.WhenAll(byShard.Select(kv => grains.Reference<IQueueShardGrain>(kv.Key).Enqueue(kv.Value.DrainToImmutable())));
+    }
+
+    /// <summary>True (once) if <paramref name="id"/> is being submitted as new from this silo: its grain need not read its state.</summary>
+    public bool TryTakeNewJob(JobId id) =>
+        _newJobs.TryRemove(id, out var at) && time.GetElapsedTime(at) < NoteExpiry;
+
+    private async Task<JobSubmitted> SubmitOneAsync(JobRequest request, QueueOrder? order, bool isNew)
+    {
+        var id = request.Id!.Value;
+        var grain = grains.Reference<IJobGrain>(id.Value);
+        if (!isNew)
+            return await grain.Submit(request, order);
+        NoteNew(id);
+        try
+        {
+            return await grain.Submit(request, order);
+        }
+        catch (InconsistentStateException)
+        {
+            _newJobs.TryRemove(id, out _);
+            return await grain.Submit(request, order);
+        }
+        finally
+        {
+            // Not taken when the grain was already active (the job existed): a later activation must read.
+            _newJobs.TryRemove(id, out _);
+        }
+    }
+
+    private void NoteNew(JobId id)
+    {
+        var now = time.GetTimestamp();
+        _newJobs[id] = now;
+        if (_newJobs.Count > 10_000 && now >= Interlocked.Read(ref _nextSweep))
+            Sweep(now);
+    }
+
+    private void Sweep(long now)
+    {
+        Interlocked.Exchange(ref _nextSweep, now + (long)(NoteExpiry.TotalSeconds * time.TimestampFrequency));
+        foreach (var (id, at) in _newJobs)
+        {
+            if (time.GetElapsedTime(at, now) >= NoteExpiry)
+                _newJobs.TryRemove(new KeyValuePair<JobId, long>(id, at));
+        }
+    }
+}
