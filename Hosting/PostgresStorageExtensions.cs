@@ -8,10 +8,10 @@ using Orleans.Configuration;
 using Orleans.Providers;
 using Orleans.Serialization;
 using Orleans.Storage;
-using Scheduler.Silo.Storage;
+using Scheduler.Hosting.Storage;
 using Scheduler.Storage;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 /// <summary>Options of the PostgreSQL storage (the cluster profile: every silo shares one database).</summary>
 public sealed class PostgresSchedulerStorageOptions

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace Scheduler.Silo.Storage;
+namespace Scheduler.Hosting.Storage;
 
 /// <summary>The database vendors the schema scripts exist for (the folder names under <c>sql/</c>).</summary>
 public static class SchemaVendor
