@@ -36,7 +36,7 @@ public static class PostgresSchedulerStorage
     /// <summary>Name of the grain storage provider (it is also registered as the default provider).</summary>
     public const string StorageProviderName = EmbeddedSchedulerStorage.StorageProviderName;
 
-    /// <summary>The ADO.NET invariant Orleans maps to Npgsql (loaded by reflection; the silo references Npgsql).</summary>
+    /// <summary>The ADO.NET invariant Orleans maps to Npgsql (loaded by reflection; this library references Npgsql).</summary>
     public const string AdoNetInvariant = "Npgsql";
 
     /// <summary>

@@ -16,7 +16,7 @@ public static class SchemaVendor
     public const string PostgreSql = "postgresql";
 }
 
-/// <summary>One versioned schema script, embedded in the silo as <c>sql/&lt;vendor&gt;/NNNN_name.sql</c>.</summary>
+/// <summary>One versioned schema script, embedded in this library as <c>sql/&lt;vendor&gt;/NNNN_name.sql</c>.</summary>
 public sealed record SchemaScript(int Version, string Name, string ResourceName);
 
 /// <summary>What a migration run did.</summary>

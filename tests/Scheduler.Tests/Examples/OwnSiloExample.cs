@@ -6,13 +6,13 @@ using Scheduler.Hosting;
 using Scheduler.Tests.Infrastructure;
 using Scheduler.Tests.Storage;
 
-namespace Scheduler.Tests.EndToEnd;
+namespace Scheduler.Tests.Examples;
 
 /// <summary>
-/// A user's own silo: a plain generic host (no web application, no "Scheduler" configuration section) that hosts
-/// the scheduler through the hosting library's public API alone: one AddScheduler call and a storage.
+/// A user's own silo, as README.md shows it: a plain generic host (no web application, no "Scheduler" configuration
+/// section) that hosts the scheduler through the hosting library's public API alone: one AddScheduler call and a storage.
 /// </summary>
-public sealed class OwnSiloHostingTests
+public sealed class OwnSiloExample
 {
     [Fact]
     public async Task AddScheduler_RunsJobsInAUsersOwnSilo()
@@ -20,21 +20,24 @@ public sealed class OwnSiloHostingTests
         using var dir = new TempDirectory();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var (siloPort, gatewayPort, id) = NewSilo();
+        var dataDirectory = Path.Combine(dir.Path, "data");
 
+        // README: own silo
         var builder = Host.CreateApplicationBuilder();
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort, gatewayPort, serviceId: id, clusterId: id)
             .AddScheduler(options => options.Queues = ["default", "mail"])
-            .UseEmbeddedSchedulerStorage(Path.Combine(dir.Path, "data")));
-        builder.Services.AddJobHandler<GreetingHandler>(GreetingHandler.Name);
+            .UseEmbeddedSchedulerStorage(dataDirectory)); // or UsePostgresSchedulerStorage(connectionString)
+        builder.Services.AddJobHandler<GreetingHandler>("greet");
         using var host = builder.Build();
         await host.StartAsync(cts.Token);
+        // README: end own silo
         try
         {
             using var clientHost = await MemoryClusterFixture.StartClientAsync(gatewayPort, id);
             var client = clientHost.Services.GetRequiredService<ISchedulerClient>();
 
-            var job = await client.SubmitAsync(GreetingHandler.Name, new Greeting("Ada"), request => request with { Queue = "mail" }, cts.Token);
+            var job = await client.SubmitAsync("greet", new Greeting("Ada"), request => request with { Queue = "mail" }, cts.Token);
             var status = await client.WaitForFinalAsync(job.Id, TimeSpan.FromMinutes(1), cts.Token);
             var log = await client.GetLogAsync(job.Id, cancellationToken: cts.Token);
 
@@ -73,8 +76,6 @@ public sealed class OwnSiloHostingTests
 
     public sealed class GreetingHandler : IJobHandler
     {
-        public const string Name = "test.greet";
-
         public Task<JobResult> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
         {
             context.Log.Write(LogStream.StdOut, $"hello {context.ReadPayload<Greeting>().Name}");
