@@ -14,6 +14,12 @@ public partial interface ISchedulerClient
     /// <summary>The workflow's state, counts by job state, and each job's state and times; null when no such workflow exists.</summary>
     Task<WorkflowStatus?> GetWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Waits until the workflow reaches a final state (long polls, no busy loop) or <paramref name="timeout"/> passes,
+    /// and returns its last known status; null when no such workflow exists.
+    /// </summary>
+    Task<WorkflowStatus?> WaitForWorkflowAsync(WorkflowId id, TimeSpan timeout, CancellationToken cancellationToken = default);
+
     /// <summary>Cancels every job that has not ended, queued or running; the workflow ends Cancelled. Returns its state.</summary>
     Task<WorkflowState> CancelWorkflowAsync(WorkflowId id, string? reason = null, CancellationToken cancellationToken = default);
 

@@ -13,6 +13,12 @@ public partial interface ISchedulerClient
     /// <summary>Null when no such job exists.</summary>
     Task<JobStatus?> GetStatusAsync(JobId id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Waits until the job reaches a final state (long polls, no busy loop) or <paramref name="timeout"/> passes,
+    /// and returns its last known status; null when no such job exists.
+    /// </summary>
+    Task<JobStatus?> WaitForFinalAsync(JobId id, TimeSpan timeout, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default);
 
     Task<CancelOutcome> CancelAsync(JobId id, string? reason = null, CancellationToken cancellationToken = default);

@@ -18,19 +18,8 @@ internal sealed partial class SchedulerClient
     public Task<WorkflowStatus?> GetWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
         CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).GetStatus(), cancellationToken);
 
-    public async Task<WorkflowStatus?> WaitForWorkflowAsync(WorkflowId id, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var left = deadline - DateTime.UtcNow;
-            var wait = left < LongPoll ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : LongPoll;
-            var status = await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).WaitForFinal(wait), cancellationToken);
-            if (status is null || status.State.IsFinal() || DateTime.UtcNow >= deadline)
-                return status;
-        }
-    }
+    public Task<WorkflowStatus?> WaitForWorkflowAsync(WorkflowId id, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitAsync(timeout, (g, wait) => g.Reference<IWorkflowGrain>(Checked(id)).WaitForFinal(wait), s => s.State.IsFinal(), cancellationToken);
 
     public async Task<WorkflowState> CancelWorkflowAsync(WorkflowId id, string? reason = null, CancellationToken cancellationToken = default)
     {

@@ -56,19 +56,8 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
     public Task<JobStatus?> GetStatusAsync(JobId id, CancellationToken cancellationToken = default) =>
         CallAsync(g => g.Reference<IJobGrain>(id.Value).GetStatus(), cancellationToken);
 
-    public async Task<JobStatus?> WaitForFinalAsync(JobId id, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var left = deadline - DateTime.UtcNow;
-            var wait = left < LongPoll ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : LongPoll;
-            var status = await CallAsync(g => g.Reference<IJobGrain>(id.Value).WaitForFinal(wait), cancellationToken);
-            if (status is null || status.State.IsFinal() || DateTime.UtcNow >= deadline)
-                return status;
-        }
-    }
+    public Task<JobStatus?> WaitForFinalAsync(JobId id, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitAsync(timeout, (g, wait) => g.Reference<IJobGrain>(id.Value).WaitForFinal(wait), s => s.State.IsFinal(), cancellationToken);
 
     public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default)
     {
@@ -160,7 +149,27 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, "a job id is given more than once");
     }
 
+    /// <summary>Longest wait of one call in a wait for a final state: within Orleans' default response timeout (30 s).</summary>
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Asks the grain to answer once <paramref name="isFinal"/> holds or a long poll passes, again and again, until it
+    /// holds, the grain reports no such job or workflow (null), or <paramref name="timeout"/> passes.
+    /// </summary>
+    private async Task<T?> WaitAsync<T>(TimeSpan timeout, Func<IGrainFactory, TimeSpan, Task<T?>> poll, Func<T, bool> isFinal,
+        CancellationToken cancellationToken) where T : class
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            var wait = left < LongPoll ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : LongPoll;
+            var status = await CallAsync(g => poll(g, wait), cancellationToken);
+            if (status is null || isFinal(status) || DateTime.UtcNow >= deadline)
+                return status;
+        }
+    }
 
     private static (SchedulerErrorCode Code, string Message)? SiloCheck(JobRequest request, SiloDescription silo)
     {

@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Scheduler.Client;
 
-/// <summary>What applications usually type: one job, typed payloads, command jobs, waiting for an outcome.</summary>
+/// <summary>What applications usually type: one job, typed payloads, command jobs, one dead letter.</summary>
 public static class SchedulerClientExtensions
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -58,30 +58,6 @@ public static class SchedulerClientExtensions
 
     public static ImmutableArray<byte> ToPayload<TPayload>(TPayload payload) =>
         ImmutableArray.Create(JsonSerializer.SerializeToUtf8Bytes(payload, Json));
-
-    /// <summary>
-    /// Waits until the job reaches a final state (long polls, no busy loop) or <paramref name="timeout"/> passes,
-    /// and returns its last known status; null when no such job exists.
-    /// </summary>
-    public static Task<JobStatus?> WaitForFinalAsync(this ISchedulerClient client, JobId id, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        return client is SchedulerClient concrete
-            ? concrete.WaitForFinalAsync(id, timeout, cancellationToken)
-            : throw new NotSupportedException("WaitForFinalAsync needs the client registered by AddSchedulerClient()");
-    }
-
-    /// <summary>
-    /// Waits until the workflow reaches a final state (long polls, no busy loop) or <paramref name="timeout"/> passes,
-    /// and returns its last known status; null when no such workflow exists.
-    /// </summary>
-    public static Task<WorkflowStatus?> WaitForWorkflowAsync(this ISchedulerClient client, WorkflowId id, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        return client is SchedulerClient concrete
-            ? concrete.WaitForWorkflowAsync(id, timeout, cancellationToken)
-            : throw new NotSupportedException("WaitForWorkflowAsync needs the client registered by AddSchedulerClient()");
-    }
 }
 
 /// <summary>A job's status and history, as <see cref="SchedulerClientExtensions.InspectDeadLetterAsync"/> reads them.</summary>

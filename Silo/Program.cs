@@ -1,4 +1,4 @@
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddScheduler();

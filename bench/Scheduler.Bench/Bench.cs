@@ -12,7 +12,7 @@ using Orleans.Runtime;
 using Scheduler.Tests.Infrastructure;
 using Scheduler.Client;
 using Scheduler.Execution;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 
 namespace Scheduler.Bench;
 

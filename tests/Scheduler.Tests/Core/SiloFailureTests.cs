@@ -3,7 +3,7 @@ using Orleans.Configuration;
 using Orleans.TestingHost;
 using Scheduler.Client;
 using Scheduler.Execution;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 using Scheduler.Storage;
 using Scheduler.Tests.Infrastructure;
 

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 
 namespace Scheduler.Tests.EndToEnd;
 

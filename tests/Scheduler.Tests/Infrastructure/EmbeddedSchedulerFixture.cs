@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Scheduler.Client;
 using Scheduler.Execution;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 using Scheduler.Tests.Storage;
 
 namespace Scheduler.Tests.Infrastructure;

@@ -5,7 +5,7 @@ using Orleans.Configuration;
 using Orleans.TestingHost;
 using Scheduler.Client;
 using Scheduler.Execution;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 using Scheduler.Storage;
 
 namespace Scheduler.Tests.Infrastructure;

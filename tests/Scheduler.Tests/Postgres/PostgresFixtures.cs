@@ -1,8 +1,8 @@
 using System.Data.Common;
 using Npgsql;
 using Orleans.TestingHost;
-using Scheduler.Silo.Hosting;
-using Scheduler.Silo.Storage;
+using Scheduler.Hosting;
+using Scheduler.Hosting.Storage;
 using Scheduler.Tests.Infrastructure;
 using Scheduler.Tests.Storage;
 

@@ -1,6 +1,6 @@
 using Npgsql;
-using Scheduler.Silo.Hosting;
-using Scheduler.Silo.Storage;
+using Scheduler.Hosting;
+using Scheduler.Hosting.Storage;
 using Scheduler.Tests.Storage;
 
 namespace Scheduler.Tests.Postgres;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Scheduler.Client;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 using Scheduler.Tests.EndToEnd;
 using Scheduler.Tests.Infrastructure;
 

@@ -2,7 +2,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 using Xunit;
 
 namespace Scheduler.Tests.Storage;

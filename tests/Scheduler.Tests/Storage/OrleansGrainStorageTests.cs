@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Storage;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 using Xunit;
 
 namespace Scheduler.Tests.Storage;

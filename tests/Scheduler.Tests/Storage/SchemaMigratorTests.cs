@@ -1,5 +1,5 @@
 using Microsoft.Data.Sqlite;
-using Scheduler.Silo.Storage;
+using Scheduler.Hosting.Storage;
 using Xunit;
 
 namespace Scheduler.Tests.Storage;

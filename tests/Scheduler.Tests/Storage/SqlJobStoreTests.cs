@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-using Scheduler.Silo.Storage;
+using Scheduler.Hosting.Storage;
 using Scheduler.Storage;
 using Xunit;
 

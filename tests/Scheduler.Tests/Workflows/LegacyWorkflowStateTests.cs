@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Scheduler.Client;
-using Scheduler.Silo.Hosting;
+using Scheduler.Hosting;
 using Scheduler.Storage;
 using Scheduler.Tests.Infrastructure;
 

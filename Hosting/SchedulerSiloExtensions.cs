@@ -7,15 +7,27 @@ using Scheduler.Storage;
 using Orleans.Serialization;
 using Orleans.Storage;
 
-namespace Scheduler;
+namespace Scheduler.Hosting;
 
-public static class SchedulerServiceCollectionExtensions
+/// <summary>Hosts the scheduler in a silo: <c>silo.AddScheduler().UseEmbeddedSchedulerStorage(dir)</c> (or another storage).</summary>
+public static class SchedulerSiloExtensions
 {
     /// <summary>
-    /// Adds the scheduler's silo-side services: worker pool, job runner, the built-in handlers ("noop", and
-    /// "command" when available). Idempotent. Storage is added separately (embedded, in-memory or PostgreSQL).
+    /// Adds the scheduler's grains and silo-side services: worker pool, job runner, the built-in handlers ("noop",
+    /// and "command" when available). Idempotent; a second call only adds another options configuration.
+    /// Choose a storage as well (<see cref="EmbeddedStorageExtensions.UseEmbeddedSchedulerStorage(ISiloBuilder, string, string?)"/>,
+    /// <see cref="PostgresStorageExtensions.UsePostgresSchedulerStorage(ISiloBuilder, string, string?)"/> or
+    /// <see cref="InMemoryStorageExtensions.UseInMemorySchedulerStorage"/>): the silo refuses to start without one.
     /// </summary>
-    public static IServiceCollection AddSchedulerRuntime(this IServiceCollection services, Action<SchedulerOptions>? configure = null)
+    public static ISiloBuilder AddScheduler(this ISiloBuilder silo, Action<SchedulerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        silo.Services.AddScheduler(configure);
+        return silo;
+    }
+
+    /// <summary>The service-collection form of <see cref="AddScheduler(ISiloBuilder, Action{SchedulerOptions}?)"/> (idempotent).</summary>
+    public static IServiceCollection AddScheduler(this IServiceCollection services, Action<SchedulerOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         var optionsBuilder = services.AddOptions<SchedulerOptions>();
@@ -26,6 +38,7 @@ public static class SchedulerServiceCollectionExtensions
 
         optionsBuilder.ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
+        services.AddSingleton<IConfigurationValidator, SchedulerStorageValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<JobHandlerRegistry>();
         services.AddSingleton<WorkerPool>();
@@ -63,7 +76,7 @@ public static class SchedulerServiceCollectionExtensions
     /// over the registered stores, and the <see cref="LegacyState"/> if the profile registered one), and the
     /// <see cref="JobSubmitter"/> that job grains and their storage use. Idempotent.
     /// </summary>
-    public static IServiceCollection AddJobGrainStorage(this IServiceCollection services)
+    internal static IServiceCollection AddJobGrainStorage(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
@@ -83,6 +96,17 @@ public static class SchedulerServiceCollectionExtensions
         {
             var problems = options.Validate().ToList();
             return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        }
+    }
+
+    /// <summary>Without a job store the silo would start and fail on its first job; this stops the start with what to call.</summary>
+    private sealed class SchedulerStorageValidator(IServiceProviderIsService services) : IConfigurationValidator
+    {
+        public void ValidateConfiguration()
+        {
+            if (!services.IsService(typeof(IJobStore)))
+                throw new OrleansConfigurationException(
+                    "The scheduler has no storage: call UseEmbeddedSchedulerStorage, UsePostgresSchedulerStorage or UseInMemorySchedulerStorage on the silo builder.");
         }
     }
 }

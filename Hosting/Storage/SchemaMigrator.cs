@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace Scheduler.Silo.Storage;
+namespace Scheduler.Hosting.Storage;
 
 /// <summary>The database vendors the schema scripts exist for (the folder names under <c>sql/</c>).</summary>
 public static class SchemaVendor
@@ -16,7 +16,7 @@ public static class SchemaVendor
     public const string PostgreSql = "postgresql";
 }
 
-/// <summary>One versioned schema script, embedded in the silo as <c>sql/&lt;vendor&gt;/NNNN_name.sql</c>.</summary>
+/// <summary>One versioned schema script, embedded in this library as <c>sql/&lt;vendor&gt;/NNNN_name.sql</c>.</summary>
 public sealed record SchemaScript(int Version, string Name, string ResourceName);
 
 /// <summary>What a migration run did.</summary>

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 /// <summary>How long a starting silo waits for PostgreSQL and Redis (set from <see cref="SchedulerHostingOptions.StartupTimeout"/>).</summary>
 public sealed class SchedulerStartupOptions

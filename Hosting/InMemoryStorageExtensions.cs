@@ -4,7 +4,7 @@ using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 using Scheduler.Storage;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 public static class InMemoryStorageExtensions
 {

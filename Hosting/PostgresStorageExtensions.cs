@@ -8,10 +8,10 @@ using Orleans.Configuration;
 using Orleans.Providers;
 using Orleans.Serialization;
 using Orleans.Storage;
-using Scheduler.Silo.Storage;
+using Scheduler.Hosting.Storage;
 using Scheduler.Storage;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 /// <summary>Options of the PostgreSQL storage (the cluster profile: every silo shares one database).</summary>
 public sealed class PostgresSchedulerStorageOptions
@@ -36,7 +36,7 @@ public static class PostgresSchedulerStorage
     /// <summary>Name of the grain storage provider (it is also registered as the default provider).</summary>
     public const string StorageProviderName = EmbeddedSchedulerStorage.StorageProviderName;
 
-    /// <summary>The ADO.NET invariant Orleans maps to Npgsql (loaded by reflection; the silo references Npgsql).</summary>
+    /// <summary>The ADO.NET invariant Orleans maps to Npgsql (loaded by reflection; this library references Npgsql).</summary>
     public const string AdoNetInvariant = "Npgsql";
 
     /// <summary>

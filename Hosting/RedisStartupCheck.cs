@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 /// <summary>
 /// Waits, with backoff, until the membership Redis answers PING: at <see cref="Stage"/>, before anything of

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Scheduler.Silo.Storage;
+namespace Scheduler.Hosting.Storage;
 
 public sealed partial class SchemaMigrator
 {

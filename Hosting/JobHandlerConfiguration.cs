@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Scheduler.Execution;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 /// <summary>
 /// Applies section <c>Scheduler:Handlers:&lt;name&gt;</c> (MaxAttempts, ExceptionsAreFatal, Retry:InitialDelay,

@@ -1,4 +1,4 @@
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 public enum StorageMode
 {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -10,8 +11,9 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using Scheduler.Execution;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
+/// <summary>The ready-made host: a web application configured from section "Scheduler", as <c>Silo/Program.cs</c> runs it.</summary>
 public static class SchedulerHostExtensions
 {
     /// <summary>
@@ -85,8 +87,7 @@ public static class SchedulerHostExtensions
 
     /// <summary>
     /// Binds <see cref="SchedulerOptions"/> from <paramref name="section"/>. The configuration binder appends list
-    /// items to a list that already has values, so a configured Queues list would be added to the default
-    /// ["default"] (["default"] in appsettings.json became ["default", "default"]): the configured list replaces it.
+    /// items to a list that already has values; a configured Queues list replaces the default ["default"] instead.
     /// </summary>
     private static void BindRuntime(IConfigurationSection section, SchedulerOptions options)
     {
@@ -103,14 +104,6 @@ public static class SchedulerHostExtensions
         services.TryAddSingleton(sp => new StartupDeadline(
             sp.GetRequiredService<IOptions<SchedulerStartupOptions>>(), sp.GetService<TimeProvider>()));
         return services;
-    }
-
-    /// <summary>Adds the scheduler's grains and services to a silo (idempotent); storage is chosen separately.</summary>
-    public static ISiloBuilder AddScheduler(this ISiloBuilder silo, Action<SchedulerOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(silo);
-        silo.Services.AddSchedulerRuntime(configure);
-        return silo;
     }
 
     /// <summary>Maps /health (ready when this silo takes work) and, when enabled, the dashboard at /dashboard.</summary>

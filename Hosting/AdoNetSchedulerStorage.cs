@@ -8,7 +8,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using Scheduler.Storage;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 /// <summary>A database the scheduler keeps everything in: what Orleans' providers connect with, and what our job store uses.</summary>
 internal interface ISchedulerDatabase

@@ -8,10 +8,10 @@ using Orleans.Configuration;
 using Orleans.Providers;
 using Orleans.Serialization;
 using Orleans.Storage;
-using Scheduler.Silo.Storage;
+using Scheduler.Hosting.Storage;
 using Scheduler.Storage;
 
-namespace Scheduler.Silo.Hosting;
+namespace Scheduler.Hosting;
 
 /// <summary>Options of the embedded (single-node, SQLite) storage.</summary>
 public sealed class EmbeddedSchedulerStorageOptions
