@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Scheduler.Hosting;
 using Scheduler.Storage;
 using Xunit;
 
