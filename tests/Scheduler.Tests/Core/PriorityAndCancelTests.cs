@@ -58,7 +58,7 @@ public sealed class PriorityAndCancelTests(MemoryClusterFixture fixture)
         using var cts = new CancellationTokenSource(Patience);
         var tag = $"cancel-{Guid.NewGuid():N}";
         var blockers = await Client.SubmitManyAsync([.. Enumerable.Range(0, MemoryClusterFixture.Capacity)
-            .Select(_ => Payloads.WorkJob(sleepMs: 800, tag: tag + "-blocker"))], cts.Token);
+            .Select(_ => Payloads.WorkJob(sleepMs: 5_000, tag: tag + "-blocker"))], cts.Token);
         await WaitUntilAsync(() => fixture.Book.Tagged(tag + "-blocker").Count == MemoryClusterFixture.Capacity, cts.Token);
         var victim = await Client.SubmitAsync(Payloads.WorkJob(tag: tag), cts.Token);
 
