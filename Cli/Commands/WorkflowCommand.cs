@@ -12,7 +12,7 @@ internal static class WorkflowCommand
 {
     public static Command Create(CliContext cli) => new("workflow",
         "Run graphs of jobs with dependencies (fan-out and fan-in) from a JSON file, and follow or steer them.\n" +
-        "See samples/fossology-pipeline.json for the file format.")
+        "The file format is in docs/workflows.md; samples/fossology-pipeline.json is an example.")
     {
         Submit(cli), Status(cli), Cancel(cli), Simple(cli, "pause", "Stop releasing the workflow's jobs; jobs already queued or running go on."),
         Simple(cli, "resume", "Release the jobs that became ready while paused, and go on."),
@@ -108,7 +108,7 @@ internal static class WorkflowCommand
             return Task.FromResult<ClientCommand>(async (client, ct) =>
             {
                 var state = await client.CancelWorkflowAsync(workflowId, why, ct);
-                Report(cli, connection.Json, workflowId, state, $"cancelled {workflowId}; running jobs are being stopped");
+                Report(cli, connection.Json, workflowId, state, $"cancelled {workflowId}; its running jobs are told to stop");
                 return ExitCodes.Ok;
             });
         });
