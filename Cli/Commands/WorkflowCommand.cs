@@ -189,6 +189,6 @@ internal static class WorkflowCommand
             throw new CommandFailedException($"workflow {id} is still {status.State} after waiting {Duration.Format(timeout)}");
         return status.State == WorkflowState.Succeeded
             ? ExitCodes.Ok
-            : throw new CommandFailedException($"workflow {id} {status.State.ToString().ToLowerInvariant()}" + (status.Reason is { } reason ? $": {reason}" : ""));
+            : throw new CommandFailedException($"workflow {id} {Waiting.Ended(status.State.ToString(), status.Reason)}");
     }
 }
