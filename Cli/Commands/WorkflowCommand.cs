@@ -98,7 +98,7 @@ internal static class WorkflowCommand
     {
         var id = IdArgument();
         var reason = new Option<string>("--reason") { Description = "Why; recorded as the workflow's reason and each cancelled job's last error.", HelpName = "text" };
-        var cancel = new Command("cancel", "Cancel a workflow: jobs waiting, queued and running are cancelled. Exit code 1 if it has already finished.") { id, reason };
+        var cancel = new Command("cancel", "Cancel a workflow: its waiting and queued jobs are cancelled, and its running jobs asked to stop. Exit code 1 if it has already finished.") { id, reason };
         cli.SetAction(cancel, (parse, connection, _) =>
         {
             var workflowId = WorkflowOutput.ParseId(parse.GetValue(id));
