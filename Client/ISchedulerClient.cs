@@ -19,15 +19,26 @@ public partial interface ISchedulerClient
     /// </summary>
     Task<JobStatus?> WaitForFinalAsync(JobId id, TimeSpan timeout, CancellationToken cancellationToken = default);
 
+    /// <summary>Jobs matching <paramref name="filter"/>, newest first, at most <see cref="JobFilter.Limit"/>.</summary>
     Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Cancels a job: a queued one at once (<see cref="CancelOutcome.Cancelled"/>); a running one is asked to stop and
+    /// ends Cancelled unless its attempt succeeds first (<see cref="CancelOutcome.Requested"/>).
+    /// <paramref name="reason"/> becomes its last error.
+    /// </summary>
     Task<CancelOutcome> CancelAsync(JobId id, string? reason = null, CancellationToken cancellationToken = default);
 
     /// <summary>Every transition of the job, oldest first: time, state, attempt, silo and reason.</summary>
     Task<IReadOnlyList<JobTransition>> GetHistoryAsync(JobId id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The job's log lines with a sequence number above <paramref name="afterSequence"/>, oldest first, at most
+    /// <paramref name="max"/>; call again from the last one to read on.
+    /// </summary>
     Task<IReadOnlyList<JobLogLine>> GetLogAsync(JobId id, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default);
 
+    /// <summary>How many jobs are in each state, over the whole cluster.</summary>
     Task<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Dead-lettered (Failed) jobs, most recently failed first, each with why and its last error.</summary>
@@ -55,8 +66,10 @@ public partial interface ISchedulerClient
 /// <summary>A request the scheduler refused, or a scheduler it could not reach.</summary>
 public sealed class SchedulerException : Exception
 {
+    /// <summary>A refusal or failure with its <paramref name="code"/> and a message for people.</summary>
     public SchedulerException(SchedulerErrorCode code, string message, Exception? inner = null)
         : base(message, inner) => Code = code;
 
+    /// <summary>Why: stable, for programs to act on.</summary>
     public SchedulerErrorCode Code { get; }
 }

@@ -8,6 +8,7 @@ public static class SchedulerClientExtensions
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>Submits one job; throws <see cref="SchedulerException"/> when it is refused.</summary>
     public static async Task<SubmitResult> SubmitAsync(this ISchedulerClient client, JobRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -56,6 +57,10 @@ public static class SchedulerClientExtensions
         return new DeadLetterReport(status, history);
     }
 
+    /// <summary>
+    /// Serializes <paramref name="payload"/> as JSON (web defaults: camelCase), the form handlers read with
+    /// <c>ReadPayload</c>.
+    /// </summary>
     public static ImmutableArray<byte> ToPayload<TPayload>(TPayload payload) =>
         ImmutableArray.Create(JsonSerializer.SerializeToUtf8Bytes(payload, Json));
 }
@@ -63,5 +68,6 @@ public static class SchedulerClientExtensions
 /// <summary>A job's status and history, as <see cref="SchedulerClientExtensions.InspectDeadLetterAsync"/> reads them.</summary>
 public sealed record DeadLetterReport(JobStatus Status, IReadOnlyList<JobTransition> History)
 {
+    /// <summary>True when the job is Failed, i.e. in the dead-letter queue.</summary>
     public bool IsDeadLettered => Status.State == JobState.Failed;
 }

@@ -5,6 +5,10 @@ namespace Scheduler.Client;
 /// <summary>Builds the SDK on an Orleans client (or silo grain factory) the application already has.</summary>
 public static class SchedulerClientFactory
 {
+    /// <summary>
+    /// An <see cref="ISchedulerClient"/> over <paramref name="cluster"/>; throws when <paramref name="options"/> are
+    /// invalid.
+    /// </summary>
     public static ISchedulerClient Create(IClusterClient cluster, SchedulerClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);

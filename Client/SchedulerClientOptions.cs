@@ -3,6 +3,7 @@ namespace Scheduler.Client;
 /// <summary>How the SDK finds the cluster. Bound from configuration section "Scheduler:Client".</summary>
 public sealed class SchedulerClientOptions
 {
+    /// <summary>The configuration section these options are read from.</summary>
     public const string SectionName = "Scheduler:Client";
 
     /// <summary>Gateway endpoints as "host:port". Default: the embedded silo on this machine, 127.0.0.1:30000.</summary>

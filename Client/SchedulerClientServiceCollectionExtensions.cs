@@ -9,6 +9,7 @@ using Orleans.Configuration;
 
 namespace Scheduler.Client;
 
+/// <summary>Registers the SDK (<see cref="ISchedulerClient"/>) and the Orleans client it runs on.</summary>
 public static class SchedulerClientServiceCollectionExtensions
 {
     /// <summary>

@@ -13,15 +13,22 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     [Alias("SubmitMany")]
     Task<SubmitBatchResult> SubmitMany(ImmutableArray<JobRequest> requests);
 
+    /// <summary>Jobs matching the filter, newest first, at most <see cref="JobFilter.Limit"/>.</summary>
     [Alias("List")]
     Task<ImmutableArray<JobSummary>> List(JobFilter filter);
 
+    /// <summary>Every transition of a job, oldest first; empty when no such job exists.</summary>
     [Alias("GetHistory")]
     Task<ImmutableArray<JobTransition>> GetHistory(JobId id);
 
+    /// <summary>
+    /// Log lines of a job with a sequence number above <paramref name="afterSequence"/>, oldest first, at most
+    /// <paramref name="max"/>.
+    /// </summary>
     [Alias("GetLog")]
     Task<ImmutableArray<JobLogLine>> GetLog(JobId id, long afterSequence, int max);
 
+    /// <summary>How many jobs are in each state.</summary>
     [Alias("GetStats")]
     Task<QueueStats> GetStats();
 
@@ -46,6 +53,11 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     Task<int> PurgeMatching(DeadLetterFilter filter);
 }
 
+/// <summary>What one silo serves.</summary>
+/// <param name="Silo">The silo's address.</param>
+/// <param name="Handlers">The handler names registered on it.</param>
+/// <param name="Queues">The queues it serves.</param>
+/// <param name="MaxPayloadBytes">The largest payload it accepts, in bytes.</param>
 [GenerateSerializer, Immutable, Alias("scheduler.SiloDescription")]
 public sealed record SiloDescription(
     [property: Id(0)] string Silo,

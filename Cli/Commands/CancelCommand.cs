@@ -11,7 +11,11 @@ internal static class CancelCommand
     {
         var id = CliContext.JobIdArgument();
         var reason = new Option<string>("--reason") { Description = "Why; recorded as the job's last error.", HelpName = "text" };
-        var cancel = new Command("cancel", "Cancel a queued job. Exit code 1 if it is running, already finished, or unknown.") { id, reason };
+        var cancel = new Command("cancel",
+            "Cancel a job. A queued job (also one waiting for a retry) is cancelled at once. A running job is asked to stop: " +
+            "its silo hears it at the attempt's next lease renewal (within a quarter of the lease period), cancels the " +
+            "handler's token (a command's processes are killed), and the job ends Cancelled unless the attempt succeeds first. " +
+            "Exit code 1 if the job has already finished or is unknown.") { id, reason };
 
         cli.SetAction(cancel, (parse, connection, _) =>
         {
@@ -28,7 +32,7 @@ internal static class CancelCommand
                 else if (outcome == CancelOutcome.Cancelled)
                     cli.Out.WriteLine($"cancelled {jobId}");
                 else if (outcome == CancelOutcome.Requested)
-                    cli.Out.WriteLine($"cancelling {jobId}: its running attempt is being stopped");
+                    cli.Out.WriteLine($"cancel requested for {jobId}: its running attempt is told to stop; it ends Cancelled unless it succeeds first");
                 return outcome switch
                 {
                     CancelOutcome.Cancelled => ExitCodes.Ok,

@@ -161,7 +161,8 @@ internal static class DeadLetterCommand
         var selection = new Selection();
         var purge = new Command("purge",
             "Delete dead-lettered jobs for good: the job, its history and its log; it then reads back as not found. " +
-            "Give ids, or --older-than, or --all (each with optional --queue, --tenant, --handler).") { ids, all };
+            "Give ids, or --older-than, or --all (each with optional --queue, --tenant, --handler). " +
+            "Exit code 1 if any job given by id was not found or not dead-lettered.") { ids, all };
         selection.AddTo(purge);
 
         cli.SetAction(purge, (parse, connection, _) =>

@@ -21,6 +21,15 @@ internal static class Waiting
             throw new CommandFailedException($"job {id} is still {status.State} after waiting {Duration.Format(timeout)}");
         return status.State == JobState.Succeeded
             ? ExitCodes.Ok
-            : throw new CommandFailedException($"job {id} {status.State.ToString().ToLowerInvariant()}" + (status.LastError is { } error ? $": {error}" : ""));
+            : throw new CommandFailedException($"job {id} {Ended(status.State.ToString(), status.LastError)}");
+    }
+
+    /// <summary>"failed: why", or the reason alone when it already starts with the state ("cancelled: by alice").</summary>
+    public static string Ended(string state, string? reason)
+    {
+        var word = state.ToLowerInvariant();
+        return reason is null ? word
+            : reason.StartsWith(word, StringComparison.OrdinalIgnoreCase) ? reason
+            : $"{word}: {reason}";
     }
 }

@@ -12,7 +12,7 @@ internal static class WorkflowCommand
 {
     public static Command Create(CliContext cli) => new("workflow",
         "Run graphs of jobs with dependencies (fan-out and fan-in) from a JSON file, and follow or steer them.\n" +
-        "See samples/fossology-pipeline.json for the file format.")
+        "The file format is in docs/workflows.md; samples/fossology-pipeline.json is an example.")
     {
         Submit(cli), Status(cli), Cancel(cli), Simple(cli, "pause", "Stop releasing the workflow's jobs; jobs already queued or running go on."),
         Simple(cli, "resume", "Release the jobs that became ready while paused, and go on."),
@@ -98,7 +98,7 @@ internal static class WorkflowCommand
     {
         var id = IdArgument();
         var reason = new Option<string>("--reason") { Description = "Why; recorded as the workflow's reason and each cancelled job's last error.", HelpName = "text" };
-        var cancel = new Command("cancel", "Cancel a workflow: jobs waiting, queued and running are cancelled. Exit code 1 if it has already finished.") { id, reason };
+        var cancel = new Command("cancel", "Cancel a workflow: its waiting and queued jobs are cancelled, and its running jobs asked to stop. Exit code 1 if it has already finished.") { id, reason };
         cli.SetAction(cancel, (parse, connection, _) =>
         {
             var workflowId = WorkflowOutput.ParseId(parse.GetValue(id));
@@ -108,7 +108,7 @@ internal static class WorkflowCommand
             return Task.FromResult<ClientCommand>(async (client, ct) =>
             {
                 var state = await client.CancelWorkflowAsync(workflowId, why, ct);
-                Report(cli, connection.Json, workflowId, state, $"cancelled {workflowId}; running jobs are being stopped");
+                Report(cli, connection.Json, workflowId, state, $"cancelled {workflowId}; its running jobs are told to stop");
                 return ExitCodes.Ok;
             });
         });
@@ -189,6 +189,6 @@ internal static class WorkflowCommand
             throw new CommandFailedException($"workflow {id} is still {status.State} after waiting {Duration.Format(timeout)}");
         return status.State == WorkflowState.Succeeded
             ? ExitCodes.Ok
-            : throw new CommandFailedException($"workflow {id} {status.State.ToString().ToLowerInvariant()}" + (status.Reason is { } reason ? $": {reason}" : ""));
+            : throw new CommandFailedException($"workflow {id} {Waiting.Ended(status.State.ToString(), status.Reason)}");
     }
 }

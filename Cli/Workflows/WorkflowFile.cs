@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Scheduler.Client;
@@ -12,7 +13,7 @@ namespace Scheduler.Cli.Workflows;
 /// (<c>"dependsOn": ["unpack", { "job": "copyright", "policy": "RunAnyway" }]</c>). Unknown properties are refused,
 /// so a misspelt setting is not silently ignored.
 /// </summary>
-internal static class WorkflowFile
+internal static partial class WorkflowFile
 {
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
@@ -60,13 +61,22 @@ internal static class WorkflowFile
         {
             throw new UsageException($"cannot read workflow file '{path}': {e.Message}");
         }
+        return Parse(path, bytes);
+    }
+
+    private static FileDto Parse(string path, ReadOnlySpan<byte> json)
+    {
+        if (json.StartsWith(Encoding.UTF8.Preamble))
+            json = json[Encoding.UTF8.Preamble.Length..];
+        if (DescribeSyntax(json) is { } syntaxError)
+            throw new UsageException($"workflow file '{path}'{syntaxError}");
         try
         {
-            return JsonSerializer.Deserialize<FileDto>(bytes, Options) ?? throw new UsageException($"workflow file '{path}' is empty (null)");
+            return JsonSerializer.Deserialize<FileDto>(json, Options) ?? throw new UsageException($"workflow file '{path}' holds null, not a workflow");
         }
         catch (JsonException e)
         {
-            throw new UsageException($"workflow file '{path}' is not a valid workflow: {e.Message}");
+            throw new UsageException($"workflow file '{path}'{DescribeContent(json, e)}");
         }
     }
 
@@ -157,6 +167,9 @@ internal static class WorkflowFile
         public List<WorkflowDependency?>? DependsOn { get; set; }
     }
 
+    /// <summary>A dependency written wrongly, in words meant for the user.</summary>
+    private sealed class DependencyException(string message) : JsonException(message);
+
     /// <summary>A dependency is a job name, or <c>{ "job": "name", "policy": "RunAnyway" }</c>.</summary>
     private sealed class DependencyConverter : JsonConverter<WorkflowDependency>
     {
@@ -165,7 +178,7 @@ internal static class WorkflowFile
             if (reader.TokenType == JsonTokenType.String)
                 return new WorkflowDependency(reader.GetString()!);
             if (reader.TokenType != JsonTokenType.StartObject)
-                throw new JsonException("a dependency is a job name or { \"job\": \"name\", \"policy\": \"RunAnyway\" }");
+                throw new DependencyException("a dependency is a job name or { \"job\": \"name\", \"policy\": \"RunAnyway\" }");
             string? job = null;
             WorkflowFailurePolicy? policy = null;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
@@ -175,19 +188,19 @@ internal static class WorkflowFile
                 switch (property?.ToLowerInvariant())
                 {
                     case "job":
-                        job = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw new JsonException("a dependency's \"job\" must be a job name");
+                        job = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw new DependencyException("a dependency's \"job\" must be a job name");
                         break;
                     case "policy":
                         var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                         policy = text is not null && TryParsePolicy(text, out var parsed)
                             ? parsed
-                            : throw new JsonException($"a dependency's \"policy\" must be one of {PolicyNames}");
+                            : throw new DependencyException($"a dependency's \"policy\" must be one of {PolicyNames}");
                         break;
                     default:
-                        throw new JsonException($"a dependency has \"job\" and \"policy\" only, not \"{property}\"");
+                        throw new DependencyException($"a dependency has \"job\" and \"policy\" only, not \"{property}\"");
                 }
             }
-            return job is null ? throw new JsonException("a dependency object needs \"job\"") : new WorkflowDependency(job, policy);
+            return job is null ? throw new DependencyException("a dependency object needs \"job\"") : new WorkflowDependency(job, policy);
         }
 
         public override void Write(Utf8JsonWriter writer, WorkflowDependency value, JsonSerializerOptions options) =>

@@ -83,6 +83,7 @@ public readonly record struct ShardHead(
     [property: Id(3)] long TopEnqueuedAtTicks,
     [property: Id(4)] long Epoch)
 {
+    /// <summary>True when the shard has no waiting job.</summary>
     public bool IsEmpty => Count == 0;
 
     /// <summary>
@@ -95,9 +96,13 @@ public readonly record struct ShardHead(
         : Version != other.Version ? Version > other.Version
         : IsEmpty || (!other.IsEmpty && TopPriority <= other.TopPriority);
 
+    /// <summary>True when both heads come from the same activation and version of the shard.</summary>
     public bool IsSameVersion(ShardHead other) => Epoch == other.Epoch && Version == other.Version;
 }
 
+/// <summary>The answer to a pull: the entries taken, and the shard's head after them.</summary>
+/// <param name="Entries">The entries handed to the puller, most urgent first.</param>
+/// <param name="Head">The shard's head once they were taken.</param>
 [GenerateSerializer, Immutable, Alias("scheduler.PullResult")]
 public sealed record PullResult(
     [property: Id(0)] ImmutableArray<QueueEntry> Entries,

@@ -34,9 +34,14 @@ public interface IJobGrain : IGrainWithGuidKey
     [Alias("Complete")]
     Task<JobState> Complete(int attempt, JobResult result);
 
+    /// <summary>
+    /// Cancels a queued job at once; a running job is asked to stop through its lease (see
+    /// <see cref="CancelOutcome.Requested"/>).
+    /// </summary>
     [Alias("Cancel")]
     Task<CancelOutcome> Cancel(string? reason);
 
+    /// <summary>The job's status once stored; null when no such job exists.</summary>
     [Alias("GetStatus"), ReadOnly, AlwaysInterleave]
     Task<JobStatus?> GetStatus();
 
@@ -80,6 +85,7 @@ public readonly record struct QueuedJob(
     [property: Id(0)] string Shard,
     [property: Id(1)] QueueEntry Entry);
 
+/// <summary>The answer to a lease renewal (<see cref="IJobGrain.Heartbeat"/>).</summary>
 [GenerateSerializer, Alias("scheduler.LeaseStatus")]
 public enum LeaseStatus
 {
@@ -97,12 +103,20 @@ public enum LeaseStatus
 [GenerateSerializer, Immutable, Alias("scheduler.JobExecution")]
 public sealed record JobExecution
 {
+    /// <summary>The job.</summary>
     [Id(0)] public required JobId Id { get; init; }
+    /// <summary>The attempt number: the fencing token every report of this attempt carries.</summary>
     [Id(1)] public required int Attempt { get; init; }
+    /// <summary>The handler to run.</summary>
     [Id(2)] public required string Handler { get; init; }
+    /// <summary>The job's payload.</summary>
     [Id(3)] public required System.Collections.Immutable.ImmutableArray<byte> Payload { get; init; }
+    /// <summary>How long the attempt may run; null: no limit.</summary>
     [Id(4)] public TimeSpan? Timeout { get; init; }
+    /// <summary>The job's queue.</summary>
     [Id(5)] public required string Queue { get; init; }
+    /// <summary>Who submitted the job.</summary>
     [Id(6)] public required string Tenant { get; init; }
+    /// <summary>Attempts the job gets in all.</summary>
     [Id(7)] public required int MaxAttempts { get; init; }
 }

@@ -6,11 +6,13 @@ namespace Scheduler;
 [GenerateSerializer, Immutable, Alias("scheduler.JobLimits")]
 public sealed record JobLimits
 {
+    /// <summary>Most attempts a job may be given.</summary>
     public const int MaxAllowedAttempts = 100;
 
     /// <summary>Attempts a job gets when neither the job nor its handler says otherwise.</summary>
     public const int DefaultMaxAttempts = 3;
 
+    /// <summary>No limits set: the handler's attempts (else 3) and no timeout.</summary>
     public static JobLimits Default { get; } = new();
 
     /// <summary>
@@ -27,7 +29,9 @@ public sealed record JobLimits
 [GenerateSerializer, Immutable, Alias("scheduler.JobRequest")]
 public sealed partial record JobRequest
 {
+    /// <summary>The queue a job goes to unless it names one.</summary>
     public const string DefaultQueue = "default";
+    /// <summary>The tenant of a job that names none.</summary>
     public const string DefaultTenant = "default";
 
     /// <summary>Default payload limit, in bytes (256 KiB); a silo may be configured otherwise.</summary>
@@ -42,11 +46,13 @@ public sealed partial record JobRequest
     /// <summary>See <see cref="JobPriority"/>.</summary>
     [Id(2)] public int Priority { get; init; } = JobPriority.Default;
 
+    /// <summary>The queue the job waits in; a silo serves the queues in its settings.</summary>
     [Id(3)] public string Queue { get; init; } = DefaultQueue;
 
     /// <summary>The submitting user or tenant.</summary>
     [Id(4)] public string Tenant { get; init; } = DefaultTenant;
 
+    /// <summary>Attempts and timeout; unset values come from the handler and the defaults.</summary>
     [Id(5)] public JobLimits Limits { get; init; } = JobLimits.Default;
 
     /// <summary>When set, resubmitting with the same (tenant, key) returns the existing job instead of a new one.</summary>

@@ -8,6 +8,7 @@ namespace Scheduler;
 [GenerateSerializer, Immutable, Alias("scheduler.JobId")]
 public readonly record struct JobId([property: Id(0)] Guid Value) : IComparable<JobId>
 {
+    /// <summary>A new, time-ordered id (a version 7 GUID).</summary>
     public static JobId New() => new(Guid.CreateVersion7());
 
     /// <summary>
@@ -26,9 +27,11 @@ public readonly record struct JobId([property: Id(0)] Guid Value) : IComparable<
         return new JobId(new Guid(hash[..16], bigEndian: true));
     }
 
+    /// <summary>Parses a job id; throws a <see cref="FormatException"/> naming the text when it is not one.</summary>
     public static JobId Parse(string text) =>
         TryParse(text, out var id) ? id : throw new FormatException($"'{text}' is not a job id (expected a GUID such as 0191f3c2-7a4e-7c1a-9b1e-2f4c5d6e7f80).");
 
+    /// <summary>Parses a job id: a GUID other than the empty one.</summary>
     public static bool TryParse([NotNullWhen(true)] string? text, out JobId id)
     {
         if (Guid.TryParse(text, out var guid) && guid != Guid.Empty)
@@ -40,7 +43,9 @@ public readonly record struct JobId([property: Id(0)] Guid Value) : IComparable<
         return false;
     }
 
+    /// <summary>Orders ids by their GUID (for version 7 ids, roughly by creation time).</summary>
     public int CompareTo(JobId other) => Value.CompareTo(other.Value);
 
+    /// <summary>The id in canonical GUID form, e.g. 0191f3c2-7a4e-7c1a-9b1e-2f4c5d6e7f80.</summary>
     public override string ToString() => Value.ToString("d");
 }

@@ -7,9 +7,13 @@ namespace Scheduler;
 /// </summary>
 public static class JobPriority
 {
+    /// <summary>The least urgent priority.</summary>
     public const int Min = 0;
+    /// <summary>The most urgent priority.</summary>
     public const int Max = 100;
+    /// <summary>The priority of a job that names none.</summary>
     public const int Default = 50;
 
+    /// <summary>True when <paramref name="priority"/> is from <see cref="Min"/> to <see cref="Max"/>.</summary>
     public static bool IsValid(int priority) => priority is >= Min and <= Max;
 }

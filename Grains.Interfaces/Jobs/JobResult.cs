@@ -1,8 +1,10 @@
 namespace Scheduler;
 
+/// <summary>How an attempt ended, as its handler reported it.</summary>
 [GenerateSerializer, Alias("scheduler.JobOutcome")]
 public enum JobOutcome
 {
+    /// <summary>The job succeeded.</summary>
     Success = 1,
     /// <summary>Failed this time; try again while attempts remain.</summary>
     Retriable = 2,
@@ -14,15 +16,22 @@ public enum JobOutcome
 [GenerateSerializer, Immutable, Alias("scheduler.JobResult")]
 public sealed record JobResult
 {
+    /// <summary>How the attempt ended.</summary>
     [Id(0)] public JobOutcome Outcome { get; init; }
+    /// <summary>Why it did not succeed; null on success.</summary>
     [Id(1)] public string? Reason { get; init; }
     /// <summary>For <see cref="JobOutcome.Retriable"/>: how long to wait before the next attempt.</summary>
     [Id(2)] public TimeSpan? RetryAfter { get; init; }
 
     private JobResult() { }
 
+    /// <summary>The attempt succeeded.</summary>
     public static JobResult Success() => SuccessInstance;
 
+    /// <summary>
+    /// The attempt failed; retry while attempts remain, after <paramref name="after"/> if given, else after the retry
+    /// policy's backoff.
+    /// </summary>
     public static JobResult Retry(string reason, TimeSpan? after = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);
@@ -31,6 +40,7 @@ public sealed record JobResult
         return new() { Outcome = JobOutcome.Retriable, Reason = reason, RetryAfter = after };
     }
 
+    /// <summary>The attempt failed for good: no retry, the job is dead-lettered.</summary>
     public static JobResult Fatal(string reason)
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);

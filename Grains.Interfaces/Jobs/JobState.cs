@@ -22,8 +22,10 @@ public enum JobState
     Cancelled = 5,
 }
 
+/// <summary>Rules about job states.</summary>
 public static class JobStates
 {
+    /// <summary>True for the states a job never leaves on its own: Succeeded, Failed and Cancelled.</summary>
     public static bool IsFinal(this JobState state) =>
         state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 
@@ -42,6 +44,7 @@ public static class JobStates
         _ => false,
     };
 
+    /// <summary>Parses a state name, ignoring case; numbers are refused.</summary>
     public static bool TryParse(string? text, out JobState state) =>
         Enum.TryParse(text, ignoreCase: true, out state) && Enum.IsDefined(state);
 }

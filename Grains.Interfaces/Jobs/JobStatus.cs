@@ -4,22 +4,33 @@ namespace Scheduler;
 [GenerateSerializer, Immutable, Alias("scheduler.JobStatus")]
 public sealed record JobStatus
 {
+    /// <summary>The job's id.</summary>
     [Id(0)] public required JobId Id { get; init; }
+    /// <summary>Its state.</summary>
     [Id(1)] public required JobState State { get; init; }
+    /// <summary>The handler it runs.</summary>
     [Id(2)] public required string Handler { get; init; }
+    /// <summary>The queue it runs in.</summary>
     [Id(3)] public required string Queue { get; init; }
+    /// <summary>Its priority, 0 to 100.</summary>
     [Id(4)] public required int Priority { get; init; }
+    /// <summary>Who submitted it.</summary>
     [Id(5)] public required string Tenant { get; init; }
     /// <summary>Attempts started so far.</summary>
     [Id(6)] public int Attempt { get; init; }
+    /// <summary>Attempts it gets in all.</summary>
     [Id(7)] public int MaxAttempts { get; init; }
+    /// <summary>When it was submitted.</summary>
     [Id(8)] public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>When its latest attempt started; null before the first.</summary>
     [Id(9)] public DateTimeOffset? StartedAt { get; init; }
+    /// <summary>When it reached its final state; null until then.</summary>
     [Id(10)] public DateTimeOffset? FinishedAt { get; init; }
     /// <summary>Why the last attempt did not succeed, or why the job was cancelled.</summary>
     [Id(11)] public string? LastError { get; init; }
     /// <summary>The silo that ran (or runs) the latest attempt.</summary>
     [Id(12)] public string? Silo { get; init; }
+    /// <summary>The idempotency key it was submitted with, if any.</summary>
     [Id(13)] public string? IdempotencyKey { get; init; }
     /// <summary>Set when the job is Failed (dead-lettered): why.</summary>
     [Id(14)] public DeadLetterReason? DeadLetterReason { get; init; }
@@ -33,14 +44,23 @@ public sealed record JobStatus
 [GenerateSerializer, Immutable, Alias("scheduler.JobSummary")]
 public sealed record JobSummary
 {
+    /// <summary>The job's id.</summary>
     [Id(0)] public required JobId Id { get; init; }
+    /// <summary>Its state.</summary>
     [Id(1)] public required JobState State { get; init; }
+    /// <summary>The handler it runs.</summary>
     [Id(2)] public required string Handler { get; init; }
+    /// <summary>The queue it runs in.</summary>
     [Id(3)] public required string Queue { get; init; }
+    /// <summary>Its priority.</summary>
     [Id(4)] public required int Priority { get; init; }
+    /// <summary>Who submitted it.</summary>
     [Id(5)] public required string Tenant { get; init; }
+    /// <summary>Attempts started so far.</summary>
     [Id(6)] public int Attempt { get; init; }
+    /// <summary>When it was submitted.</summary>
     [Id(7)] public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>When its state last changed.</summary>
     [Id(8)] public DateTimeOffset UpdatedAt { get; init; }
 }
 
@@ -48,11 +68,16 @@ public sealed record JobSummary
 [GenerateSerializer, Immutable, Alias("scheduler.JobFilter")]
 public sealed record JobFilter
 {
+    /// <summary>Most rows one listing returns.</summary>
     public const int MaxLimit = 10_000;
 
+    /// <summary>Only jobs in this state.</summary>
     [Id(0)] public JobState? State { get; init; }
+    /// <summary>Only jobs of this queue.</summary>
     [Id(1)] public string? Queue { get; init; }
+    /// <summary>Only jobs of this tenant.</summary>
     [Id(2)] public string? Tenant { get; init; }
+    /// <summary>Only jobs for this handler.</summary>
     [Id(3)] public string? Handler { get; init; }
     /// <summary>Most rows returned, newest first. Default 100, at most <see cref="MaxLimit"/>.</summary>
     [Id(4)] public int Limit { get; init; } = 100;
@@ -62,8 +87,11 @@ public sealed record JobFilter
 [GenerateSerializer, Immutable, Alias("scheduler.JobTransition")]
 public sealed record JobTransition
 {
+    /// <summary>When it happened.</summary>
     [Id(0)] public required DateTimeOffset Timestamp { get; init; }
+    /// <summary>The state the job moved into.</summary>
     [Id(1)] public required JobState State { get; init; }
+    /// <summary>The attempt it happened in (0 before the first start).</summary>
     [Id(2)] public required int Attempt { get; init; }
     /// <summary>The silo of the attempt, for Running and the states after it.</summary>
     [Id(3)] public string? Silo { get; init; }
@@ -75,17 +103,28 @@ public sealed record JobTransition
 [GenerateSerializer, Immutable, Alias("scheduler.JobLogLine")]
 public sealed record JobLogLine
 {
+    /// <summary>
+    /// Increasing number of the line within the job's log; pass the last one seen to read on from there.
+    /// </summary>
     [Id(0)] public required long Sequence { get; init; }
+    /// <summary>When the line was written.</summary>
     [Id(1)] public required DateTimeOffset Timestamp { get; init; }
+    /// <summary>The attempt that wrote it.</summary>
     [Id(2)] public required int Attempt { get; init; }
+    /// <summary>Where it came from.</summary>
     [Id(3)] public required LogStream Stream { get; init; }
+    /// <summary>The text, without its line break.</summary>
     [Id(4)] public required string Text { get; init; }
 }
 
+/// <summary>Where a log line came from.</summary>
 [GenerateSerializer, Alias("scheduler.LogStream")]
 public enum LogStream
 {
+    /// <summary>The scheduler or the handler itself (e.g. "started process N").</summary>
     System = 0,
+    /// <summary>A command's standard output.</summary>
     StdOut = 1,
+    /// <summary>A command's standard error.</summary>
     StdErr = 2,
 }

@@ -3,6 +3,7 @@ namespace Scheduler;
 /// <summary>Rules every entry point applies to a request, so the SDK, the CLI and the silo say the same thing.</summary>
 public static class RequestValidation
 {
+    /// <summary>Longest queue, handler or tenant name.</summary>
     public const int MaxNameLength = 128;
 
     /// <summary>Checks what can be checked without a silo; returns null when the request is well-formed.</summary>
@@ -38,8 +39,10 @@ public static class RequestValidation
         return null;
     }
 
+    /// <summary>The rule for names, as error messages state it.</summary>
     public const string NameRule = "1 to 128 characters of letters, digits, '.', '-' and '_'";
 
+    /// <summary>True when <paramref name="name"/> follows <see cref="NameRule"/>.</summary>
     public static bool IsName(string? name)
     {
         if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength)

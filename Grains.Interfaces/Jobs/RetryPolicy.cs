@@ -28,7 +28,9 @@ public sealed record RetryPolicy
     /// <summary>Longest <see cref="InitialDelay"/> and <see cref="MaxDelay"/> accepted: 7 days.</summary>
     public static readonly TimeSpan LongestDelay = TimeSpan.FromDays(7);
 
+    /// <summary>Smallest multiplier accepted: every retry waits the same.</summary>
     public const double MinMultiplier = 1.0;
+    /// <summary>Largest multiplier accepted.</summary>
     public const double MaxMultiplier = 10.0;
 
     /// <summary>
@@ -55,6 +57,9 @@ public sealed record RetryPolicy
     /// </summary>
     [Id(2)] public TimeSpan? MaxDelay { get; init; }
 
+    /// <summary>
+    /// How each computed delay is randomised, so that many jobs failing together do not retry together.
+    /// </summary>
     [Id(3)] public RetryJitter? Jitter { get; init; }
 
     /// <summary>This policy, with each setting it leaves unset taken from <paramref name="fallback"/>.</summary>

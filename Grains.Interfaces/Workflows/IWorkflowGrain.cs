@@ -37,6 +37,7 @@ public interface IWorkflowGrain : IGrainWithGuidKey
     [Alias("Pause")]
     Task<WorkflowReply> Pause();
 
+    /// <summary>Releases the jobs that became ready while paused, and releases jobs again from then on.</summary>
     [Alias("Resume")]
     Task<WorkflowReply> Resume();
 

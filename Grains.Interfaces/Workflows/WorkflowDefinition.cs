@@ -40,10 +40,13 @@ public sealed record WorkflowJob
     /// <summary>Name of a handler registered on the silos, e.g. "command".</summary>
     [Id(1)] public required string Handler { get; init; }
 
+    /// <summary>Opaque bytes handed to the handler (JSON for the built-in handlers).</summary>
     [Id(2)] public ImmutableArray<byte> Payload { get; init; } = [];
 
+    /// <summary>The queue the job waits in.</summary>
     [Id(3)] public string Queue { get; init; } = JobRequest.DefaultQueue;
 
+    /// <summary>Attempts and timeout; unset values come from the handler and the defaults.</summary>
     [Id(4)] public JobLimits Limits { get; init; } = JobLimits.Default;
 
     /// <summary>The jobs that must end first (its parents). Empty: the job is released as soon as the workflow starts.</summary>
@@ -63,6 +66,7 @@ public sealed record WorkflowDefinition
     /// <summary>Optional label shown in status (e.g. "upload-4711"); at most <see cref="WorkflowLimits.MaxLabelLength"/> characters.</summary>
     [Id(1)] public string? Name { get; init; }
 
+    /// <summary>The submitting user or tenant; every job of the workflow belongs to it.</summary>
     [Id(2)] public string Tenant { get; init; } = JobRequest.DefaultTenant;
 
     /// <summary>Priority of every job of the workflow; see <see cref="JobPriority"/>.</summary>
@@ -77,6 +81,7 @@ public sealed record WorkflowDefinition
     /// <summary>What a failed, cancelled or skipped job does to its children, unless the dependency says otherwise.</summary>
     [Id(5)] public WorkflowFailurePolicy FailurePolicy { get; init; } = WorkflowFailurePolicy.FailWorkflow;
 
+    /// <summary>The jobs, each with the jobs it depends on.</summary>
     [Id(6)] public ImmutableArray<WorkflowJob> Jobs { get; init; } = [];
 }
 
@@ -92,5 +97,6 @@ public static class WorkflowLimits
     /// <summary>Most payload bytes of all the jobs of one workflow together (4 MiB); each job also obeys the payload limit of jobs.</summary>
     public const int MaxTotalPayloadBytes = 4 * 1024 * 1024;
 
+    /// <summary>Longest workflow name.</summary>
     public const int MaxLabelLength = 200;
 }

@@ -8,6 +8,7 @@ namespace Scheduler;
 [GenerateSerializer, Immutable, Alias("scheduler.WorkflowId")]
 public readonly record struct WorkflowId([property: Id(0)] Guid Value) : IComparable<WorkflowId>
 {
+    /// <summary>A new, time-ordered id (a version 7 GUID).</summary>
     public static WorkflowId New() => new(Guid.CreateVersion7());
 
     /// <summary>
@@ -27,9 +28,13 @@ public readonly record struct WorkflowId([property: Id(0)] Guid Value) : ICompar
         return new JobId(new Guid(hash[..16], bigEndian: true));
     }
 
+    /// <summary>
+    /// Parses a workflow id; throws a <see cref="FormatException"/> naming the text when it is not one.
+    /// </summary>
     public static WorkflowId Parse(string text) =>
         TryParse(text, out var id) ? id : throw new FormatException($"'{text}' is not a workflow id (expected a GUID such as 0191f3c2-7a4e-7c1a-9b1e-2f4c5d6e7f80).");
 
+    /// <summary>Parses a workflow id: a GUID other than the empty one.</summary>
     public static bool TryParse([NotNullWhen(true)] string? text, out WorkflowId id)
     {
         if (Guid.TryParse(text, out var guid) && guid != Guid.Empty)
@@ -41,7 +46,9 @@ public readonly record struct WorkflowId([property: Id(0)] Guid Value) : ICompar
         return false;
     }
 
+    /// <summary>Orders ids by their GUID (for version 7 ids, roughly by creation time).</summary>
     public int CompareTo(WorkflowId other) => Value.CompareTo(other.Value);
 
+    /// <summary>The id in canonical GUID form.</summary>
     public override string ToString() => Value.ToString("d");
 }

@@ -38,20 +38,27 @@ public enum WorkflowJobState
     /// <summary>Released: its job waits in its queue.</summary>
     Queued = 3,
 
+    /// <summary>Its job runs.</summary>
     Running = 4,
+    /// <summary>Its job succeeded.</summary>
     Succeeded = 5,
+    /// <summary>Its job failed (dead-lettered).</summary>
     Failed = 6,
+    /// <summary>Its job was cancelled, or the workflow was cancelled before the job was released.</summary>
     Cancelled = 7,
 
     /// <summary>Will not run: a parent did not succeed and the dependency's policy is SkipDescendants.</summary>
     Skipped = 8,
 }
 
+/// <summary>Rules about workflow states.</summary>
 public static class WorkflowStates
 {
+    /// <summary>True for Succeeded, Failed and Cancelled.</summary>
     public static bool IsFinal(this WorkflowState state) =>
         state is WorkflowState.Succeeded or WorkflowState.Failed or WorkflowState.Cancelled;
 
+    /// <summary>True for the states a job of a workflow never leaves on its own (a rerun aside).</summary>
     public static bool IsFinal(this WorkflowJobState state) =>
         state is WorkflowJobState.Succeeded or WorkflowJobState.Failed or WorkflowJobState.Cancelled or WorkflowJobState.Skipped;
 }
@@ -60,13 +67,21 @@ public static class WorkflowStates
 [GenerateSerializer, Immutable, Alias("scheduler.WorkflowStatus")]
 public sealed record WorkflowStatus
 {
+    /// <summary>The workflow's id.</summary>
     [Id(0)] public required WorkflowId Id { get; init; }
+    /// <summary>Its label, if it was given one.</summary>
     [Id(1)] public string? Name { get; init; }
+    /// <summary>Its state.</summary>
     [Id(2)] public required WorkflowState State { get; init; }
+    /// <summary>Who submitted it.</summary>
     [Id(3)] public required string Tenant { get; init; }
+    /// <summary>The priority of its jobs.</summary>
     [Id(4)] public int Priority { get; init; }
+    /// <summary>Its size hint (0 when none was given).</summary>
     [Id(5)] public long SizeHint { get; init; }
+    /// <summary>What a failed, cancelled or skipped job does to its children by default.</summary>
     [Id(6)] public WorkflowFailurePolicy FailurePolicy { get; init; }
+    /// <summary>When it was submitted.</summary>
     [Id(7)] public DateTimeOffset CreatedAt { get; init; }
     /// <summary>When its first job started (null before).</summary>
     [Id(8)] public DateTimeOffset? StartedAt { get; init; }
@@ -84,7 +99,9 @@ public sealed record WorkflowStatus
 [GenerateSerializer, Immutable, Alias("scheduler.WorkflowJobStatus")]
 public sealed record WorkflowJobStatus
 {
+    /// <summary>The job's name, unique in its workflow.</summary>
     [Id(0)] public required string Name { get; init; }
+    /// <summary>Its state.</summary>
     [Id(1)] public required WorkflowJobState State { get; init; }
     /// <summary>The job of the current run, once released (see <see cref="WorkflowId.JobIdOf"/>).</summary>
     [Id(2)] public JobId? JobId { get; init; }
@@ -92,8 +109,11 @@ public sealed record WorkflowJobStatus
     [Id(3)] public int Run { get; init; }
     /// <summary>Attempts of the current run's job so far.</summary>
     [Id(4)] public int Attempt { get; init; }
+    /// <summary>The names of the jobs it waits for.</summary>
     [Id(5)] public ImmutableArray<string> DependsOn { get; init; } = [];
+    /// <summary>When the current run's job started.</summary>
     [Id(6)] public DateTimeOffset? StartedAt { get; init; }
+    /// <summary>When the current run's job ended.</summary>
     [Id(7)] public DateTimeOffset? FinishedAt { get; init; }
     /// <summary>Why it did not succeed (the job's last error, or why it was skipped or cancelled).</summary>
     [Id(8)] public string? LastError { get; init; }
@@ -106,15 +126,19 @@ public sealed record WorkflowJobStatus
 [GenerateSerializer, Immutable, Alias("scheduler.WorkflowReply")]
 public sealed record WorkflowReply
 {
+    /// <summary>The workflow's state after the command; null when no such workflow exists.</summary>
     [Id(0)] public WorkflowState? State { get; init; }
     /// <summary>How many jobs the command touched (submitted, added, rerun, cancelled).</summary>
     [Id(1)] public int Affected { get; init; }
+    /// <summary>Why the command was refused, if it was.</summary>
     [Id(2)] public ImmutableArray<RequestError> Errors { get; init; } = [];
     /// <summary>For a submit: Accepted, or Existing when a workflow with this id already existed (nothing changed).</summary>
     [Id(3)] public SubmitOutcome? Outcome { get; init; }
 
+    /// <summary>True when the command was carried out.</summary>
     public bool Succeeded => Errors.IsDefaultOrEmpty;
 
+    /// <summary>A refusal with one error.</summary>
     public static WorkflowReply Refused(SchedulerErrorCode code, string message, WorkflowState? state = null) =>
         new() { State = state, Errors = [new RequestError(-1, code, message)] };
 }

@@ -250,6 +250,17 @@ public sealed class CliValidationTests
         Assert.Contains("--gateway", run.Stdout);
     }
 
+    [Fact]
+    public async Task CancelHelp_SaysARunningJobIsAskedToStop()
+    {
+        var run = await RunAsync("cancel", "--help");
+
+        Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        var help = System.Text.RegularExpressions.Regex.Replace(run.Stdout, @"\s+", " ");
+        Assert.Contains("A queued job (also one waiting for a retry) is cancelled at once. A running job is asked to stop", help);
+        Assert.Contains("the job ends Cancelled unless the attempt succeeds first", help);
+    }
+
     /// <summary>Runs the CLI against a closed loopback port, so a command that got past validation fails with 3.</summary>
     private static Task<CliRun> RunAsync(params string[] args) =>
         CliRun.RunAsync([.. args, "--gateway", $"127.0.0.1:{FreeLoopbackPort()}", "--connect-timeout", "1s"], _ => null);

@@ -112,6 +112,26 @@ public sealed class CliEndToEndTests(SiloHostFixture fixture)
     }
 
     [Fact]
+    public async Task Cancel_AsksARunningJobToStop_AndItEndsCancelled()
+    {
+        using var cts = EndToEnd.Timeout(60);
+        var submit = await EndToEnd.CliAsync(Silo, cts.Token, "submit", "--", "/bin/sleep", "60");
+        Assert.True(submit.ExitCode == ExitCodes.Ok, submit.ToString());
+        var id = EndToEnd.SubmittedId(submit).ToString();
+        await WaitForStateAsync(id, "Running", cts.Token);
+
+        var cancel = await EndToEnd.CliAsync(Silo, cts.Token, "cancel", id, "--reason", "no longer needed");
+        Assert.True(cancel.ExitCode == ExitCodes.Ok, cancel.ToString());
+        Assert.Contains($"cancel requested for {id}: its running attempt is told to stop", cancel.Out);
+
+        var wait = await EndToEnd.CliAsync(Silo, cts.Token, "status", id, "--wait", "--timeout", "40s");
+        Assert.True(wait.ExitCode == ExitCodes.Failed, wait.ToString());
+        Assert.Matches(@"(?m)^state:\s+Cancelled\s*$", wait.Out);
+        Assert.Contains($"job {id} cancelled: no longer needed", wait.Error);
+        Assert.DoesNotContain("cancelled: cancelled", wait.Error);
+    }
+
+    [Fact]
     public async Task Submit_ExitsOneNamingHandler_WhenHandlerIsUnknown()
     {
         using var cts = EndToEnd.Timeout(60);

@@ -5,9 +5,10 @@ using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.Examples;
 
-// The code shown in README.md, compiled and run here so the README cannot drift from the API.
+// The code shown in README.md and docs/ (between "docs:" markers), compiled and run here so the pages cannot
+// drift from the API; DocsSnippetTests checks that the pages show it as it is here.
 
-// README: handler
+// docs: handler
 public sealed record ResizeImage(string Path, int Width);
 
 public sealed class ResizeImageHandler : IJobHandler
@@ -22,7 +23,7 @@ public sealed class ResizeImageHandler : IJobHandler
         return JobResult.Success();
     }
 }
-// README: end handler
+// docs: end handler
 
 [Collection(MemoryClusterCollection.Name)]
 public sealed class ReadmeExamples(MemoryClusterFixture fixture)
@@ -34,7 +35,7 @@ public sealed class ReadmeExamples(MemoryClusterFixture fixture)
         var scheduler = fixture.Client;
         var cancellationToken = cts.Token;
 
-        // README: sdk
+        // docs: sdk
         var job = await scheduler.SubmitCommandAsync(
             new CommandJob { Executable = "/bin/echo", Arguments = ["hello", "world"] },
             request => request with { Priority = 80, Tenant = "alice", Limits = new JobLimits { MaxAttempts = 3, Timeout = TimeSpan.FromMinutes(5) } },
@@ -42,7 +43,7 @@ public sealed class ReadmeExamples(MemoryClusterFixture fixture)
 
         var status = await scheduler.WaitForFinalAsync(job.Id, TimeSpan.FromMinutes(1), cancellationToken);
         var log = await scheduler.GetLogAsync(job.Id, cancellationToken: cancellationToken);
-        // README: end sdk
+        // docs: end sdk
 
         Assert.Equal(JobState.Succeeded, status!.State);
         Assert.Contains(log, l => l.Stream == LogStream.StdOut && l.Text == "hello world");
@@ -67,14 +68,14 @@ public sealed class ReadmeExamples(MemoryClusterFixture fixture)
     {
         var services = new ServiceCollection();
 
-        // README: handler retry
+        // docs: handler retry
         services.AddJobHandler<ResizeImageHandler>("images.resize", handler =>
         {
             handler.MaxAttempts = 5;
             handler.Retry = new RetryPolicy { InitialDelay = TimeSpan.FromSeconds(10), MaxDelay = TimeSpan.FromMinutes(10) };
             handler.ExceptionsAreFatal = true; // default false: an exception is retriable
         });
-        // README: end handler retry
+        // docs: end handler retry
 
         services.AddSingleton<JobHandlerRegistry>();
         using var provider = services.BuildServiceProvider();
@@ -91,7 +92,7 @@ public sealed class ReadmeExamples(MemoryClusterFixture fixture)
         var scheduler = fixture.Client;
         var cancellationToken = cts.Token;
 
-        // README: job retry
+        // docs: job retry
         var job = await scheduler.SubmitAsync("example.resize", new ResizeImage("cat.gif", 200),
             request => request with
             {
@@ -100,10 +101,10 @@ public sealed class ReadmeExamples(MemoryClusterFixture fixture)
                 Retry = new RetryPolicy { InitialDelay = TimeSpan.FromSeconds(30), Jitter = RetryJitter.Full },
             },
             cancellationToken);
-        // README: end job retry
+        // docs: end job retry
         Assert.Equal(JobState.Failed, (await scheduler.WaitForFinalAsync(job.Id, TimeSpan.FromMinutes(1), cancellationToken))!.State);
 
-        // README: dlq
+        // docs: dlq
         var dead = await scheduler.ListDeadLettersAsync(new DeadLetterFilter { Tenant = "alice", Limit = 50 }, cancellationToken);
         foreach (var letter in dead)
             Console.WriteLine($"{letter.Id} {letter.Reason} after {letter.Attempt} attempts: {letter.LastError}");
@@ -112,7 +113,7 @@ public sealed class ReadmeExamples(MemoryClusterFixture fixture)
         var requeued = await scheduler.RequeueAsync([.. dead.Select(d => d.Id)], attempts: 3, cancellationToken);
         var purged = await scheduler.PurgeDeadLettersAsync(
             new DeadLetterFilter { FailedBefore = DateTimeOffset.UtcNow.AddDays(-30) }, cancellationToken);
-        // README: end dlq
+        // docs: end dlq
 
         var letterOfJob = Assert.Single(dead);
         Assert.Equal(job.Id, letterOfJob.Id);

@@ -3,7 +3,7 @@ using Scheduler.Tests.Workflows;
 
 namespace Scheduler.Tests.Examples;
 
-// The workflow code shown in README.md, compiled and run here so the README cannot drift from the API.
+// The workflow code shown in docs/workflows.md, compiled and run here so the page cannot drift from the API.
 
 [Collection(WorkflowClusterCollection.Name)]
 public sealed class WorkflowReadmeExample(Infrastructure.MemoryClusterFixture fixture)
@@ -15,7 +15,7 @@ public sealed class WorkflowReadmeExample(Infrastructure.MemoryClusterFixture fi
         var scheduler = fixture.Client;
         var cancellationToken = cts.Token;
 
-        // README: workflow
+        // docs: workflow
         static CommandJob Agent(string name) => new() { Executable = "/bin/sh", Arguments = ["-c", $"echo {name}"] };
 
         var workflow = await scheduler.SubmitWorkflowAsync(new WorkflowDefinition
@@ -37,7 +37,7 @@ public sealed class WorkflowReadmeExample(Infrastructure.MemoryClusterFixture fi
         var status = await scheduler.WaitForWorkflowAsync(workflow.Id, TimeSpan.FromMinutes(5), cancellationToken);
         foreach (var job in status!.Jobs)
             Console.WriteLine($"{job.Name}: {job.State} ({job.StartedAt:HH:mm:ss} to {job.FinishedAt:HH:mm:ss})");
-        // README: end workflow
+        // docs: end workflow
 
         Assert.Equal(WorkflowState.Succeeded, status.State);
         Assert.Equal(4, status.Counts[WorkflowJobState.Succeeded]);

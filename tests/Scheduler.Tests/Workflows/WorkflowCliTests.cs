@@ -67,7 +67,7 @@ public sealed class WorkflowCliTests(SiloHostFixture fixture)
             await File.WriteAllTextAsync(file, """{ "jobs": [ { "name": "a", "comand": ["/bin/true"] } ] }""", cts.Token);
             var typo = await CliAsync(cts.Token, "workflow", "submit", file);
             Assert.True(typo.ExitCode == ExitCodes.Usage, typo.ToString());
-            Assert.Contains("comand", typo.Error);
+            Assert.Contains($"workflow file '{file}', line 1, column 37, job #1 ('a'): unknown setting \"comand\"", typo.Error);
         }
         finally
         {
