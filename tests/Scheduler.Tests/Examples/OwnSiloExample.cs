@@ -22,7 +22,7 @@ public sealed class OwnSiloExample
         var (siloPort, gatewayPort, id) = NewSilo();
         var dataDirectory = Path.Combine(dir.Path, "data");
 
-        // README: own silo
+        // docs: own silo
         var builder = Host.CreateApplicationBuilder();
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort, gatewayPort, serviceId: id, clusterId: id)
@@ -31,7 +31,7 @@ public sealed class OwnSiloExample
         builder.Services.AddJobHandler<GreetingHandler>("greet");
         using var host = builder.Build();
         await host.StartAsync(cts.Token);
-        // README: end own silo
+        // docs: end own silo
         try
         {
             using var clientHost = await MemoryClusterFixture.StartClientAsync(gatewayPort, id);
