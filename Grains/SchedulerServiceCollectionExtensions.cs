@@ -27,9 +27,7 @@ public static class SchedulerServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<JobHandlerRegistry>();
-        services.AddSingleton<WorkerPool>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
-        services.AddSingleton<JobRunner>();
+        services.AddWorkerPool();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WorkflowWatchdogStarter>();
         services.AddJobGrainStorage();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);

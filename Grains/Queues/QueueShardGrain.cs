@@ -76,11 +76,11 @@ public sealed partial class QueueShardGrain(
         return Task.CompletedTask;
     }
 
-    public Task<int> Holding(SiloAddress silo, long settledPulls, ImmutableArray<JobId> held)
+    public Task<int> RequeueUnheld(SiloAddress silo, long settledPull, ImmutableArray<JobId> held)
     {
         var holds = held.ToHashSet();
         var lost = QueueAgain([.. _inFlight
-            .Where(kv => kv.Value.Silo.Equals(silo) && kv.Value.Pull <= settledPulls && !holds.Contains(kv.Key))
+            .Where(kv => kv.Value.Silo.Equals(silo) && kv.Value.Pull <= settledPull && !holds.Contains(kv.Key))
             .Select(kv => kv.Key)]);
         if (lost > 0)
             LogNotHeld(logger, this.GetPrimaryKeyString(), lost, silo);
