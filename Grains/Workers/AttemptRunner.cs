@@ -108,7 +108,7 @@ internal sealed partial class AttemptRunner(
         JobResult result;
         try
         {
-            // Off the grain's scheduler: a handler may block or burn CPU without stalling other jobs' turns.
+            // On its own work item: a handler that blocks before its first await must not hold up other jobs' starts.
             result = await Task.Run(() => handler.ExecuteAsync(context, linked.Token), CancellationToken.None)
                 ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
         }
@@ -141,7 +141,7 @@ internal sealed partial class AttemptRunner(
         return result;
     }
 
-    /// <summary>The outcome must reach the grain: a lost report would leave the job Running until it is reloaded.</summary>
+    /// <summary>The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md).</summary>
     private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result)
     {
         // Keep trying for a while (storage may be restarting); the lease stays renewed meanwhile. If it never gets
