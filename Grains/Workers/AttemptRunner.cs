@@ -8,7 +8,7 @@ namespace Scheduler.Workers;
 
 /// <summary>
 /// Runs the jobs this silo pulled, one attempt each: starts the attempt on its job grain, keeps its lease, runs the
-/// handler off the grain, reports the outcome to the grain, then frees the slot and tells the shard.
+/// handler on the thread pool, reports the outcome to the grain, then frees the slot and tells the shard.
 /// </summary>
 internal sealed partial class AttemptRunner(
     IGrainFactory grains,

@@ -24,8 +24,8 @@ internal sealed partial class ShardPuller(
     /// <summary>Watches and pulls until <paramref name="stop"/> fires.</summary>
     public Task RunAsync(IReadOnlyList<ShardRef> shards, CancellationToken stop)
     {
-        _shards = shards;
         _heads = new ShardHeads(shards.Count);
+        _shards = shards;
         return Task.WhenAll([.. Enumerable.Range(0, shards.Count).Select(i => WatchAsync(i, stop)), PullLoopAsync(stop)]);
     }
 
