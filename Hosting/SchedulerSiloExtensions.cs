@@ -41,9 +41,7 @@ public static class SchedulerSiloExtensions
         services.AddSingleton<IConfigurationValidator, SchedulerStorageValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<JobHandlerRegistry>();
-        services.AddSingleton<WorkerPool>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
-        services.AddSingleton<JobRunner>();
+        services.AddWorkerPool();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WorkflowWatchdogStarter>();
         services.AddJobGrainStorage();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);

@@ -17,15 +17,14 @@ public interface IQueueShardGrain : IGrainWithStringKey
     /// <summary>
     /// Takes up to <paramref name="max"/> of the most urgent entries whose priority is at least
     /// <paramref name="minPriority"/>, and says what is left. <paramref name="pull"/> numbers the pulls of
-    /// <paramref name="silo"/> (one more each time), so that <see cref="Holding"/> can tell which of them it has seen
-    /// the answer to.
+    /// <paramref name="silo"/> one by one, for <see cref="RequeueUnheld"/>.
     /// </summary>
     [Alias("Pull")]
     Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull);
 
     /// <summary>
     /// The given jobs, pulled earlier, have ended their run (in any way). Until then the shard remembers which silo
-    /// took them, and offers them again if that silo dies or says it does not hold them (<see cref="Holding"/>).
+    /// took them, and queues them again if that silo dies or does not hold them (<see cref="RequeueUnheld"/>).
     /// </summary>
     [Alias("Ack")]
     Task Ack(ImmutableArray<JobId> ids);
@@ -35,15 +34,12 @@ public interface IQueueShardGrain : IGrainWithStringKey
     Task Return(ImmutableArray<JobId> ids);
 
     /// <summary>
-    /// What <paramref name="silo"/> holds of the jobs it pulled from this shard: every job it has been given and
-    /// not yet acknowledged or returned, as of when it had the answers of its pulls up to
-    /// <paramref name="settledPulls"/> (answered or failed). A job the shard handed to that silo in one of those
-    /// pulls and that the silo does not hold is queued again: the pull's answer was lost (a timeout while a silo
-    /// died), or so was the message that would have acknowledged or returned the job. Its job grain decides whether
-    /// it may run. Returns how many were queued again.
+    /// <paramref name="silo"/> holds <paramref name="held"/> of this shard's jobs, as of having the answers to its
+    /// pulls up to <paramref name="settledPull"/>: every job it was handed in those pulls and does not hold is queued
+    /// again (a message was lost; its job grain decides whether it may run). Returns how many.
     /// </summary>
-    [Alias("Holding")]
-    Task<int> Holding(SiloAddress silo, long settledPulls, ImmutableArray<JobId> held);
+    [Alias("RequeueUnheld")]
+    Task<int> RequeueUnheld(SiloAddress silo, long settledPull, ImmutableArray<JobId> held);
 
     /// <summary>Removes a waiting job (used when it is cancelled). Returns false if it was not waiting here.</summary>
     [Alias("Remove")]

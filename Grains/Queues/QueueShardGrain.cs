@@ -2,15 +2,14 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Scheduler.Queues;
 using Scheduler.Storage;
 
 namespace Scheduler.Queues;
 
 /// <summary>
-/// One shard of a queue, in memory. Durability comes from the job rows: on activation the shard reloads the
-/// Queued and Running jobs of its shard from the store, so a crash or a move to another silo loses nothing
-/// (a job that is in fact still running elsewhere is refused by its job grain when offered again).
+/// One shard of a queue, in memory; on activation it reloads its Queued and Running jobs from the job rows. It
+/// queues again the jobs a dead silo took or a live one does not hold; their job grains decide whether they may run
+/// (docs/design.md, "Liveness").
 /// </summary>
 public sealed partial class QueueShardGrain(
     IJobStore store,
@@ -25,8 +24,7 @@ public sealed partial class QueueShardGrain(
 
     private readonly ShardQueue _queue = new();
 
-    // Pulled and not yet acknowledged, with the silo that took them and its pull's number: offered again if that silo
-    // dies, or says it does not hold them.
+    // Pulled and not yet acknowledged, with the silo that took them and the number of its pull.
     private readonly Dictionary<JobId, (QueueEntry Entry, SiloAddress Silo, long Pull)> _inFlight = [];
     private ShardHead _head;
     private TaskCompletionSource? _headChanged;
@@ -42,7 +40,7 @@ public sealed partial class QueueShardGrain(
             _queue.Add(entry);
         UpdateHead();
         LogActivated(logger, key, open.Count);
-        this.RegisterGrainTimer(static (self, _) => self.RecoverFromDeadSilos(), this,
+        this.RegisterGrainTimer(static (self, _) => self.RequeueFromDeadSilos(), this,
             new GrainTimerCreationOptions { DueTime = options.Value.LeaseCheckInterval, Period = options.Value.LeaseCheckInterval });
     }
 
@@ -72,40 +70,37 @@ public sealed partial class QueueShardGrain(
 
     public Task Return(ImmutableArray<JobId> ids)
     {
-        QueueAgain(ids);
+        RequeueInFlight(ids);
         return Task.CompletedTask;
     }
 
-    public Task<int> Holding(SiloAddress silo, long settledPulls, ImmutableArray<JobId> held)
+    public Task<int> RequeueUnheld(SiloAddress silo, long settledPull, ImmutableArray<JobId> held)
     {
         var holds = held.ToHashSet();
-        var lost = QueueAgain([.. _inFlight
-            .Where(kv => kv.Value.Silo.Equals(silo) && kv.Value.Pull <= settledPulls && !holds.Contains(kv.Key))
+        var lost = RequeueInFlight([.. _inFlight
+            .Where(kv => kv.Value.Silo.Equals(silo) && kv.Value.Pull <= settledPull && !holds.Contains(kv.Key))
             .Select(kv => kv.Key)]);
         if (lost > 0)
             LogNotHeld(logger, this.GetPrimaryKeyString(), lost, silo);
         return Task.FromResult(lost);
     }
 
-    /// <summary>
-    /// Jobs taken by a silo that has since died go back to the queue. Their job grains decide whether they may run
-    /// again: an attempt whose lease is still valid elsewhere is not started twice.
-    /// </summary>
-    private Task RecoverFromDeadSilos()
+    /// <summary>Jobs taken by a silo that has since died go back to the queue.</summary>
+    private Task RequeueFromDeadSilos()
     {
         if (_inFlight.Count == 0)
             return Task.CompletedTask;
         var snapshot = membership.CurrentSnapshot;
-        var orphans = QueueAgain([.. _inFlight
+        var orphans = RequeueInFlight([.. _inFlight
             .Where(kv => snapshot.GetSiloStatus(kv.Value.Silo) == SiloStatus.Dead)
             .Select(kv => kv.Key)]);
         if (orphans > 0)
-            LogRecovered(logger, this.GetPrimaryKeyString(), orphans);
+            LogRequeuedFromDeadSilos(logger, this.GetPrimaryKeyString(), orphans);
         return Task.CompletedTask;
     }
 
     /// <summary>Puts jobs handed out earlier back in the queue (those still counted as handed out); returns how many.</summary>
-    private int QueueAgain(IReadOnlyList<JobId> ids)
+    private int RequeueInFlight(IReadOnlyList<JobId> ids)
     {
         var count = 0;
         foreach (var id in ids)
@@ -132,8 +127,8 @@ public sealed partial class QueueShardGrain(
         if (!_head.IsSameVersion(known) || maxWait <= TimeSpan.Zero)
             return _head;
         _headChanged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // A pending watch holds the activation open: when the silo begins to stop, watches answer at once (and later
-        // ones wait briefly), so the shard deactivates and moves without waiting out every long poll.
+        // A pending watch holds the activation open: once the silo is stopping, watches answer at once (later ones
+        // wait briefly), so the shard deactivates and moves without waiting out every long poll.
         var stopping = lifetime.ApplicationStopping;
         try
         {
@@ -167,7 +162,7 @@ public sealed partial class QueueShardGrain(
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue shard {Shard}: {Count} jobs taken by silos that died are queued again")]
-    private static partial void LogRecovered(ILogger logger, string shard, int count);
+    private static partial void LogRequeuedFromDeadSilos(ILogger logger, string shard, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue shard {Shard}: {Count} jobs handed to silo {Silo} that it does not hold are queued again")]
     private static partial void LogNotHeld(ILogger logger, string shard, int count, SiloAddress silo);

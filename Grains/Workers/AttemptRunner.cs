@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Scheduler.Execution;
@@ -5,22 +6,41 @@ using Scheduler.Storage;
 
 namespace Scheduler.Workers;
 
-/// <summary>Runs one dispatched job: start the attempt on its grain, run the handler off the grain, report the outcome.</summary>
-public sealed partial class JobRunner(
-    WorkerPool pool,
+/// <summary>
+/// Runs the jobs this silo pulled, one attempt each: starts the attempt on its job grain, keeps its lease, runs the
+/// handler on the thread pool, reports the outcome to the grain, then frees the slot and tells the shard.
+/// </summary>
+internal sealed partial class AttemptRunner(
+    IGrainFactory grains,
+    LeaseRenewer leases,
+    Slots slots,
+    ShardReporter reporter,
     JobHandlerRegistry handlers,
     IServiceScopeFactory scopes,
     IJobLogStore store,
     ILocalSiloDetails silo,
     TimeProvider time,
-    ILogger<JobRunner> logger)
+    ILogger<AttemptRunner> logger) : IDisposable
 {
-    public async Task RunAsync(IGrainFactory grains, Dispatch dispatch)
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Starts a pull's jobs, off the caller's thread; each holds one of the slots taken for the pull.</summary>
+    public void Start(ImmutableArray<QueueEntry> entries, string shard) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static s =>
+        {
+            foreach (var entry in s.Entries)
+                _ = s.Runner.RunAsync(new PulledJob(entry.Id, s.Shard));
+        }, (Runner: this, Entries: entries, Shard: shard), preferLocal: false);
+
+    /// <summary>Stops every running handler (shutdown after the grace period): each reports a retriable outcome.</summary>
+    public void StopAll() => _stopping.Cancel();
+
+    private async Task RunAsync(PulledJob pulled)
     {
-        var returned = false;
+        var givenBack = false;
         try
         {
-            var job = grains.Reference<IJobGrain>(dispatch.Id.Value);
+            var job = grains.Reference<IJobGrain>(pulled.Id.Value);
             JobExecution? execution;
             var asked = time.GetTimestamp();
             try
@@ -31,38 +51,40 @@ public sealed partial class JobRunner(
             {
                 // Most likely storage is unreachable. Hand the job back to its shard after a pause (holding the
                 // slot meanwhile slows pulling down while the outage lasts) instead of forgetting it.
-                LogStartFailed(logger, e, dispatch.Id);
+                LogStartFailed(logger, e, pulled.Id);
                 await Task.Delay(StartRetryDelay, time);
-                returned = true;
-                pool.Return(dispatch);
+                givenBack = true;
+                reporter.GiveBack(pulled);
                 return;
             }
             if (execution is null)
                 return;
-            var signals = pool.TrackLease(job, execution.Id, execution.Attempt, asked);
+            var lease = leases.Track(job, execution.Id, execution.Attempt, asked);
             try
             {
-                var result = await ExecuteAsync(execution, signals);
-                pool.Reporting(execution.Id);
+                var result = await ExecuteAsync(execution, lease);
+                lease.HandlerReturned();
                 await ReportAsync(job, execution, result);
             }
             finally
             {
-                pool.UntrackLease(execution.Id);
+                leases.Untrack(lease);
             }
         }
         catch (Exception e)
         {
-            // The attempt stays Running on its grain; it is run again when its shard reloads it.
-            LogRunFailed(logger, e, dispatch.Id);
+            // The attempt stays Running on its grain, whose lease runs out and queues it again.
+            LogRunFailed(logger, e, pulled.Id);
         }
         finally
         {
-            pool.Release(dispatch, acknowledge: !returned);
+            if (!givenBack)
+                reporter.Ended(pulled);
+            slots.Release();
         }
     }
 
-    private async Task<JobResult> ExecuteAsync(JobExecution execution, WorkerPool.AttemptSignals signals)
+    private async Task<JobResult> ExecuteAsync(JobExecution execution, AttemptLease lease)
     {
         await using var log = new ExecutionLog(store, execution.Id, execution.Attempt, time, logger);
         await using var scope = scopes.CreateAsyncScope();
@@ -71,7 +93,7 @@ public sealed partial class JobRunner(
             return JobResult.Fatal($"handler '{execution.Handler}' is not registered on silo {silo.Name}");
 
         using var timeout = execution.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, pool.Stopping, signals.LeaseLost, signals.Cancelled);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _stopping.Token, lease.Lost, lease.Cancelled);
         var context = new JobContext
         {
             Id = execution.Id,
@@ -86,7 +108,7 @@ public sealed partial class JobRunner(
         JobResult result;
         try
         {
-            // Off the grain's scheduler: a handler may block or burn CPU without stalling other jobs' turns.
+            // On its own work item: a handler that blocks before its first await must not hold up other jobs' starts.
             result = await Task.Run(() => handler.ExecuteAsync(context, linked.Token), CancellationToken.None)
                 ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
         }
@@ -94,15 +116,15 @@ public sealed partial class JobRunner(
         {
             result = JobResult.Retry($"timed out after {execution.Timeout}");
         }
-        catch (OperationCanceledException) when (signals.Cancelled.IsCancellationRequested)
+        catch (OperationCanceledException) when (lease.Cancelled.IsCancellationRequested)
         {
             result = JobResult.Fatal($"attempt {execution.Attempt} was cancelled while it ran");
         }
-        catch (OperationCanceledException) when (signals.LeaseLost.IsCancellationRequested)
+        catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested)
         {
             result = JobResult.Retry($"attempt {execution.Attempt} lost its lease on silo {silo.Name} and was stopped");
         }
-        catch (OperationCanceledException) when (pool.Stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
             result = JobResult.Retry($"silo {silo.Name} shut down while the job ran");
         }
@@ -119,7 +141,7 @@ public sealed partial class JobRunner(
         return result;
     }
 
-    /// <summary>The outcome must reach the grain: a lost report would leave the job Running until it is reloaded.</summary>
+    /// <summary>The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md).</summary>
     private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result)
     {
         // Keep trying for a while (storage may be restarting); the lease stays renewed meanwhile. If it never gets
@@ -141,6 +163,8 @@ public sealed partial class JobRunner(
             }
         }
     }
+
+    public void Dispose() => _stopping.Dispose();
 
     private static readonly TimeSpan StartRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ReportPatience = TimeSpan.FromMinutes(1);

@@ -1,0 +1,122 @@
+using System.Reflection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Scheduler.Workers;
+
+namespace Scheduler.Tests.Unit;
+
+/// <summary>When a silo stops one of its running attempts on its own, from what its lease renewals tell it.</summary>
+public sealed class AttemptLeaseTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Never = TimeSpan.FromHours(1);
+
+    [Fact]
+    public async Task ARefusedRenewal_StopsTheAttempt()
+    {
+        var grain = JobGrainFake.Create(_ => Task.FromResult(LeaseStatus.Lost));
+        using var lease = NewLease(grain, Never);
+
+        lease.Renew();
+
+        await WhenCancelled(lease.Lost);
+        Assert.False(lease.Cancelled.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task ARefusedRenewal_StopsNothing_OnceTheHandlerHasReturned()
+    {
+        // A renewal that waited behind the attempt's own outcome report on the grain is refused too.
+        var grain = JobGrainFake.Create(_ => Task.FromResult(LeaseStatus.Lost));
+        using var lease = NewLease(grain, Never);
+        lease.HandlerReturned();
+
+        await RenewAndWaitAsync(lease, grain, renewals: 2);
+
+        Assert.False(lease.Lost.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task ACancelledJob_SignalsCancelled_AndKeepsItsLease()
+    {
+        var grain = JobGrainFake.Create(_ => Task.FromResult(LeaseStatus.CancelRequested));
+        using var lease = NewLease(grain, Never);
+
+        lease.Renew();
+
+        await WhenCancelled(lease.Cancelled);
+        Assert.False(lease.Lost.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task ThreeFailedRenewalsInARow_StopTheAttempt_ButTwoDoNot()
+    {
+        var third = new TaskCompletionSource<LeaseStatus>();
+        var grain = JobGrainFake.Create(call => call < 3 ? Task.FromException<LeaseStatus>(new TimeoutException()) : third.Task);
+        using var lease = NewLease(grain, Never);
+
+        await RenewAndWaitAsync(lease, grain, renewals: 3); // the third starts only once the second has ended
+        Assert.False(lease.Lost.IsCancellationRequested);
+
+        third.SetException(new TimeoutException());
+        await WhenCancelled(lease.Lost);
+    }
+
+    [Fact]
+    public async Task ARenewalThatHangs_StopsTheAttempt_AfterTheSelfFencePeriod()
+    {
+        var hanging = new TaskCompletionSource<LeaseStatus>();
+        var grain = JobGrainFake.Create(_ => hanging.Task);
+        using var lease = NewLease(grain, selfFenceAfter: TimeSpan.FromMilliseconds(200));
+
+        lease.Renew();
+
+        await WhenCancelled(lease.Lost);
+    }
+
+    private static AttemptLease NewLease(JobGrainFake grain, TimeSpan selfFenceAfter) =>
+        new(grain.Grain, JobId.New(), attempt: 1, TimeProvider.System.GetTimestamp(), selfFenceAfter, TimeProvider.System, NullLogger.Instance);
+
+    /// <summary>Renews until the grain has seen <paramref name="renewals"/> calls: each starts only once the one before has ended.</summary>
+    private static async Task RenewAndWaitAsync(AttemptLease lease, JobGrainFake grain, int renewals)
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        while (grain.Heartbeats < renewals)
+        {
+            lease.Renew();
+            await Task.Delay(10, cts.Token);
+        }
+    }
+
+    private static Task WhenCancelled(CancellationToken token)
+    {
+        var fired = new TaskCompletionSource();
+        token.Register(() => fired.TrySetResult());
+        return fired.Task.WaitAsync(Patience);
+    }
+
+    /// <summary>An <see cref="IJobGrain"/> that answers the n-th heartbeat as told; any other call fails.</summary>
+    public class JobGrainFake : DispatchProxy
+    {
+        private Func<int, Task<LeaseStatus>> _heartbeat = null!;
+        private int _heartbeats;
+
+        public int Heartbeats => Volatile.Read(ref _heartbeats);
+
+        public static JobGrainFake Create(Func<int, Task<LeaseStatus>> heartbeat)
+        {
+            var grain = DispatchProxy.Create<IJobGrain, JobGrainFake>();
+            var fake = (JobGrainFake)(object)grain;
+            fake._heartbeat = heartbeat;
+            return fake;
+        }
+
+        public IJobGrain Grain => (IJobGrain)(object)this;
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args)
+        {
+            if (method?.Name != nameof(IJobGrain.Heartbeat))
+                throw new NotSupportedException(method?.Name);
+            return _heartbeat(Interlocked.Increment(ref _heartbeats));
+        }
+    }
+}
