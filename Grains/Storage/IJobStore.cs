@@ -21,7 +21,10 @@ public interface IJobStore
     /// <summary>The stored grain state of each job that has a row (jobs without a row are left out).</summary>
     Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default);
 
-    /// <summary>Jobs of one queue shard that are Queued or Running: what a shard reloads when it activates.</summary>
+    /// <summary>
+    /// Jobs of one queue shard that are Queued or Running, each at the place its record gave it (see
+    /// <see cref="JobRecord.QueuedAsOf"/>): what a shard reloads when it activates.
+    /// </summary>
     Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default);
 
     /// <summary>Newest first (by CreatedAt, then id).</summary>
@@ -58,6 +61,15 @@ public sealed record JobRecord(
     /// the history then also gets the Queued transition, at this time, before this record's own.
     /// </summary>
     public DateTimeOffset? QueuedAt { get; init; }
+
+    /// <summary>
+    /// With <see cref="Priority"/> and <see cref="SizeHint"/>, the job's place in its queue shard
+    /// (<see cref="JobGrainState.QueuedAs"/>): the time it is queued by. Null means <see cref="CreatedAt"/>.
+    /// </summary>
+    public DateTimeOffset? QueuedAsOf { get; init; }
+
+    /// <summary>Its workflow's size hint (0 for other jobs): at equal priority, the shard serves smaller ones first.</summary>
+    public long SizeHint { get; init; }
 }
 
 /// <summary>A job grain's state as stored: <see cref="Data"/> is null for a row written without one.</summary>

@@ -71,7 +71,7 @@ public sealed class InMemoryJobStore : ISchedulerStore
     {
         IReadOnlyList<QueueEntry> open = [.. _jobs.Values
             .Where(j => j.Queue == queue && j.Shard == shard && j.State is JobState.Queued or JobState.Running)
-            .Select(j => new QueueEntry(j.Id, j.Priority, j.CreatedAt.UtcTicks))];
+            .Select(j => new QueueEntry(j.Id, j.Priority, (j.QueuedAsOf ?? j.CreatedAt).UtcTicks, j.SizeHint))];
         return Task.FromResult(open);
     }
 

@@ -47,6 +47,7 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, Lega
         if (grainState.State is not JobGrainState state)
             throw new ArgumentException($"job grain state expected, not {typeof(T)}", nameof(grainState));
         var current = grainState.ETag is null ? 0 : int.Parse(grainState.ETag, CultureInfo.InvariantCulture);
+        var place = state.QueuedAs(id).Entry;
         var record = new JobRecord(id, state.Queue, state.Shard, state.Priority, state.Tenant, state.Handler, state.State,
             state.Attempt, state.CreatedAt, state.UpdatedAt,
             state.State == JobState.Running || state.State.IsFinal() ? state.Silo : null,
@@ -55,6 +56,8 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, Lega
             Version = current + 1,
             Data = serializer.SerializeToArray(state),
             QueuedAt = !grainState.RecordExists && state.State != JobState.Queued ? state.CreatedAt : null,
+            QueuedAsOf = new DateTimeOffset(place.EnqueuedAtTicks, TimeSpan.Zero),
+            SizeHint = place.SizeHint,
         };
         var conflicts = await store.SaveAsync([record]).ConfigureAwait(false);
         if (conflicts.Count > 0)

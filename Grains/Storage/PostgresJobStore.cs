@@ -20,14 +20,17 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
     private static readonly string SaveSql = $"""
         WITH input AS (
             SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
-                                 @created_at, @updated_at, @version, @data, @silo, @reason, @queued_at)
+                                 @created_at, @updated_at, @version, @data, @silo, @reason, @queued_at,
+                                 @queued_as_of, @size_hint)
                 AS t(job_id, queue, shard, priority, tenant, handler, state, attempt,
-                     created_at, updated_at, version, data, silo, reason, queued_at)
+                     created_at, updated_at, version, data, silo, reason, queued_at,
+                     queued_as_of, size_hint)
         ), saved AS (
             INSERT INTO scheduler_jobs AS j
-                (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
+                (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data,
+                 queued_as_of, size_hint)
             SELECT @service_id, job_id, queue, shard, priority, tenant, handler, state, attempt,
-                   CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data
+                   CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data, queued_as_of, size_hint
             FROM input
             ON CONFLICT (service_id, job_id) DO UPDATE SET
                 queue = excluded.queue,
@@ -39,7 +42,9 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
                 attempt = excluded.attempt,
                 updated_at = excluded.updated_at,
                 version = CASE WHEN excluded.version = 0 THEN j.version ELSE excluded.version END,
-                data = excluded.data
+                data = excluded.data,
+                queued_as_of = excluded.queued_as_of,
+                size_hint = excluded.size_hint
             WHERE excluded.version = 0 OR j.version = excluded.version - 1
             RETURNING j.job_id, j.created_at = -1 AS absent
         ), written AS (
@@ -166,6 +171,8 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
             AddArray(command, "silo", round.Select(r => r.Silo).ToArray());
             AddArray(command, "reason", round.Select(r => r.Reason).ToArray());
             AddArray(command, "queued_at", round.Select(r => r.QueuedAt?.UtcTicks).ToArray());
+            AddArray(command, "queued_as_of", round.Select(r => r.QueuedAsOf?.UtcTicks).ToArray());
+            AddArray(command, "size_hint", round.Select(r => r.SizeHint).ToArray());
 
             // Updates of rows that do not exist (a job deleted meanwhile) are undone.
             var written = await ReadBatchWriteAsync(command, DeleteAbsentSql, "job_ids", round.Count, cancellationToken).ConfigureAwait(false);

@@ -19,8 +19,10 @@ public abstract partial class SqlJobStore : ISchedulerStore
     // row still at version 0; higher versions go through UpdateJobSql. See IJobStore.SaveAsync.
     private protected const string UpsertJobSql = """
         INSERT INTO scheduler_jobs
-            (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
-        VALUES (@service_id, @job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt, @created_at, @updated_at, @version, @data)
+            (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data,
+             queued_as_of, size_hint)
+        VALUES (@service_id, @job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt, @created_at, @updated_at, @version, @data,
+                @queued_as_of, @size_hint)
         ON CONFLICT (service_id, job_id) DO UPDATE SET
             queue = excluded.queue,
             shard = excluded.shard,
@@ -31,20 +33,24 @@ public abstract partial class SqlJobStore : ISchedulerStore
             attempt = excluded.attempt,
             updated_at = excluded.updated_at,
             version = CASE WHEN excluded.version = 0 THEN scheduler_jobs.version ELSE excluded.version END,
-            data = excluded.data
+            data = excluded.data,
+            queued_as_of = excluded.queued_as_of,
+            size_hint = excluded.size_hint
         WHERE excluded.version = 0 OR scheduler_jobs.version = excluded.version - 1
         """;
 
     private protected const string UpdateJobSql = """
         UPDATE scheduler_jobs SET
             queue = @queue, shard = @shard, priority = @priority, tenant = @tenant, handler = @handler, state = @state,
-            attempt = @attempt, updated_at = @updated_at, version = @version, data = @data
+            attempt = @attempt, updated_at = @updated_at, version = @version, data = @data,
+            queued_as_of = @queued_as_of, size_hint = @size_hint
         WHERE service_id = @service_id AND job_id = @job_id AND version = @version - 1
         """;
 
-    // The state list, as literals, matches the partial index ix_scheduler_jobs_open.
+    // The state list, as literals, matches the partial index ix_scheduler_jobs_open, whose order the rows come in:
+    // the shard orders them by their entries, and keeps this order (creation, then id) among equal entries.
     private static readonly string LoadOpenSql = $"""
-        SELECT job_id, priority, created_at
+        SELECT job_id, priority, COALESCE(queued_as_of, created_at), size_hint
         FROM scheduler_jobs
         WHERE service_id = @service_id AND queue = @queue AND shard = @shard AND state IN ({(int)JobState.Queued}, {(int)JobState.Running})
         ORDER BY priority DESC, created_at, job_id
@@ -187,7 +193,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            entries.Add(new QueueEntry(ReadJobId(reader, 0), ReadInt32(reader, 1), reader.GetInt64(2)));
+            entries.Add(new QueueEntry(ReadJobId(reader, 0), ReadInt32(reader, 1), reader.GetInt64(2), reader.GetInt64(3)));
         }
         return entries;
     }
@@ -435,6 +441,8 @@ public abstract partial class SqlJobStore : ISchedulerStore
         AddParameter(command, "updated_at", DbType.Int64);
         AddParameter(command, "version", DbType.Int32);
         AddParameter(command, "data", DbType.Binary);
+        AddParameter(command, "queued_as_of", DbType.Int64);
+        AddParameter(command, "size_hint", DbType.Int64);
         return command;
     }
 
@@ -453,6 +461,8 @@ public abstract partial class SqlJobStore : ISchedulerStore
         p["updated_at"].Value = record.UpdatedAt.UtcTicks;
         p["version"].Value = record.Version;
         p["data"].Value = (object?)record.Data ?? DBNull.Value;
+        p["queued_as_of"].Value = (object?)record.QueuedAsOf?.UtcTicks ?? DBNull.Value;
+        p["size_hint"].Value = record.SizeHint;
     }
 
     private static int CheckLimit(int limit, string paramName) => limit is > 0 and <= JobFilter.MaxLimit

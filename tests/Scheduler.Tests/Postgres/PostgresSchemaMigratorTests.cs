@@ -1,6 +1,7 @@
 using Npgsql;
 using Scheduler.Hosting;
 using Scheduler.Hosting.Storage;
+using Scheduler.Storage;
 using Scheduler.Tests.Storage;
 
 namespace Scheduler.Tests.Postgres;
@@ -16,8 +17,8 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
     {
         var scripts = _migrator.GetScripts(SchemaVendor.PostgreSql);
 
-        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql"], scripts.Select(s => s.ResourceName));
-        Assert.Equal([1, 2, 3, 4, 5], scripts.Select(s => s.Version));
+        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql", "sql/postgresql/0006_queue_order.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal([1, 2, 3, 4, 5, 6], scripts.Select(s => s.Version));
     }
 
     [Fact]
@@ -29,9 +30,9 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         var result = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal(0, result.VersionBefore);
-        Assert.Equal(5, result.VersionAfter);
-        Assert.Equal([1, 2, 3, 4, 5], result.Applied.Select(s => s.Version));
-        Assert.Equal(5L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(6, result.VersionAfter);
+        Assert.Equal([1, 2, 3, 4, 5, 6], result.Applied.Select(s => s.Version));
+        Assert.Equal(6L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
         Assert.Equal(11L, await ScalarAsync(cs, "SELECT COUNT(*) FROM OrleansQuery", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_jobs", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_job_logs", cts.Token));
@@ -46,9 +47,9 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
 
         var second = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal((5, 5), (second.VersionBefore, second.VersionAfter));
+        Assert.Equal((6, 6), (second.VersionBefore, second.VersionAfter));
         Assert.Empty(second.Applied);
-        Assert.Equal(5L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(6L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]
@@ -80,7 +81,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
             () => _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token));
 
         Assert.Contains("version 7", error.Message);
-        Assert.Contains("up to 5", error.Message);
+        Assert.Contains("up to 6", error.Message);
         Assert.Contains("silo is older than the database", error.Message);
     }
 
@@ -100,9 +101,39 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         start.Set();
         var results = await Task.WhenAll(runs).WaitAsync(cts.Token);
 
-        Assert.All(results, r => Assert.Equal(5, r.VersionAfter));
-        Assert.Equal([1, 2, 3, 4, 5], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
-        Assert.Equal(5L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.All(results, r => Assert.Equal(6, r.VersionAfter));
+        Assert.Equal([1, 2, 3, 4, 5, 6], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
+        Assert.Equal(6L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+    }
+
+    [Fact]
+    public async Task MigrateAsync_FromVersion5_KeepsOpenJobsQueuedByTheirCreationWithNoSizeHint()
+    {
+        using var cts = Bounded.Timeout(60);
+        var cs = await fixture.Server.CreateDatabaseAsync("migrate", cts.Token);
+        var id = JobId.New();
+        var created = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        // The database as a silo of schema version 5 left it, with an open job in it.
+        await ExecuteAsync(cs, "CREATE TABLE scheduler_schema_version (version integer NOT NULL PRIMARY KEY, script varchar(200) NOT NULL, applied_at bigint NOT NULL)", cts.Token);
+        foreach (var script in _migrator.GetScripts(SchemaVendor.PostgreSql).Where(s => s.Version <= 5))
+        {
+            using var stream = typeof(SchemaMigrator).Assembly.GetManifestResourceStream(script.ResourceName)!;
+            using var reader = new StreamReader(stream);
+            await ExecuteAsync(cs, await reader.ReadToEndAsync(cts.Token), cts.Token);
+            await ExecuteAsync(cs, $"INSERT INTO scheduler_schema_version VALUES ({script.Version}, '{script.ResourceName}', 0)", cts.Token);
+        }
+        await ExecuteAsync(cs, $"""
+            INSERT INTO scheduler_jobs
+                (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
+            VALUES ('svc', '{id}', 'default', 0, 60, 't1', 'command', {(int)JobState.Queued}, 0, {created.UtcTicks}, {created.UtcTicks}, 1, NULL)
+            """, cts.Token);
+
+        var result = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([6], result.Applied.Select(s => s.Version));
+        await using var dataSource = NpgsqlDataSource.Create(cs);
+        var open = await new PostgresJobStore(dataSource, "svc").LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(new QueueEntry(id, 60, created.UtcTicks, SizeHint: 0), Assert.Single(open));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Scheduler.Hosting.Storage;
+using Scheduler.Storage;
 using Xunit;
 
 namespace Scheduler.Tests.Storage;
@@ -18,8 +19,8 @@ public sealed class SchemaMigratorTests : IDisposable
     {
         var scripts = _migrator.GetScripts(SchemaVendor.Sqlite);
 
-        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql"], scripts.Select(s => s.ResourceName));
-        Assert.Equal([1, 2, 3, 4, 5], scripts.Select(s => s.Version));
+        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql", "sql/sqlite/0006_queue_order.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal([1, 2, 3, 4, 5, 6], scripts.Select(s => s.Version));
     }
 
     [Fact]
@@ -30,13 +31,13 @@ public sealed class SchemaMigratorTests : IDisposable
         var result = await _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal(0, result.VersionBefore);
-        Assert.Equal(5, result.VersionAfter);
-        Assert.Equal([1, 2, 3, 4, 5], result.Applied.Select(s => s.Version));
+        Assert.Equal(6, result.VersionAfter);
+        Assert.Equal([1, 2, 3, 4, 5, 6], result.Applied.Select(s => s.Version));
         await using var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cts.Token);
         Assert.Equal("wal", await ScalarAsync<string>(connection, "PRAGMA journal_mode;", cts.Token));
         Assert.Equal(2L, await ScalarAsync<long>(connection, "PRAGMA synchronous;", cts.Token)); // FULL: a commit survives a crash
-        Assert.Equal(5L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_schema_version;", cts.Token));
+        Assert.Equal(6L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_schema_version;", cts.Token));
         Assert.Equal(11L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM OrleansQuery;", cts.Token));
         Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_jobs;", cts.Token));
     }
@@ -49,8 +50,8 @@ public sealed class SchemaMigratorTests : IDisposable
 
         var second = await _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal(5, second.VersionBefore);
-        Assert.Equal(5, second.VersionAfter);
+        Assert.Equal(6, second.VersionBefore);
+        Assert.Equal(6, second.VersionAfter);
         Assert.Empty(second.Applied);
     }
 
@@ -96,8 +97,53 @@ public sealed class SchemaMigratorTests : IDisposable
             () => _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token));
 
         Assert.Contains("version 7", error.Message);
-        Assert.Contains("up to 5", error.Message);
+        Assert.Contains("up to 6", error.Message);
         Assert.Contains("silo is older than the database", error.Message);
+    }
+
+    [Fact]
+    public async Task MigrateAsync_FromVersion5_KeepsOpenJobsQueuedByTheirCreationWithNoSizeHint()
+    {
+        using var cts = Bounded.Timeout();
+        var id = JobId.New();
+        var created = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        await using (var connection = new SqliteConnection(ConnectionString))
+        {
+            await connection.OpenAsync(cts.Token);
+            // The database as a silo of schema version 5 left it, with an open job in it.
+            await ExecuteAsync(connection, "CREATE TABLE scheduler_schema_version (version integer NOT NULL PRIMARY KEY, script varchar(200) NOT NULL, applied_at bigint NOT NULL);", cts.Token);
+            foreach (var script in _migrator.GetScripts(SchemaVendor.Sqlite).Where(s => s.Version <= 5))
+            {
+                await ExecuteAsync(connection, ReadScript(script), cts.Token);
+                await ExecuteAsync(connection, $"INSERT INTO scheduler_schema_version VALUES ({script.Version}, '{script.ResourceName}', 0);", cts.Token);
+            }
+            await ExecuteAsync(connection, $"""
+                INSERT INTO scheduler_jobs
+                    (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
+                VALUES ('svc', '{id}', 'default', 0, 60, 't1', 'command', {(int)JobState.Queued}, 0, {created.UtcTicks}, {created.UtcTicks}, 1, NULL);
+                """, cts.Token);
+        }
+
+        var result = await _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([6], result.Applied.Select(s => s.Version));
+        await using var dataSource = SqliteFactory.Instance.CreateDataSource(ConnectionString);
+        var open = await new SqliteJobStore(dataSource, "svc").LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token);
+        Assert.Equal(new QueueEntry(id, 60, created.UtcTicks, SizeHint: 0), Assert.Single(open));
+    }
+
+    private static string ReadScript(SchemaScript script)
+    {
+        using var stream = typeof(SchemaMigrator).Assembly.GetManifestResourceStream(script.ResourceName)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task<T> ScalarAsync<T>(SqliteConnection connection, string sql, CancellationToken cancellationToken)

@@ -253,6 +253,71 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LoadOpenAsync_ReturnsTheQueueTimeAndSizeHintSaved_AloneInABatchAndOnUpdate()
+    {
+        // A workflow's jobs are queued by their workflow's creation and size hint; a shard that reloads must see both.
+        using var cts = Bounded.Timeout(60);
+        var workflowCreated = T0.AddMinutes(-10);
+        var alone = JobId.New();
+        var batched = JobId.New();
+        var plain = JobId.New();
+        var updatedAlone = JobId.New();
+        var updatedBatched = JobId.New();
+        JobRecord OfWorkflow(JobId id, long sizeHint, int version = 1) =>
+            Job(id, attempt: version - 1) with { Version = version, Data = [1], QueuedAsOf = workflowCreated, SizeHint = sizeHint };
+
+        await _store.SaveAsync([OfWorkflow(alone, 12)], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([
+            OfWorkflow(batched, 3_000),
+            Job(plain, created: T0.AddSeconds(1)) with { Version = 1, Data = [2] },
+            Job(updatedAlone) with { Version = 1, Data = [3] },
+            Job(updatedBatched) with { Version = 1, Data = [4] },
+        ], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([OfWorkflow(updatedAlone, 40, version: 2)], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([OfWorkflow(updatedBatched, 7, version: 2), OfWorkflow(batched, 3_000, version: 2)], cts.Token).WaitAsync(cts.Token);
+
+        var open = (await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token)).ToDictionary(e => e.Id);
+
+        var queuedAs = workflowCreated.UtcTicks;
+        Assert.Equal(new QueueEntry(alone, 50, queuedAs, 12), open[alone]);
+        Assert.Equal(new QueueEntry(batched, 50, queuedAs, 3_000), open[batched]);
+        Assert.Equal(new QueueEntry(plain, 50, T0.AddSeconds(1).UtcTicks), open[plain]);
+        Assert.Equal(new QueueEntry(updatedAlone, 50, queuedAs, 40), open[updatedAlone]);
+        Assert.Equal(new QueueEntry(updatedBatched, 50, queuedAs, 7), open[updatedBatched]);
+    }
+
+    [Fact]
+    public async Task LoadOpenAsync_QueuesARowWithoutQueueTimeOrSizeHint_ByItsCreationWithNoHint()
+    {
+        // Written as by a silo of schema version 5, which knows neither column (a rolling upgrade).
+        using var cts = Bounded.Timeout(60);
+        var id = JobId.New();
+        await using (var command = _dataSource.CreateCommand($"""
+            INSERT INTO scheduler_jobs
+                (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data)
+            VALUES (@service_id, @job_id, 'default', 0, 60, 't1', 'command', {(int)JobState.Queued}, 0, @created_at, @created_at, 1, NULL)
+            """))
+        {
+            AddValue(command, "service_id", ServiceA);
+            AddValue(command, "job_id", id.ToString());
+            AddValue(command, "created_at", T0.UtcTicks);
+            await command.ExecuteNonQueryAsync(cts.Token).WaitAsync(cts.Token);
+        }
+
+        var open = await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(new QueueEntry(id, 60, T0.UtcTicks, SizeHint: 0), Assert.Single(open));
+    }
+
+    private static void AddValue(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+
+    [Fact]
     public async Task ListAsync_FiltersAndOrdersNewestFirst_WhenFiltersAreGiven()
     {
         using var cts = Bounded.Timeout();

@@ -1,0 +1,33 @@
+using Scheduler.Storage;
+using Xunit;
+
+namespace Scheduler.Tests.Storage;
+
+public sealed class InMemoryJobStoreTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+    [Fact]
+    public async Task LoadOpenAsync_ReturnsTheQueueTimeAndSizeHintSaved_AndCreationWithNoHintForARecordWithout()
+    {
+        using var cts = Bounded.Timeout();
+        var store = new InMemoryJobStore();
+        var workflowCreated = T0.AddMinutes(-10);
+        var ofWorkflow = JobId.New();
+        var plain = JobId.New();
+        await store.SaveAsync([
+            Job(ofWorkflow) with { QueuedAsOf = workflowCreated, SizeHint = 12 },
+            Job(plain),
+            Job(JobId.New(), JobState.Succeeded) with { QueuedAsOf = workflowCreated, SizeHint = 1 },
+        ], cts.Token).WaitAsync(cts.Token);
+
+        var open = (await store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token)).ToDictionary(e => e.Id);
+
+        Assert.Equal(2, open.Count);
+        Assert.Equal(new QueueEntry(ofWorkflow, 50, workflowCreated.UtcTicks, 12), open[ofWorkflow]);
+        Assert.Equal(new QueueEntry(plain, 50, T0.UtcTicks, SizeHint: 0), open[plain]);
+    }
+
+    private static JobRecord Job(JobId id, JobState state = JobState.Queued) =>
+        new(id, "default", 0, 50, "t1", "command", state, 0, T0, T0);
+}
