@@ -38,9 +38,10 @@ public static class SchedulerSiloExtensions
 
         optionsBuilder.ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
-        services.AddSingleton<IConfigurationValidator, SchedulerStorageValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<JobHandlerRegistry>();
+        // Before the worker pool, whose parts need the store: a missing storage is named, not a DI error.
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchedulerStorageCheck>();
         services.AddWorkerPool();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WorkflowWatchdogStarter>();
         services.AddJobGrainStorage();
@@ -97,14 +98,18 @@ public static class SchedulerSiloExtensions
         }
     }
 
-    /// <summary>Without a job store the silo would start and fail on its first job; this stops the start with what to call.</summary>
-    private sealed class SchedulerStorageValidator(IServiceProviderIsService services) : IConfigurationValidator
+    /// <summary>Stops the start of a silo that has the scheduler but no storage, saying what to call.</summary>
+    private sealed class SchedulerStorageCheck : ILifecycleParticipant<ISiloLifecycle>
     {
-        public void ValidateConfiguration()
+        public SchedulerStorageCheck(IServiceProviderIsService services)
         {
             if (!services.IsService(typeof(IJobStore)))
                 throw new OrleansConfigurationException(
                     "The scheduler has no storage: call UseEmbeddedSchedulerStorage, UsePostgresSchedulerStorage or UseInMemorySchedulerStorage on the silo builder.");
+        }
+
+        public void Participate(ISiloLifecycle lifecycle)
+        {
         }
     }
 }
