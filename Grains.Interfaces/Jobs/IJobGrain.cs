@@ -59,6 +59,13 @@ public interface IJobGrain : IGrainWithGuidKey
     [Alias("Requeue")]
     Task<RequeueOutcome> Requeue(int? attempts);
 
+    /// <summary>
+    /// Puts a Queued job in its queue shard; should the shard not answer, the job grain tries again every few seconds
+    /// until it does. Any other job is left as it is.
+    /// </summary>
+    [Alias("EnsureQueued")]
+    Task EnsureQueued();
+
     /// <summary>Deletes a Failed (dead-lettered) job: its grain state, job row, history and log. Any other job is left as it is.</summary>
     [Alias("Purge")]
     Task<PurgeOutcome> Purge();

@@ -338,6 +338,9 @@ public sealed partial class JobGrain(
         return await GetStatus();
     }
 
+    // A job waiting out a retry delay is queued by its timer or reminder when due.
+    public Task EnsureQueued() => Job.NotBefore is null ? EnqueueAsync() : Task.CompletedTask;
+
     /// <summary>
     /// Puts the job in its shard. The job is Queued in storage already; should the call fail (the shard's silo dying),
     /// the retry timer tries again shortly, while this activation lives (the shard ignores a job it holds already).

@@ -51,12 +51,18 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
             if (submitted[i].Waiting is { } place)
                 waiting.Add(place);
         }
-        await EnqueueAsync(waiting);
+        await EnqueueAsync(waiting, handToGrains: true);
         return results;
     }
 
-    /// <summary>Puts jobs in their queue shards, one call per shard.</summary>
-    public Task EnqueueAsync(IReadOnlyCollection<QueuedJob> jobs)
+    /// <summary>Puts jobs in their queue shards, one call per shard; throws when a shard cannot be reached.</summary>
+    public Task EnqueueAsync(IReadOnlyCollection<QueuedJob> jobs) => EnqueueAsync(jobs, handToGrains: false);
+
+    /// <param name="handToGrains">
+    /// A shard that cannot be reached leaves its jobs to their grains, which try again until it answers: the jobs are
+    /// recorded already, so the submit has succeeded. Never from a job grain itself (a call to itself would deadlock).
+    /// </param>
+    private Task EnqueueAsync(IReadOnlyCollection<QueuedJob> jobs, bool handToGrains)
     {
         if (jobs.Count == 0)
             return Task.CompletedTask;
@@ -67,7 +73,19 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
                 byShard[job.Shard] = entries = ImmutableArray.CreateBuilder<QueueEntry>();
             entries.Add(job.Entry);
         }
-        return Task.WhenAll(byShard.Select(kv => grains.Reference<IQueueShardGrain>(kv.Key).Enqueue(kv.Value.DrainToImmutable())));
+        return Task.WhenAll(byShard.Select(kv => EnqueueAsync(kv.Key, kv.Value.DrainToImmutable(), handToGrains)));
+    }
+
+    private async Task EnqueueAsync(string shard, ImmutableArray<QueueEntry> entries, bool handToGrains)
+    {
+        try
+        {
+            await grains.Reference<IQueueShardGrain>(shard).Enqueue(entries);
+        }
+        catch (Exception) when (handToGrains)
+        {
+            await Task.WhenAll(entries.Select(entry => grains.Reference<IJobGrain>(entry.Id.Value).EnsureQueued()));
+        }
     }
 
     /// <summary>True (once) if <paramref name="id"/> is being submitted as new from this silo: its grain need not read its state.</summary>

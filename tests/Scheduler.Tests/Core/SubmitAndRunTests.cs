@@ -10,6 +10,22 @@ public sealed class SubmitAndRunTests(MemoryClusterFixture fixture)
     private ISchedulerClient Client => fixture.Client;
 
     [Fact]
+    public async Task Submit_IsAccepted_AndTheJobRuns_WhenItsQueueShardDoesNotAnswerAtFirst()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var id = JobId.New();
+        // The submit's own enqueue fails, then the job grain's first try: the job is queued on the grain's next try.
+        fixture.Faults.Refuse(id, times: 2);
+
+        var submitted = await Client.SubmitAsync(Payloads.WorkJob(tag: "unreachable-shard") with { Id = id }, cts.Token);
+        var status = await Client.WaitForFinalAsync(id, Patience, cts.Token);
+
+        Assert.Equal(SubmitOutcome.Accepted, submitted.Outcome);
+        Assert.Equal(JobState.Succeeded, status!.State);
+        Assert.Single(fixture.Book.Of(id));
+    }
+
+    [Fact]
     public async Task Submit_RunsToSucceeded_WithStatusAndLog()
     {
         using var cts = new CancellationTokenSource(Patience);

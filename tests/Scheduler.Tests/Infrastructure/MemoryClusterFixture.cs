@@ -19,6 +19,7 @@ public sealed class MemoryClusterFixture : IAsyncLifetime
     public const int Capacity = 2;
 
     public ExecutionBook Book { get; } = new();
+    public EnqueueFaults Faults { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public ISchedulerClient Client { get; private set; } = null!;
     public string ClusterId { get; } = $"test-{Guid.NewGuid():N}";
@@ -39,6 +40,7 @@ public sealed class MemoryClusterFixture : IAsyncLifetime
                 o.ShutdownGracePeriod = TimeSpan.FromSeconds(2);
             });
             silo.UseInMemorySchedulerStorage();
+            silo.AddIncomingGrainCallFilter(Faults.Invoke);
             silo.Services.AddSingleton(Book);
             silo.Services.AddJobHandler<WorkHandler>(WorkHandler.Name);
             // The same handler under names with retry settings of their own.
