@@ -32,20 +32,7 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
             SELECT @service_id, job_id, queue, shard, priority, tenant, handler, state, attempt,
                    CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data, queued_as_of, size_hint
             FROM input
-            ON CONFLICT (service_id, job_id) DO UPDATE SET
-                queue = excluded.queue,
-                shard = excluded.shard,
-                priority = excluded.priority,
-                tenant = excluded.tenant,
-                handler = excluded.handler,
-                state = excluded.state,
-                attempt = excluded.attempt,
-                updated_at = excluded.updated_at,
-                version = CASE WHEN excluded.version = 0 THEN j.version ELSE excluded.version END,
-                data = excluded.data,
-                queued_as_of = excluded.queued_as_of,
-                size_hint = excluded.size_hint
-            WHERE excluded.version = 0 OR j.version = excluded.version - 1
+            {OnConflictUpdate("j")}
             RETURNING j.job_id, j.created_at = -1 AS absent
         ), written AS (
             SELECT job_id FROM saved WHERE NOT absent

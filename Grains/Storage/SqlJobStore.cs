@@ -17,26 +17,22 @@ public abstract partial class SqlJobStore : ISchedulerStore
 {
     // Version 0 writes unconditionally (and keeps the stored version); version 1 creates the row, or takes over a
     // row still at version 0; higher versions go through UpdateJobSql. See IJobStore.SaveAsync.
-    private protected const string UpsertJobSql = """
+    private protected static string OnConflictUpdate(string row) => $"""
+        ON CONFLICT (service_id, job_id) DO UPDATE SET
+            queue = excluded.queue, shard = excluded.shard, priority = excluded.priority, tenant = excluded.tenant,
+            handler = excluded.handler, state = excluded.state, attempt = excluded.attempt, updated_at = excluded.updated_at,
+            version = CASE WHEN excluded.version = 0 THEN {row}.version ELSE excluded.version END,
+            data = excluded.data, queued_as_of = excluded.queued_as_of, size_hint = excluded.size_hint
+        WHERE excluded.version = 0 OR {row}.version = excluded.version - 1
+        """;
+
+    private protected static readonly string UpsertJobSql = $"""
         INSERT INTO scheduler_jobs
             (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data,
              queued_as_of, size_hint)
         VALUES (@service_id, @job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt, @created_at, @updated_at, @version, @data,
                 @queued_as_of, @size_hint)
-        ON CONFLICT (service_id, job_id) DO UPDATE SET
-            queue = excluded.queue,
-            shard = excluded.shard,
-            priority = excluded.priority,
-            tenant = excluded.tenant,
-            handler = excluded.handler,
-            state = excluded.state,
-            attempt = excluded.attempt,
-            updated_at = excluded.updated_at,
-            version = CASE WHEN excluded.version = 0 THEN scheduler_jobs.version ELSE excluded.version END,
-            data = excluded.data,
-            queued_as_of = excluded.queued_as_of,
-            size_hint = excluded.size_hint
-        WHERE excluded.version = 0 OR scheduler_jobs.version = excluded.version - 1
+        {OnConflictUpdate("scheduler_jobs")}
         """;
 
     private protected const string UpdateJobSql = """
