@@ -23,6 +23,12 @@ public partial interface ISchedulerClient
     /// <summary>Cancels every job that has not ended, queued or running; the workflow ends Cancelled. Returns its state.</summary>
     Task<WorkflowState> CancelWorkflowAsync(WorkflowId id, string? reason = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Moves a delayed workflow's due time (null or a time already past: now). Its jobs that have not started wait for
+    /// the new time, and so do the jobs it releases later. Returns how many queued jobs were moved.
+    /// </summary>
+    Task<int> RescheduleWorkflowAsync(WorkflowId id, DateTimeOffset? notBefore, CancellationToken cancellationToken = default);
+
     /// <summary>Stops releasing jobs (jobs already queued or running go on). Returns the workflow's state.</summary>
     Task<WorkflowState> PauseWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default);
 

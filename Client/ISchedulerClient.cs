@@ -29,6 +29,12 @@ public partial interface ISchedulerClient
     /// </summary>
     Task<CancelOutcome> CancelAsync(JobId id, string? reason = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Moves a queued job's due time: it starts no earlier than <paramref name="notBefore"/>; null or a time already
+    /// past: as soon as possible. A running or finished job is left as it is (see <see cref="RescheduleOutcome"/>).
+    /// </summary>
+    Task<RescheduleOutcome> RescheduleAsync(JobId id, DateTimeOffset? notBefore, CancellationToken cancellationToken = default);
+
     /// <summary>Every transition of the job, oldest first: time, state, attempt, silo and reason.</summary>
     Task<IReadOnlyList<JobTransition>> GetHistoryAsync(JobId id, CancellationToken cancellationToken = default);
 

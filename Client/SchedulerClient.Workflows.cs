@@ -28,6 +28,13 @@ internal sealed partial class SchedulerClient
         return Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Cancel(reason), cancellationToken)).State!.Value;
     }
 
+    public async Task<int> RescheduleWorkflowAsync(WorkflowId id, DateTimeOffset? notBefore, CancellationToken cancellationToken = default)
+    {
+        if (RequestValidation.NotBeforeProblem(notBefore) is { } problem)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
+        return Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Reschedule(notBefore), cancellationToken)).Affected;
+    }
+
     public async Task<WorkflowState> PauseWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
         Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Pause(), cancellationToken)).State!.Value;
 

@@ -70,6 +70,13 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
     public Task<CancelOutcome> CancelAsync(JobId id, string? reason = null, CancellationToken cancellationToken = default) =>
         CallAsync(g => g.Reference<IJobGrain>(id.Value).Cancel(reason), cancellationToken);
 
+    public Task<RescheduleOutcome> RescheduleAsync(JobId id, DateTimeOffset? notBefore, CancellationToken cancellationToken = default)
+    {
+        if (RequestValidation.NotBeforeProblem(notBefore) is { } problem)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
+        return CallAsync(g => g.Reference<IJobGrain>(id.Value).Reschedule(notBefore), cancellationToken);
+    }
+
     public Task<IReadOnlyList<JobLogLine>> GetLogAsync(JobId id, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);

@@ -66,6 +66,13 @@ public interface IJobGrain : IGrainWithGuidKey
     [Alias("EnsureQueued")]
     Task EnsureQueued();
 
+    /// <summary>
+    /// Moves a Queued job's due time: it starts no earlier than <paramref name="notBefore"/>; null or a time already
+    /// past: as soon as possible. A job that is running or has finished is left as it is.
+    /// </summary>
+    [Alias("Reschedule")]
+    Task<RescheduleOutcome> Reschedule(DateTimeOffset? notBefore);
+
     /// <summary>Deletes a Failed (dead-lettered) job: its grain state, job row, history and log. Any other job is left as it is.</summary>
     [Alias("Purge")]
     Task<PurgeOutcome> Purge();
@@ -91,6 +98,23 @@ public sealed record JobSubmitted(
 public readonly record struct QueuedJob(
     [property: Id(0)] string Shard,
     [property: Id(1)] QueueEntry Entry);
+
+/// <summary>What <see cref="IJobGrain.Reschedule"/> did.</summary>
+[GenerateSerializer, Alias("scheduler.RescheduleOutcome")]
+public enum RescheduleOutcome
+{
+    /// <summary>The job waits for its new due time (or is queued now).</summary>
+    Rescheduled = 1,
+
+    /// <summary>No such job.</summary>
+    NotFound = 2,
+
+    /// <summary>The job is running: it has started already, and is left as it is.</summary>
+    Running = 3,
+
+    /// <summary>The job has finished (succeeded, failed or cancelled), and is left as it is.</summary>
+    AlreadyFinal = 4,
+}
 
 /// <summary>The answer to a lease renewal (<see cref="IJobGrain.Heartbeat"/>).</summary>
 [GenerateSerializer, Alias("scheduler.LeaseStatus")]

@@ -66,4 +66,10 @@ public sealed partial record JobRequest
     /// Null: all from the handler or the defaults.
     /// </summary>
     [Id(8)] public RetryPolicy? Retry { get; init; }
+
+    /// <summary>
+    /// A delayed job: it starts no earlier than this time (within about a second after it), and waits Queued until
+    /// then. Null or a time already past: as soon as possible. At most <see cref="RequestValidation.LongestDelay"/> ahead.
+    /// </summary>
+    [Id(10)] public DateTimeOffset? NotBefore { get; init; }
 }

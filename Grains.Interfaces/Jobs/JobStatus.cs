@@ -34,7 +34,10 @@ public sealed record JobStatus
     [Id(13)] public string? IdempotencyKey { get; init; }
     /// <summary>Set when the job is Failed (dead-lettered): why.</summary>
     [Id(14)] public DeadLetterReason? DeadLetterReason { get; init; }
-    /// <summary>While Queued after a retriable failure: the next attempt starts no earlier than this.</summary>
+    /// <summary>
+    /// While Queued with a due time: the next attempt starts no earlier than this. Set for a delayed job
+    /// (<see cref="JobRequest.NotBefore"/>) until its first attempt, and after a retriable failure until the retry.
+    /// </summary>
     [Id(15)] public DateTimeOffset? NextAttemptAt { get; init; }
     /// <summary>The backoff the job retries with (its own settings over its handler's and the defaults).</summary>
     [Id(16)] public RetryPolicy? Retry { get; init; }
@@ -62,6 +65,8 @@ public sealed record JobSummary
     [Id(7)] public DateTimeOffset CreatedAt { get; init; }
     /// <summary>When its state last changed.</summary>
     [Id(8)] public DateTimeOffset UpdatedAt { get; init; }
+    /// <summary>While Queued with a due time (delayed, or waiting to retry): starts no earlier than this. See <see cref="JobStatus.NextAttemptAt"/>.</summary>
+    [Id(9)] public DateTimeOffset? NextAttemptAt { get; init; }
 }
 
 /// <summary>Filters for listing jobs; null means "any".</summary>

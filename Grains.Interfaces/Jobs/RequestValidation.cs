@@ -34,9 +34,29 @@ public static class RequestValidation
             return (SchedulerErrorCode.InvalidRequest, "idempotency key must be 1 to 256 characters");
         if (request.Id is { } id && id.Value == Guid.Empty)
             return (SchedulerErrorCode.InvalidRequest, "job id must not be the empty GUID");
+        if (NotBeforeProblem(request.NotBefore) is { } notBeforeProblem)
+            return (SchedulerErrorCode.InvalidRequest, notBeforeProblem);
         if (request.Workflow is not null)
             return (SchedulerErrorCode.InvalidRequest, "a job joins a workflow only through the workflow (submit the workflow, or add jobs to it)");
         return null;
+    }
+
+    /// <summary>How far ahead a delayed job or workflow may be due (<see cref="JobRequest.NotBefore"/>): about 10 years.</summary>
+    public static readonly TimeSpan LongestDelay = TimeSpan.FromDays(3653);
+
+    /// <summary>
+    /// Null when <paramref name="notBefore"/> is a due time a job may have (null, past, or up to <see cref="LongestDelay"/>
+    /// from now); else what is wrong with it.
+    /// </summary>
+    public static string? NotBeforeProblem(DateTimeOffset? notBefore)
+    {
+        if (notBefore is not { } due)
+            return null;
+        // Compared against the local clock: a limit of years needs no precision.
+        var latest = DateTimeOffset.UtcNow + LongestDelay;
+        return due > latest
+            ? $"not before {due.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'} is too far ahead: a job may be delayed by at most {LongestDelay.TotalDays / 365.25:0} years (until {latest.UtcDateTime:yyyy-MM-dd})"
+            : null;
     }
 
     /// <summary>The rule for names, as error messages state it.</summary>

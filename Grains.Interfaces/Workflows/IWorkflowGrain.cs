@@ -58,4 +58,11 @@ public interface IWorkflowGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("Reconcile")]
     Task Reconcile();
+
+    /// <summary>
+    /// Moves the workflow's due time (null or past: now): its jobs that have not started wait for the new time, and so
+    /// do jobs it releases later. Refused for a finished workflow.
+    /// </summary>
+    [Alias("Reschedule")]
+    Task<WorkflowReply> Reschedule(DateTimeOffset? notBefore);
 }

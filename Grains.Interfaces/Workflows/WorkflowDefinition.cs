@@ -83,6 +83,12 @@ public sealed record WorkflowDefinition
 
     /// <summary>The jobs, each with the jobs it depends on.</summary>
     [Id(6)] public ImmutableArray<WorkflowJob> Jobs { get; init; } = [];
+
+    /// <summary>
+    /// A delayed workflow: its jobs start no earlier than this time (those without parents wait for it; the others
+    /// start after them anyway). Null or a time already past: at once. See <see cref="JobRequest.NotBefore"/>.
+    /// </summary>
+    [Id(7)] public DateTimeOffset? NotBefore { get; init; }
 }
 
 /// <summary>Bounds on a workflow, so that its grain state stays bounded.</summary>

@@ -93,6 +93,8 @@ public sealed record WorkflowStatus
     [Id(11)] public ImmutableDictionary<WorkflowJobState, int> Counts { get; init; } = ImmutableDictionary<WorkflowJobState, int>.Empty;
     /// <summary>Every job, parents before children (a topological order).</summary>
     [Id(12)] public ImmutableArray<WorkflowJobStatus> Jobs { get; init; } = [];
+    /// <summary>A delayed workflow, until its due time: no job of it starts before this.</summary>
+    [Id(13)] public DateTimeOffset? NotBefore { get; init; }
 }
 
 /// <summary>One job of a workflow.</summary>

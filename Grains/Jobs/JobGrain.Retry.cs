@@ -6,8 +6,9 @@ using Orleans.Configuration;
 namespace Scheduler.Jobs;
 
 /// <summary>
-/// Delayed retries and the dead-letter queue. A retry with a delay is durable: the job is stored Queued with a
-/// "not before" time. A grain timer enqueues it when due; a reminder is the backstop that wakes the grain if its
+/// Due times (delayed jobs and delayed retries), and the dead-letter queue. A due time is durable: the job is stored
+/// Queued with a "not before" time. A grain timer enqueues it when due, armed once the time is near
+/// (<see cref="DueTimerHorizon"/>); a reminder wakes the grain in time to arm it, and is the backstop if its
 /// activation is lost meanwhile (the silo restarted, or the grain was collected). A queue shard that reloads the job
 /// early offers it to <see cref="TryStart"/>, which refuses it until it is due and re-arms both.
 /// </summary>
@@ -39,27 +40,56 @@ public sealed partial class JobGrain
             await EnqueueAsync();
     }
 
-    /// <summary>Makes sure the job is enqueued when due: a timer in this activation, and a reminder in case it is lost.</summary>
-    private async Task ArmRetryAsync(DateTimeOffset due)
+    /// <summary>
+    /// Makes sure the job is enqueued when due: a timer in this activation once the due time is near, and a reminder
+    /// that wakes the grain in time to arm it, or in case the activation is lost.
+    /// </summary>
+    /// <param name="required">
+    /// The reminder must be (re-)registered now, its first tick moved to the new due time; a failure is thrown (a
+    /// delayed submit or a reschedule then fails before it stores anything). Else a failure is logged: the timer still
+    /// enqueues the job unless this activation is lost, and the next offer of the job tries again.
+    /// </param>
+    private async Task ArmRetryAsync(DateTimeOffset due, bool required = false)
     {
         StartRetryTimer(due);
-        if (_retryReminderArmed)
+        if (_retryReminderArmed && !required)
             return;
         try
         {
-            _retryReminder = await this.RegisterOrUpdateReminder(RetryReminderName, Until(due), RetryReminderPeriod);
+            _retryReminder = await this.RegisterOrUpdateReminder(RetryReminderName, ReminderDueTime(due), RetryReminderPeriod);
             _retryReminderArmed = true;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is not OutOfMemoryException && !required)
         {
-            // The timer still enqueues the job unless this activation is lost; the next offer of the job tries again.
             LogReminderFailed(logger, e, Id, "register");
+            // Without its reminder a far due time has no other way back (shards reload only near ones): this activation waits for it.
+            StartRetryTimer(due, evenIfFar: true);
         }
     }
 
-    private void StartRetryTimer(DateTimeOffset due) =>
+    /// <summary>
+    /// How near a due time must be for this activation to wait for it with a timer (which keeps the activation alive).
+    /// A due time further off is left to the reminder, whose first tick comes <see cref="ReminderLead"/> before it.
+    /// </summary>
+    public static readonly TimeSpan DueTimerHorizon = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long before a far due time the reminder first ticks, to arm the timer that starts the job on time.</summary>
+    public static readonly TimeSpan ReminderLead = TimeSpan.FromMinutes(1);
+
+    // A near due time: the reminder is only the backstop, first ticking at the due time itself.
+    private TimeSpan ReminderDueTime(DateTimeOffset due)
+    {
+        var wait = Until(due);
+        return wait > DueTimerHorizon ? wait - ReminderLead : wait;
+    }
+
+    private void StartRetryTimer(DateTimeOffset due, bool evenIfFar = false)
+    {
+        if (Until(due) > DueTimerHorizon && !evenIfFar)
+            return;
         _retryTimer ??= this.RegisterGrainTimer(static (self, _) => self.OnRetryDueAsync(), this,
             new GrainTimerCreationOptions { DueTime = Until(due), Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+    }
 
     private Task OnRetryDueAsync()
     {
@@ -129,6 +159,44 @@ public sealed partial class JobGrain
         }
     }
 
+    public async Task<RescheduleOutcome> Reschedule(DateTimeOffset? notBefore)
+    {
+        if (RequestValidation.NotBeforeProblem(notBefore) is { } problem)
+            throw new ArgumentOutOfRangeException(nameof(notBefore), notBefore, problem);
+        if (!Exists)
+        {
+            DeactivateOnIdle();
+            return RescheduleOutcome.NotFound;
+        }
+        if (Job.State == JobState.Running)
+            return RescheduleOutcome.Running;
+        if (Job.State != JobState.Queued)
+            return RescheduleOutcome.AlreadyFinal;
+
+        var now = time.GetUtcNow();
+        var due = notBefore is { } at && at > now ? at : (DateTimeOffset?)null;
+        var wasDelayed = Job.NotBefore is not null;
+        StopRetryTimer();
+        if (due is { } later)
+        {
+            // The reminder moves first: should the write then fail, its tick finds the stored due time and re-arms.
+            await ArmRetryAsync(later, required: true);
+        }
+        Job.NotBefore = due;
+        Job.UpdatedAt = now;
+        // Not a transition (Queued stays Queued), but the row's due time changes; its history records it as Queued again.
+        await WriteAsync();
+        LogRescheduled(logger, Id, due);
+        if (due is null)
+        {
+            if (wasDelayed)
+                await DropRetryReminderAsync();
+            await EnqueueAsync();
+        }
+        // A job already in its shard and now due later is refused by TryStart when offered, and re-armed there.
+        return RescheduleOutcome.Rescheduled;
+    }
+
     public async Task<RequeueOutcome> Requeue(int? attempts)
     {
         if (attempts is < 1 or > JobLimits.MaxAllowedAttempts)
@@ -178,6 +246,9 @@ public sealed partial class JobGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not {Action} its retry reminder")]
     private static partial void LogReminderFailed(ILogger logger, Exception exception, JobId jobId, string action);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: rescheduled to start no earlier than {Due} (none: now)")]
+    private static partial void LogRescheduled(ILogger logger, JobId jobId, DateTimeOffset? due);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: requeued from the dead-letter queue with {Attempts} more attempts")]
     private static partial void LogRequeued(ILogger logger, JobId jobId, int attempts);

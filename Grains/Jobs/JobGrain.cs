@@ -54,6 +54,7 @@ public sealed partial class JobGrain(
             _leaseUntil = executorDead ? time.GetUtcNow() : time.GetUtcNow() + _options.LeasePeriod;
             StartLeaseTimer();
         }
+        // A due time far off is left to the reminder (StartRetryTimer arms only near ones).
         if (Job.State == JobState.Queued && Job.NotBefore is { } due)
             StartRetryTimer(due);
         return Task.CompletedTask;
@@ -84,7 +85,15 @@ public sealed partial class JobGrain(
         Job.SizeHint = order?.SizeHint ?? 0;
         Job.QueuedAsOf = order?.AsOf;
         Job.CreatedAt = now;
-        if (request.Workflow is not null)
+        if (request.NotBefore is { } due && due > now)
+        {
+            // A delayed job: stored Queued with its due time, enqueued by its timer or reminder when due. The reminder
+            // goes first, so a stored delayed job always has its backstop (a reminder without a job drops itself).
+            Job.NotBefore = due;
+            await ArmRetryAsync(due, required: true);
+            await MoveAsync(JobState.Queued, now);
+        }
+        else if (request.Workflow is not null)
         {
             // Not written yet: its workflow (only workflows set Workflow) releases it again after a crash, so its first
             // write can be its start, a storage round trip less before it runs. UnstoredQueuedLimit bounds the wait.
@@ -100,7 +109,7 @@ public sealed partial class JobGrain(
         return Submitted(SubmitOutcome.Accepted);
     }
 
-    /// <summary>A job waiting with a retry delay is enqueued by its timer or reminder when due, not by its submitter.</summary>
+    /// <summary>A job waiting for a due time (delayed, or a retry delay) is enqueued by its timer or reminder when due, not by its submitter.</summary>
     private JobSubmitted Submitted(SubmitOutcome outcome) =>
         new(new SubmitResult(Id, outcome, Job.State), Job.State == JobState.Queued && Job.NotBefore is null ? Job.QueuedAs(Id) : null);
 
@@ -338,7 +347,7 @@ public sealed partial class JobGrain(
         return await GetStatus();
     }
 
-    // A job waiting out a retry delay is queued by its timer or reminder when due.
+    // A job waiting for its due time is queued by its timer or reminder when due.
     public Task EnsureQueued() => Job.NotBefore is null ? EnqueueAsync() : Task.CompletedTask;
 
     /// <summary>

@@ -25,7 +25,10 @@ public sealed class JobGrainState
     [Id(16)] public string? Silo { get; set; }
     /// <summary>Address of the silo running the current attempt, to tell whether it is still alive.</summary>
     [Id(17)] public SiloAddress? SiloAddress { get; set; }
-    /// <summary>While Queued after a retriable failure with a delay: not to start before this (a timer and a reminder enqueue it then).</summary>
+    /// <summary>
+    /// While Queued with a due time (a delayed job, or a retry delay): not to start before this (a timer and a reminder
+    /// enqueue it then).
+    /// </summary>
     [Id(18)] public DateTimeOffset? NotBefore { get; set; }
     /// <summary>The resolved backoff (job over handler over defaults), fixed at submit.</summary>
     [Id(19)] public RetryPolicy? Retry { get; set; }

@@ -35,7 +35,9 @@ public sealed partial class QueueShardGrain(
         _head = new ShardHead(1, 0, 0, 0, time.GetUtcNow().UtcTicks);
         var key = this.GetPrimaryKeyString();
         var slash = key.LastIndexOf('/');
-        var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        // Delayed jobs due later than a job grain's timer reaches are left to their reminders.
+        var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture),
+            time.GetUtcNow() + Jobs.JobGrain.DueTimerHorizon, cancellationToken);
         foreach (var entry in open)
             _queue.Add(entry);
         UpdateHead();

@@ -90,8 +90,8 @@ public sealed class GroupCommitJobStore : ISchedulerStore
         return lines.Count == 0 ? Task.CompletedTask : _logs.EnqueueAsync(lines, cancellationToken);
     }
 
-    public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default) =>
-        _inner.LoadOpenAsync(queue, shard, cancellationToken);
+    public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default) =>
+        _inner.LoadOpenAsync(queue, shard, dueBefore, cancellationToken);
 
     public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) =>
         _inner.ListAsync(filter, cancellationToken);

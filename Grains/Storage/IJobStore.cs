@@ -23,9 +23,10 @@ public interface IJobStore
 
     /// <summary>
     /// Jobs of one queue shard that are Queued or Running, each at the place its record gave it (see
-    /// <see cref="JobRecord.QueuedAsOf"/>): what a shard reloads when it activates.
+    /// <see cref="JobRecord.QueuedAsOf"/>): what a shard reloads when it activates. Jobs due at or after
+    /// <paramref name="dueBefore"/> (<see cref="JobRecord.NotBefore"/>) are left out: their grains' reminders bring them.
     /// </summary>
-    Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default);
 
     /// <summary>Newest first (by CreatedAt, then id).</summary>
     Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default);
@@ -70,6 +71,9 @@ public sealed record JobRecord(
 
     /// <summary>Its workflow's size hint (0 for other jobs): at equal priority, the shard serves smaller ones first.</summary>
     public long SizeHint { get; init; }
+
+    /// <summary>While Queued with a due time (a delayed job, or a retry delay): not to start before this. Null otherwise.</summary>
+    public DateTimeOffset? NotBefore { get; init; }
 }
 
 /// <summary>A job grain's state as stored: <see cref="Data"/> is null for a row written without one.</summary>

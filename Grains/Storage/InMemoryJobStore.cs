@@ -67,10 +67,11 @@ public sealed class InMemoryJobStore : ISchedulerStore
         return Task.FromResult<IReadOnlyDictionary<JobId, StoredJobState>>(found);
     }
 
-    public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<QueueEntry> open = [.. _jobs.Values
-            .Where(j => j.Queue == queue && j.Shard == shard && j.State is JobState.Queued or JobState.Running)
+            .Where(j => j.Queue == queue && j.Shard == shard && j.State is JobState.Queued or JobState.Running
+                && !(j.NotBefore >= dueBefore))
             .Select(j => new QueueEntry(j.Id, j.Priority, (j.QueuedAsOf ?? j.CreatedAt).UtcTicks, j.SizeHint))];
         return Task.FromResult(open);
     }
@@ -251,5 +252,6 @@ public sealed class InMemoryJobStore : ISchedulerStore
         Attempt = j.Attempt,
         CreatedAt = j.CreatedAt,
         UpdatedAt = j.UpdatedAt,
+        NextAttemptAt = j.NotBefore,
     };
 }

@@ -58,6 +58,7 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, Lega
             QueuedAt = !grainState.RecordExists && state.State != JobState.Queued ? state.CreatedAt : null,
             QueuedAsOf = new DateTimeOffset(place.EnqueuedAtTicks, TimeSpan.Zero),
             SizeHint = place.SizeHint,
+            NotBefore = state.State == JobState.Queued ? state.NotBefore : null,
         };
         var conflicts = await store.SaveAsync([record]).ConfigureAwait(false);
         if (conflicts.Count > 0)

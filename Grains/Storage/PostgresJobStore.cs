@@ -21,16 +21,16 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
         WITH input AS (
             SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
                                  @created_at, @updated_at, @version, @data, @silo, @reason, @queued_at,
-                                 @queued_as_of, @size_hint)
+                                 @queued_as_of, @size_hint, @not_before)
                 AS t(job_id, queue, shard, priority, tenant, handler, state, attempt,
                      created_at, updated_at, version, data, silo, reason, queued_at,
-                     queued_as_of, size_hint)
+                     queued_as_of, size_hint, not_before)
         ), saved AS (
             INSERT INTO scheduler_jobs AS j
                 (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data,
-                 queued_as_of, size_hint)
+                 queued_as_of, size_hint, not_before)
             SELECT @service_id, job_id, queue, shard, priority, tenant, handler, state, attempt,
-                   CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data, queued_as_of, size_hint
+                   CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data, queued_as_of, size_hint, not_before
             FROM input
             {OnConflictUpdate("j")}
             RETURNING j.job_id, j.created_at = -1 AS absent
@@ -160,6 +160,7 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
             AddArray(command, "queued_at", round.Select(r => r.QueuedAt?.UtcTicks).ToArray());
             AddArray(command, "queued_as_of", round.Select(r => r.QueuedAsOf?.UtcTicks).ToArray());
             AddArray(command, "size_hint", round.Select(r => r.SizeHint).ToArray());
+            AddArray(command, "not_before", round.Select(r => r.NotBefore?.UtcTicks).ToArray());
 
             // Updates of rows that do not exist (a job deleted meanwhile) are undone.
             var written = await ReadBatchWriteAsync(command, DeleteAbsentSql, "job_ids", round.Count, cancellationToken).ConfigureAwait(false);

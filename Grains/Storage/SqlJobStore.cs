@@ -22,16 +22,17 @@ public abstract partial class SqlJobStore : ISchedulerStore
             queue = excluded.queue, shard = excluded.shard, priority = excluded.priority, tenant = excluded.tenant,
             handler = excluded.handler, state = excluded.state, attempt = excluded.attempt, updated_at = excluded.updated_at,
             version = CASE WHEN excluded.version = 0 THEN {row}.version ELSE excluded.version END,
-            data = excluded.data, queued_as_of = excluded.queued_as_of, size_hint = excluded.size_hint
+            data = excluded.data, queued_as_of = excluded.queued_as_of, size_hint = excluded.size_hint,
+            not_before = excluded.not_before
         WHERE excluded.version = 0 OR {row}.version = excluded.version - 1
         """;
 
     private protected static readonly string UpsertJobSql = $"""
         INSERT INTO scheduler_jobs
             (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data,
-             queued_as_of, size_hint)
+             queued_as_of, size_hint, not_before)
         VALUES (@service_id, @job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt, @created_at, @updated_at, @version, @data,
-                @queued_as_of, @size_hint)
+                @queued_as_of, @size_hint, @not_before)
         {OnConflictUpdate("scheduler_jobs")}
         """;
 
@@ -39,16 +40,18 @@ public abstract partial class SqlJobStore : ISchedulerStore
         UPDATE scheduler_jobs SET
             queue = @queue, shard = @shard, priority = @priority, tenant = @tenant, handler = @handler, state = @state,
             attempt = @attempt, updated_at = @updated_at, version = @version, data = @data,
-            queued_as_of = @queued_as_of, size_hint = @size_hint
+            queued_as_of = @queued_as_of, size_hint = @size_hint, not_before = @not_before
         WHERE service_id = @service_id AND job_id = @job_id AND version = @version - 1
         """;
 
     // The state list, as literals, matches the partial index ix_scheduler_jobs_open, whose order the rows come in:
-    // the shard orders them by their entries, and keeps this order (creation, then id) among equal entries.
+    // the shard orders them by their entries, and keeps this order (creation, then id) among equal entries. Jobs due
+    // later are filtered from the rows the index finds: few of a shard's open rows are delayed.
     private static readonly string LoadOpenSql = $"""
         SELECT job_id, priority, COALESCE(queued_as_of, created_at), size_hint
         FROM scheduler_jobs
         WHERE service_id = @service_id AND queue = @queue AND shard = @shard AND state IN ({(int)JobState.Queued}, {(int)JobState.Running})
+            AND (not_before IS NULL OR not_before < @due_before)
         ORDER BY priority DESC, created_at, job_id
         """;
 
@@ -174,7 +177,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         }
     }
 
-    public async Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
 
@@ -184,6 +187,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         AddParameter(command, "service_id", DbType.String).Value = ServiceId;
         AddParameter(command, "queue", DbType.String).Value = queue;
         AddParameter(command, "shard", DbType.Int32).Value = shard;
+        AddParameter(command, "due_before", DbType.Int64).Value = dueBefore.UtcTicks;
 
         var entries = new List<QueueEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -202,7 +206,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         var sql = new StringBuilder("""
-            SELECT job_id, state, handler, queue, priority, tenant, attempt, created_at, updated_at
+            SELECT job_id, state, handler, queue, priority, tenant, attempt, created_at, updated_at, not_before
             FROM scheduler_jobs
             WHERE service_id = @service_id
             """);
@@ -230,6 +234,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
                 Attempt = ReadInt32(reader, 6),
                 CreatedAt = FromTicks(reader.GetInt64(7)),
                 UpdatedAt = FromTicks(reader.GetInt64(8)),
+                NextAttemptAt = reader.IsDBNull(9) ? null : FromTicks(reader.GetInt64(9)),
             });
         }
         return rows;
@@ -439,6 +444,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         AddParameter(command, "data", DbType.Binary);
         AddParameter(command, "queued_as_of", DbType.Int64);
         AddParameter(command, "size_hint", DbType.Int64);
+        AddParameter(command, "not_before", DbType.Int64);
         return command;
     }
 
@@ -459,6 +465,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         p["data"].Value = (object?)record.Data ?? DBNull.Value;
         p["queued_as_of"].Value = (object?)record.QueuedAsOf?.UtcTicks ?? DBNull.Value;
         p["size_hint"].Value = record.SizeHint;
+        p["not_before"].Value = (object?)record.NotBefore?.UtcTicks ?? DBNull.Value;
     }
 
     private static int CheckLimit(int limit, string paramName) => limit is > 0 and <= JobFilter.MaxLimit

@@ -93,6 +93,7 @@ public sealed partial class WorkflowGrain(
         Workflow.Priority = definition.Priority;
         Workflow.SizeHint = definition.SizeHint ?? 0;
         Workflow.FailurePolicy = definition.FailurePolicy;
+        Workflow.NotBefore = definition.NotBefore > now ? definition.NotBefore : null;
         Workflow.CreatedAt = now;
         Workflow.State = WorkflowState.Running;
         var effects = _graph.Add(definition.Jobs, now);
@@ -174,6 +175,7 @@ public sealed partial class WorkflowGrain(
             CreatedAt = Workflow.CreatedAt,
             FinishedAt = Workflow.FinishedAt,
             Reason = Workflow.Reason,
+            NotBefore = Workflow.NotBefore > time.GetUtcNow() ? Workflow.NotBefore : null,
         };
 
         // Released jobs: ask them whether they run yet.
@@ -235,6 +237,23 @@ public sealed partial class WorkflowGrain(
         var effects = _graph.Cancel(string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}", time.GetUtcNow());
         await ApplyAsync(effects);
         return new WorkflowReply { State = Workflow.State, Affected = effects.CancelAll.Count };
+    }
+
+    public async Task<WorkflowReply> Reschedule(DateTimeOffset? notBefore)
+    {
+        if (RequestValidation.NotBeforeProblem(notBefore) is { } problem)
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidRequest, problem);
+        if (!Exists)
+            return NotFound();
+        if (Workflow.State.IsFinal())
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has already finished ({Workflow.State}); nothing to reschedule", Workflow.State);
+        var now = time.GetUtcNow();
+        // Stored first: jobs released from now on get the new time; those released already are moved one by one below.
+        Workflow.NotBefore = notBefore > now ? notBefore : null;
+        await WriteAsync();
+        var released = Enumerable.Range(0, Workflow.Nodes.Count).Where(i => Workflow.Nodes[i].State == WorkflowJobState.Queued).ToList();
+        var outcomes = await Task.WhenAll(released.Select(i => GrainFactory.Reference<IJobGrain>(_graph.JobIdOf(i).Value).Reschedule(notBefore)));
+        return new WorkflowReply { State = Workflow.State, Affected = outcomes.Count(o => o == RescheduleOutcome.Rescheduled) };
     }
 
     public async Task<WorkflowReply> Pause()
@@ -463,8 +482,14 @@ public sealed partial class WorkflowGrain(
     /// </summary>
     private QueueOrder Order => new(Workflow.CreatedAt, Workflow.SizeHint);
 
+    // Every released job carries the workflow's due time: its roots wait for it, a later job is released after it anyway.
     private JobRequest Request(int node) =>
-        WorkflowValidation.ToRequest(Workflow.Nodes[node].Job, Workflow.Tenant, Workflow.Priority) with { Id = _graph.JobIdOf(node), Workflow = Id };
+        WorkflowValidation.ToRequest(Workflow.Nodes[node].Job, Workflow.Tenant, Workflow.Priority) with
+        {
+            Id = _graph.JobIdOf(node),
+            Workflow = Id,
+            NotBefore = Workflow.NotBefore,
+        };
 
     private async Task CancelAsync(IReadOnlyList<int> nodes, bool onlyQueued)
     {

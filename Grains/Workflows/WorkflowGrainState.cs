@@ -24,6 +24,8 @@ public sealed class WorkflowGrainState
     /// watchdog looks after workflows); kept so that state stored then still reads.
     /// </summary>
     [Id(10)] public bool ReminderRegistered { get; set; }
+    /// <summary>A delayed workflow: no job of it starts before this (every job it releases is submitted with it).</summary>
+    [Id(11)] public DateTimeOffset? NotBefore { get; set; }
 }
 
 /// <summary>One job of a workflow: its definition and where its current run is.</summary>

@@ -21,7 +21,7 @@ public sealed class InMemoryJobStoreTests
             Job(JobId.New(), JobState.Succeeded) with { QueuedAsOf = workflowCreated, SizeHint = 1 },
         ], cts.Token).WaitAsync(cts.Token);
 
-        var open = (await store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token)).ToDictionary(e => e.Id);
+        var open = (await store.LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token)).ToDictionary(e => e.Id);
 
         Assert.Equal(2, open.Count);
         Assert.Equal(new QueueEntry(ofWorkflow, 50, workflowCreated.UtcTicks, 12), open[ofWorkflow]);

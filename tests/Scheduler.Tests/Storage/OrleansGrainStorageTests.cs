@@ -191,7 +191,7 @@ public abstract class OrleansGrainStorageContract(IStorageClusterFixture fixture
             [new Scheduler.Storage.JobRecord(JobId.New(), queue, 0, 50, "t", "command", JobState.Queued, 0, now, now)], cts.Token));
         await Task.WhenAll(grainWrites.Concat(jobWrites)).WaitAsync(cts.Token);
 
-        Assert.Equal(200, (await jobStore.LoadOpenAsync(queue, 0, cts.Token).WaitAsync(cts.Token)).Count);
+        Assert.Equal(200, (await jobStore.LoadOpenAsync(queue, 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token)).Count);
     }
 
     [Fact]

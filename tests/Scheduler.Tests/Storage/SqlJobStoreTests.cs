@@ -245,7 +245,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         ], cts.Token).WaitAsync(cts.Token);
         await Store(ServiceB).SaveAsync([Job(JobId.New())], cts.Token).WaitAsync(cts.Token);
 
-        var open = await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token);
+        var open = await _store.LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal([highEarly, highLate, running, low], open.Select(e => e.Id));
         Assert.Equal(T0.AddSeconds(1).UtcTicks, open[0].EnqueuedAtTicks);
@@ -276,7 +276,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         await _store.SaveAsync([OfWorkflow(updatedAlone, 40, version: 2)], cts.Token).WaitAsync(cts.Token);
         await _store.SaveAsync([OfWorkflow(updatedBatched, 7, version: 2), OfWorkflow(batched, 3_000, version: 2)], cts.Token).WaitAsync(cts.Token);
 
-        var open = (await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token)).ToDictionary(e => e.Id);
+        var open = (await _store.LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token)).ToDictionary(e => e.Id);
 
         var queuedAs = workflowCreated.UtcTicks;
         Assert.Equal(new QueueEntry(alone, 50, queuedAs, 12), open[alone]);
@@ -304,7 +304,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
             await command.ExecuteNonQueryAsync(cts.Token).WaitAsync(cts.Token);
         }
 
-        var open = await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token);
+        var open = await _store.LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal(new QueueEntry(id, 60, T0.UtcTicks, SizeHint: 0), Assert.Single(open));
     }
@@ -455,7 +455,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         Assert.Empty(await _store.ReadHistoryAsync(purged, cts.Token).WaitAsync(cts.Token));
         Assert.Empty(await _store.ReadHistoryAsync(never, cts.Token).WaitAsync(cts.Token));
         Assert.Equal(fresh.ToHashSet(), (await _store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token)).Select(j => j.Id).ToHashSet());
-        Assert.DoesNotContain(await _store.LoadOpenAsync("default", 0, cts.Token).WaitAsync(cts.Token), e => e.Id == purged || e.Id == never);
+        Assert.DoesNotContain(await _store.LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token), e => e.Id == purged || e.Id == never);
 
         // Alone, too.
         Assert.Equal([never], await _store.SaveAsync([Job(never, JobState.Running, attempt: 1) with { Version = 2, Data = [2] }], cts.Token).WaitAsync(cts.Token));
@@ -677,7 +677,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
             await inner.AppendLogAsync(lines, cancellationToken);
         }
 
-        public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default) => inner.LoadOpenAsync(queue, shard, cancellationToken);
+        public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default) => inner.LoadOpenAsync(queue, shard, dueBefore, cancellationToken);
         public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) => inner.ListAsync(filter, cancellationToken);
         public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) => inner.CountByStateAsync(cancellationToken);
         public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) => inner.ReadHistoryAsync(id, cancellationToken);
