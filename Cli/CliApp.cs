@@ -54,6 +54,7 @@ public static class CliApp
             StatusCommand.Create(cli),
             ListCommand.Create(cli),
             CancelCommand.Create(cli),
+            RescheduleCommand.Create(cli),
             LogsCommand.Create(cli),
             HistoryCommand.Create(cli),
             DeadLetterCommand.Create(cli),

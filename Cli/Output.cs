@@ -23,12 +23,16 @@ internal static class Output
     public static string Time(DateTimeOffset? value) =>
         value is { } time ? time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) : "-";
 
+    /// <summary>A job's state, with its due time while it waits for one: "Queued, due 2026-12-07T03:00:00Z (in 4h 12m)".</summary>
+    public static string State(JobState state, DateTimeOffset? due) =>
+        state == JobState.Queued && due is { } at ? $"Queued, due {DueTime.Describe(at, DateTimeOffset.UtcNow)}" : state.ToString();
+
     public static void WriteStatus(TextWriter writer, JobStatus status)
     {
         (string Name, string Value)[] rows =
         [
             ("id", status.Id.ToString()),
-            ("state", status.State.ToString()),
+            ("state", State(status.State, status.NextAttemptAt)),
             ("handler", status.Handler),
             ("queue", status.Queue),
             ("priority", status.Priority.ToString(CultureInfo.InvariantCulture)),
@@ -42,8 +46,6 @@ internal static class Output
         ];
         if (status.DeadLetterReason is { } reason)
             rows = [.. rows, ("dead letter", reason.ToString())];
-        if (status.NextAttemptAt is { } next)
-            rows = [.. rows, ("next attempt", Time(next))];
         if (status.IdempotencyKey is { } key)
             rows = [.. rows, ("idempotency key", key)];
         var width = rows.Max(r => r.Name.Length) + 1;

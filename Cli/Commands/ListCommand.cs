@@ -48,11 +48,12 @@ internal static class ListCommand
                     return ExitCodes.Ok;
                 }
                 Output.WriteTable(cli.Out,
-                    ["ID", "STATE", "PRIORITY", "QUEUE", "TENANT", "HANDLER", "ATTEMPT", "CREATED"],
+                    ["ID", "STATE", "PRIORITY", "QUEUE", "TENANT", "HANDLER", "ATTEMPT", "CREATED", "DUE"],
                     [.. jobs.Select(j => (IReadOnlyList<string>)
                     [
                         j.Id.ToString(), j.State.ToString(), j.Priority.ToString(CultureInfo.InvariantCulture), j.Queue, j.Tenant, j.Handler,
                         j.Attempt.ToString(CultureInfo.InvariantCulture), Output.Time(j.CreatedAt),
+                        j.State == JobState.Queued && j.NextAttemptAt is { } due ? DueTime.Describe(due, DateTimeOffset.UtcNow) : "-",
                     ])]);
                 return ExitCodes.Ok;
             });

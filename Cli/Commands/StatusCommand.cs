@@ -10,7 +10,7 @@ internal static class StatusCommand
         var id = CliContext.JobIdArgument();
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the job's final state; exit code 0 only if it succeeded." };
         var timeout = new Option<string>("--timeout") { Description = $"With --wait, give up after this long (exit code 1): {Duration.Help}. Default: no limit.", HelpName = "duration" };
-        var status = new Command("status", "Show a job: state, handler, queue, priority, tenant, attempts, times (and the next attempt's, while it waits for a retry), silo and last error. Exit code 1 if it is unknown.") { id, wait, timeout };
+        var status = new Command("status", "Show a job: state, handler, queue, priority, tenant, attempts, times (and when it is due, while it waits: a delayed job, or a retry), silo and last error. Exit code 1 if it is unknown.") { id, wait, timeout };
 
         cli.SetAction(status, (parse, connection, _) =>
         {

@@ -57,6 +57,8 @@ internal static class SubmitCommand
         var fatalExitCodes = new Option<int[]>("--fatal-exit-code") { Description = "Exit code that fails the job without retry; repeatable. Other non-zero codes are retried.", HelpName = "code" };
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the job's final state and print it; exit code 0 only if it succeeded." };
         var waitTimeout = new Option<string>("--wait-timeout") { Description = $"With --wait, give up waiting after this long (exit code 1): {Duration.Help}. Default: no limit.", HelpName = "duration" };
+        var at = DueTime.AtOption("the job");
+        var inDelay = DueTime.InOption("the job");
 
         var submit = new Command("submit",
             "Submit a job and print its id.\n" +
@@ -64,7 +66,7 @@ internal static class SubmitCommand
             "  scheduler submit --handler NAME [--payload JSON | --payload-file PATH] [options]")
         {
             command, handler, payload, payloadFile, priority, queue, tenant, maxAttempts, retryDelay, retryMultiplier, retryMaxDelay, retryJitter,
-            timeout, idempotencyKey, env, cwd, fatalExitCodes, wait, waitTimeout,
+            timeout, idempotencyKey, env, cwd, fatalExitCodes, wait, waitTimeout, at, inDelay,
         };
 
         cli.SetAction(submit, async (parse, connection, cancellationToken) =>
@@ -122,6 +124,7 @@ internal static class SubmitCommand
                 Limits = limits,
                 IdempotencyKey = parse.GetValue(idempotencyKey),
                 Retry = ReadRetryPolicy(parse.GetValue(retryDelay), parse.GetValue(retryMultiplier), parse.GetValue(retryMaxDelay), parse.GetValue(retryJitter)),
+                NotBefore = DueTime.Read(parse.GetValue(at), parse.GetValue(inDelay), DateTimeOffset.UtcNow),
             };
             if (RequestValidation.Check(request, JobRequest.DefaultMaxPayloadBytes) is { } problem)
                 throw new UsageException(problem.Message);

@@ -17,7 +17,7 @@ internal static class WorkflowCommand
         Submit(cli), Status(cli), Cancel(cli), Simple(cli, "pause", "Stop releasing the workflow's jobs; jobs already queued or running go on."),
         Simple(cli, "resume", "Release the jobs that became ready while paused, and go on."),
         Simple(cli, "rerun", "Run the failed part again: failed, cancelled and skipped jobs (as new jobs), after their parents; succeeded jobs are kept."),
-        Add(cli),
+        Add(cli), Reschedule(cli),
     };
 
     private static Argument<string> IdArgument() => new("workflow-id") { Description = "The workflow's id (a GUID, as printed by workflow submit)." };
@@ -40,13 +40,18 @@ internal static class WorkflowCommand
     {
         var file = FileArgument("The workflow as JSON: settings and jobs with their dependencies.");
         var (wait, timeout) = WaitOptions("--wait-timeout");
+        var at = DueTime.AtOption("the workflow's jobs");
+        var inDelay = DueTime.InOption("the workflow's jobs");
         var submit = new Command("submit", "Submit a workflow from a JSON file and print its id. The whole graph is checked first; nothing is sent if any of it is wrong.")
         {
-            file, wait, timeout,
+            file, wait, timeout, at, inDelay,
         };
         cli.SetAction(submit, async (parse, connection, cancellationToken) =>
         {
+            var due = DueTime.Read(parse.GetValue(at), parse.GetValue(inDelay), DateTimeOffset.UtcNow);
             var definition = await WorkflowFile.ReadDefinitionAsync(parse.GetValue(file)!, cancellationToken);
+            if (due is not null)
+                definition = definition with { NotBefore = due };
             var errors = WorkflowValidation.Check(definition, JobRequest.DefaultMaxPayloadBytes);
             if (!errors.IsEmpty)
                 throw new UsageException($"workflow file '{parse.GetValue(file)}' is not a valid workflow: " + string.Join("; ", errors.Select(e => e.Message)));
@@ -163,6 +168,30 @@ internal static class WorkflowCommand
             };
         });
         return add;
+    }
+
+    private static Command Reschedule(CliContext cli)
+    {
+        var id = IdArgument();
+        var (at, inDelay, now) = RescheduleCommand.Options("the workflow's jobs that have not started");
+        var reschedule = new Command("reschedule",
+            "Move a delayed workflow: its jobs that have not started, and those it releases later, start no earlier than the new time. " +
+            "Exit code 1 if it has already finished.") { id, at, inDelay, now };
+        cli.SetAction(reschedule, (parse, connection, _) =>
+        {
+            var workflowId = WorkflowOutput.ParseId(parse.GetValue(id));
+            var due = RescheduleCommand.Read(parse, at, inDelay, now);
+            return Task.FromResult<ClientCommand>(async (client, ct) =>
+            {
+                var moved = await client.RescheduleWorkflowAsync(workflowId, due, ct);
+                if (connection.Json)
+                    Output.WriteJson(cli.Out, new { Id = workflowId.ToString(), NotBefore = due, Moved = moved }, WorkflowOutput.Json);
+                else
+                    cli.Out.WriteLine($"{workflowId} is due {(due is { } t ? DueTime.Describe(t, DateTimeOffset.UtcNow) : "now")}; {moved} queued job{(moved == 1 ? "" : "s")} moved");
+                return ExitCodes.Ok;
+            });
+        });
+        return reschedule;
     }
 
     private static void Report(CliContext cli, bool json, WorkflowId id, WorkflowState state, string text)

@@ -15,7 +15,7 @@ internal static class WorkflowOutput
         [
             ("workflow", status.Id.ToString()),
             ("name", status.Name ?? "-"),
-            ("state", status.State.ToString()),
+            ("state", status.NotBefore is { } due ? $"{status.State}, due {DueTime.Describe(due, DateTimeOffset.UtcNow)}" : status.State.ToString()),
             ("tenant", status.Tenant),
             ("priority", status.Priority.ToString(CultureInfo.InvariantCulture) + (status.SizeHint > 0 ? $" (size hint {status.SizeHint})" : "")),
             ("on failure", status.FailurePolicy.ToString()),
