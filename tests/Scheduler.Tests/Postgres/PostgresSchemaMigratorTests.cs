@@ -17,7 +17,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
     {
         var scripts = _migrator.GetScripts(SchemaVendor.PostgreSql);
 
-        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql", "sql/postgresql/0006_queue_order.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql", "sql/postgresql/0006_queue_order.sql", "sql/postgresql/0007_due_time.sql"], scripts.Select(s => s.ResourceName));
         Assert.Equal([1, 2, 3, 4, 5, 6, 7], scripts.Select(s => s.Version));
     }
 
@@ -32,7 +32,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         Assert.Equal(0, result.VersionBefore);
         Assert.Equal(7, result.VersionAfter);
         Assert.Equal([1, 2, 3, 4, 5, 6, 7], result.Applied.Select(s => s.Version));
-        Assert.Equal(6L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(7L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
         Assert.Equal(11L, await ScalarAsync(cs, "SELECT COUNT(*) FROM OrleansQuery", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_jobs", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_job_logs", cts.Token));
@@ -49,7 +49,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
 
         Assert.Equal((7, 7), (second.VersionBefore, second.VersionAfter));
         Assert.Empty(second.Applied);
-        Assert.Equal(6L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(7L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
 
         Assert.All(results, r => Assert.Equal(7, r.VersionAfter));
         Assert.Equal([1, 2, 3, 4, 5, 6, 7], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
-        Assert.Equal(6L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(7L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]

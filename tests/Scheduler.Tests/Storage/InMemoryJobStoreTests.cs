@@ -28,6 +28,29 @@ public sealed class InMemoryJobStoreTests
         Assert.Equal(new QueueEntry(plain, 50, T0.UtcTicks, SizeHint: 0), open[plain]);
     }
 
+    [Fact]
+    public async Task DueTime_IsListed_AndJobsDueLaterAreLeftOutOfAReload()
+    {
+        using var cts = Bounded.Timeout();
+        var store = new InMemoryJobStore();
+        var reloadAt = T0.AddMinutes(2);
+        var far = JobId.New();
+        var near = JobId.New();
+        var plain = JobId.New();
+        await store.SaveAsync([
+            Job(far) with { NotBefore = reloadAt },
+            Job(near) with { NotBefore = reloadAt.AddTicks(-1) },
+            Job(plain),
+        ], cts.Token).WaitAsync(cts.Token);
+
+        var open = await store.LoadOpenAsync("default", 0, reloadAt, cts.Token).WaitAsync(cts.Token);
+        var listed = (await store.ListAsync(new JobFilter(), cts.Token).WaitAsync(cts.Token)).ToDictionary(j => j.Id, j => j.NextAttemptAt);
+
+        Assert.Equal(new HashSet<JobId> { near, plain }, open.Select(e => e.Id).ToHashSet());
+        Assert.Equal(reloadAt, listed[far]);
+        Assert.Null(listed[plain]);
+    }
+
     private static JobRecord Job(JobId id, JobState state = JobState.Queued) =>
         new(id, "default", 0, 50, "t1", "command", state, 0, T0, T0);
 }

@@ -19,7 +19,7 @@ public sealed class SchemaMigratorTests : IDisposable
     {
         var scripts = _migrator.GetScripts(SchemaVendor.Sqlite);
 
-        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql", "sql/sqlite/0006_queue_order.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql", "sql/sqlite/0006_queue_order.sql", "sql/sqlite/0007_due_time.sql"], scripts.Select(s => s.ResourceName));
         Assert.Equal([1, 2, 3, 4, 5, 6, 7], scripts.Select(s => s.Version));
     }
 
@@ -37,7 +37,7 @@ public sealed class SchemaMigratorTests : IDisposable
         await connection.OpenAsync(cts.Token);
         Assert.Equal("wal", await ScalarAsync<string>(connection, "PRAGMA journal_mode;", cts.Token));
         Assert.Equal(2L, await ScalarAsync<long>(connection, "PRAGMA synchronous;", cts.Token)); // FULL: a commit survives a crash
-        Assert.Equal(6L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_schema_version;", cts.Token));
+        Assert.Equal(7L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_schema_version;", cts.Token));
         Assert.Equal(11L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM OrleansQuery;", cts.Token));
         Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_jobs;", cts.Token));
     }
