@@ -23,7 +23,8 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     public string? Validate() => this switch
     {
         { Workflows: not (null or "chain" or "diamond") } => $"--workflows must be chain or diamond (was {Workflows})",
-        { Workflows: not null, Mode: "recovery" } => "--workflows runs in burst or paced mode, not recovery",
+        { Workflows: not null, Mode: "recovery" or "delayed" } => $"--workflows runs in burst or paced mode, not {Mode}",
+        { FailOncePercent: > 0, Mode: "delayed" } => "--fail-once-percent applies to --mode burst and paced, not delayed",
         { Silos: < 1 or > 4 } => $"--silos must be 1 to 4 (was {Silos})",
         { FailOncePercent: < 0 or > 100 } => $"--fail-once-percent must be 0 to 100 (was {FailOncePercent})",
         { FailOncePercent: > 0, Workflows: not null } => "--fail-once-percent does not apply to --workflows",
@@ -154,6 +155,13 @@ public static class Bench
         var warm = await client.SubmitManyAsync([.. Enumerable.Range(0, warmCount).Select(_ => new JobRequest { Handler = "noop" })], ct);
         await WaitForSucceededAsync(client, warm.Count, DateTime.UtcNow + TimeSpan.FromSeconds(120), ct);
         var warmedUp = warm.Count;
+
+        if (s.Mode == "delayed")
+        {
+            var ok = await DelayedBench.RunAsync(client, s, recorder, warmedUp, ct);
+            await StopAsync();
+            return ok ? 0 : 1;
+        }
 
         if (s.Workflows is not null)
         {

@@ -6,10 +6,11 @@ storage.AcceptOnlyFromAmong("memory", "embedded", "postgres");
 var jobs = new Option<int>("--jobs") { Description = "jobs to submit", DefaultValueFactory = _ => 100_000 };
 var mode = new Option<string>("--mode")
 {
-    Description = "burst: submit all at once; paced: submit at --rate per second; recovery: silo processes, kill -9 one, time until its jobs run again",
+    Description = "burst: submit all at once; paced: submit at --rate per second; recovery: silo processes, kill -9 one, time until its jobs run again; " +
+        "delayed: submit delayed jobs due --rate per second, measure how late they start after their due time",
     DefaultValueFactory = _ => "burst",
 };
-mode.AcceptOnlyFromAmong("burst", "paced", "recovery");
+mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed");
 var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode (with --workflows: a workflow every 4 / rate seconds)", DefaultValueFactory = _ => 1000 };
 var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
 var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
