@@ -76,11 +76,16 @@ public sealed partial class JobGrain
     /// <summary>How long before a far due time the reminder first ticks, to arm the timer that starts the job on time.</summary>
     public static readonly TimeSpan ReminderLead = TimeSpan.FromMinutes(1);
 
-    // A near due time: the reminder is only the backstop, first ticking at the due time itself.
+    /// <summary>
+    /// With a near due time the reminder is only the backstop for a lost activation: it first ticks this long after
+    /// the due time, so that it seldom finds the job still waiting (the timer has started it, and dropped the reminder).
+    /// </summary>
+    public static readonly TimeSpan ReminderBackstopDelay = TimeSpan.FromSeconds(1);
+
     private TimeSpan ReminderDueTime(DateTimeOffset due)
     {
         var wait = Until(due);
-        return wait > DueTimerHorizon ? wait - ReminderLead : wait;
+        return wait > DueTimerHorizon ? wait - ReminderLead : wait + ReminderBackstopDelay;
     }
 
     private void StartRetryTimer(DateTimeOffset due, bool evenIfFar = false)
@@ -124,6 +129,24 @@ public sealed partial class JobGrain
         }
         // Due: (re-)enqueue. The shard ignores a job it already holds; the reminder stays until the job starts.
         await EnqueueAsync();
+    }
+
+    /// <summary>
+    /// Drops the reminder in a turn of its own, off the start of the job (a reminder write is a storage round trip);
+    /// should the activation end first, the reminder's next tick finds the job started and drops itself.
+    /// </summary>
+    private void DropRetryReminderSoon() =>
+        _dropReminderTimer ??= this.RegisterGrainTimer(static (self, _) => self.OnDropReminderDueAsync(), this,
+            new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
+
+    private IGrainTimer? _dropReminderTimer;
+
+    private Task OnDropReminderDueAsync()
+    {
+        _dropReminderTimer?.Dispose();
+        _dropReminderTimer = null;
+        // Waiting for a due time again meanwhile (a retry with a delay): that wait needs the reminder.
+        return Job.State == JobState.Queued && Job.NotBefore is not null ? Task.CompletedTask : DropRetryReminderAsync();
     }
 
     private async Task DropRetryReminderAsync()

@@ -175,7 +175,7 @@ public sealed partial class JobGrain(
         _leaseUntil = now + _options.LeasePeriod;
         StartLeaseTimer();
         if (delayed)
-            await DropRetryReminderAsync();
+            DropRetryReminderSoon();
         return new JobExecution
         {
             Id = Id,
