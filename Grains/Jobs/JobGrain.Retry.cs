@@ -199,6 +199,12 @@ public sealed partial class JobGrain
         var now = time.GetUtcNow();
         var due = notBefore is { } at && at > now ? at : (DateTimeOffset?)null;
         var wasDelayed = Job.NotBefore is not null;
+        if (due is null && !wasDelayed)
+        {
+            // Due already: nothing to store; queued again in case it was offered early and refused meanwhile.
+            await EnqueueAsync();
+            return RescheduleOutcome.Rescheduled;
+        }
         StopRetryTimer();
         if (due is { } later)
         {
