@@ -250,7 +250,16 @@ public sealed partial class WorkflowGrain(
         var now = time.GetUtcNow();
         // Stored first: jobs released from now on get the new time; those released already are moved one by one below.
         Workflow.NotBefore = notBefore > now ? notBefore : null;
-        await WriteAsync();
+        try
+        {
+            await WriteAsync();
+        }
+        catch
+        {
+            // Memory is ahead of storage: drop this activation, the next call reloads what is stored.
+            DeactivateOnIdle();
+            throw;
+        }
         var released = Enumerable.Range(0, Workflow.Nodes.Count).Where(i => Workflow.Nodes[i].State == WorkflowJobState.Queued).ToList();
         var outcomes = await Task.WhenAll(released.Select(i => GrainFactory.Reference<IJobGrain>(_graph.JobIdOf(i).Value).Reschedule(notBefore)));
         return new WorkflowReply { State = Workflow.State, Affected = outcomes.Count(o => o == RescheduleOutcome.Rescheduled) };
