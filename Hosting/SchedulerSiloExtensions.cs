@@ -55,7 +55,7 @@ public static class SchedulerSiloExtensions
 
     /// <summary>
     /// Registers a storage profile's <paramref name="store"/> under each part its consumers take (<see cref="IJobStore"/>,
-    /// <see cref="IJobLogStore"/>, <see cref="IDeadLetterStore"/>, <see cref="IWorkflowStore"/>), and the grain storage of
+    /// <see cref="IJobLogStore"/>, <see cref="IDeadLetterStore"/>, <see cref="IWorkflowStore"/>, <see cref="IScheduleStore"/>), and the grain storage of
     /// job and workflow grains over it. The first store registered is the one used.
     /// </summary>
     public static IServiceCollection AddSchedulerStore(this IServiceCollection services, Func<IServiceProvider, ISchedulerStore> store)
@@ -67,6 +67,7 @@ public static class SchedulerSiloExtensions
         services.TryAddSingleton<IJobLogStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IDeadLetterStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        services.TryAddSingleton<IScheduleStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         return services.AddJobGrainStorage();
     }
 

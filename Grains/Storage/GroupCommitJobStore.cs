@@ -148,6 +148,19 @@ public sealed class GroupCommitJobStore : ISchedulerStore
     public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default) =>
         _inner.TouchWorkflowsAsync(ids, at, cancellationToken);
 
+    // Schedule rows change at most once per firing: straight through, unbatched.
+    public Task<bool> SaveScheduleAsync(ScheduleRecord record, CancellationToken cancellationToken = default) =>
+        _inner.SaveScheduleAsync(record, cancellationToken);
+
+    public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) =>
+        _inner.ReadScheduleAsync(id, cancellationToken);
+
+    public Task<bool> DeleteScheduleAsync(string id, int version, CancellationToken cancellationToken = default) =>
+        _inner.DeleteScheduleAsync(id, version, cancellationToken);
+
+    public Task<IReadOnlyList<StoredSchedule>> ListSchedulesAsync(string? after, int limit, CancellationToken cancellationToken = default) =>
+        _inner.ListSchedulesAsync(after, limit, cancellationToken);
+
     private sealed class GroupCommitter<T, TResult>(
         Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords, int maxWriters)
     {
