@@ -30,7 +30,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         var result = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal(0, result.VersionBefore);
-        Assert.Equal(6, result.VersionAfter);
+        Assert.Equal(8, result.VersionAfter);
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], result.Applied.Select(s => s.Version));
         Assert.Equal(8L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
         Assert.Equal(11L, await ScalarAsync(cs, "SELECT COUNT(*) FROM OrleansQuery", cts.Token));
@@ -101,7 +101,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         start.Set();
         var results = await Task.WhenAll(runs).WaitAsync(cts.Token);
 
-        Assert.All(results, r => Assert.Equal(6, r.VersionAfter));
+        Assert.All(results, r => Assert.Equal(8, r.VersionAfter));
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
         Assert.Equal(8L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
