@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scheduler.Execution;
 using Scheduler.Jobs;
+using Scheduler.Schedules;
 using Scheduler.Storage;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -44,6 +45,7 @@ public static class SchedulerSiloExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchedulerStorageCheck>();
         services.AddWorkerPool();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WorkflowWatchdogStarter>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ScheduleKeeper>();
         services.AddJobGrainStorage();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
         services.AddOptions<CommandHandlerOptions>()

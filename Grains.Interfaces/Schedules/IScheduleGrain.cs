@@ -44,6 +44,14 @@ public interface IScheduleGrain : IGrainWithStringKey
     [Alias("Describe"), AlwaysInterleave]
     Task<ScheduleStatus?> Describe(int next);
 
+    /// <summary>
+    /// Makes sure the schedule is active (its activation sets its timer and fires what is due). Each silo calls it for
+    /// every schedule when it starts and when a silo dies, so a schedule whose silo died resumes within the failure
+    /// detection time, not at its next reminder tick.
+    /// </summary>
+    [Alias("Wake"), AlwaysInterleave]
+    Task Wake();
+
     /// <summary>A run this schedule started has ended (or is found ended); the schedule records the outcome.</summary>
     [Alias("RunEnded"), OneWay]
     Task RunEnded(Guid runId, ScheduleRunOutcome outcome);

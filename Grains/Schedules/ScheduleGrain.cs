@@ -32,10 +32,11 @@ public sealed partial class ScheduleGrain(
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// An occurrence found later than this after its time counts as missed (its missed policy applies): longer than a
-    /// reminder period, so an occurrence that only the reminder caught (its timer lost in a failover) still runs.
+    /// An occurrence found later than this after its time (and jitter) counts as missed, and its missed policy applies.
+    /// A timer fires within milliseconds; lateness beyond this means the schedule could not fire (its silo died, the
+    /// cluster was down), which is what the policy is for.
     /// </summary>
-    public static readonly TimeSpan MissedAfter = TimeSpan.FromSeconds(90);
+    public static readonly TimeSpan MissedAfter = TimeSpan.FromSeconds(5);
 
     // Longest wait of one poll for a run's end: within Orleans' default response timeout.
     private static readonly TimeSpan RunPoll = TimeSpan.FromSeconds(20);
@@ -201,6 +202,13 @@ public sealed partial class ScheduleGrain(
             LastRuns = [.. Enumerable.Reverse(state.Runs)],
             Ended = ended,
         });
+    }
+
+    public Task Wake()
+    {
+        if (_state is null)
+            DeactivateOnIdle();
+        return Task.CompletedTask;
     }
 
     public async Task RunEnded(Guid runId, ScheduleRunOutcome outcome)
