@@ -233,9 +233,9 @@ public sealed partial class ScheduleGrain(
     {
         if (reminderName != ReminderName)
             return;
-        if (_state is null || _state.Paused)
+        if (_state is null || _state.Paused || IsEnded(_state))
         {
-            // Deleted or paused by an activation that could not drop the reminder: drop it now.
+            // Deleted, paused or ended, and the reminder not dropped then: drop it now.
             await DropReminderAsync();
             return;
         }
@@ -271,7 +271,7 @@ public sealed partial class ScheduleGrain(
 
         // Due: time and jitter passed. Stop at the first not yet due, so nothing is handled out of turn.
         var due = new List<DateTimeOffset>();
-        var cursor = state.HandledUntil;
+        var cursor = ScanFrom(state, clock, now);
         while (clock.NextAfter(cursor) is { } occurrence && occurrence <= now)
         {
             if (occurrence + ScheduleIds.JitterOf(Id, occurrence, definition.Jitter) > now)
@@ -315,6 +315,23 @@ public sealed partial class ScheduleGrain(
         if (IsEnded(next))
             await DropReminderAsync();
         return runs.ToImmutable();
+    }
+
+    /// <summary>
+    /// Where a pass starts looking for due occurrences: after the last one handled, but after a long outage of a
+    /// frequent schedule no further back than the policy needs (FireAll: its window; otherwise the latest occurrence,
+    /// found by looking back in doubling steps), so a year's backlog of a 1 s interval is not walked one by one.
+    /// </summary>
+    private static DateTimeOffset ScanFrom(ScheduleGrainState state, ScheduleClock clock, DateTimeOffset now)
+    {
+        if (state.Definition.Missed == ScheduleMissedPolicy.FireAll)
+            return Max(state.HandledUntil, now - (state.Definition.CatchUpWindow ?? ScheduleValidation.DefaultCatchUpWindow) - MissedAfter);
+        for (var back = TimeSpan.FromMinutes(1); now - back > state.HandledUntil; back *= 2)
+        {
+            if (clock.NextAfter(now - back) is { } occurrence && occurrence <= now)
+                return now - back;
+        }
+        return state.HandledUntil;
     }
 
     /// <summary>Most occurrences one pass handles; earlier ones of a longer backlog are dropped as missed.</summary>

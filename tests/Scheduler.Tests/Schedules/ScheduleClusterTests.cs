@@ -279,6 +279,22 @@ public sealed class ScheduleClusterTests(MemoryClusterFixture fixture) : IAsyncL
     }
 
     [Fact]
+    public async Task Jitter_DelaysEachRunByItsOccurrencesAmount_KeepingTheOccurrencesId()
+    {
+        var definition = await CreateAsync(Every(TimeSpan.FromSeconds(2)) with { Jitter = TimeSpan.FromMilliseconds(1500) });
+
+        var status = await WaitUntilAsync(definition.Id, s => Count(s, ScheduleRunOutcome.Succeeded) >= 2);
+        await Client.PauseScheduleAsync(definition.Id);
+
+        foreach (var run in status.LastRuns.Where(r => r.Outcome == ScheduleRunOutcome.Succeeded))
+        {
+            var delay = ScheduleIds.JitterOf(definition.Id, run.Occurrence, definition.Jitter);
+            Assert.True(run.FiredAt >= run.Occurrence + delay, $"{run} fired before its jitter of {delay} passed");
+            Assert.Equal(ScheduleIds.RunIdOf(definition.Id, status.CreatedAt, run.Occurrence), run.RunId);
+        }
+    }
+
+    [Fact]
     public async Task BadInput_IsRefusedWithWhatToFix_AndStoresNothing()
     {
         var bad = Every(TimeSpan.FromSeconds(1)) with { Trigger = ScheduleTrigger.FromCron("0 25 * * *", "Europe/Berlin") };
