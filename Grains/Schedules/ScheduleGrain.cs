@@ -214,19 +214,22 @@ public sealed partial class ScheduleGrain(
     public async Task RunEnded(Guid runId, ScheduleRunOutcome outcome)
     {
         _watching.Remove(runId);
-        if (_state is null || !_state.Runs.Exists(r => r.RunId == runId && r.Outcome == ScheduleRunOutcome.Running))
+        if (_state is null || _state.Runs.FindIndex(r => r.RunId == runId && r.Outcome == ScheduleRunOutcome.Running) is not (var index and >= 0))
             return;
-        var next = Copy(_state);
-        var index = next.Runs.FindIndex(r => r.RunId == runId);
-        next.Runs[index] = next.Runs[index] with { Outcome = outcome };
-        // The buffered occurrence (BufferOne) starts once nothing runs.
-        if (!next.Runs.Exists(r => r.Outcome == ScheduleRunOutcome.Running)
-            && next.Runs.FindIndex(r => r.Outcome == ScheduleRunOutcome.Buffered) is var buffered and >= 0)
+        // The buffered occurrence (BufferOne) starts once nothing runs: that is stored at once.
+        if (_state.Runs.Count(r => r.Outcome == ScheduleRunOutcome.Running) == 1
+            && _state.Runs.FindIndex(r => r.Outcome == ScheduleRunOutcome.Buffered) is var buffered and >= 0)
         {
+            var next = Copy(_state);
+            next.Runs[index] = next.Runs[index] with { Outcome = outcome };
             next.Runs[buffered] = await SubmitAsync(next, next.Runs[buffered]);
             next.RunCount++;
+            await SaveAsync(next);
+            return;
         }
-        await SaveAsync(next);
+        // Otherwise the outcome is stored with the next write (the next firing): until then a new activation learns it
+        // again from the run itself, which it follows as it follows every run still recorded as running.
+        _state.Runs[index] = _state.Runs[index] with { Outcome = outcome };
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)

@@ -7,10 +7,11 @@ namespace Scheduler.Storage;
 public interface IScheduleStore
 {
     /// <summary>
-    /// Writes a schedule row. Version 1 creates it (and conflicts with an existing row); a higher version is written
-    /// only over the version before it. False on a conflict (nothing written).
+    /// Writes schedule rows, in order, in one transaction. Version 1 creates a row (and conflicts with an existing
+    /// one); a higher version is written only over the version before it. Returns the ids of records not written for
+    /// that reason.
     /// </summary>
-    Task<bool> SaveScheduleAsync(ScheduleRecord record, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<string>> SaveSchedulesAsync(IReadOnlyList<ScheduleRecord> records, CancellationToken cancellationToken = default);
 
     /// <summary>The stored row of a schedule; null when it has none.</summary>
     Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default);
@@ -20,6 +21,17 @@ public interface IScheduleStore
 
     /// <summary>Up to <paramref name="limit"/> rows with an id after <paramref name="after"/> (null: from the first), by id (ordinal).</summary>
     Task<IReadOnlyList<StoredSchedule>> ListSchedulesAsync(string? after, int limit, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Single-row writes to an <see cref="IScheduleStore"/>.</summary>
+public static class ScheduleStoreExtensions
+{
+    /// <summary>Writes one schedule row (see <see cref="IScheduleStore.SaveSchedulesAsync"/>); false on a conflict (nothing written).</summary>
+    public static async Task<bool> SaveScheduleAsync(this IScheduleStore store, ScheduleRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return (await store.SaveSchedulesAsync([record], cancellationToken).ConfigureAwait(false)).Count == 0;
+    }
 }
 
 /// <summary>One schedule row write.</summary>

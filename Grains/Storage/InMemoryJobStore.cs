@@ -234,18 +234,23 @@ public sealed class InMemoryJobStore : ISchedulerStore
         return Task.CompletedTask;
     }
 
-    public Task<bool> SaveScheduleAsync(ScheduleRecord record, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<string>> SaveSchedulesAsync(IReadOnlyList<ScheduleRecord> records, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(record.Version);
+        ArgumentNullException.ThrowIfNull(records);
+        var conflicts = new List<string>();
         lock (_writeLock)
         {
-            var exists = _schedules.TryGetValue(record.Id, out var stored);
-            if (record.Version == 1 ? exists : !exists || stored!.Version != record.Version - 1)
-                return Task.FromResult(false);
-            _schedules[record.Id] = record;
-            return Task.FromResult(true);
+            foreach (var record in records)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(record.Version, nameof(records));
+                var exists = _schedules.TryGetValue(record.Id, out var stored);
+                if (record.Version == 1 ? exists : !exists || stored!.Version != record.Version - 1)
+                    conflicts.Add(record.Id);
+                else
+                    _schedules[record.Id] = record;
+            }
         }
+        return Task.FromResult<IReadOnlyList<string>>(conflicts);
     }
 
     public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) =>

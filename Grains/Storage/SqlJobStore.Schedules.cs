@@ -32,21 +32,39 @@ public abstract partial class SqlJobStore
         LIMIT @limit
         """;
 
-    public async Task<bool> SaveScheduleAsync(ScheduleRecord record, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> SaveSchedulesAsync(IReadOnlyList<ScheduleRecord> records, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(record.Version);
-        ArgumentNullException.ThrowIfNull(record.Data);
+        ArgumentNullException.ThrowIfNull(records);
+        foreach (var record in records)
+        {
+            ArgumentNullException.ThrowIfNull(record, nameof(records));
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(record.Version, nameof(records));
+            ArgumentNullException.ThrowIfNull(record.Data, nameof(records));
+        }
+        if (records.Count == 0)
+            return [];
         await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = record.Version == 1 ? InsertScheduleSql : UpdateScheduleSql;
-        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
-        AddParameter(command, "schedule_id", DbType.String).Value = record.Id;
-        AddParameter(command, "version", DbType.Int32).Value = record.Version;
-        AddParameter(command, "paused", DbType.Int32).Value = record.Paused ? 1 : 0;
-        AddParameter(command, "updated_at", DbType.Int64).Value = record.UpdatedAt.UtcTicks;
-        AddParameter(command, "data", DbType.Binary).Value = record.Data;
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        // One statement per record, in order (a later record may build on an earlier one of the same schedule); one
+        // record is atomic by itself, more share a transaction (and its commit).
+        await using var transaction = records.Count == 1 ? null : await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var conflicts = new List<string>();
+        foreach (var record in records)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = record.Version == 1 ? InsertScheduleSql : UpdateScheduleSql;
+            AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+            AddParameter(command, "schedule_id", DbType.String).Value = record.Id;
+            AddParameter(command, "version", DbType.Int32).Value = record.Version;
+            AddParameter(command, "paused", DbType.Int32).Value = record.Paused ? 1 : 0;
+            AddParameter(command, "updated_at", DbType.Int64).Value = record.UpdatedAt.UtcTicks;
+            AddParameter(command, "data", DbType.Binary).Value = record.Data;
+            if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+                conflicts.Add(record.Id);
+        }
+        if (transaction is not null)
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return conflicts;
     }
 
     public async Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default)

@@ -678,7 +678,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         }
 
         public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, CancellationToken cancellationToken = default) => inner.LoadOpenAsync(queue, shard, cancellationToken);
-        public Task<bool> SaveScheduleAsync(ScheduleRecord record, CancellationToken cancellationToken = default) => inner.SaveScheduleAsync(record, cancellationToken);
+        public Task<IReadOnlyList<string>> SaveSchedulesAsync(IReadOnlyList<ScheduleRecord> records, CancellationToken cancellationToken = default) => inner.SaveSchedulesAsync(records, cancellationToken);
         public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) => inner.ReadScheduleAsync(id, cancellationToken);
         public Task<bool> DeleteScheduleAsync(string id, int version, CancellationToken cancellationToken = default) => inner.DeleteScheduleAsync(id, version, cancellationToken);
         public Task<IReadOnlyList<StoredSchedule>> ListSchedulesAsync(string? after, int limit, CancellationToken cancellationToken = default) => inner.ListSchedulesAsync(after, limit, cancellationToken);
