@@ -394,7 +394,9 @@ public sealed partial class ScheduleGrain(
         var definition = state.Definition;
         if (definition.Job is { } job)
         {
-            var results = await submitter.SubmitAsync([job with { Id = new JobId(run.RunId), IdempotencyKey = null }], order: null, mayBeNew: false);
+            // Most likely new (a re-fire is rare), so its grain skips reading state that does not exist; for a job that
+            // does exist the submitter's first write fails and it submits again to an activation that reads.
+            var results = await submitter.SubmitAsync([job with { Id = new JobId(run.RunId), IdempotencyKey = null }], order: null, mayBeNew: true);
             LogFired(logger, Id, run.Occurrence, run.RunId, results[0].Outcome);
         }
         else
