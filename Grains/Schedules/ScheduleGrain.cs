@@ -49,7 +49,7 @@ public sealed partial class ScheduleGrain(
 
     private readonly SchedulerOptions _options = options.Value;
     private readonly HashSet<Guid> _watching = [];
-    private readonly CancellationTokenSource _deactivating = new();
+    private CancellationTokenSource _deactivating = new();
     private ScheduleGrainState? _state;
     private ScheduleClock? _clock;
     private int _version;
@@ -177,7 +177,9 @@ public sealed partial class ScheduleGrain(
         _timer?.Dispose();
         _timer = null;
         await DropReminderAsync();
-        _deactivating.Cancel();
+        // Stop following the deleted schedule's runs; a schedule created again in this activation follows its own.
+        await _deactivating.CancelAsync();
+        _deactivating = new CancellationTokenSource();
         DeactivateOnIdle();
         LogDeleted(logger, Id);
         return true;

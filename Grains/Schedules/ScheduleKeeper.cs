@@ -39,14 +39,16 @@ public sealed partial class ScheduleKeeper(IServiceProvider services, IGrainFact
             return;
         await WakeAllAsync(store);
         var dead = new HashSet<SiloAddress>();
+        var first = true;
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(_stopping.Token))
             {
-                var newlyDead = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead && dead.Add(m.SiloAddress)).ToList();
-                // The first snapshot lists silos dead before this one started: nothing of theirs is active.
-                if (newlyDead.Count > 0 && dead.Count > newlyDead.Count)
+                var newlyDead = snapshot.Members.Values.Count(m => m.Status == SiloStatus.Dead && dead.Add(m.SiloAddress));
+                // The first snapshot lists silos dead before this one started: the wake above covered them.
+                if (newlyDead > 0 && !first)
                     await WakeAllAsync(store);
+                first = false;
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
