@@ -4,7 +4,7 @@ using Scheduler.Cli.Commands;
 namespace Scheduler.Cli;
 
 /// <summary>
-/// The <c>scheduler</c> command line: submit, workflow, status, list, cancel, logs, history, dlq. Runs in-process for tests:
+/// The <c>scheduler</c> command line: submit, workflow, status, list, cancel, logs, history, dlq, schedule. Runs in-process for tests:
 /// everything is written to the given writers and the exit code is returned (see <see cref="ExitCodes"/>).
 /// </summary>
 public static class CliApp
@@ -44,7 +44,7 @@ public static class CliApp
     internal static RootCommand CreateRootCommand(CliContext cli)
     {
         var root = new RootCommand(
-            "Submit, inspect and cancel jobs and workflows of a Scheduler cluster.\n\n" +
+            "Submit, inspect and cancel jobs and workflows of a Scheduler cluster, and run them on schedules.\n\n" +
             "Exit codes: 0 ok; 1 refused by the scheduler, job not found, or (with --wait) the job did not succeed; " +
             "2 bad command line (nothing was sent); 3 scheduler unreachable.\n" +
             $"Durations: {Duration.Help} (a bare number is refused).")
@@ -58,6 +58,7 @@ public static class CliApp
             LogsCommand.Create(cli),
             HistoryCommand.Create(cli),
             DeadLetterCommand.Create(cli),
+            ScheduleCommand.Create(cli),
         };
         cli.Common.AddTo(root);
         return root;

@@ -24,9 +24,14 @@ internal static partial class WorkflowFile
     };
 
     /// <summary>Reads a whole workflow; throws <see cref="UsageException"/> naming the file and what is wrong.</summary>
-    public static async Task<WorkflowDefinition> ReadDefinitionAsync(string path, CancellationToken cancellationToken)
+    public static async Task<WorkflowDefinition> ReadDefinitionAsync(string path, CancellationToken cancellationToken) =>
+        ToDefinition(path, await ReadAsync(path, cancellationToken));
+
+    /// <summary>A whole workflow from JSON (e.g. the template of a schedule file); errors name <paramref name="path"/>.</summary>
+    public static WorkflowDefinition ParseDefinition(string path, ReadOnlySpan<byte> json) => ToDefinition(path, Parse(path, json));
+
+    private static WorkflowDefinition ToDefinition(string path, FileDto file)
     {
-        var file = await ReadAsync(path, cancellationToken);
         WorkflowFailurePolicy policy = WorkflowFailurePolicy.FailWorkflow;
         if (file.FailurePolicy is { } text && !TryParsePolicy(text, out policy))
             throw new UsageException($"workflow file '{path}': failurePolicy '{text}' is not one of {PolicyNames}");

@@ -2,8 +2,8 @@ namespace Scheduler.Storage;
 
 /// <summary>
 /// Group commit in front of another <see cref="ISchedulerStore"/>: concurrent <see cref="SaveAsync"/> calls (and,
-/// separately, <see cref="AppendLogAsync"/>, <see cref="ReadStatesAsync"/>, <see cref="SaveWorkflowsAsync"/> and
-/// <see cref="ReadWorkflowsAsync"/> calls) are merged into one call of the
+/// separately, <see cref="AppendLogAsync"/>, <see cref="ReadStatesAsync"/>, <see cref="SaveWorkflowsAsync"/>,
+/// <see cref="ReadWorkflowsAsync"/> and <see cref="SaveSchedulesAsync"/> calls) are merged into one call of the
 /// inner store, so many callers share one transaction (or one query). Up to <see cref="MaxConcurrentBatches"/>
 /// batches of a kind are written at once; while they are, new calls accumulate, and the next writer free takes
 /// everything waiting (up to <see cref="MaxBatchRecords"/> records; one call's records are never split).
@@ -24,6 +24,7 @@ public sealed class GroupCommitJobStore : ISchedulerStore
     private readonly GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>> _reads;
     private readonly GroupCommitter<WorkflowRecord, IReadOnlyList<WorkflowId>> _workflowSaves;
     private readonly GroupCommitter<WorkflowId, IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> _workflowReads;
+    private readonly GroupCommitter<ScheduleRecord, IReadOnlyList<string>> _scheduleSaves;
 
     /// <param name="inner">The store written to.</param>
     /// <param name="maxBatchRecords">Most records one merged call carries.</param>
@@ -48,6 +49,7 @@ public sealed class GroupCommitJobStore : ISchedulerStore
         _reads = new GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>>(inner.ReadStatesAsync, maxBatchRecords, maxConcurrentBatches);
         _workflowSaves = new GroupCommitter<WorkflowRecord, IReadOnlyList<WorkflowId>>(inner.SaveWorkflowsAsync, maxBatchRecords, maxConcurrentBatches);
         _workflowReads = new GroupCommitter<WorkflowId, IReadOnlyDictionary<WorkflowId, StoredWorkflowState>>(inner.ReadWorkflowsAsync, maxBatchRecords, maxConcurrentBatches);
+        _scheduleSaves = new GroupCommitter<ScheduleRecord, IReadOnlyList<string>>(inner.SaveSchedulesAsync, maxBatchRecords, maxConcurrentBatches);
     }
 
     /// <summary>Most records one merged call carries (a single larger call still goes alone, whole).</summary>
@@ -147,6 +149,28 @@ public sealed class GroupCommitJobStore : ISchedulerStore
 
     public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default) =>
         _inner.TouchWorkflowsAsync(ids, at, cancellationToken);
+
+    public async Task<IReadOnlyList<string>> SaveSchedulesAsync(IReadOnlyList<ScheduleRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+            return [];
+        var conflicts = await _scheduleSaves.EnqueueAsync(records, cancellationToken).ConfigureAwait(false);
+        if (conflicts.Count == 0)
+            return [];
+        // The batch's conflicts, narrowed to this call's records.
+        var mine = records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        return [.. conflicts.Where(mine.Contains)];
+    }
+
+    public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) =>
+        _inner.ReadScheduleAsync(id, cancellationToken);
+
+    public Task<bool> DeleteScheduleAsync(string id, int version, CancellationToken cancellationToken = default) =>
+        _inner.DeleteScheduleAsync(id, version, cancellationToken);
+
+    public Task<IReadOnlyList<StoredSchedule>> ListSchedulesAsync(string? after, int limit, CancellationToken cancellationToken = default) =>
+        _inner.ListSchedulesAsync(after, limit, cancellationToken);
 
     private sealed class GroupCommitter<T, TResult>(
         Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords, int maxWriters)

@@ -12,6 +12,7 @@ public sealed class InMemoryJobStore : ISchedulerStore
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
     private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new();
     private readonly ConcurrentDictionary<WorkflowId, WorkflowRecord> _workflows = new();
+    private readonly ConcurrentDictionary<string, ScheduleRecord> _schedules = new(StringComparer.Ordinal);
     private readonly object _writeLock = new();
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
@@ -233,6 +234,41 @@ public sealed class InMemoryJobStore : ISchedulerStore
         }
         return Task.CompletedTask;
     }
+
+    public Task<IReadOnlyList<string>> SaveSchedulesAsync(IReadOnlyList<ScheduleRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var conflicts = new List<string>();
+        lock (_writeLock)
+        {
+            foreach (var record in records)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(record.Version, nameof(records));
+                var exists = _schedules.TryGetValue(record.Id, out var stored);
+                if (record.Version == 1 ? exists : !exists || stored!.Version != record.Version - 1)
+                    conflicts.Add(record.Id);
+                else
+                    _schedules[record.Id] = record;
+            }
+        }
+        return Task.FromResult<IReadOnlyList<string>>(conflicts);
+    }
+
+    public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_schedules.TryGetValue(id, out var record) ? new StoredSchedule(record.Id, record.Version, record.Data) : null);
+
+    public Task<bool> DeleteScheduleAsync(string id, int version, CancellationToken cancellationToken = default)
+    {
+        lock (_writeLock)
+            return Task.FromResult(_schedules.TryGetValue(id, out var stored) && stored.Version == version && _schedules.TryRemove(id, out _));
+    }
+
+    public Task<IReadOnlyList<StoredSchedule>> ListSchedulesAsync(string? after, int limit, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<StoredSchedule>>([.. _schedules.Values
+            .Where(r => after is null || string.CompareOrdinal(r.Id, after) > 0)
+            .OrderBy(r => r.Id, StringComparer.Ordinal)
+            .Take(limit)
+            .Select(r => new StoredSchedule(r.Id, r.Version, r.Data))]);
 
     public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<WorkflowId>>([.. _workflows.Values

@@ -18,7 +18,7 @@ namespace Scheduler.Bench;
 
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
     string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null, int FailOncePercent = 0, int Kills = 3,
-    TimeSpan LeasePeriod = default, TimeSpan Warmup = default)
+    TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default)
 {
     public string? Validate() => this switch
     {
@@ -29,6 +29,11 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
         { FailOncePercent: < 0 or > 100 } => $"--fail-once-percent must be 0 to 100 (was {FailOncePercent})",
         { FailOncePercent: > 0, Workflows: not null } => "--fail-once-percent does not apply to --workflows",
         { FailOncePercent: > 0, Mode: "recovery" } => "--fail-once-percent applies to --mode burst and paced, not recovery",
+        { Mode: "schedules", Workflows: not null } => "--workflows does not apply to --mode schedules",
+        { Mode: "schedules", Schedules: < 1 or > 100_000 } => $"--schedules must be 1 to 100000 (was {Schedules})",
+        { Mode: "schedules", Every: < 1 or > 3600 } => $"--every must be 1 to 3600 seconds (was {Every})",
+        { Mode: "schedules" } when Duration < TimeSpan.FromSeconds(1) || Duration > TimeSpan.FromHours(1) =>
+            $"--duration must be 1 to 3600 seconds (was {Duration.TotalSeconds})",
         { Mode: "recovery", Storage: not "postgres" } => "--mode recovery runs silo processes on shared storage: use --storage postgres",
         { Mode: "recovery", Silos: < 2 } => $"--mode recovery kills one silo, so it needs --silos 2 or more (was {Silos})",
         { Mode: "recovery", Kills: < 1 or > 100 } => $"--kills must be 1 to 100 (was {Kills})",
@@ -159,6 +164,13 @@ public static class Bench
         if (s.Mode == "delayed")
         {
             var ok = await DelayedBench.RunAsync(client, s, recorder, warmedUp, ct);
+            await StopAsync();
+            return ok ? 0 : 1;
+        }
+
+        if (s.Mode == "schedules")
+        {
+            var ok = await ScheduleBench.RunAsync(client, s, recorder, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }
@@ -367,7 +379,7 @@ public static class Bench
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private sealed class PeakWorkingSet : IDisposable
+    internal sealed class PeakWorkingSet : IDisposable
     {
         private readonly Timer _timer;
         private long _peak;

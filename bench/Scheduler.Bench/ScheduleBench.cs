@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Scheduler.Client;
+
+namespace Scheduler.Bench;
+
+/// <summary>
+/// Schedule load: <c>--schedules</c> schedules, each firing a no-op job every <c>--every</c> seconds, for
+/// <c>--duration</c> seconds after every schedule has fired once. Measures firing lateness (occurrence time to the
+/// job's handler start), missed occurrences (no run started) and duplicates (an occurrence run twice).
+/// </summary>
+public static class ScheduleBench
+{
+    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, CancellationToken ct)
+    {
+        var every = TimeSpan.FromSeconds(s.Every);
+        // Wall-clock time of a handler start, from the recorder's stopwatch ticks.
+        var (wall0, ticks0) = (DateTimeOffset.UtcNow, Stopwatch.GetTimestamp());
+        DateTimeOffset Wall(long ticks) => wall0 + TimeSpan.FromSeconds((ticks - ticks0) / (double)Stopwatch.Frequency);
+
+        var ids = Enumerable.Range(0, s.Schedules).Select(i => $"bench-{i:D6}").ToArray();
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct }, async (id, token) =>
+            await client.UpsertScheduleAsync(new ScheduleDefinition
+            {
+                Id = id,
+                Job = new JobRequest { Handler = RecordingNoopHandler.Name },
+                Trigger = ScheduleTrigger.Every(every),
+            }, token));
+        var created = DateTimeOffset.UtcNow;
+
+        // Measure from one period after the last creation (every schedule has fired once) for --duration.
+        using var memory = new Bench.PeakWorkingSet();
+        var from = created + every;
+        var to = from + s.Duration;
+        await Task.Delay(to - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5), ct);
+
+        var lateness = new List<double>();
+        long expected = 0, missed = 0, duplicates = 0, skipped = 0;
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct }, async (id, token) =>
+        {
+            var status = await client.GetScheduleAsync(id, 0, token) ?? throw new InvalidOperationException($"schedule {id} is gone");
+            await client.DeleteScheduleAsync(id, token);
+            // The occurrences the window holds: the creation plus whole periods.
+            var first = (long)Math.Ceiling((from - status.CreatedAt) / every);
+            var last = (long)Math.Floor((to - status.CreatedAt - TimeSpan.FromTicks(1)) / every);
+            var occurrences = Enumerable.Range(0, (int)Math.Max(0, last - first + 1)).Select(k => status.CreatedAt + every * (first + k)).ToList();
+            var runs = status.LastRuns.Where(r => r.Occurrence >= from && r.Occurrence < to).ToList();
+            var mine = new List<double>();
+            long myMissed = 0, myDuplicates = 0, mySkipped = 0;
+            foreach (var occurrence in occurrences)
+            {
+                var run = runs.Where(r => r.Occurrence == occurrence).ToList();
+                myDuplicates += Math.Max(0, run.Count - 1);
+                if (run.Count == 0 || !recorder.StartTicks.TryGetValue(run[0].RunId, out var started))
+                {
+                    myMissed++;
+                    mySkipped += run.Count(r => r.Outcome == ScheduleRunOutcome.Skipped);
+                    continue;
+                }
+                myDuplicates += Math.Max(0, recorder.Runs.GetValueOrDefault(run[0].RunId) - 1);
+                mine.Add((Wall(started) - occurrence).TotalMilliseconds);
+            }
+            lock (lateness)
+            {
+                lateness.AddRange(mine);
+                expected += occurrences.Count;
+                missed += myMissed;
+                duplicates += myDuplicates;
+                skipped += mySkipped;
+            }
+        });
+
+        var sorted = lateness.Order().ToArray();
+        var result = new
+        {
+            storage = s.Storage,
+            silos = s.Silos,
+            mode = s.Mode,
+            schedules = s.Schedules,
+            every_seconds = s.Every,
+            duration_seconds = s.Duration.TotalSeconds,
+            firings_per_sec = Math.Round(s.Schedules / (double)s.Every, 1),
+            occurrences = expected,
+            fired = sorted.Length,
+            missed,
+            skipped,
+            duplicates,
+            lateness_ms = new { p50 = Percentile(sorted, 0.50), p95 = Percentile(sorted, 0.95), p99 = Percentile(sorted, 0.99), max = sorted.Length == 0 ? double.NaN : Math.Round(sorted[^1], 2) },
+            peak_working_set_mb = Math.Round(memory.PeakBytes / 1024.0 / 1024.0, 1),
+        };
+        Console.Error.WriteLine($"schedules {s.Storage}: {s.Schedules} every {s.Every} s for {s.Duration.TotalSeconds} s: {sorted.Length}/{expected} occurrences fired; " +
+            $"lateness p50 {result.lateness_ms.p50} ms, p99 {result.lateness_ms.p99} ms; missed {missed}, duplicates {duplicates}; peak working set {result.peak_working_set_mb} MiB");
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return missed == 0 && duplicates == 0;
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 2);
+}

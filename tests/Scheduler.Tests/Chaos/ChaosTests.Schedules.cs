@@ -1,0 +1,62 @@
+using Scheduler.Client;
+
+namespace Scheduler.Tests.Chaos;
+
+public sealed partial class ChaosTests
+{
+    /// <summary>
+    /// A schedule every 2 s (AllowAll, FireAll: every occurrence must run) on two silo processes on PostgreSQL, while
+    /// each silo in turn is killed with -9 and restarted: one of the kills takes the silo that holds the schedule's
+    /// grain. Every occurrence from the first to the last runs, under its derived id, and none twice.
+    /// </summary>
+    [Fact]
+    public async Task Schedule_FiresEveryOccurrenceOnce_WhenItsSiloIsKilled()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var database = await _postgres!.Server.CreateDatabaseAsync("chaos", cts.Token);
+        await using var cluster = await ChaosCluster.CreateAsync(output, database, silos: 2, maxConcurrentJobs: 4, cts.Token);
+        await cluster.StartAllAsync(cts.Token);
+        var client = await cluster.ConnectAsync(cts.Token);
+        await cluster.WaitForActiveSilosAsync(2, cts.Token);
+
+        var interval = TimeSpan.FromSeconds(2);
+        var definition = new ScheduleDefinition
+        {
+            Id = "chaos-every-2s",
+            Job = Command(ShortSleep),
+            Trigger = ScheduleTrigger.Every(interval),
+            Overlap = ScheduleOverlapPolicy.AllowAll,
+            Missed = ScheduleMissedPolicy.FireAll,
+        };
+        await client.UpsertScheduleAsync(definition, cts.Token);
+
+        foreach (var silo in cluster.Silos)
+        {
+            await Task.Delay(interval * 3, cts.Token);
+            cluster.Log($"killing {silo.Name}");
+            silo.Kill();
+            await Task.Delay(interval * 3, cts.Token);
+            await silo.StartAsync(TimeSpan.FromSeconds(90), cts.Token);
+            await cluster.WaitForActiveSilosAsync(2, cts.Token);
+        }
+        await Task.Delay(interval * 3, cts.Token);
+        await client.PauseScheduleAsync(definition.Id, "test over", cts.Token);
+
+        ScheduleStatus status;
+        do
+        {
+            await Task.Delay(500, cts.Token);
+            status = (await client.GetScheduleAsync(definition.Id, 0, cts.Token))!;
+        } while (status.LastRuns.Any(r => r.Outcome == ScheduleRunOutcome.Running));
+
+        var runs = status.LastRuns.OrderBy(r => r.Occurrence).ToList();
+        var described = $"created {status.CreatedAt:O}, runs:\n{string.Join("\n", runs)}";
+        cluster.Log(described);
+        Assert.True(runs.Count >= 10, described);
+        Assert.True(runs.Select((r, i) => r.Occurrence == status.CreatedAt + interval * (i + 1)).All(x => x), "an occurrence is missing or doubled: " + described);
+        Assert.True(runs.All(r => r.Outcome == ScheduleRunOutcome.Succeeded), described);
+        Assert.All(runs, r => Assert.Equal(ScheduleIds.RunIdOf(definition.Id, status.CreatedAt, r.Occurrence), r.RunId));
+        Assert.Equal(runs.Count, status.RunCount);
+        cluster.Passed();
+    }
+}
