@@ -31,13 +31,6 @@ public sealed partial class ScheduleGrain(
     private const string ReminderName = "fire";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
 
-    /// <summary>
-    /// An occurrence found later than this after its time (and jitter) counts as missed, and its missed policy applies.
-    /// A timer fires within milliseconds; lateness beyond this means the schedule could not fire (its silo died, the
-    /// cluster was down), which is what the policy is for.
-    /// </summary>
-    public static readonly TimeSpan MissedAfter = TimeSpan.FromSeconds(5);
-
     // Longest wait of one poll for a run's end: within Orleans' default response timeout.
     private static readonly TimeSpan RunPoll = TimeSpan.FromSeconds(20);
 
@@ -271,76 +264,26 @@ public sealed partial class ScheduleGrain(
     {
         if (_state is not { Paused: false } state || _clock is not { } clock || IsEnded(state))
             return [];
-        var now = time.GetUtcNow();
-        var definition = state.Definition;
-
-        // Due: time and jitter passed. Stop at the first not yet due, so nothing is handled out of turn.
-        var due = new List<DateTimeOffset>();
-        var cursor = ScanFrom(state, clock, now);
-        while (clock.NextAfter(cursor) is { } occurrence && occurrence <= now)
-        {
-            if (occurrence + ScheduleIds.JitterOf(Id, occurrence, definition.Jitter) > now)
-                break;
-            // After a long outage of a frequent schedule only the latest ones matter; older ones are dropped as missed.
-            if (due.Count == MaxDuePerPass)
-                due.RemoveAt(0);
-            due.Add(occurrence.ToUniversalTime());
-            cursor = occurrence;
-        }
-        if (due.Count == 0)
+        var pass = SchedulePass.Plan(Id, state.Definition, clock, state.HandledUntil, time.GetUtcNow(), allMissed);
+        if (pass.HandledUntil is not { } handledUntil)
             return [];
-
-        var onTime = allMissed ? [] : due.Where(o => o + ScheduleIds.JitterOf(Id, o, definition.Jitter) >= now - MissedAfter).ToList();
-        var missed = due.Except(onTime).ToList();
-        var fire = new List<(DateTimeOffset, ScheduleFireReason)>();
-        switch (definition.Missed)
-        {
-            case ScheduleMissedPolicy.FireOnce when onTime.Count == 0 && missed.Count > 0:
-                fire.Add((missed[^1], ScheduleFireReason.CatchUp));
-                break;
-            case ScheduleMissedPolicy.FireAll:
-                var window = definition.CatchUpWindow ?? ScheduleValidation.DefaultCatchUpWindow;
-                fire.AddRange(missed.Where(o => o >= now - window).Select(o => (o, ScheduleFireReason.CatchUp)));
-                break;
-        }
-        fire.AddRange(onTime.Select(o => (o, ScheduleFireReason.Scheduled)));
-        if (missed.Count > fire.Count(f => f.Item2 == ScheduleFireReason.CatchUp))
-            LogMissed(logger, Id, missed.Count - fire.Count(f => f.Item2 == ScheduleFireReason.CatchUp), definition.Missed);
+        if (pass.Dropped > 0)
+            LogMissed(logger, Id, pass.Dropped, state.Definition.Missed);
 
         var next = Copy(state);
-        var runs = ImmutableArray.CreateBuilder<ScheduleRun>(fire.Count);
-        foreach (var (occurrence, reason) in fire)
+        var runs = ImmutableArray.CreateBuilder<ScheduleRun>(pass.Fire.Count);
+        foreach (var (occurrence, reason) in pass.Fire)
         {
             if (IsEnded(next))
                 break;
             runs.Add(await FireAsync(next, occurrence, reason, overlap: true));
         }
-        next.HandledUntil = due[^1];
+        next.HandledUntil = handledUntil;
         await SaveAsync(next);
         if (IsEnded(next))
             await DropReminderAsync();
         return runs.ToImmutable();
     }
-
-    /// <summary>
-    /// Where a pass starts looking for due occurrences: after the last one handled, but after a long outage of a
-    /// frequent schedule no further back than the policy needs (FireAll: its window; otherwise the latest occurrence,
-    /// found by looking back in doubling steps), so a year's backlog of a 1 s interval is not walked one by one.
-    /// </summary>
-    private static DateTimeOffset ScanFrom(ScheduleGrainState state, ScheduleClock clock, DateTimeOffset now)
-    {
-        if (state.Definition.Missed == ScheduleMissedPolicy.FireAll)
-            return Max(state.HandledUntil, now - (state.Definition.CatchUpWindow ?? ScheduleValidation.DefaultCatchUpWindow) - MissedAfter);
-        for (var back = TimeSpan.FromMinutes(1); now - back > state.HandledUntil; back *= 2)
-        {
-            if (clock.NextAfter(now - back) is { } occurrence && occurrence <= now)
-                return now - back;
-        }
-        return state.HandledUntil;
-    }
-
-    /// <summary>Most occurrences one pass handles; earlier ones of a longer backlog are dropped as missed.</summary>
-    private const int MaxDuePerPass = ScheduleIds.MaxBackfill;
 
     /// <summary>
     /// Fires one occurrence into <paramref name="state"/> (not stored yet): submits its run, or under the overlap policy
