@@ -9,7 +9,7 @@ public abstract partial class SqlJobStore
     // The state is a literal, so that the planner can match the partial index ix_scheduler_jobs_finished; the outer
     // conditions repeat the inner ones, and are checked again on the row being deleted: a row a grain wrote after the
     // batch was chosen (a requeued dead letter) is no longer a candidate and stays.
-    private static string PruneJobsSql(JobState state) => $"""
+    internal static string PruneJobsSql(JobState state) => $"""
         DELETE FROM scheduler_jobs
         WHERE service_id = @service_id AND job_id IN (
                 SELECT job_id FROM scheduler_jobs

@@ -7,10 +7,11 @@ var jobs = new Option<int>("--jobs") { Description = "jobs to submit", DefaultVa
 var mode = new Option<string>("--mode")
 {
     Description = "burst: submit all at once; paced: submit at --rate per second; recovery: silo processes, kill -9 one, time until its jobs run again; " +
-        "delayed: submit delayed jobs due --rate per second, measure how late they start after their due time",
+        "delayed: submit delayed jobs due --rate per second, measure how late they start after their due time; " +
+        "retention: fill --prune-rows old finished jobs, then a burst of --jobs without and while pruning them (postgres)",
     DefaultValueFactory = _ => "burst",
 };
-mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed");
+mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "retention");
 var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode (with --workflows: a workflow every 4 / rate seconds)", DefaultValueFactory = _ => 1000 };
 var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
 var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
@@ -23,11 +24,12 @@ var silos = new Option<int>("--silos") { Description = "silos to run (above 1 ne
 var failOncePercent = new Option<int>("--fail-once-percent") { Description = "percent of jobs whose first attempt fails (retriable) and whose second succeeds", DefaultValueFactory = _ => 0 };
 var kills = new Option<int>("--kills") { Description = "recovery mode: rounds, each killing one silo with -9", DefaultValueFactory = _ => 3 };
 var warmup = new Option<int>("--warmup") { Description = "paced mode: seconds of paced load at --rate before measuring (jobs: reported apart; workflows: left out)", DefaultValueFactory = _ => 5 };
+var pruneRows = new Option<int>("--prune-rows") { Description = "retention mode: old finished jobs written before the bursts", DefaultValueFactory = _ => 1_000_000 };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
 {
-    storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup,
+    storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup, pruneRows,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -35,7 +37,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(storage)!, parse.GetValue(jobs), parse.GetValue(mode)!, parse.GetValue(rate),
         parse.GetValue(capacity), parse.GetValue(batch), TimeSpan.FromSeconds(parse.GetValue(timeout)),
         parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows),
-        parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)));
+        parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)), parse.GetValue(pruneRows));
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");
