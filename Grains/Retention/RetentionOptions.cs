@@ -25,8 +25,22 @@ public sealed class RetentionOptions
     /// <summary>Most workflows one batch deletes, each with all its jobs. Default 20.</summary>
     public int WorkflowBatchSize { get; set; } = 20;
 
-    /// <summary>The pause after a full batch, before the next: what keeps pruning from crowding out jobs. Default 100 ms.</summary>
+    /// <summary>The least pause after a full batch, before the next. Default 100 ms.</summary>
     public TimeSpan BatchPause { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// The most of its time a run spends deleting: after a batch that took t, it pauses at least t × (1 − d) / d, so
+    /// batches that slow down under load are spaced further apart. What keeps pruning from crowding out jobs. Default
+    /// 0.05 (5%); 1 leaves only <see cref="BatchPause"/>.
+    /// </summary>
+    public double MaxDutyCycle { get; set; } = 0.05;
+
+    /// <summary>The pause after a full batch that took <paramref name="batch"/>.</summary>
+    public TimeSpan PauseAfter(TimeSpan batch)
+    {
+        var spaced = TimeSpan.FromTicks((long)Math.Round(Math.Min(TimeSpan.FromMinutes(1).Ticks, batch.Ticks * (1 - MaxDutyCycle) / MaxDutyCycle)));
+        return spaced > BatchPause ? spaced : BatchPause;
+    }
 
     /// <summary>How often a run starts (a run deletes batches until nothing old is left). Default 10 minutes.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(10);
@@ -54,6 +68,8 @@ public sealed class RetentionOptions
             yield return $"{section}:WorkflowBatchSize must be 1 to 1000 (was {WorkflowBatchSize})";
         if (BatchPause < TimeSpan.Zero || BatchPause > TimeSpan.FromMinutes(1))
             yield return $"{section}:BatchPause must be 0 to 1 minute (was {BatchPause})";
+        if (!(MaxDutyCycle is >= 0.01 and <= 1))
+            yield return $"{section}:MaxDutyCycle must be 0.01 to 1 (was {MaxDutyCycle})";
         if (Interval < TimeSpan.FromMinutes(1) || Interval > TimeSpan.FromDays(1))
             yield return $"{section}:Interval must be 1 minute to 1 day (was {Interval})";
     }

@@ -7,7 +7,8 @@ namespace Scheduler.Retention;
 
 /// <summary>
 /// One retention run: for each final state with a retention, deletes standalone jobs, then workflows with their jobs,
-/// that finished before the cutoff, a batch at a time with a pause after each full batch, until none is left. The
+/// that finished before the cutoff, a batch at a time with a pause after each full batch (at least <see cref="RetentionOptions.BatchPause"/>, longer
+/// as batches slow down: <see cref="RetentionOptions.MaxDutyCycle"/>), until none is left. The
 /// cutoffs are taken once, at the start: rows that age meanwhile wait for the next run.
 /// </summary>
 public sealed partial class RetentionPruner(
@@ -35,18 +36,20 @@ public sealed partial class RetentionPruner(
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                var batchStarted = time.GetTimestamp();
                 var deleted = await store.PruneJobsAsync(state, before, retention.BatchSize, cancellationToken).ConfigureAwait(false);
                 run.Add(state, deleted);
                 run.Batches++;
                 LogJobBatch(logger, deleted, state, before);
                 if (deleted < retention.BatchSize)
                     break;
-                await PauseAsync(retention.BatchPause, cancellationToken).ConfigureAwait(false);
+                await PauseAsync(retention.PauseAfter(time.GetElapsedTime(batchStarted)), cancellationToken).ConfigureAwait(false);
             }
             var workflowState = (WorkflowState)(int)state;
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                var batchStarted = time.GetTimestamp();
                 var pruned = await store.PruneWorkflowsAsync(workflowState, before, retention.WorkflowBatchSize, cancellationToken).ConfigureAwait(false);
                 run.Workflows += pruned.Workflows;
                 run.WorkflowJobs += pruned.Jobs;
@@ -54,7 +57,7 @@ public sealed partial class RetentionPruner(
                 LogWorkflowBatch(logger, pruned.Workflows, pruned.Jobs, workflowState, before);
                 if (pruned.Workflows < retention.WorkflowBatchSize)
                     break;
-                await PauseAsync(retention.BatchPause, cancellationToken).ConfigureAwait(false);
+                await PauseAsync(retention.PauseAfter(time.GetElapsedTime(batchStarted)), cancellationToken).ConfigureAwait(false);
             }
         }
         run.Elapsed = Stopwatch.GetElapsedTime(started);

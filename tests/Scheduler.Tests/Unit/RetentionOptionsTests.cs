@@ -44,6 +44,7 @@ public sealed class RetentionOptionsTests
     [InlineData("BatchSize", "0", "Scheduler:Retention:BatchSize must be 1 to 10000")]
     [InlineData("WorkflowBatchSize", "5000", "Scheduler:Retention:WorkflowBatchSize must be 1 to 1000")]
     [InlineData("BatchPause", "00:05:00", "Scheduler:Retention:BatchPause must be 0 to 1 minute")]
+    [InlineData("MaxDutyCycle", "0", "Scheduler:Retention:MaxDutyCycle must be 0.01 to 1")]
     [InlineData("Interval", "00:00:10", "Scheduler:Retention:Interval must be 1 minute to 1 day")]
     public void Validate_NamesTheSettingAndTheRule(string setting, string value, string expected)
     {
@@ -55,5 +56,16 @@ public sealed class RetentionOptionsTests
 
         Assert.StartsWith(expected, problem);
         Assert.Contains(value.TrimStart('-'), problem);
+    }
+
+    [Fact]
+    public void PauseAfter_SpacesBatchesToTheDutyCycle_NeverBelowTheBatchPause()
+    {
+        var options = new RetentionOptions { MaxDutyCycle = 0.05, BatchPause = TimeSpan.FromMilliseconds(100) };
+
+        Assert.Equal(TimeSpan.FromMilliseconds(950), options.PauseAfter(TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), options.PauseAfter(TimeSpan.FromMilliseconds(1)));
+        Assert.Equal(TimeSpan.FromMinutes(1), options.PauseAfter(TimeSpan.FromMinutes(5)));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), new RetentionOptions { MaxDutyCycle = 1 }.PauseAfter(TimeSpan.FromSeconds(2)));
     }
 }
