@@ -34,6 +34,22 @@ public sealed class RetentionClusterTests(MemoryClusterFixture fixture)
     }
 
     [Fact]
+    public async Task APrunedDeadLetter_IsNotFoundToRequeue_AndStaysGone()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var submitted = await Client.SubmitAsync(Payloads.WorkJob(outcome: "fatal", tag: "retention-dead"), cts.Token);
+        var final = await Client.WaitForFinalAsync(submitted.Id, Patience, cts.Token);
+        Assert.Equal(JobState.Failed, final!.State);
+
+        Assert.True(await Store.PruneJobsAsync(JobState.Failed, final.FinishedAt!.Value.AddSeconds(1), 1_000, cts.Token) >= 1);
+        var requeued = await Client.RequeueAsync([submitted.Id], cancellationToken: cts.Token);
+
+        Assert.Equal(RequeueOutcome.NotFound, Assert.Single(requeued).Outcome);
+        Assert.Null(await Client.GetStatusAsync(submitted.Id, cts.Token));
+        Assert.DoesNotContain(await Client.ListDeadLettersAsync(new DeadLetterFilter(), cts.Token), d => d.Id == submitted.Id);
+    }
+
+    [Fact]
     public async Task AWorkflowsJobs_OutliveJobRetention_AndGoWithTheirWorkflow()
     {
         using var cts = new CancellationTokenSource(Patience);

@@ -158,6 +158,22 @@ public abstract class RetentionContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWriteOverAPrunedRow_IsRefused_AndCreatesNothing()
+    {
+        // A job grain that still held a pruned job (a requeue racing its batch) writes its next version: refused.
+        using var cts = Bounded.Timeout(60);
+        var ct = cts.Token;
+        var id = await FinishedAsync(JobState.Failed, TimeSpan.FromDays(40), cancellationToken: ct);
+        Assert.Equal(1, await _store.PruneJobsAsync(JobState.Failed, Now - TimeSpan.FromDays(30), 10, ct).WaitAsync(ct));
+
+        var requeue = new JobRecord(id, "default", 0, 50, "t1", "noop", JobState.Queued, 1, Now, Now) { Version = 4, Data = [4] };
+        var conflicts = await _store.SaveAsync([requeue], ct).WaitAsync(ct);
+
+        Assert.Equal([id], conflicts);
+        Assert.False(await ExistsAsync(id, ct));
+    }
+
+    [Fact]
     public async Task Run_KeepsAWorkflowsJobsWhileTheWorkflowIsKept_AndDeletesThemWithIt()
     {
         using var cts = Bounded.Timeout(60);
