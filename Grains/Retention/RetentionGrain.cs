@@ -25,7 +25,7 @@ public sealed partial class RetentionGrain(
     IOptions<SchedulerOptions> options,
     ILogger<RetentionGrain> logger) : Grain, IRetentionGrain, IRemindable
 {
-    private const string ReminderName = "retention";
+    public const string ReminderName = "retention";
     private readonly CancellationTokenSource _deactivating = new();
     private Task? _run;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Scheduler.Retention;
 using Scheduler.Client;
 using Scheduler.Storage;
 using Scheduler.Tests.Infrastructure;
@@ -16,6 +17,20 @@ public sealed class RetentionClusterTests(MemoryClusterFixture fixture)
     // The silo's own store, as the retention grain uses it. Pruning up to a moment also takes what other tests of the
     // collection finished before it: they have ended by then (a collection runs one test at a time).
     private IRetentionStore Store => fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<IRetentionStore>();
+
+    [Fact]
+    public async Task TheRetentionGrain_KeepsItsReminderAtTheConfiguredInterval()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var grain = fixture.Cluster.Client.GetGrain<IRetentionGrain>(0);
+
+        await grain.Start().WaitAsync(cts.Token);
+        var reminder = await fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>()
+            .ReadRow(grain.GetGrainId(), RetentionGrain.ReminderName).WaitAsync(cts.Token);
+
+        Assert.NotNull(reminder);
+        Assert.Equal(new RetentionOptions().Interval, reminder.Period);
+    }
 
     [Fact]
     public async Task GetStatus_SaysNotFound_ForAPrunedJob_AndItsHistoryAndLogAreGone()
