@@ -15,7 +15,8 @@ public sealed partial class RetentionPruner(
     IRetentionStore store,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
-    ILogger<RetentionPruner> logger)
+    ILogger<RetentionPruner> logger,
+    LegacyState? legacy = null)
 {
     private static readonly JobState[] States = [JobState.Succeeded, JobState.Cancelled, JobState.Failed];
 
@@ -28,6 +29,12 @@ public sealed partial class RetentionPruner(
 
         var started = Stopwatch.GetTimestamp();
         var now = time.GetUtcNow();
+        // A workflow stored before schema version 5 still has its state in the Orleans grain storage, which its grain
+        // reads when it has no row: deleting its row would bring that old state back. Such installations keep their
+        // workflows (and their jobs) until that state is cleared.
+        var pruneWorkflows = legacy is null || !await legacy.HasStateAsync(WorkflowGrainStorage.StateName, cancellationToken).ConfigureAwait(false);
+        if (!pruneWorkflows)
+            LogLegacyWorkflows(logger);
         foreach (var state in States)
         {
             if (retention.For(state) is not { } keep)
@@ -46,7 +53,7 @@ public sealed partial class RetentionPruner(
                 await PauseAsync(retention.PauseAfter(time.GetElapsedTime(batchStarted)), cancellationToken).ConfigureAwait(false);
             }
             var workflowState = (WorkflowState)(int)state;
-            while (true)
+            while (pruneWorkflows)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var batchStarted = time.GetTimestamp();
@@ -73,6 +80,9 @@ public sealed partial class RetentionPruner(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Retention: deleted {Count} {State} workflows that finished before {Before:o}, with {Jobs} jobs")]
     private static partial void LogWorkflowBatch(ILogger logger, int count, int jobs, WorkflowState state, DateTimeOffset before);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention: workflows are kept, because the Orleans grain storage still holds workflow state from before schema version 5 (their grains would read it again once their rows were deleted)")]
+    private static partial void LogLegacyWorkflows(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention run: deleted {Succeeded} succeeded, {Cancelled} cancelled and {Failed} failed jobs, and {Workflows} workflows with {WorkflowJobs} jobs, in {Batches} batches and {Elapsed}")]
     private static partial void LogRun(ILogger logger, long succeeded, long cancelled, long failed, long workflows, long workflowJobs, int batches, TimeSpan elapsed);
