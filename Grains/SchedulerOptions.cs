@@ -44,8 +44,18 @@ public sealed class SchedulerOptions
     /// </summary>
     public TimeSpan WorkflowQuietPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long finished jobs and workflows are kept (section "Scheduler:Retention").</summary>
+    public RetentionOptions Retention { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
+        if (Retention is null)
+            yield return $"{SectionName}:Retention must not be null";
+        else
+        {
+            foreach (var problem in Retention.Validate($"{SectionName}:{nameof(Retention)}"))
+                yield return problem;
+        }
         if (WorkflowQuietPeriod < TimeSpan.Zero || WorkflowQuietPeriod > TimeSpan.FromDays(1))
             yield return $"{SectionName}:WorkflowQuietPeriod must be 0 to 1 day (was {WorkflowQuietPeriod})";
         if (LeasePeriod < TimeSpan.FromSeconds(1) || LeasePeriod > TimeSpan.FromMinutes(10))

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Scheduler.Execution;
 using Scheduler.Jobs;
 using Scheduler.Schedules;
+using Scheduler.Retention;
 using Scheduler.Storage;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -46,6 +47,8 @@ public static class SchedulerSiloExtensions
         services.AddWorkerPool();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WorkflowWatchdogStarter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ScheduleKeeper>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RetentionStarter>();
+        services.TryAddSingleton<RetentionPruner>();
         services.AddJobGrainStorage();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
         services.AddOptions<CommandHandlerOptions>()
@@ -57,7 +60,8 @@ public static class SchedulerSiloExtensions
 
     /// <summary>
     /// Registers a storage profile's <paramref name="store"/> under each part its consumers take (<see cref="IJobStore"/>,
-    /// <see cref="IJobLogStore"/>, <see cref="IDeadLetterStore"/>, <see cref="IWorkflowStore"/>, <see cref="IScheduleStore"/>), and the grain storage of
+    /// <see cref="IJobLogStore"/>, <see cref="IDeadLetterStore"/>, <see cref="IWorkflowStore"/>, <see cref="IScheduleStore"/>,
+    /// <see cref="IRetentionStore"/>), and the grain storage of
     /// job and workflow grains over it. The first store registered is the one used.
     /// </summary>
     public static IServiceCollection AddSchedulerStore(this IServiceCollection services, Func<IServiceProvider, ISchedulerStore> store)
@@ -70,6 +74,7 @@ public static class SchedulerSiloExtensions
         services.TryAddSingleton<IDeadLetterStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IScheduleStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        services.TryAddSingleton<IRetentionStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         return services.AddJobGrainStorage();
     }
 

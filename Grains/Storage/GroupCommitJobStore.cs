@@ -117,6 +117,12 @@ public sealed class GroupCommitJobStore : ISchedulerStore
     public Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default) =>
         _inner.PurgeFailedAsync(ids, cancellationToken);
 
+    public Task<int> PruneJobsAsync(JobState state, DateTimeOffset before, int limit, CancellationToken cancellationToken = default) =>
+        _inner.PruneJobsAsync(state, before, limit, cancellationToken);
+
+    public Task<PrunedWorkflows> PruneWorkflowsAsync(WorkflowState state, DateTimeOffset before, int limit, CancellationToken cancellationToken = default) =>
+        _inner.PruneWorkflowsAsync(state, before, limit, cancellationToken);
+
     public async Task<IReadOnlyList<WorkflowId>> SaveWorkflowsAsync(IReadOnlyList<WorkflowRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);

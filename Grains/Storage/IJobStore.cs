@@ -74,6 +74,9 @@ public sealed record JobRecord(
 
     /// <summary>While Queued with a due time (a delayed job, or a retry delay): not to start before this. Null otherwise.</summary>
     public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>The workflow the job belongs to, null for other jobs: retention deletes a workflow's jobs with it.</summary>
+    public WorkflowId? Workflow { get; init; }
 }
 
 /// <summary>A job grain's state as stored: <see cref="Data"/> is null for a row written without one.</summary>

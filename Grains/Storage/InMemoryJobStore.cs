@@ -192,6 +192,59 @@ public sealed class InMemoryJobStore : ISchedulerStore
         return Task.FromResult(deleted);
     }
 
+    public Task<int> PruneJobsAsync(JobState state, DateTimeOffset before, int limit, CancellationToken cancellationToken = default)
+    {
+        if (!state.IsFinal())
+            throw new ArgumentOutOfRangeException(nameof(state), state, "Only finished jobs (Succeeded, Failed, Cancelled) are pruned.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        lock (_writeLock)
+        {
+            var batch = _jobs.Values
+                .Where(j => j.State == state && j.UpdatedAt < before && j.Workflow is null)
+                .OrderBy(j => j.UpdatedAt)
+                .Take(limit)
+                .ToList();
+            foreach (var job in batch)
+                RemoveJob(job);
+            return Task.FromResult(batch.Count);
+        }
+    }
+
+    public Task<PrunedWorkflows> PruneWorkflowsAsync(WorkflowState state, DateTimeOffset before, int limit, CancellationToken cancellationToken = default)
+    {
+        if (state is not (WorkflowState.Succeeded or WorkflowState.Failed or WorkflowState.Cancelled))
+            throw new ArgumentOutOfRangeException(nameof(state), state, "Only finished workflows (Succeeded, Failed, Cancelled) are pruned.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        lock (_writeLock)
+        {
+            var open = _jobs.Values
+                .Where(j => j.Workflow is not null && j.State is JobState.Queued or JobState.Running)
+                .Select(j => j.Workflow!.Value)
+                .ToHashSet();
+            var batch = _workflows.Values
+                .Where(w => w.State == state && w.UpdatedAt < before && !open.Contains(w.Id))
+                .OrderBy(w => w.UpdatedAt)
+                .Take(limit)
+                .Select(w => w.Id)
+                .ToHashSet();
+            var jobs = _jobs.Values.Where(j => j.Workflow is { } workflow && batch.Contains(workflow)).ToList();
+            foreach (var job in jobs)
+                RemoveJob(job);
+            foreach (var id in batch)
+                _workflows.TryRemove(id, out _);
+            return Task.FromResult(new PrunedWorkflows(batch.Count, jobs.Count));
+        }
+    }
+
+    // Under _writeLock.
+    private void RemoveJob(JobRecord job)
+    {
+        _jobs.TryRemove(job.Id, out _);
+        _countByState[(int)job.State]--;
+        _history.TryRemove(job.Id, out _);
+        _logs.TryRemove(job.Id, out _);
+    }
+
     public Task<IReadOnlyList<WorkflowId>> SaveWorkflowsAsync(IReadOnlyList<WorkflowRecord> records, CancellationToken cancellationToken = default)
     {
         List<WorkflowId>? conflicts = null;

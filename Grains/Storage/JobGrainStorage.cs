@@ -59,6 +59,7 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, Lega
             QueuedAsOf = new DateTimeOffset(place.EnqueuedAtTicks, TimeSpan.Zero),
             SizeHint = place.SizeHint,
             NotBefore = state.State == JobState.Queued ? state.NotBefore : null,
+            Workflow = state.Workflow,
         };
         var conflicts = await store.SaveAsync([record]).ConfigureAwait(false);
         if (conflicts.Count > 0)

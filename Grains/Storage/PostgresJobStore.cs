@@ -21,16 +21,17 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
         WITH input AS (
             SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
                                  @created_at, @updated_at, @version, @data, @silo, @reason, @queued_at,
-                                 @queued_as_of, @size_hint, @not_before)
+                                 @queued_as_of, @size_hint, @not_before, @workflow_id)
                 AS t(job_id, queue, shard, priority, tenant, handler, state, attempt,
                      created_at, updated_at, version, data, silo, reason, queued_at,
-                     queued_as_of, size_hint, not_before)
+                     queued_as_of, size_hint, not_before, workflow_id)
         ), saved AS (
             INSERT INTO scheduler_jobs AS j
                 (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data,
-                 queued_as_of, size_hint, not_before)
+                 queued_as_of, size_hint, not_before, workflow_id)
             SELECT @service_id, job_id, queue, shard, priority, tenant, handler, state, attempt,
-                   CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data, queued_as_of, size_hint, not_before
+                   CASE WHEN version > 1 THEN -1 ELSE created_at END, updated_at, version, data, queued_as_of, size_hint, not_before,
+                   workflow_id
             FROM input
             {OnConflictUpdate("j")}
             RETURNING j.job_id, j.created_at = -1 AS absent
@@ -161,6 +162,7 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
             AddArray(command, "queued_as_of", round.Select(r => r.QueuedAsOf?.UtcTicks).ToArray());
             AddArray(command, "size_hint", round.Select(r => r.SizeHint).ToArray());
             AddArray(command, "not_before", round.Select(r => r.NotBefore?.UtcTicks).ToArray());
+            AddArray(command, "workflow_id", round.Select(r => r.Workflow?.ToString()).ToArray());
 
             // Updates of rows that do not exist (a job deleted meanwhile) are undone.
             var written = await ReadBatchWriteAsync(command, DeleteAbsentSql, "job_ids", round.Count, cancellationToken).ConfigureAwait(false);
@@ -273,6 +275,41 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
             await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         return written;
+    }
+
+    private const string DeleteWorkflowJobsManySql = """
+        DELETE FROM scheduler_jobs WHERE service_id = @service_id AND workflow_id = ANY(@workflow_ids) RETURNING job_id
+        """;
+
+    private const string DeleteJobTrailsSql = """
+        WITH history AS (
+            DELETE FROM scheduler_job_history WHERE service_id = @service_id AND job_id = ANY(@job_ids)
+        )
+        DELETE FROM scheduler_job_logs WHERE service_id = @service_id AND job_id = ANY(@job_ids)
+        """;
+
+    // A batch's workflows' jobs in one statement, from an array.
+    private protected override async Task<List<string>> DeleteWorkflowJobsAsync(DbConnection connection, DbTransaction transaction,
+        List<string> workflowIds, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = DeleteWorkflowJobsManySql;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+        AddArray(command, "workflow_ids", workflowIds.ToArray());
+        return await ReadStringsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    // A batch's history and logs in one statement (each table through its (service_id, job_id, seq) index).
+    private protected override async Task DeleteJobTrailsAsync(DbConnection connection, DbTransaction transaction, List<string> jobIds,
+        CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = DeleteJobTrailsSql;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+        AddArray(command, "job_ids", jobIds.ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     // The provider infers the array type from the values (text[], integer[], bigint[], bytea[] on PostgreSQL).

@@ -23,16 +23,16 @@ public abstract partial class SqlJobStore : ISchedulerStore
             handler = excluded.handler, state = excluded.state, attempt = excluded.attempt, updated_at = excluded.updated_at,
             version = CASE WHEN excluded.version = 0 THEN {row}.version ELSE excluded.version END,
             data = excluded.data, queued_as_of = excluded.queued_as_of, size_hint = excluded.size_hint,
-            not_before = excluded.not_before
+            not_before = excluded.not_before, workflow_id = excluded.workflow_id
         WHERE excluded.version = 0 OR {row}.version = excluded.version - 1
         """;
 
     private protected static readonly string UpsertJobSql = $"""
         INSERT INTO scheduler_jobs
             (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data,
-             queued_as_of, size_hint, not_before)
+             queued_as_of, size_hint, not_before, workflow_id)
         VALUES (@service_id, @job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt, @created_at, @updated_at, @version, @data,
-                @queued_as_of, @size_hint, @not_before)
+                @queued_as_of, @size_hint, @not_before, @workflow_id)
         {OnConflictUpdate("scheduler_jobs")}
         """;
 
@@ -40,7 +40,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         UPDATE scheduler_jobs SET
             queue = @queue, shard = @shard, priority = @priority, tenant = @tenant, handler = @handler, state = @state,
             attempt = @attempt, updated_at = @updated_at, version = @version, data = @data,
-            queued_as_of = @queued_as_of, size_hint = @size_hint, not_before = @not_before
+            queued_as_of = @queued_as_of, size_hint = @size_hint, not_before = @not_before, workflow_id = @workflow_id
         WHERE service_id = @service_id AND job_id = @job_id AND version = @version - 1
         """;
 
@@ -445,6 +445,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         AddParameter(command, "queued_as_of", DbType.Int64);
         AddParameter(command, "size_hint", DbType.Int64);
         AddParameter(command, "not_before", DbType.Int64);
+        AddParameter(command, "workflow_id", DbType.String);
         return command;
     }
 
@@ -466,6 +467,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         p["queued_as_of"].Value = (object?)record.QueuedAsOf?.UtcTicks ?? DBNull.Value;
         p["size_hint"].Value = record.SizeHint;
         p["not_before"].Value = (object?)record.NotBefore?.UtcTicks ?? DBNull.Value;
+        p["workflow_id"].Value = (object?)record.Workflow?.ToString() ?? DBNull.Value;
     }
 
     private static int CheckLimit(int limit, string paramName) => limit is > 0 and <= JobFilter.MaxLimit

@@ -145,6 +145,10 @@ public sealed partial class WorkflowGrain(
             DeactivateOnIdle();
             return null;
         }
+        // A finished workflow with no job left to hear from needs no activation: the next read comes from storage, so
+        // one that retention deleted meanwhile reads as not found.
+        if (Workflow.State.IsFinal() && _graph.Released == 0)
+            DeactivateOnIdle();
         // Everything is copied before the first await: other calls may change the graph meanwhile.
         var order = _graph.TopologicalOrder();
         var jobs = order.Select(i =>

@@ -18,7 +18,8 @@ namespace Scheduler.Bench;
 
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
     string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null, int FailOncePercent = 0, int Kills = 3,
-    TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default)
+    TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default,
+    int PruneRows = 1_000_000)
 {
     public string? Validate() => this switch
     {
@@ -42,6 +43,11 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
         { Mode: "recovery" } when Jobs > (Silos - 1) * Capacity =>
             $"--mode recovery runs every job at once, and the survivors of a kill need room for the killed silo's jobs: " +
             $"--jobs ({Jobs}) must be at most (--silos - 1) × --capacity ({(Silos - 1) * Capacity})",
+        { Mode: "retention", Storage: not "postgres" } => "--mode retention measures pruning on PostgreSQL: use --storage postgres",
+        { Mode: "retention", Silos: not 1 } => $"--mode retention runs one silo (was --silos {Silos})",
+        { Mode: "retention", PruneRows: < 1 or > 100_000_000 } => $"--prune-rows must be 1 to 100000000 (was {PruneRows})",
+        { Workflows: not null, Mode: "retention" } => "--workflows runs in burst or paced mode, not retention",
+        { FailOncePercent: > 0, Mode: "retention" } => "--fail-once-percent applies to --mode burst and paced, not retention",
         { Silos: > 1, Storage: not "postgres" } => "--silos above 1 needs shared storage: use --storage postgres",
         { Postgres: not null, Storage: not "postgres" } => "--postgres only applies to --storage postgres",
         { Jobs: < 1 } => $"--jobs must be at least 1 (was {Jobs})",
@@ -119,6 +125,8 @@ public static class Bench
                 {
                     o.MaxConcurrentJobs = s.Capacity;
                     o.PullBatchSize = Math.Min(1000, s.Capacity);
+                    // The retention mode prunes when it measures, not when the silo's reminder would.
+                    o.Retention.Enabled = s.Mode != "retention";
                 });
                 switch (s.Storage)
                 {
@@ -171,6 +179,13 @@ public static class Bench
         if (s.Mode == "schedules")
         {
             var ok = await ScheduleBench.RunAsync(client, s, recorder, ct);
+            await StopAsync();
+            return ok ? 0 : 1;
+        }
+
+        if (s.Mode == "retention")
+        {
+            var ok = await RetentionBench.RunAsync(client, s, silo, postgres!, serviceId, recorder, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }

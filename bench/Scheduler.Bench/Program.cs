@@ -8,10 +8,11 @@ var mode = new Option<string>("--mode")
 {
     Description = "burst: submit all at once; paced: submit at --rate per second; recovery: silo processes, kill -9 one, time until its jobs run again; " +
         "delayed: submit delayed jobs due --rate per second, measure how late they start after their due time; " +
-        "schedules: --schedules schedules each firing a no-op job --every seconds, for --duration seconds: firing lateness, missed, duplicates",
+        "schedules: --schedules schedules each firing a no-op job --every seconds, for --duration seconds: firing lateness, missed, duplicates; " +
+        "retention: fill --prune-rows old finished jobs, then a burst of --jobs without and while pruning them (postgres)",
     DefaultValueFactory = _ => "burst",
 };
-mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "schedules");
+mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "schedules", "retention");
 var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode (with --workflows: a workflow every 4 / rate seconds)", DefaultValueFactory = _ => 1000 };
 var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
 var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
@@ -27,12 +28,13 @@ var warmup = new Option<int>("--warmup") { Description = "paced mode: seconds of
 var schedules = new Option<int>("--schedules") { Description = "schedules mode: how many schedules", DefaultValueFactory = _ => 1000 };
 var every = new Option<int>("--every") { Description = "schedules mode: each schedule's interval in seconds", DefaultValueFactory = _ => 10 };
 var duration = new Option<int>("--duration") { Description = "schedules mode: seconds measured, after every schedule has fired once", DefaultValueFactory = _ => 120 };
+var pruneRows = new Option<int>("--prune-rows") { Description = "retention mode: old finished jobs written before the bursts", DefaultValueFactory = _ => 1_000_000 };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
 {
     storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup,
-    schedules, every, duration,
+    schedules, every, duration, pruneRows,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -41,7 +43,8 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(capacity), parse.GetValue(batch), TimeSpan.FromSeconds(parse.GetValue(timeout)),
         parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows),
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
-        parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration)));
+        parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration)),
+        parse.GetValue(pruneRows));
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");

@@ -686,6 +686,8 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) => inner.CountByStateAsync(cancellationToken);
         public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) => inner.ReadHistoryAsync(id, cancellationToken);
         public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) => inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
+        public Task<int> PruneJobsAsync(JobState state, DateTimeOffset before, int limit, CancellationToken cancellationToken = default) => inner.PruneJobsAsync(state, before, limit, cancellationToken);
+        public Task<PrunedWorkflows> PruneWorkflowsAsync(WorkflowState state, DateTimeOffset before, int limit, CancellationToken cancellationToken = default) => inner.PruneWorkflowsAsync(state, before, limit, cancellationToken);
         public Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default) => inner.ListFailedAsync(filter, cancellationToken);
         public int WorkflowSaveCalls => Volatile.Read(ref _workflowSaveCalls);
 

@@ -1,8 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Scheduler.Client;
 using Scheduler.Hosting;
+using Scheduler.Retention;
 using Scheduler.Storage;
 using Scheduler.Tests.Infrastructure;
 
@@ -62,5 +65,20 @@ public sealed class LegacyWorkflowStateTests(EmbeddedSchedulerFixture fixture) :
         await fixture.Cluster.DeactivateAsync(fixture.Cluster.Client.GetGrain<IWorkflowGrain>(id.Value)).WaitAsync(cts.Token);
         var reread = await fixture.Client.GetWorkflowAsync(id, cts.Token);
         Assert.Equal((WorkflowState.Succeeded, "legacy"), (reread!.State, reread.Name));
+
+        // Retention keeps it, a day on with a minute's retention: without its row, its grain would read the old state.
+        var options = new SchedulerOptions();
+        options.Retention.Succeeded = TimeSpan.FromMinutes(1);
+        var pruner = new RetentionPruner(fixture.SiloServices.GetRequiredService<IRetentionStore>(), Options.Create(options), new DayLater(),
+            NullLogger<RetentionPruner>.Instance, fixture.SiloServices.GetRequiredService<LegacyState>());
+        var run = await pruner.RunAsync(cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(0, run.Workflows);
+        Assert.Single(await store.ReadWorkflowsAsync([id], cts.Token).WaitAsync(cts.Token));
+    }
+
+    private sealed class DayLater : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddDays(1);
     }
 }
