@@ -44,8 +44,13 @@ public sealed class SchedulerOptions
     /// </summary>
     public TimeSpan WorkflowQuietPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Concurrency keys and rate limits: key settings and default keys per handler and queue (docs/flow-control.md).</summary>
+    public Limits.FlowControlOptions FlowControl { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
+        foreach (var problem in FlowControl?.Validate($"{SectionName}:FlowControl") ?? [$"{SectionName}:FlowControl must not be null"])
+            yield return problem;
         if (WorkflowQuietPeriod < TimeSpan.Zero || WorkflowQuietPeriod > TimeSpan.FromDays(1))
             yield return $"{SectionName}:WorkflowQuietPeriod must be 0 to 1 day (was {WorkflowQuietPeriod})";
         if (LeasePeriod < TimeSpan.FromSeconds(1) || LeasePeriod > TimeSpan.FromMinutes(10))

@@ -66,4 +66,10 @@ public sealed partial record JobRequest
     /// Null: all from the handler or the defaults.
     /// </summary>
     [Id(8)] public RetryPolicy? Retry { get; init; }
+
+    /// <summary>
+    /// Concurrency keys the job holds while it runs, at most <see cref="FlowKeys.MaxKeysPerJob"/> (see
+    /// docs/flow-control.md). Its handler's and queue's default keys are added when it is submitted.
+    /// </summary>
+    [Id(16)] public ImmutableArray<ConcurrencyKey> Concurrency { get; init; } = [];
 }

@@ -34,6 +34,8 @@ public static class RequestValidation
             return (SchedulerErrorCode.InvalidRequest, "idempotency key must be 1 to 256 characters");
         if (request.Id is { } id && id.Value == Guid.Empty)
             return (SchedulerErrorCode.InvalidRequest, "job id must not be the empty GUID");
+        if (FlowKeys.Problem(request.Concurrency) is { } keysProblem)
+            return (SchedulerErrorCode.InvalidRequest, keysProblem);
         if (request.Workflow is not null)
             return (SchedulerErrorCode.InvalidRequest, "a job joins a workflow only through the workflow (submit the workflow, or add jobs to it)");
         return null;

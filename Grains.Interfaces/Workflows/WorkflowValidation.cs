@@ -120,6 +120,7 @@ public static class WorkflowValidation
         Tenant = tenant,
         Priority = priority,
         Limits = job.Limits,
+        Concurrency = job.Concurrency,
     };
 
     /// <summary>

@@ -83,6 +83,7 @@ public sealed partial class JobGrain(
         Job.Shard = _options.ShardOf(Id);
         Job.SizeHint = order?.SizeHint ?? 0;
         Job.QueuedAsOf = order?.AsOf;
+        Job.Keys = KeysOf(request);
         Job.CreatedAt = now;
         if (request.Workflow is not null)
         {
@@ -154,6 +155,10 @@ public sealed partial class JobGrain(
             return null;
         }
 
+        // A job with keys takes all of them or none; it waits outside its queue until a key wakes it.
+        var granted = Job.Keys.IsDefaultOrEmpty ? time.GetUtcNow() : await AcquireKeysAsync(Job.Attempt + 1);
+        if (granted is null)
+            return null;
         StopRetryTimer();
         var delayed = Job.NotBefore is not null;
         Job.NotBefore = null;
@@ -161,7 +166,7 @@ public sealed partial class JobGrain(
         Job.Silo = silo.ToString();
         Job.SiloAddress = silo;
         var now = time.GetUtcNow();
-        Job.StartedAt = now;
+        Job.StartedAt = granted;
         await MoveAsync(JobState.Running, now);
         _leaseUntil = now + _options.LeasePeriod;
         StartLeaseTimer();
@@ -379,8 +384,20 @@ public sealed partial class JobGrain(
 
     private async Task MoveAsync(JobState to, DateTimeOffset now)
     {
+        var ended = Job.State == JobState.Running && to != JobState.Running;
         Move(to, now);
-        await WriteAsync();
+        try
+        {
+            await WriteAsync();
+        }
+        catch when (to == JobState.Running && !Job.Keys.IsDefaultOrEmpty)
+        {
+            await ReleaseKeysAsync(Job.Keys, Job.Attempt, started: false);
+            throw;
+        }
+        // Every end of an attempt passes here (outcome, lost lease, cancellation): its slots go with it.
+        if (ended && !Job.Keys.IsDefaultOrEmpty)
+            await ReleaseKeysAsync(Job.Keys, Job.Attempt, started: true);
     }
 
     private void Move(JobState to, DateTimeOffset now)
@@ -433,6 +450,7 @@ public sealed partial class JobGrain(
         DeadLetterReason = Job.State == JobState.Failed ? Job.DeadLetter : null,
         NextAttemptAt = Job.State == JobState.Queued ? Job.NotBefore : null,
         Retry = Job.Retry,
+        WaitingFor = Job.State == JobState.Queued ? _waitingFor : null,
     };
 
     /// <summary>
