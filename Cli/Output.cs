@@ -42,6 +42,8 @@ internal static class Output
         ];
         if (status.DeadLetterReason is { } reason)
             rows = [.. rows, ("dead letter", reason.ToString())];
+        if (status.WaitingFor is { } waiting)
+            rows = [.. rows, ("waiting", waiting)];
         if (status.NextAttemptAt is { } next)
             rows = [.. rows, ("next attempt", Time(next))];
         if (status.IdempotencyKey is { } key)

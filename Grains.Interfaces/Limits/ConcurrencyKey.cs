@@ -98,7 +98,7 @@ public static class FlowKeys
             if (rate.Count is < 1 or > MaxRate)
                 return $"rate limit of '{key}' allows {rate.Count} starts per window: use 1 to {MaxRate}";
             if (rate.Window < MinRateWindow || rate.Window > MaxRateWindow)
-                return $"rate window of '{key}' is {rate.Window}: use 1 s to 1 day";
+                return $"rate window of '{key}' is {Describe(rate.Window)}: use 1 s to 1 day";
         }
         if (settings.Limit is null && settings.Rate is null)
             return $"settings of '{key}' set neither a limit nor a rate";
@@ -134,6 +134,12 @@ public static class FlowKeys
         }
         return null;
     }
+
+    /// <summary>A rate window as messages show it: "1 h", "1 min", "2 s".</summary>
+    public static string Describe(TimeSpan window) =>
+        window.TotalSeconds % 3600 == 0 ? $"{window.TotalHours:0} h"
+        : window.TotalSeconds % 60 == 0 ? $"{window.TotalMinutes:0} min"
+        : $"{window.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} s";
 
     private static bool IsField(string field) =>
         field is "tenant" or "queue" or "handler" or "workflow"

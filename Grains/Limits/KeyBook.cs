@@ -70,7 +70,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
             {
                 Granted = false,
                 EligibleAt = eligible,
-                Reason = $"waiting for {key}: rate limit of {full.Count} starts per {Describe(full.Window)} reached; next start at {eligible:O}",
+                Reason = $"waiting for {key}: rate limit of {full.Count} starts per {FlowKeys.Describe(full.Window)} reached; next start at {eligible:O}",
             };
         return new KeyAnswer { Granted = false, Reason = $"waiting for {key}: {before} job{(before == 1 ? "" : "s")} ahead of it" };
     }
@@ -194,7 +194,4 @@ public sealed class KeyBook(string key, FlowKeyState state)
         var ids = state.Holders.OrderBy(h => h.Value.Since).Select(h => h.Key.ToString()).ToList();
         return ids.Count <= 3 ? string.Join(", ", ids) : $"{string.Join(", ", ids.Take(3))} and {ids.Count - 3} more";
     }
-
-    public static string Describe(TimeSpan window) =>
-        window.TotalSeconds % 3600 == 0 ? $"{window.TotalHours:0} h" : window.TotalSeconds % 60 == 0 ? $"{window.TotalMinutes:0} min" : $"{window.TotalSeconds:0.###} s";
 }

@@ -30,6 +30,30 @@ public sealed class ConcurrencyKeyTests(FlowClusterFixture fixture)
     }
 
     [Fact]
+    public async Task WorkflowJobs_HoldTheirKeysToo()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var tag = $"wf-{Guid.NewGuid():N}";
+        var key = new ConcurrencyKey($"upload:{tag}");
+        var submitted = await Client.SubmitWorkflowAsync(new WorkflowDefinition
+        {
+            Jobs = [.. Enumerable.Range(0, 5).Select(i => new WorkflowJob
+            {
+                Name = $"agent{i}",
+                Handler = WorkHandler.Name,
+                Payload = Payloads.Work(sleepMs: 100, tag: tag),
+                Concurrency = [key],
+            })],
+        }, cts.Token);
+
+        var status = await Client.WaitForWorkflowAsync(submitted.Id, Patience, cts.Token);
+
+        Assert.Equal(WorkflowState.Succeeded, status!.State);
+        Assert.Equal(5, Book.Tagged(tag).Count);
+        Assert.Equal(1, FlowClusterFixture.MostAtOnce(Book.Tagged(tag)));
+    }
+
+    [Fact]
     public async Task Semaphore_RunsAtMostItsLimitAtOnce()
     {
         using var cts = new CancellationTokenSource(Patience);
