@@ -54,6 +54,9 @@ public sealed record WorkflowJob
 
     /// <summary>Concurrency keys the job holds while it runs (see <see cref="JobRequest.Concurrency"/>).</summary>
     [Id(16)] public ImmutableArray<ConcurrencyKey> Concurrency { get; init; } = [];
+
+    /// <summary>A scope the job needs to itself while it runs (see <see cref="JobRequest.Exclusive"/>).</summary>
+    [Id(17)] public ExclusiveScope Exclusive { get; init; }
 }
 
 /// <summary>

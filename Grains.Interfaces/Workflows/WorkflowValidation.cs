@@ -121,6 +121,7 @@ public static class WorkflowValidation
         Priority = priority,
         Limits = job.Limits,
         Concurrency = job.Concurrency,
+        Exclusive = job.Exclusive,
     };
 
     /// <summary>

@@ -28,11 +28,12 @@ public sealed partial class JobGrain
     private async Task<DateTimeOffset?> AcquireKeysAsync(int attempt)
     {
         var entry = Job.QueuedAs(Id).Entry;
-        var taken = new List<ConcurrencyKey>(Job.Keys.Length);
+        var keys = Job.Keys.IsDefault ? [] : Job.Keys;
+        var taken = new List<ConcurrencyKey>(keys.Length);
         var at = DateTimeOffset.MinValue;
         try
         {
-            foreach (var key in Job.Keys)
+            foreach (var key in keys)
             {
                 var answer = await KeyGrain(key.Key).TryAcquire(new KeyClaim
                 {
@@ -58,8 +59,40 @@ public sealed partial class JobGrain
             await ReleaseKeysAsync(taken, attempt, started: false);
             throw;
         }
+        if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
+        {
+            // Last, so a job never holds back its scope's barrier while it waits for a key.
+            var answer = await Scope(scope).Claim(new KeyClaim { Job = Id, Attempt = attempt, Priority = Job.Priority, QueuedAt = entry.EnqueuedAtTicks });
+            if (!answer.Granted)
+            {
+                await ReleaseKeysAsync(taken, attempt, started: false);
+                _waitingFor = answer.Reason;
+                return null;
+            }
+            if (answer.GrantedAt > at)
+                at = answer.GrantedAt;
+        }
         _waitingFor = null;
         return at;
+    }
+
+    private IExclusiveScopeGrain Scope(string scope) => GrainFactory.GetGrain<IExclusiveScopeGrain>(scope);
+
+    /// <summary>Gives back the current attempt's keys and scope.</summary>
+    private async Task ReleaseAllAsync(bool started)
+    {
+        await ReleaseKeysAsync(Job.Keys.IsDefault ? [] : Job.Keys, Job.Attempt, started);
+        if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
+        {
+            try
+            {
+                await Scope(scope).Release(Id, Job.Attempt);
+            }
+            catch (Exception e)
+            {
+                LogReleaseFailed(logger, e, Id, Job.Attempt, scope);
+            }
+        }
     }
 
     /// <summary>Gives back slots; a release that fails is found by the key's check of old holders.</summary>

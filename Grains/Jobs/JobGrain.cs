@@ -84,6 +84,7 @@ public sealed partial class JobGrain(
         Job.SizeHint = order?.SizeHint ?? 0;
         Job.QueuedAsOf = order?.AsOf;
         Job.Keys = KeysOf(request);
+        Job.Exclusive = request.Exclusive;
         Job.CreatedAt = now;
         if (request.Workflow is not null)
         {
@@ -155,8 +156,8 @@ public sealed partial class JobGrain(
             return null;
         }
 
-        // A job with keys takes all of them or none; it waits outside its queue until a key wakes it.
-        var granted = Job.Keys.IsDefaultOrEmpty ? time.GetUtcNow() : await AcquireKeysAsync(Job.Attempt + 1);
+        // A job with keys takes all of them or none (and its exclusive scope); it waits outside its queue until woken.
+        var granted = Job.IsControlled ? await AcquireKeysAsync(Job.Attempt + 1) : time.GetUtcNow();
         if (granted is null)
             return null;
         StopRetryTimer();
@@ -390,14 +391,14 @@ public sealed partial class JobGrain(
         {
             await WriteAsync();
         }
-        catch when (to == JobState.Running && !Job.Keys.IsDefaultOrEmpty)
+        catch when (to == JobState.Running && Job.IsControlled)
         {
-            await ReleaseKeysAsync(Job.Keys, Job.Attempt, started: false);
+            await ReleaseAllAsync(started: false);
             throw;
         }
         // Every end of an attempt passes here (outcome, lost lease, cancellation): its slots go with it.
-        if (ended && !Job.Keys.IsDefaultOrEmpty)
-            await ReleaseKeysAsync(Job.Keys, Job.Attempt, started: true);
+        if (ended && Job.IsControlled)
+            await ReleaseAllAsync(started: true);
     }
 
     private void Move(JobState to, DateTimeOffset now)

@@ -41,6 +41,11 @@ public sealed class JobGrainState
     [Id(24)] public DateTimeOffset? QueuedAsOf { get; set; }
     /// <summary>Concurrency keys it holds while it runs, in key order (see docs/flow-control.md).</summary>
     [Id(40)] public ImmutableArray<ConcurrencyKey> Keys { get; set; } = [];
+    /// <summary>The scope it needs to itself while it runs, if any.</summary>
+    [Id(41)] public ExclusiveScope Exclusive { get; set; }
+
+    /// <summary>Whether starting it involves flow control (keys or an exclusive scope).</summary>
+    public bool IsControlled => !Keys.IsDefaultOrEmpty || Exclusive != ExclusiveScope.None;
 
     /// <summary>The key of the queue shard the job waits in.</summary>
     public string ShardKey => SchedulerOptions.ShardKey(Queue, Shard);

@@ -22,8 +22,8 @@ public sealed partial class FlowKeyGrain(
 
     private const string ReminderName = "flowkey";
 
-    /// <summary>How long a slot is kept for a woken job on its way back through its queue.</summary>
-    public static readonly TimeSpan WakeGrace = TimeSpan.FromSeconds(30);
+    /// <summary>How long a woken job may take to come back through its queue before it is told again (its slot stays kept).</summary>
+    public static readonly TimeSpan WakeGrace = TimeSpan.FromSeconds(10);
 
     /// <summary>A holder older than this is checked against its job grain on the key's reminder tick (a lost release).</summary>
     public static readonly TimeSpan AuditAge = TimeSpan.FromMinutes(1);

@@ -88,24 +88,25 @@ public sealed class KeyBook(string key, FlowKeyState state)
 
     /// <summary>
     /// Whose turn it is at <paramref name="now"/>: marks the best waiters woken, as many as there is room for, and
-    /// returns them. <paramref name="nextCheck"/>: when to look again (a woken waiter's grace ends or a rate slot frees).
+    /// returns them, with the woken ones that have not come back within <paramref name="grace"/> (told again). <paramref name="nextCheck"/>: when to look again (a woken waiter's grace ends or a rate slot frees).
     /// </summary>
     public List<JobId> Pump(DateTimeOffset now, TimeSpan grace, out DateTimeOffset? nextCheck)
     {
         Prune(now);
         nextCheck = null;
+        var woken = new List<JobId>();
         foreach (var (job, until) in _woken.ToList())
         {
             if (until > now)
                 continue;
-            // Told and not back within the grace: it is in its queue and competes like any job when it comes.
-            _woken.Remove(job);
-            state.Waiters.RemoveAll(w => w.Job == job);
+            // Told and not back within the grace: tell it again. It may wait for a worker slot (a repeat costs a call
+            // the queue ignores), or the activation that was told may have died before it reached its queue.
+            _woken[job] = now + grace;
+            woken.Add(job);
         }
         var free = Limit == int.MaxValue ? int.MaxValue : Limit - state.Holders.Count - _woken.Count;
         var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - _woken.Count : int.MaxValue;
         var room = Math.Min(free, rateFree);
-        var woken = new List<JobId>();
         foreach (var waiter in state.Waiters)
         {
             if (room <= 0)

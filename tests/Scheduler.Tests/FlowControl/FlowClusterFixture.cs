@@ -20,6 +20,9 @@ public sealed class FlowClusterFixture : IAsyncLifetime
     /// <summary>A queue whose jobs hold "serial:{queue}" (limit 1) by default.</summary>
     public const string SerialQueue = "serial";
 
+    /// <summary>A queue for the exclusive tests.</summary>
+    public const string MaintenanceQueue = "maint";
+
     /// <summary>A key configured with limit 2.</summary>
     public const string ConfiguredKey = "configured:pair";
 
@@ -39,7 +42,7 @@ public sealed class FlowClusterFixture : IAsyncLifetime
             silo.AddScheduler(o =>
             {
                 o.MaxConcurrentJobs = SlotsPerSilo;
-                o.Queues = ["default", SerialQueue];
+                o.Queues = ["default", SerialQueue, MaintenanceQueue];
                 o.ShardsPerQueue = 2;
                 o.LeasePeriod = TimeSpan.FromSeconds(2);
                 o.ShutdownGracePeriod = TimeSpan.FromSeconds(1);
