@@ -9,8 +9,11 @@ namespace Scheduler.Limits;
 /// </summary>
 public sealed class FlowControlOptions
 {
-    /// <summary>Settings per key, e.g. "dbhost:pg1": { "Limit": 4 }, "api:scanoss": { "Rate": 60, "RateWindow": "00:01:00" }.</summary>
-    public Dictionary<string, KeyOptions> Keys { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Settings of keys, e.g. [{ "Key": "dbhost:pg1", "Limit": 4 }, { "Key": "api:scanoss", "Rate": 60, "RateWindow": "00:01:00" }]
+    /// (a list, because keys contain ':', which configuration reads as a section separator).
+    /// </summary>
+    public List<KeyOptions> Keys { get; set; } = [];
 
     /// <summary>Keys every job of a handler holds, e.g. "monk": [{ "Key": "upload:{payload.upload}" }].</summary>
     public Dictionary<string, List<KeyTemplateOptions>> Handlers { get; set; } = new(StringComparer.Ordinal);
@@ -19,18 +22,22 @@ public sealed class FlowControlOptions
     public Dictionary<string, List<KeyTemplateOptions>> Queues { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>The configured settings of <paramref name="key"/>, if any.</summary>
-    public KeySettings? SettingsOf(string key) => Keys.TryGetValue(key, out var options) ? options.ToSettings() : null;
+    public KeySettings? SettingsOf(string key) => Keys.Find(k => k?.Key == key)?.ToSettings();
 
     public IEnumerable<string> Validate(string section)
     {
-        foreach (var (key, options) in Keys)
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < Keys.Count; i++)
         {
+            var options = Keys[i];
             if (options is null)
-                yield return $"{section}:Keys:{key}: no settings";
-            else if (FlowKeys.Problem(key, options.ToSettings()) is { } problem)
-                yield return $"{section}:Keys:{key}: {problem}";
+                yield return $"{section}:Keys:{i}: no settings";
             else if ((options.Rate is null) != (options.RateWindow is null))
-                yield return $"{section}:Keys:{key}: set Rate and RateWindow together";
+                yield return $"{section}:Keys:{i} ({options.Key}): set Rate and RateWindow together";
+            else if (FlowKeys.Problem(options.Key, options.ToSettings()) is { } problem)
+                yield return $"{section}:Keys:{i}: {problem}";
+            else if (!seen.Add(options.Key))
+                yield return $"{section}:Keys:{i}: key '{options.Key}' is listed twice";
         }
         foreach (var (kind, defaults) in new[] { ("Handlers", Handlers), ("Queues", Queues) })
         {
@@ -147,6 +154,9 @@ public sealed class FlowControlOptions
 /// <summary>One key's settings in configuration.</summary>
 public sealed class KeyOptions
 {
+    /// <summary>The key, e.g. "dbhost:pg1".</summary>
+    public string Key { get; set; } = "";
+
     /// <summary>Jobs that may hold the key at once; unset: jobs' own limits (else 1), or none with only a rate.</summary>
     public int? Limit { get; set; }
 

@@ -22,5 +22,5 @@ public sealed class FlowKeyDirectoryGrain(
 
     /// <summary>Keys set at runtime and keys in this silo's configuration (the same on every silo).</summary>
     public Task<System.Collections.Immutable.ImmutableArray<string>> List() =>
-        Task.FromResult<System.Collections.Immutable.ImmutableArray<string>>([.. state.State.Keys.Union(options.Value.FlowControl.Keys.Keys).Order(StringComparer.Ordinal)]);
+        Task.FromResult<System.Collections.Immutable.ImmutableArray<string>>([.. state.State.Keys.Union(options.Value.FlowControl.Keys.Select(k => k.Key)).Order(StringComparer.Ordinal)]);
 }

@@ -48,7 +48,7 @@ public sealed class FlowClusterFixture : IAsyncLifetime
                 o.ShutdownGracePeriod = TimeSpan.FromSeconds(1);
                 o.FlowControl.Handlers[UploadHandler] = [new KeyTemplateOptions { Key = "upload:{payload.tag}" }];
                 o.FlowControl.Queues[SerialQueue] = [new KeyTemplateOptions { Key = "serial:{queue}", Limit = 1 }];
-                o.FlowControl.Keys[ConfiguredKey] = new KeyOptions { Limit = 2 };
+                o.FlowControl.Keys.Add(new KeyOptions { Key = ConfiguredKey, Limit = 2 });
             });
             silo.UseInMemorySchedulerStorage(_jobs, _states);
             silo.Services.AddSingleton(Book);
