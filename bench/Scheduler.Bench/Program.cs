@@ -22,11 +22,12 @@ var silos = new Option<int>("--silos") { Description = "silos to run (above 1 ne
 var failOncePercent = new Option<int>("--fail-once-percent") { Description = "percent of jobs whose first attempt fails (retriable) and whose second succeeds", DefaultValueFactory = _ => 0 };
 var kills = new Option<int>("--kills") { Description = "recovery mode: rounds, each killing one silo with -9", DefaultValueFactory = _ => 3 };
 var warmup = new Option<int>("--warmup") { Description = "paced mode: seconds of paced load at --rate before measuring (jobs: reported apart; workflows: left out)", DefaultValueFactory = _ => 5 };
+var keys = new Option<int>("--keys") { Description = "burst/paced: each job holds one of this many mutex concurrency keys (0: none)", DefaultValueFactory = _ => 0 };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
 {
-    storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup,
+    storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup, keys,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -34,7 +35,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(storage)!, parse.GetValue(jobs), parse.GetValue(mode)!, parse.GetValue(rate),
         parse.GetValue(capacity), parse.GetValue(batch), TimeSpan.FromSeconds(parse.GetValue(timeout)),
         parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows),
-        parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)));
+        parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)), parse.GetValue(keys));
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");
