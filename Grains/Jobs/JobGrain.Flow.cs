@@ -83,34 +83,67 @@ public sealed partial class JobGrain
     {
         await ReleaseKeysAsync(Job.Keys.IsDefault ? [] : Job.Keys, Job.Attempt, started);
         if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
+            await ReleaseScopeAsync(scope, Job.Attempt);
+    }
+
+    private async Task ReleaseScopeAsync(string scope, int attempt)
+    {
+        try
         {
-            try
-            {
-                await Scope(scope).Release(Id, Job.Attempt);
-            }
-            catch (Exception e)
-            {
-                LogReleaseFailed(logger, e, Id, Job.Attempt, scope);
-            }
+            await Scope(scope).Release(Id, attempt);
+        }
+        catch (Exception e)
+        {
+            LogReleaseFailed(logger, e, Id, attempt, scope);
+            _unreleased.Add((scope, attempt, true));
+            _releaseTimer ??= this.RegisterGrainTimer(static (self, _) => self.RetryReleasesAsync(), this,
+                new GrainTimerCreationOptions { DueTime = ReleaseRetryDelay, Period = ReleaseRetryDelay, KeepAlive = true });
         }
     }
 
-    /// <summary>Gives back slots; a release that fails is found by the key's check of old holders.</summary>
+    /// <summary>
+    /// Gives back slots. A release that fails (the key's silo died) is tried again every few seconds while this
+    /// activation lives; should it die too, the key's check of old holders frees the slot.
+    /// </summary>
     private async Task ReleaseKeysAsync(IReadOnlyCollection<ConcurrencyKey> keys, int attempt, bool started)
     {
         if (keys.Count == 0)
             return;
-        await Task.WhenAll(keys.Select(async key =>
+        await Task.WhenAll(keys.Select(key => ReleaseKeyAsync(key.Key, attempt, started)));
+    }
+
+    private async Task ReleaseKeyAsync(string key, int attempt, bool started)
+    {
+        try
         {
-            try
-            {
-                await KeyGrain(key.Key).Release(Id, attempt, started);
-            }
-            catch (Exception e)
-            {
-                LogReleaseFailed(logger, e, Id, attempt, key.Key);
-            }
-        }));
+            await KeyGrain(key).Release(Id, attempt, started);
+        }
+        catch (Exception e)
+        {
+            LogReleaseFailed(logger, e, Id, attempt, key);
+            _unreleased.Add((key, attempt, started));
+            _releaseTimer ??= this.RegisterGrainTimer(static (self, _) => self.RetryReleasesAsync(), this,
+                new GrainTimerCreationOptions { DueTime = ReleaseRetryDelay, Period = ReleaseRetryDelay, KeepAlive = true });
+        }
+    }
+
+    private static readonly TimeSpan ReleaseRetryDelay = TimeSpan.FromSeconds(2);
+    private readonly List<(string Key, int Attempt, bool Started)> _unreleased = [];
+    private IGrainTimer? _releaseTimer;
+
+    private async Task RetryReleasesAsync()
+    {
+        var pending = _unreleased.ToList();
+        _unreleased.Clear();
+        _releaseTimer?.Dispose();
+        _releaseTimer = null;
+        foreach (var (key, attempt, started) in pending)
+        {
+            if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) == key)
+                await ReleaseScopeAsync(key, attempt);
+            else
+                await ReleaseKeyAsync(key, attempt, started);
+        }
     }
 
     public async Task<bool> Wake(string key)
@@ -127,6 +160,6 @@ public sealed partial class JobGrain
 
     public Task<bool> HoldsKeys(int attempt) => Task.FromResult(Job.State == JobState.Running && Job.Attempt == attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} could not give back key {Key}; the key frees it when it checks its holders")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} could not give back key {Key}; trying again")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, JobId jobId, int attempt, string key);
 }

@@ -26,6 +26,7 @@ public sealed class ExclusiveScopeState
 public sealed partial class ExclusiveScopeGrain(
     [PersistentState(ExclusiveScopeGrain.StateName, SchedulerStorage.ProviderName)] IPersistentState<ExclusiveScopeState> state,
     IClusterMembershipService membership,
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<ExclusiveScopeGrain> logger) : Grain, IExclusiveScopeGrain
 {
@@ -33,6 +34,8 @@ public sealed partial class ExclusiveScopeGrain(
 
     /// <summary>How often a raised barrier checks that its holder still wants it (a cancelled or lost holder frees the scope).</summary>
     public static readonly TimeSpan CheckPeriod = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan StoppingWait = TimeSpan.FromSeconds(1);
 
     private readonly Dictionary<SiloAddress, (long Barrier, int Running)> _reports = [];
     private TaskCompletionSource? _changed;
@@ -56,7 +59,7 @@ public sealed partial class ExclusiveScopeGrain(
         if (Scope.Holder is null)
         {
             Raise(claim.Job);
-            await state.WriteStateAsync();
+            await WriteAsync();
             return Waiting($"waiting for exclusive use of {Name}: draining");
         }
         if (Scope.Holder == claim.Job)
@@ -66,7 +69,7 @@ public sealed partial class ExclusiveScopeGrain(
             if (!_ready)
                 return Waiting($"waiting for exclusive use of {Name}: draining, {RunningElsewhere()}");
             Scope.HolderAttempt = claim.Attempt;
-            await state.WriteStateAsync();
+            await WriteAsync();
             Signal();
             return new KeyAnswer { Granted = true, GrantedAt = time.GetUtcNow() };
         }
@@ -74,7 +77,7 @@ public sealed partial class ExclusiveScopeGrain(
         {
             Scope.Waiting.Add(new WaitingJob(claim.Job, claim.Priority, claim.QueuedAt, time.GetUtcNow()));
             Scope.Waiting.Sort(WaitingJob.Compare);
-            await state.WriteStateAsync();
+            await WriteAsync();
         }
         return Waiting($"waiting for exclusive use of {Name}: held by {Scope.Holder}");
     }
@@ -98,7 +101,7 @@ public sealed partial class ExclusiveScopeGrain(
         {
             // A waiting exclusive job that gives up (attempt 0) leaves the queue.
             if (attempt == 0 && Scope.Waiting.RemoveAll(w => w.Job == job) > 0)
-                await state.WriteStateAsync();
+                await WriteAsync();
             return;
         }
         await DropAsync();
@@ -125,7 +128,7 @@ public sealed partial class ExclusiveScopeGrain(
             Scope.Parked.Clear();
             StopChecks();
         }
-        await state.WriteStateAsync();
+        await WriteAsync();
         Signal();
         foreach (var job in parked)
             GrainFactory.GetGrain<IJobGrain>(job.Value).EnsureQueued().Ignore();
@@ -138,11 +141,16 @@ public sealed partial class ExclusiveScopeGrain(
         if (Barrier != known || maxWait <= TimeSpan.Zero)
             return Barrier;
         _changed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // As a queue shard's watch: once the silo is stopping, answer soon, so the grain can move without waiting out every poll.
+        var stopping = lifetime.ApplicationStopping;
         try
         {
-            await _changed.Task.WaitAsync(maxWait);
+            if (stopping.IsCancellationRequested)
+                await _changed.Task.WaitAsync(maxWait < StoppingWait ? maxWait : StoppingWait);
+            else
+                await _changed.Task.WaitAsync(maxWait, stopping);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
         }
         return Barrier;
@@ -165,7 +173,7 @@ public sealed partial class ExclusiveScopeGrain(
             return;
         }
         Scope.Parked.UnionWith(jobs);
-        await state.WriteStateAsync();
+        await WriteAsync();
     }
 
     public Task<ScopeStatus> GetStatus() => Task.FromResult(new ScopeStatus
@@ -253,6 +261,23 @@ public sealed partial class ExclusiveScopeGrain(
         catch (Exception e)
         {
             LogCheckFailed(logger, e, Name, holder);
+        }
+    }
+
+    /// <summary>
+    /// Stores the state; on failure (storage down, or another activation wrote meanwhile) this activation is dropped,
+    /// so the next call reloads what is stored instead of answering from memory that is ahead of it.
+    /// </summary>
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
         }
     }
 

@@ -34,6 +34,7 @@ public sealed partial class FlowKeyGrain(
     private IGrainTimer? _pumpTimer;
     private DateTimeOffset? _pumpAt;
     private bool _reminderArmed;
+    private bool _reminderArming;
     // Answers of wakes sent without waiting, applied in the next pump turn (never in between another call's awaits).
     private readonly List<(JobId Job, bool? Wants)> _wakeAnswers = [];
 
@@ -56,10 +57,12 @@ public sealed partial class FlowKeyGrain(
     public async Task<KeyAnswer> TryAcquire(KeyClaim claim)
     {
         var answer = _book.Claim(claim, time.GetUtcNow());
-        await state.WriteStateAsync();
+        await WriteAsync();
         if (!answer.Granted)
             LogWaiting(logger, claim.Job, Key, answer.Reason);
-        await ArmReminderAsync();
+        // Not awaited: a reminder service on a dying silo can take a call timeout to answer, and claims must not wait.
+        if (!_reminderArmed && !_reminderArming && !_book.IsIdle)
+            _ = ArmReminderAsync();
         Pump();
         return answer;
     }
@@ -71,7 +74,7 @@ public sealed partial class FlowKeyGrain(
             LogStaleRelease(logger, job, attempt, Key);
             return;
         }
-        await state.WriteStateAsync();
+        await WriteAsync();
         Pump();
     }
 
@@ -81,7 +84,7 @@ public sealed partial class FlowKeyGrain(
             throw new ArgumentException(problem, nameof(settings));
         state.State.Runtime = settings;
         ApplySettings();
-        await state.WriteStateAsync();
+        await WriteAsync();
         await GrainFactory.GetGrain<IFlowKeyDirectoryGrain>(0).Add(Key);
         Pump();
         return _book.ToStatus(Source, time.GetUtcNow());
@@ -154,8 +157,7 @@ public sealed partial class FlowKeyGrain(
     /// </summary>
     private async Task ArmReminderAsync()
     {
-        if (_reminderArmed || _book.IsIdle)
-            return;
+        _reminderArming = true;
         try
         {
             await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);
@@ -163,7 +165,12 @@ public sealed partial class FlowKeyGrain(
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // The next claim tries again.
             LogReminderFailed(logger, e, Key);
+        }
+        finally
+        {
+            _reminderArming = false;
         }
     }
 
@@ -207,7 +214,7 @@ public sealed partial class FlowKeyGrain(
             }
         }
         if (freed)
-            await state.WriteStateAsync();
+            await WriteAsync();
     }
 
     private TimeSpan ReminderPeriod
@@ -216,6 +223,23 @@ public sealed partial class FlowKeyGrain(
         {
             var minimum = ServiceProvider.GetService<IOptions<ReminderOptions>>()?.Value.MinimumReminderPeriod ?? TimeSpan.FromMinutes(1);
             return minimum > TimeSpan.FromMinutes(1) ? minimum : TimeSpan.FromMinutes(1);
+        }
+    }
+
+    /// <summary>
+    /// Stores the state; on failure (storage down, or another activation wrote meanwhile) this activation is dropped,
+    /// so the next call reloads what is stored instead of answering from memory that is ahead of it.
+    /// </summary>
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
         }
     }
 

@@ -66,7 +66,11 @@ public sealed class KeyReleaseOnSiloDeathTests : IAsyncLifetime
         await _cluster.KillSiloAsync(_cluster.Silos.Single(s => s.SiloAddress.ToString() == first.Silo));
         var statuses = await Task.WhenAll(waiters.Append(holder).Select(async j => (await _client.WaitForFinalAsync(j.Id, TimeSpan.FromSeconds(120), cts.Token))!));
 
-        Assert.All(statuses, s => Assert.Equal(JobState.Succeeded, s.State));
+        if (statuses.Any(s => s.State != JobState.Succeeded))
+        {
+            var seen = await _client.GetKeyAsync(key.Key, cts.Token);
+            Assert.Fail($"holders {string.Join(",", seen.Holders)}; waiters {string.Join(",", seen.Waiters)}; jobs {string.Join("; ", statuses.Select(s => $"{s.Id} {s.State} {s.Attempt} {s.WaitingFor}"))}");
+        }
         Assert.Equal(2, statuses.Last().Attempt);
         // The killed attempt's handler never ended: count it as running until the end, as a dead silo's may be.
         Assert.Equal(1, FlowClusterFixture.MostAtOnce(_book.Tagged(tag).Where(r => !(r.Id == holder.Id && r.Attempt == 1))));
