@@ -46,6 +46,8 @@ internal static class Output
         ];
         if (status.DeadLetterReason is { } reason)
             rows = [.. rows, ("dead letter", reason.ToString())];
+        if (status.WaitingFor is { } waiting)
+            rows = [.. rows, ("waiting", waiting)];
         if (status.IdempotencyKey is { } key)
             rows = [.. rows, ("idempotency key", key)];
         var width = rows.Max(r => r.Name.Length) + 1;

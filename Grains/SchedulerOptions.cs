@@ -47,8 +47,13 @@ public sealed class SchedulerOptions
     /// <summary>How long finished jobs and workflows are kept (section "Scheduler:Retention").</summary>
     public RetentionOptions Retention { get; set; } = new();
 
+    /// <summary>Concurrency keys and rate limits: key settings and default keys per handler and queue (docs/flow-control.md).</summary>
+    public Limits.FlowControlOptions FlowControl { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
+        foreach (var problem in FlowControl?.Validate($"{SectionName}:FlowControl") ?? [$"{SectionName}:FlowControl must not be null"])
+            yield return problem;
         if (Retention is null)
             yield return $"{SectionName}:Retention must not be null";
         else

@@ -55,6 +55,7 @@ internal static class SubmitCommand
         var env = new Option<string[]>("--env", "-e") { Description = "Environment variable for the command, added to the silo's; repeatable.", HelpName = "KEY=VALUE" };
         var cwd = new Option<string>("--cwd") { Description = "Working directory of the command, on the silo.", HelpName = "path" };
         var fatalExitCodes = new Option<int[]>("--fatal-exit-code") { Description = "Exit code that fails the job without retry; repeatable. Other non-zero codes are retried.", HelpName = "code" };
+        var keys = new Option<string[]>("--key") { Description = $"Concurrency key the job holds while it runs, as KEY or KEY=LIMIT (default limit 1, a mutex); repeatable, at most {FlowKeys.MaxKeysPerJob}.", HelpName = "key[=limit]" };
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the job's final state and print it; exit code 0 only if it succeeded." };
         var waitTimeout = new Option<string>("--wait-timeout") { Description = $"With --wait, give up waiting after this long (exit code 1): {Duration.Help}. Default: no limit.", HelpName = "duration" };
         var at = DueTime.AtOption("the job");
@@ -66,7 +67,7 @@ internal static class SubmitCommand
             "  scheduler submit --handler NAME [--payload JSON | --payload-file PATH] [options]")
         {
             command, handler, payload, payloadFile, priority, queue, tenant, maxAttempts, retryDelay, retryMultiplier, retryMaxDelay, retryJitter,
-            timeout, idempotencyKey, env, cwd, fatalExitCodes, wait, waitTimeout, at, inDelay,
+            timeout, idempotencyKey, env, cwd, fatalExitCodes, keys, wait, waitTimeout, at, inDelay,
         };
 
         cli.SetAction(submit, async (parse, connection, cancellationToken) =>
@@ -125,6 +126,7 @@ internal static class SubmitCommand
                 IdempotencyKey = parse.GetValue(idempotencyKey),
                 Retry = ReadRetryPolicy(parse.GetValue(retryDelay), parse.GetValue(retryMultiplier), parse.GetValue(retryMaxDelay), parse.GetValue(retryJitter)),
                 NotBefore = DueTime.Read(parse.GetValue(at), parse.GetValue(inDelay), DateTimeOffset.UtcNow),
+                Concurrency = [.. (parse.GetValue(keys) ?? []).Select(ParseKey)],
             };
             if (RequestValidation.Check(request, JobRequest.DefaultMaxPayloadBytes) is { } problem)
                 throw new UsageException(problem.Message);
@@ -176,6 +178,16 @@ internal static class SubmitCommand
             MaxDelay = maxDelay is null ? null : Duration.ParseNonNegative("--retry-max-delay", maxDelay),
             Jitter = kind,
         };
+    }
+
+    private static ConcurrencyKey ParseKey(string text)
+    {
+        var equals = text.LastIndexOf('=');
+        if (equals < 0)
+            return new ConcurrencyKey(text);
+        return int.TryParse(text[(equals + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit)
+            ? new ConcurrencyKey(text[..equals], limit)
+            : throw new UsageException($"--key '{text}': the limit after '=' must be a whole number");
     }
 
     private static Dictionary<string, string> ParseEnvironment(string[] pairs)

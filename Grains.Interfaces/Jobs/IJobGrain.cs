@@ -76,6 +76,17 @@ public interface IJobGrain : IGrainWithGuidKey
     /// <summary>Deletes a Failed (dead-lettered) job: its grain state, job row, history and log. Any other job is left as it is.</summary>
     [Alias("Purge")]
     Task<PurgeOutcome> Purge();
+
+    /// <summary>
+    /// A concurrency key the job waits for has a slot for it: a Queued job goes back to its queue to try again.
+    /// False: the job no longer waits (it started, ended or was cancelled), so the key serves its next waiter.
+    /// </summary>
+    [Alias("Wake")]
+    Task<bool> Wake(string key);
+
+    /// <summary>Whether attempt <paramref name="attempt"/> still runs and so holds its keys (a key's check for leaked slots).</summary>
+    [Alias("HoldsKeys"), ReadOnly, AlwaysInterleave]
+    Task<bool> HoldsKeys(int attempt);
 }
 
 /// <summary>

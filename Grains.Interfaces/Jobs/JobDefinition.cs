@@ -72,4 +72,16 @@ public sealed partial record JobRequest
     /// then. Null or a time already past: as soon as possible. At most <see cref="RequestValidation.LongestDelay"/> ahead.
     /// </summary>
     [Id(10)] public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>
+    /// Concurrency keys the job holds while it runs, at most <see cref="FlowKeys.MaxKeysPerJob"/> (see
+    /// docs/flow-control.md). Its handler's and queue's default keys are added when it is submitted.
+    /// </summary>
+    [Id(16)] public ImmutableArray<ConcurrencyKey> Concurrency { get; init; } = [];
+
+    /// <summary>
+    /// A scope the job needs to itself while it runs: its queue or the whole cluster. It starts once nothing else in
+    /// the scope runs; meanwhile no new job of the scope starts (see docs/flow-control.md).
+    /// </summary>
+    [Id(17)] public ExclusiveScope Exclusive { get; init; }
 }

@@ -41,6 +41,11 @@ public sealed record JobStatus
     [Id(15)] public DateTimeOffset? NextAttemptAt { get; init; }
     /// <summary>The backoff the job retries with (its own settings over its handler's and the defaults).</summary>
     [Id(16)] public RetryPolicy? Retry { get; init; }
+    /// <summary>
+    /// While Queued and held back by a concurrency key or rate limit: what it waits for, e.g.
+    /// "waiting for upload:4711: 1 of 1 held by &lt;job id&gt;". Null otherwise.
+    /// </summary>
+    [Id(30)] public string? WaitingFor { get; init; }
 }
 
 /// <summary>One row of a job listing.</summary>

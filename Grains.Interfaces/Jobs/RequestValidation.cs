@@ -36,6 +36,10 @@ public static class RequestValidation
             return (SchedulerErrorCode.InvalidRequest, "job id must not be the empty GUID");
         if (NotBeforeProblem(request.NotBefore) is { } notBeforeProblem)
             return (SchedulerErrorCode.InvalidRequest, notBeforeProblem);
+        if (FlowKeys.Problem(request.Concurrency) is { } keysProblem)
+            return (SchedulerErrorCode.InvalidRequest, keysProblem);
+        if (!Enum.IsDefined(request.Exclusive))
+            return (SchedulerErrorCode.InvalidRequest, $"exclusive scope {(int)request.Exclusive} does not exist: use none, queue or cluster");
         if (request.Workflow is not null)
             return (SchedulerErrorCode.InvalidRequest, "a job joins a workflow only through the workflow (submit the workflow, or add jobs to it)");
         return null;

@@ -51,6 +51,12 @@ public sealed record WorkflowJob
 
     /// <summary>The jobs that must end first (its parents). Empty: the job is released as soon as the workflow starts.</summary>
     [Id(5)] public ImmutableArray<WorkflowDependency> DependsOn { get; init; } = [];
+
+    /// <summary>Concurrency keys the job holds while it runs (see <see cref="JobRequest.Concurrency"/>).</summary>
+    [Id(16)] public ImmutableArray<ConcurrencyKey> Concurrency { get; init; } = [];
+
+    /// <summary>A scope the job needs to itself while it runs (see <see cref="JobRequest.Exclusive"/>).</summary>
+    [Id(17)] public ExclusiveScope Exclusive { get; init; }
 }
 
 /// <summary>

@@ -122,6 +122,8 @@ public static class WorkflowValidation
         Tenant = tenant,
         Priority = priority,
         Limits = job.Limits,
+        Concurrency = job.Concurrency,
+        Exclusive = job.Exclusive,
     };
 
     /// <summary>

@@ -84,6 +84,8 @@ public sealed partial class JobGrain(
         Job.Shard = _options.ShardOf(Id);
         Job.SizeHint = order?.SizeHint ?? 0;
         Job.QueuedAsOf = order?.AsOf;
+        Job.Keys = KeysOf(request);
+        Job.Exclusive = request.Exclusive;
         Job.CreatedAt = now;
         if (request.NotBefore is { } due && due > now)
         {
@@ -163,6 +165,10 @@ public sealed partial class JobGrain(
             return null;
         }
 
+        // A job with keys takes all of them or none (and its exclusive scope); it waits outside its queue until woken.
+        var granted = Job.IsControlled ? await AcquireKeysAsync(Job.Attempt + 1) : time.GetUtcNow();
+        if (granted is null)
+            return null;
         StopRetryTimer();
         var delayed = Job.NotBefore is not null;
         Job.NotBefore = null;
@@ -170,7 +176,7 @@ public sealed partial class JobGrain(
         Job.Silo = silo.ToString();
         Job.SiloAddress = silo;
         var now = time.GetUtcNow();
-        Job.StartedAt = now;
+        Job.StartedAt = granted;
         await MoveAsync(JobState.Running, now);
         _leaseUntil = now + _options.LeasePeriod;
         StartLeaseTimer();
@@ -388,8 +394,20 @@ public sealed partial class JobGrain(
 
     private async Task MoveAsync(JobState to, DateTimeOffset now)
     {
+        var ended = Job.State == JobState.Running && to != JobState.Running;
         Move(to, now);
-        await WriteAsync();
+        try
+        {
+            await WriteAsync();
+        }
+        catch when (to == JobState.Running && Job.IsControlled)
+        {
+            await ReleaseAllAsync(started: false);
+            throw;
+        }
+        // Every end of an attempt passes here (outcome, lost lease, cancellation): its slots go with it.
+        if (ended && Job.IsControlled)
+            await ReleaseAllAsync(started: true);
     }
 
     private void Move(JobState to, DateTimeOffset now)
@@ -442,6 +460,7 @@ public sealed partial class JobGrain(
         DeadLetterReason = Job.State == JobState.Failed ? Job.DeadLetter : null,
         NextAttemptAt = Job.State == JobState.Queued ? Job.NotBefore : null,
         Retry = Job.Retry,
+        WaitingFor = Job.State == JobState.Queued ? _waitingFor : null,
     };
 
     /// <summary>

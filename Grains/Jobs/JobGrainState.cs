@@ -42,6 +42,13 @@ public sealed class JobGrainState
     [Id(23)] public long SizeHint { get; set; }
     /// <summary>Then earlier ones first, by this time: its workflow's creation; null (other jobs) means <see cref="CreatedAt"/>.</summary>
     [Id(24)] public DateTimeOffset? QueuedAsOf { get; set; }
+    /// <summary>Concurrency keys it holds while it runs, in key order (see docs/flow-control.md).</summary>
+    [Id(40)] public ImmutableArray<ConcurrencyKey> Keys { get; set; } = [];
+    /// <summary>The scope it needs to itself while it runs, if any.</summary>
+    [Id(41)] public ExclusiveScope Exclusive { get; set; }
+
+    /// <summary>Whether starting it involves flow control (keys or an exclusive scope).</summary>
+    public bool IsControlled => !Keys.IsDefaultOrEmpty || Exclusive != ExclusiveScope.None;
 
     /// <summary>The key of the queue shard the job waits in.</summary>
     public string ShardKey => SchedulerOptions.ShardKey(Queue, Shard);

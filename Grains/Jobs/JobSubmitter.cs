@@ -18,8 +18,10 @@ namespace Scheduler.Jobs;
 /// never state: a new job's first write creates its row only if there is none, so for a job that existed after all
 /// that write fails, its activation is dropped, and the job is submitted again to an activation that reads.
 /// </remarks>
-public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time)
+public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time, Microsoft.Extensions.Options.IOptions<SchedulerOptions>? options = null)
 {
+    private readonly Limits.FlowControlOptions? _flow = options?.Value.FlowControl;
+
     // A note not taken by an activation soon (the grain was already active, or placed elsewhere) is dropped.
     private static readonly TimeSpan NoteExpiry = TimeSpan.FromSeconds(10);
 
@@ -40,7 +42,7 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     {
         var submits = new Task<JobSubmitted>[requests.Count];
         for (var i = 0; i < submits.Length; i++)
-            submits[i] = SubmitOneAsync(handlers.Resolve(requests[i]), order, mayBeNew && requests[i].IdempotencyKey is null);
+            submits[i] = SubmitOneAsync(Resolve(requests[i]), order, mayBeNew && requests[i].IdempotencyKey is null);
         var submitted = await Task.WhenAll(submits);
 
         var results = new SubmitResult[submitted.Length];
@@ -53,6 +55,13 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
         }
         await EnqueueAsync(waiting, handToGrains: true);
         return results;
+    }
+
+    /// <summary>The request as its grain records it: its handler's settings and its handler's and queue's default keys.</summary>
+    private JobRequest Resolve(JobRequest request)
+    {
+        var resolved = handlers.Resolve(request);
+        return _flow is null ? resolved : _flow.AddDefaults(resolved);
     }
 
     /// <summary>Puts jobs in their queue shards, one call per shard; throws when a shard cannot be reached.</summary>

@@ -19,6 +19,7 @@ internal sealed partial class AttemptRunner(
     IServiceScopeFactory scopes,
     IJobLogStore store,
     ILocalSiloDetails silo,
+    ExclusiveGate gate,
     TimeProvider time,
     ILogger<AttemptRunner> logger) : IDisposable
 {
@@ -38,8 +39,16 @@ internal sealed partial class AttemptRunner(
     private async Task RunAsync(PulledJob pulled)
     {
         var givenBack = false;
+        var queue = ExclusiveGate.QueueOf(pulled.Shard);
+        gate.Enter(queue);
         try
         {
+            if (!gate.MayStart(queue, pulled.Id))
+            {
+                // An exclusive job has its scope: this one waits with the scope until it ends, in no queue meanwhile.
+                givenBack = !await ParkAsync(queue, pulled);
+                return;
+            }
             var job = grains.Reference<IJobGrain>(pulled.Id.Value);
             JobExecution? execution;
             var asked = time.GetTimestamp();
@@ -80,7 +89,25 @@ internal sealed partial class AttemptRunner(
         {
             if (!givenBack)
                 reporter.Ended(pulled);
+            gate.Exit(queue);
             slots.Release();
+        }
+    }
+
+    /// <summary>Parks a job held back by a barrier with its scope; false (and the job goes back to its shard) if that fails.</summary>
+    private async Task<bool> ParkAsync(string queue, PulledJob pulled)
+    {
+        try
+        {
+            await gate.ParkAsync(queue, pulled.Id);
+            return true;
+        }
+        catch (Exception e)
+        {
+            LogStartFailed(logger, e, pulled.Id);
+            await Task.Delay(StartRetryDelay, time);
+            reporter.GiveBack(pulled);
+            return false;
         }
     }
 

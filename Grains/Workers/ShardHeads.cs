@@ -52,7 +52,8 @@ internal sealed class ShardHeads(int count)
     /// the best priority any other shard holds, so no job is taken ahead of a more urgent one elsewhere. Nothing is
     /// picked until every shard has answered once: one not heard from yet may hold more urgent jobs.
     /// </summary>
-    public (int Shard, int Floor) Pick()
+    /// <param name="allowed">Shards that may be pulled now; the others are skipped and do not set the floor.</param>
+    public (int Shard, int Floor) Pick(Func<int, bool>? allowed = null)
     {
         lock (_lock)
         {
@@ -62,7 +63,7 @@ internal sealed class ShardHeads(int count)
             for (var i = 0; i < _heads.Length; i++)
             {
                 var head = _heads[i];
-                if (head.IsEmpty)
+                if (head.IsEmpty || (allowed is not null && !allowed(i)))
                     continue;
                 if (best < 0 || head.TopPriority > _heads[best].TopPriority
                     || (head.TopPriority == _heads[best].TopPriority && head.TopEnqueuedAtTicks < _heads[best].TopEnqueuedAtTicks))
@@ -73,7 +74,7 @@ internal sealed class ShardHeads(int count)
             var floor = JobPriority.Min;
             for (var i = 0; i < _heads.Length; i++)
             {
-                if (i != best && !_heads[i].IsEmpty)
+                if (i != best && !_heads[i].IsEmpty && (allowed is null || allowed(i)))
                     floor = Math.Max(floor, _heads[i].TopPriority);
             }
             return (best, floor);

@@ -14,10 +14,13 @@ internal sealed partial class ShardPuller(
     Slots slots,
     ShardReporter reporter,
     AttemptRunner runner,
+    ExclusiveGate gate,
     ILogger<ShardPuller> logger)
 {
     private readonly SchedulerOptions _options = options.Value;
     private IReadOnlyList<ShardRef> _shards = [];
+    private string[] _queues = [];
+    private Func<int, bool> _mayPull = static _ => true;
     private ShardHeads _heads = new(0);
     private long _pulls; // numbers this silo's pulls for the shards' held-jobs check; only the pull loop counts
 
@@ -26,7 +29,9 @@ internal sealed partial class ShardPuller(
     {
         _heads = new ShardHeads(shards.Count);
         _shards = shards;
-        return Task.WhenAll([.. Enumerable.Range(0, shards.Count).Select(i => WatchAsync(i, stop)), PullLoopAsync(stop)]);
+        _queues = [.. shards.Select(s => ExclusiveGate.QueueOf(s.Key))];
+        _mayPull = i => gate.MayPull(_queues[i]);
+        return Task.WhenAll([.. Enumerable.Range(0, shards.Count).Select(i => WatchAsync(i, stop)), PullLoopAsync(stop), gate.RunAsync(stop)]);
     }
 
     /// <summary>Free slots, running jobs, and each shard's head as last seen.</summary>
@@ -83,7 +88,8 @@ internal sealed partial class ShardPuller(
             var idle = 0;
             while (slots.Free > 0 && !stop.IsCancellationRequested && idle < _shards.Count)
             {
-                var (index, floor) = _heads.Pick();
+                // Shards of a queue under an exclusive barrier are left alone (see ExclusiveGate).
+                var (index, floor) = _heads.Pick(_mayPull);
                 if (index < 0)
                     break;
                 var shard = _shards[index];

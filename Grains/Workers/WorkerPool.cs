@@ -110,6 +110,7 @@ internal static class WorkerPoolServiceCollectionExtensions
         services.AddSingleton(sp => new Slots(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.MaxConcurrentJobs));
         services.AddSingleton<ShardReporter>();
         services.AddSingleton<LeaseRenewer>();
+        services.AddSingleton<ExclusiveGate>();
         services.AddSingleton<AttemptRunner>();
         services.AddSingleton<ShardPuller>();
         services.AddSingleton(sp => new WorkerPool(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<SchedulerOptions>>(),

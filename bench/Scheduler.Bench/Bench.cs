@@ -19,10 +19,12 @@ namespace Scheduler.Bench;
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
     string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null, int FailOncePercent = 0, int Kills = 3,
     TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default,
-    int PruneRows = 1_000_000)
+    int PruneRows = 1_000_000, int Keys = 0)
 {
     public string? Validate() => this switch
     {
+        { Keys: < 0 or > 1_000_000 } => $"--keys must be 0 to 1000000 (was {Keys})",
+        { Keys: > 0, Workflows: not null } or { Keys: > 0, Mode: "recovery" } => "--keys applies to jobs in burst or paced mode",
         { Workflows: not (null or "chain" or "diamond") } => $"--workflows must be chain or diamond (was {Workflows})",
         { Workflows: not null, Mode: "recovery" or "delayed" } => $"--workflows runs in burst or paced mode, not {Mode}",
         { FailOncePercent: > 0, Mode: "delayed" } => "--fail-once-percent applies to --mode burst and paced, not delayed",
@@ -223,6 +225,8 @@ public static class Bench
             Handler = RecordingNoopHandler.Name,
             Id = JobId.New(),
             Payload = failOnce[i] ? [RecordingNoopHandler.FailOncePayload] : [],
+            // With --keys N, job i holds the mutex "bench:i mod N" (flow control's cost, against the same run without).
+            Concurrency = s.Keys > 0 ? [new ConcurrencyKey($"bench:{i % s.Keys}")] : [],
         }).ToArray();
         var accepted = 0;
         var first = Stopwatch.GetTimestamp();
@@ -294,6 +298,7 @@ public static class Bench
             lost,
             duplicates,
             fail_once_percent = s.FailOncePercent,
+            keys = s.Keys,
             failed_once = failedOnce,
             retried,
             jobs_per_sec = Math.Round(completed / seconds, 1),

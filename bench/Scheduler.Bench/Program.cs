@@ -29,12 +29,13 @@ var schedules = new Option<int>("--schedules") { Description = "schedules mode: 
 var every = new Option<int>("--every") { Description = "schedules mode: each schedule's interval in seconds", DefaultValueFactory = _ => 10 };
 var duration = new Option<int>("--duration") { Description = "schedules mode: seconds measured, after every schedule has fired once", DefaultValueFactory = _ => 120 };
 var pruneRows = new Option<int>("--prune-rows") { Description = "retention mode: old finished jobs written before the bursts", DefaultValueFactory = _ => 1_000_000 };
+var keys = new Option<int>("--keys") { Description = "burst/paced: each job holds one of this many mutex concurrency keys (0: none)", DefaultValueFactory = _ => 0 };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
 {
     storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup,
-    schedules, every, duration, pruneRows,
+    schedules, every, duration, pruneRows, keys,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -44,7 +45,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows),
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
         parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration)),
-        parse.GetValue(pruneRows));
+        parse.GetValue(pruneRows), parse.GetValue(keys));
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");

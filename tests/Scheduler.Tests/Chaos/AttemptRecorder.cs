@@ -47,6 +47,20 @@ internal sealed class AttemptRecorder : IAsyncDisposable
         exec sleep "$3"
         """;
 
+    /// <summary>
+    /// As <see cref="Script"/>, and an attempt that ends on its own writes <c>end JOB ATTEMPT TIME</c> as its last act:
+    /// an exact end where two attempts of different jobs may follow each other within milliseconds (a concurrency key).
+    /// </summary>
+    private const string ScriptWithEnd = """
+        exec 9>"$2/$SCHEDULER_JOB_ID.$SCHEDULER_ATTEMPT"
+        flock 9 || exit 70
+        read up _ </proc/uptime
+        printf "start %s %s %s %s\n" "$SCHEDULER_JOB_ID" "$SCHEDULER_ATTEMPT" "${SCHEDULER_TEST_SILO_RUN:-unknown}" "$up" >>"$1"
+        sleep "$3"
+        read up _ </proc/uptime
+        printf "end %s %s %s\n" "$SCHEDULER_JOB_ID" "$SCHEDULER_ATTEMPT" "$up" >>"$1"
+        """;
+
     private readonly ConcurrentDictionary<(Guid Job, int Attempt), RecordedAttempt> _attempts = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _watching = Task.CompletedTask;
@@ -69,6 +83,12 @@ internal sealed class AttemptRecorder : IAsyncDisposable
     {
         Executable = "/bin/sh",
         Arguments = ["-c", Script, "recorded-job", RecordFile, LockDirectory, duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)],
+    };
+
+    /// <summary>As <see cref="Command(TimeSpan)"/>; an attempt that is not killed records its own end.</summary>
+    public CommandJob CommandRecordingEnd(TimeSpan duration) => Command(duration) with
+    {
+        Arguments = ["-c", ScriptWithEnd, "recorded-job", RecordFile, LockDirectory, duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)],
     };
 
     /// <summary>Now, in the scripts' clock (hundredths of a second since boot).</summary>
@@ -109,7 +129,12 @@ internal sealed class AttemptRecorder : IAsyncDisposable
             var lines = text.Split('\n');
             partial = lines[^1];
             foreach (var line in lines[..^1])
-                open.Add(Started(line));
+            {
+                if (line.StartsWith("end ", StringComparison.Ordinal))
+                    open.Remove(Ended(line));
+                else
+                    open.Add(Started(line));
+            }
 
             // Attempts whose lock is free now have ended.
             open.RemoveAll(key =>
@@ -139,6 +164,17 @@ internal sealed class AttemptRecorder : IAsyncDisposable
         var recorded = new RecordedAttempt(key.Item2, run, ParseUptime(time));
         if (!_attempts.TryAdd(key, recorded))
             throw new InvalidDataException($"attempt {key.Item2} of job {key.Item1} started twice");
+        return key;
+    }
+
+    private (Guid, int) Ended(string line)
+    {
+        var fields = line.Split(' ');
+        if (fields is not ["end", var job, var attempt, var time])
+            throw new InvalidDataException($"unreadable record line '{line}'");
+        var key = (Guid.Parse(job), int.Parse(attempt, CultureInfo.InvariantCulture));
+        var end = ParseUptime(time);
+        _attempts.AddOrUpdate(key, _ => throw new InvalidDataException($"attempt {key.Item2} of job {key.Item1} ended before it started"), (_, a) => a with { End = end });
         return key;
     }
 

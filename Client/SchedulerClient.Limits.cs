@@ -1,0 +1,25 @@
+namespace Scheduler.Client;
+
+internal sealed partial class SchedulerClient
+{
+    public Task<KeyStatus> SetKeyLimitsAsync(string key, KeySettings settings, CancellationToken cancellationToken = default)
+    {
+        if (FlowKeys.Problem(key, settings) is { } problem)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
+        return CallAsync(g => g.GetGrain<IFlowKeyGrain>(key).Set(settings), cancellationToken);
+    }
+
+    public Task<KeyStatus> GetKeyAsync(string key, CancellationToken cancellationToken = default)
+    {
+        if (!FlowKeys.IsKey(key))
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"concurrency key '{key}' is not valid ({FlowKeys.KeyRule})");
+        return CallAsync(g => g.GetGrain<IFlowKeyGrain>(key).GetStatus(), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<KeyStatus>> ListKeysAsync(CancellationToken cancellationToken = default) =>
+        CallAsync<IReadOnlyList<KeyStatus>>(async g =>
+        {
+            var keys = await g.GetGrain<IFlowKeyDirectoryGrain>(0).List();
+            return await Task.WhenAll(keys.Select(key => g.GetGrain<IFlowKeyGrain>(key).GetStatus()));
+        }, cancellationToken);
+}

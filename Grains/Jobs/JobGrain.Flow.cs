@@ -1,0 +1,165 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+
+namespace Scheduler.Jobs;
+
+/// <summary>
+/// Concurrency keys: before an attempt starts, the job takes a slot of each of its keys, all or none. A key that is
+/// full (or over its rate) records the job as a waiter; the job gives back what it took and leaves its queue (the
+/// pull that offered it is acknowledged), so it holds no worker slot and holds back no other job. The key wakes it
+/// when its turn comes, and it goes back to its queue. Every end of a running attempt gives its slots back
+/// (<see cref="MoveAsync"/>), fenced by the attempt number.
+/// </summary>
+public sealed partial class JobGrain
+{
+    // What the job waits for, for its status. Memory only: set again by its next claim if the activation is collected.
+    private string? _waitingFor;
+
+    private static ImmutableArray<ConcurrencyKey> KeysOf(JobRequest request) =>
+        request.Concurrency.IsDefaultOrEmpty ? [] : [.. request.Concurrency.OrderBy(k => k.Key, StringComparer.Ordinal)];
+
+    private IFlowKeyGrain KeyGrain(string key) => GrainFactory.GetGrain<IFlowKeyGrain>(key);
+
+    /// <summary>
+    /// Takes every key for <paramref name="attempt"/>; returns when the start counts from (the latest grant), or null
+    /// when a key made the job wait (it took none then). Keys are claimed one by one and never waited on while
+    /// holding others, so no set of jobs can deadlock.
+    /// </summary>
+    private async Task<DateTimeOffset?> AcquireKeysAsync(int attempt)
+    {
+        var entry = Job.QueuedAs(Id).Entry;
+        var keys = Job.Keys.IsDefault ? [] : Job.Keys;
+        var taken = new List<ConcurrencyKey>(keys.Length);
+        var at = DateTimeOffset.MinValue;
+        try
+        {
+            foreach (var key in keys)
+            {
+                var answer = await KeyGrain(key.Key).TryAcquire(new KeyClaim
+                {
+                    Job = Id,
+                    Attempt = attempt,
+                    Priority = Job.Priority,
+                    QueuedAt = entry.EnqueuedAtTicks,
+                    Limit = key.Limit,
+                });
+                if (!answer.Granted)
+                {
+                    await ReleaseKeysAsync(taken, attempt, started: false);
+                    _waitingFor = answer.Reason;
+                    return null;
+                }
+                taken.Add(key);
+                if (answer.GrantedAt > at)
+                    at = answer.GrantedAt;
+            }
+        }
+        catch
+        {
+            await ReleaseKeysAsync(taken, attempt, started: false);
+            throw;
+        }
+        if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
+        {
+            // Last, so a job never holds back its scope's barrier while it waits for a key.
+            var answer = await Scope(scope).Claim(new KeyClaim { Job = Id, Attempt = attempt, Priority = Job.Priority, QueuedAt = entry.EnqueuedAtTicks });
+            if (!answer.Granted)
+            {
+                await ReleaseKeysAsync(taken, attempt, started: false);
+                _waitingFor = answer.Reason;
+                return null;
+            }
+            if (answer.GrantedAt > at)
+                at = answer.GrantedAt;
+        }
+        _waitingFor = null;
+        return at;
+    }
+
+    private IExclusiveScopeGrain Scope(string scope) => GrainFactory.GetGrain<IExclusiveScopeGrain>(scope);
+
+    /// <summary>Gives back the current attempt's keys and scope.</summary>
+    private async Task ReleaseAllAsync(bool started)
+    {
+        await ReleaseKeysAsync(Job.Keys.IsDefault ? [] : Job.Keys, Job.Attempt, started);
+        if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
+            await ReleaseScopeAsync(scope, Job.Attempt);
+    }
+
+    private async Task ReleaseScopeAsync(string scope, int attempt)
+    {
+        try
+        {
+            await Scope(scope).Release(Id, attempt);
+        }
+        catch (Exception e)
+        {
+            LogReleaseFailed(logger, e, Id, attempt, scope);
+            _unreleased.Add((scope, attempt, true));
+            _releaseTimer ??= this.RegisterGrainTimer(static (self, _) => self.RetryReleasesAsync(), this,
+                new GrainTimerCreationOptions { DueTime = ReleaseRetryDelay, Period = ReleaseRetryDelay, KeepAlive = true });
+        }
+    }
+
+    /// <summary>
+    /// Gives back slots. A release that fails (the key's silo died) is tried again every few seconds while this
+    /// activation lives; should it die too, the key's check of old holders frees the slot.
+    /// </summary>
+    private async Task ReleaseKeysAsync(IReadOnlyCollection<ConcurrencyKey> keys, int attempt, bool started)
+    {
+        if (keys.Count == 0)
+            return;
+        await Task.WhenAll(keys.Select(key => ReleaseKeyAsync(key.Key, attempt, started)));
+    }
+
+    private async Task ReleaseKeyAsync(string key, int attempt, bool started)
+    {
+        try
+        {
+            await KeyGrain(key).Release(Id, attempt, started);
+        }
+        catch (Exception e)
+        {
+            LogReleaseFailed(logger, e, Id, attempt, key);
+            _unreleased.Add((key, attempt, started));
+            _releaseTimer ??= this.RegisterGrainTimer(static (self, _) => self.RetryReleasesAsync(), this,
+                new GrainTimerCreationOptions { DueTime = ReleaseRetryDelay, Period = ReleaseRetryDelay, KeepAlive = true });
+        }
+    }
+
+    private static readonly TimeSpan ReleaseRetryDelay = TimeSpan.FromSeconds(2);
+    private readonly List<(string Key, int Attempt, bool Started)> _unreleased = [];
+    private IGrainTimer? _releaseTimer;
+
+    private async Task RetryReleasesAsync()
+    {
+        var pending = _unreleased.ToList();
+        _unreleased.Clear();
+        _releaseTimer?.Dispose();
+        _releaseTimer = null;
+        foreach (var (key, attempt, started) in pending)
+        {
+            if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) == key)
+                await ReleaseScopeAsync(key, attempt);
+            else
+                await ReleaseKeyAsync(key, attempt, started);
+        }
+    }
+
+    public async Task<bool> Wake(string key)
+    {
+        if (Job.State != JobState.Queued || !Job.Keys.Any(k => k.Key == key))
+        {
+            if (!Exists)
+                DeactivateOnIdle();
+            return false;
+        }
+        await EnsureQueued();
+        return true;
+    }
+
+    public Task<bool> HoldsKeys(int attempt) => Task.FromResult(Job.State == JobState.Running && Job.Attempt == attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} could not give back key {Key}; trying again")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, JobId jobId, int attempt, string key);
+}

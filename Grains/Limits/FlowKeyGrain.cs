@@ -1,0 +1,260 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Scheduler.Storage;
+
+namespace Scheduler.Limits;
+
+/// <summary>
+/// One concurrency key (see <see cref="IFlowKeyGrain"/>). Its holders and waiters are stored before it answers, so
+/// they survive its deactivation and its silo's death; a new activation wakes its waiters again (a job told twice
+/// costs one refused claim). Jobs come back through their queue when woken: this grain never starts anything.
+/// </summary>
+public sealed partial class FlowKeyGrain(
+    [PersistentState(FlowKeyGrain.StateName, SchedulerStorage.ProviderName)] IPersistentState<FlowKeyState> state,
+    IOptions<SchedulerOptions> options,
+    TimeProvider time,
+    ILogger<FlowKeyGrain> logger) : Grain, IFlowKeyGrain, IRemindable
+{
+    /// <summary>The grain storage state name of keys (unique, so no other grain type shares its rows).</summary>
+    public const string StateName = "flowkey";
+
+    private const string ReminderName = "flowkey";
+
+    /// <summary>How long a woken job may take to come back through its queue before it is told again (its slot stays kept).</summary>
+    public static readonly TimeSpan WakeGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>A holder older than this is checked against its job grain on the key's reminder tick (a lost release).</summary>
+    public static readonly TimeSpan AuditAge = TimeSpan.FromMinutes(1);
+
+    private static readonly TimeSpan WakeRetryDelay = TimeSpan.FromSeconds(2);
+
+    private KeyBook _book = null!;
+    private IGrainTimer? _pumpTimer;
+    private DateTimeOffset? _pumpAt;
+    private bool _reminderArmed;
+    private bool _reminderArming;
+    // Answers of wakes sent without waiting, applied in the next pump turn (never in between another call's awaits).
+    private readonly List<(JobId Job, bool? Wants)> _wakeAnswers = [];
+
+    private string Key => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _book = new KeyBook(Key, state.State);
+        ApplySettings();
+        // A fresh activation does not know whom the last one woke: wake again whoever's turn it is.
+        if (_book.State.Waiters.Count > 0)
+            SchedulePump(TimeSpan.Zero);
+        return Task.CompletedTask;
+    }
+
+    private string Source => state.State.Runtime is not null ? "runtime" : options.Value.FlowControl.SettingsOf(Key) is not null ? "configuration" : "jobs";
+
+    private void ApplySettings() => _book.Settings = state.State.Runtime ?? options.Value.FlowControl.SettingsOf(Key);
+
+    public async Task<KeyAnswer> TryAcquire(KeyClaim claim)
+    {
+        var answer = _book.Claim(claim, time.GetUtcNow());
+        await WriteAsync();
+        if (!answer.Granted)
+            LogWaiting(logger, claim.Job, Key, answer.Reason);
+        // Not awaited: a reminder service on a dying silo can take a call timeout to answer, and claims must not wait.
+        if (!_reminderArmed && !_reminderArming && !_book.IsIdle)
+            _ = ArmReminderAsync();
+        Pump();
+        return answer;
+    }
+
+    public async Task Release(JobId job, int attempt, bool started)
+    {
+        if (!_book.Release(job, attempt, started))
+        {
+            LogStaleRelease(logger, job, attempt, Key);
+            return;
+        }
+        await WriteAsync();
+        Pump();
+    }
+
+    public async Task<KeyStatus> Set(KeySettings settings)
+    {
+        if (FlowKeys.Problem(Key, settings) is { } problem)
+            throw new ArgumentException(problem, nameof(settings));
+        state.State.Runtime = settings;
+        ApplySettings();
+        await WriteAsync();
+        await GrainFactory.GetGrain<IFlowKeyDirectoryGrain>(0).Add(Key);
+        Pump();
+        return _book.ToStatus(Source, time.GetUtcNow());
+    }
+
+    public Task<KeyStatus> GetStatus() => Task.FromResult(_book.ToStatus(Source, time.GetUtcNow()));
+
+    /// <summary>Wakes whoever's turn it is; each woken job goes back to its queue and claims again.</summary>
+    private void Pump()
+    {
+        foreach (var (job, wants) in _wakeAnswers)
+        {
+            if (wants != true)
+                _book.WakeFailed(job, stillWaiting: wants is null);
+        }
+        var retry = _wakeAnswers.Any(a => a.Wants is null);
+        _wakeAnswers.Clear();
+        var woken = _book.Pump(time.GetUtcNow(), WakeGrace, out var next);
+        foreach (var job in woken)
+            _ = WakeAsync(job);
+        if (retry)
+            SchedulePump(WakeRetryDelay);
+        if (next is { } at)
+            SchedulePump(at - time.GetUtcNow());
+    }
+
+    private async Task WakeAsync(JobId job)
+    {
+        bool? wants;
+        try
+        {
+            wants = await GrainFactory.GetGrain<IJobGrain>(job.Value).Wake(Key);
+        }
+        catch (Exception e)
+        {
+            LogWakeFailed(logger, e, job, Key);
+            wants = null;
+        }
+        if (wants == true)
+            return;
+        _wakeAnswers.Add((job, wants));
+        SchedulePump(TimeSpan.Zero);
+    }
+
+    private void SchedulePump(TimeSpan due)
+    {
+        if (due < TimeSpan.Zero)
+            due = TimeSpan.Zero;
+        var at = time.GetUtcNow() + due;
+        if (_pumpAt is { } planned && planned <= at && _pumpTimer is not null)
+            return;
+        _pumpAt = at;
+        if (_pumpTimer is null)
+            _pumpTimer = this.RegisterGrainTimer(static (self, _) => self.OnPumpTimer(), this,
+                new GrainTimerCreationOptions { DueTime = due, Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+        else
+            _pumpTimer.Change(due, Timeout.InfiniteTimeSpan);
+    }
+
+    private Task OnPumpTimer()
+    {
+        _pumpAt = null;
+        Pump();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The backstop while the key has holders or waiters: a reminder brings the key back after its silo died (its
+    /// waiters would otherwise wait for a release that may never come), and checks old holders against their jobs.
+    /// </summary>
+    private async Task ArmReminderAsync()
+    {
+        _reminderArming = true;
+        try
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);
+            _reminderArmed = true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The next claim tries again.
+            LogReminderFailed(logger, e, Key);
+        }
+        finally
+        {
+            _reminderArming = false;
+        }
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        _reminderArmed = true;
+        if (_book.IsIdle)
+        {
+            if (await this.GetReminder(ReminderName) is { } reminder)
+                await this.UnregisterReminder(reminder);
+            _reminderArmed = false;
+            DeactivateOnIdle();
+            return;
+        }
+        await AuditHoldersAsync();
+        Pump();
+    }
+
+    /// <summary>A holder whose job no longer runs that attempt lost its release (its key was unreachable): free it.</summary>
+    private async Task AuditHoldersAsync()
+    {
+        var now = time.GetUtcNow();
+        var old = state.State.Holders.Where(h => now - h.Value.Since > AuditAge).ToList();
+        var freed = false;
+        foreach (var (job, held) in old)
+        {
+            bool holds;
+            try
+            {
+                holds = await GrainFactory.GetGrain<IJobGrain>(job.Value).HoldsKeys(held.Attempt);
+            }
+            catch (Exception e)
+            {
+                LogWakeFailed(logger, e, job, Key);
+                continue;
+            }
+            if (!holds && _book.Release(job, held.Attempt, started: true))
+            {
+                LogLeakFreed(logger, job, held.Attempt, Key);
+                freed = true;
+            }
+        }
+        if (freed)
+            await WriteAsync();
+    }
+
+    private TimeSpan ReminderPeriod
+    {
+        get
+        {
+            var minimum = ServiceProvider.GetService<IOptions<ReminderOptions>>()?.Value.MinimumReminderPeriod ?? TimeSpan.FromMinutes(1);
+            return minimum > TimeSpan.FromMinutes(1) ? minimum : TimeSpan.FromMinutes(1);
+        }
+    }
+
+    /// <summary>
+    /// Stores the state; on failure (storage down, or another activation wrote meanwhile) this activation is dropped,
+    /// so the next call reloads what is stored instead of answering from memory that is ahead of it.
+    /// </summary>
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} waits for key {Key}: {Reason}")]
+    private static partial void LogWaiting(ILogger logger, JobId jobId, string key, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId}: ignored release of key {Key} by attempt {Attempt}, which does not hold it")]
+    private static partial void LogStaleRelease(ILogger logger, JobId jobId, int attempt, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not reach it for key {Key}; trying again")]
+    private static partial void LogWakeFailed(ILogger logger, Exception exception, JobId jobId, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} no longer runs but held key {Key} (its release was lost); freed")]
+    private static partial void LogLeakFreed(ILogger logger, JobId jobId, int attempt, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key {Key}: could not register its reminder")]
+    private static partial void LogReminderFailed(ILogger logger, Exception exception, string key);
+}

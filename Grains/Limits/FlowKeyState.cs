@@ -1,0 +1,43 @@
+namespace Scheduler.Limits;
+
+/// <summary>The durable state of one concurrency key (grain storage state name "flowkey"). Never renumber the ids.</summary>
+[GenerateSerializer, Alias("scheduler.FlowKeyState")]
+public sealed class FlowKeyState
+{
+    /// <summary>Settings set at runtime; they win over configuration.</summary>
+    [Id(0)] public KeySettings? Runtime { get; set; }
+    /// <summary>The attempts holding a slot, by job.</summary>
+    [Id(1)] public Dictionary<JobId, HeldSlot> Holders { get; set; } = [];
+    /// <summary>The jobs waiting, best first (priority, then oldest).</summary>
+    [Id(2)] public List<WaitingJob> Waiters { get; set; } = [];
+    /// <summary>Starts within the current rate window, oldest first (only with a rate limit).</summary>
+    [Id(3)] public List<RateEntry> RateLog { get; set; } = [];
+    /// <summary>The limit the last claiming job asked for: the limit of a key without configured settings.</summary>
+    [Id(4)] public int? JobLimit { get; set; }
+}
+
+/// <summary>One attempt's slot.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.HeldSlot")]
+public sealed record HeldSlot([property: Id(0)] int Attempt, [property: Id(1)] DateTimeOffset Since);
+
+/// <summary>One waiting job and its place.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.WaitingJob")]
+public sealed record WaitingJob(
+    [property: Id(0)] JobId Job,
+    [property: Id(1)] int Priority,
+    [property: Id(2)] long QueuedAt,
+    [property: Id(3)] DateTimeOffset Since)
+{
+    /// <summary>Higher priority first, then the older, then by id (so the order is total).</summary>
+    public static int Compare(WaitingJob a, WaitingJob b)
+    {
+        var c = b.Priority.CompareTo(a.Priority);
+        if (c == 0)
+            c = a.QueuedAt.CompareTo(b.QueuedAt);
+        return c != 0 ? c : a.Job.Value.CompareTo(b.Job.Value);
+    }
+}
+
+/// <summary>One start counted by a rate limit.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.RateEntry")]
+public sealed record RateEntry([property: Id(0)] JobId Job, [property: Id(1)] int Attempt, [property: Id(2)] DateTimeOffset At);
