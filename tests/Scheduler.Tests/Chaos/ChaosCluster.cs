@@ -92,6 +92,18 @@ internal sealed class ChaosCluster : IAsyncDisposable
             await Task.Delay(100, cancellationToken);
     }
 
+    /// <summary>The silo process that holds <paramref name="grain"/>'s activation, or null when it has none.</summary>
+    public async Task<SiloProcess?> SiloOfAsync(IAddressable grain)
+    {
+        var management = _clients[^1].Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
+        var address = await management.GetActivationAddress(grain);
+        return address is null ? null : Silos.Find(s => s.IsRunning && s.SiloPort == address.Endpoint.Port);
+    }
+
+    /// <summary>A grain reference through the last connected client.</summary>
+    public T Grain<T>(string key) where T : IGrainWithStringKey =>
+        _clients[^1].Services.GetRequiredService<IClusterClient>().GetGrain<T>(key);
+
     public void Log(string message) => _output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {message}");
 
     /// <summary>Call at the end of a passing test: the logs are then removed on dispose.</summary>

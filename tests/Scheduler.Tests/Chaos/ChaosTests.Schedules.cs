@@ -66,4 +66,76 @@ public sealed partial class ChaosTests
         }
         cluster.Passed();
     }
+
+    /// <summary>
+    /// A schedule every 10 s on two silo processes on PostgreSQL; just after an occurrence, the silo that holds the
+    /// schedule's grain is killed with -9. The next occurrences run on the other silo, each once. How late each started
+    /// is logged (the issue's "within 2 s of its time"); timing is not asserted.
+    /// </summary>
+    [Fact]
+    public async Task Schedule_NextOccurrenceRunsOnTheOtherSilo_WhenTheSiloHoldingItIsKilled()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var database = await _postgres!.Server.CreateDatabaseAsync("failover", cts.Token);
+        await using var cluster = await ChaosCluster.CreateAsync(output, database, silos: 2, maxConcurrentJobs: 4, cts.Token);
+        await cluster.StartAllAsync(cts.Token);
+        var client = await cluster.ConnectAsync(cts.Token);
+        await cluster.WaitForActiveSilosAsync(2, cts.Token);
+
+        var interval = TimeSpan.FromSeconds(10);
+        var definition = new ScheduleDefinition
+        {
+            Id = "failover-every-10s",
+            Job = Command(ShortSleep),
+            Trigger = ScheduleTrigger.Every(interval),
+            Overlap = ScheduleOverlapPolicy.AllowAll,
+            Missed = ScheduleMissedPolicy.FireAll,
+        };
+        await client.UpsertScheduleAsync(definition, cts.Token);
+
+        // Just after the first occurrence, kill the silo that holds the schedule.
+        ScheduleStatus status;
+        do
+        {
+            await Task.Delay(100, cts.Token);
+            status = (await client.GetScheduleAsync(definition.Id, 0, cts.Token))!;
+        } while (status.RunCount == 0);
+        var holder = await cluster.SiloOfAsync(cluster.Grain<IScheduleGrain>(definition.Id));
+        Assert.NotNull(holder);
+        var killedAt = DateTimeOffset.UtcNow;
+        cluster.Log($"killing {holder.Name}, which holds the schedule");
+        holder.Kill();
+
+        // Three more occurrences on the survivor, then stop. Until the kill is noticed, the schedule does not answer.
+        while (true)
+        {
+            await Task.Delay(500, cts.Token);
+            try
+            {
+                status = (await client.GetScheduleAsync(definition.Id, 0, cts.Token))!;
+            }
+            catch (SchedulerException e)
+            {
+                cluster.Log($"schedule not reachable yet: {e.Message[..Math.Min(80, e.Message.Length)]}");
+                continue;
+            }
+            if (status.LastRuns.Count(r => r.Occurrence > killedAt && r.Outcome == ScheduleRunOutcome.Succeeded) >= 3)
+                break;
+        }
+        await client.PauseScheduleAsync(definition.Id, "test over", cts.Token);
+
+        var runs = status.LastRuns.OrderBy(r => r.Occurrence).ToList();
+        var described = $"created {status.CreatedAt:O}, killed at {killedAt:O}, runs:\n{string.Join("\n", runs)}";
+        cluster.Log(described);
+        Assert.True(runs.Select((r, i) => r.Occurrence == status.CreatedAt + interval * (i + 1)).All(x => x), "an occurrence is missing or doubled: " + described);
+        foreach (var run in runs.Where(r => r.Outcome == ScheduleRunOutcome.Succeeded))
+        {
+            var job = await client.GetStatusAsync(new JobId(run.RunId), cts.Token);
+            cluster.Log($"occurrence {run.Occurrence:HH:mm:ss.fff} ({(run.Occurrence - killedAt).TotalSeconds:0.0} s after the kill) started {(job!.StartedAt!.Value - run.Occurrence).TotalMilliseconds:0} ms late on {job.Silo}");
+        }
+        var survivor = cluster.Silos.Single(s => s != holder);
+        Assert.True(runs.Where(r => r.Occurrence > killedAt).All(r => r.Outcome is ScheduleRunOutcome.Succeeded or ScheduleRunOutcome.Running), described);
+        cluster.Log($"survivor {survivor.Name} on port {survivor.SiloPort}");
+        cluster.Passed();
+    }
 }
