@@ -14,4 +14,10 @@ public partial interface ISchedulerClient
 
     /// <summary>Every key with settings (from configuration or set at runtime), in key order.</summary>
     Task<IReadOnlyList<KeyStatus>> ListKeysAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// An exclusive scope ("cluster" or "queue:NAME"): its barrier and the exclusive job it is up for, the exclusive
+    /// jobs waiting behind it, the jobs held back, and how many jobs of the scope each silo last reported running.
+    /// </summary>
+    Task<ScopeStatus> GetExclusiveScopeAsync(string scope, CancellationToken cancellationToken = default);
 }

@@ -22,4 +22,11 @@ internal sealed partial class SchedulerClient
             var keys = await g.GetGrain<IFlowKeyDirectoryGrain>(0).List();
             return await Task.WhenAll(keys.Select(key => g.GetGrain<IFlowKeyGrain>(key).GetStatus()));
         }, cancellationToken);
+
+    public Task<ScopeStatus> GetExclusiveScopeAsync(string scope, CancellationToken cancellationToken = default)
+    {
+        if (!ExclusiveScopes.IsScope(scope))
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"exclusive scope '{scope}' does not exist ({ExclusiveScopes.ScopeRule})");
+        return CallAsync(g => g.GetGrain<IExclusiveScopeGrain>(scope).GetStatus(), cancellationToken);
+    }
 }

@@ -8,11 +8,12 @@ internal static class LimitsCommand
 {
     public static Command Create(CliContext cli) => new("limits",
         "Concurrency keys and rate limits: set a key's limits at runtime (they win over configuration), list the keys " +
-        "with settings, or show one key's holders, waiters and current rate window.")
+        "with settings, or show one key's holders, waiters and current rate window; show an exclusive scope's barrier.")
     {
         Set(cli),
         List(cli),
         Show(cli),
+        Exclusive(cli),
     };
 
     private static Argument<string> KeyArgument() => new("key") { Description = $"The key, e.g. upload:4711 ({FlowKeys.KeyRule})." };
@@ -96,6 +97,47 @@ internal static class LimitsCommand
             });
         });
         return show;
+    }
+
+    // A command of its own rather than `show cluster`: "cluster" and "queue:x" are valid key names too.
+    private static Command Exclusive(CliContext cli)
+    {
+        var scope = new Argument<string>("scope") { Description = $"The scope: {ExclusiveScopes.ScopeRule}, e.g. queue:maintenance." };
+        var show = new Command("exclusive",
+            "Show an exclusive scope: its barrier and the exclusive job it is up for, the exclusive jobs waiting behind it, " +
+            "the jobs held back until it drops, and how many jobs of the scope each silo last reported running.") { scope };
+        cli.SetAction(show, (parse, connection, _) =>
+        {
+            var name = parse.GetValue(scope);
+            if (!ExclusiveScopes.IsScope(name))
+                throw new UsageException($"exclusive scope '{name}' does not exist ({ExclusiveScopes.ScopeRule})");
+            return Task.FromResult<ClientCommand>(async (client, ct) =>
+            {
+                var status = await client.GetExclusiveScopeAsync(name!, ct);
+                if (connection.Json)
+                    Output.WriteJson(cli.Out, status);
+                else
+                    WriteScope(cli.Out, status);
+                return ExitCodes.Ok;
+            });
+        });
+        return show;
+    }
+
+    private static void WriteScope(TextWriter writer, ScopeStatus scope)
+    {
+        writer.WriteLine($"scope:     {scope.Scope}");
+        var barrier = scope.Barrier;
+        writer.WriteLine(barrier.Holder is { } holder
+            ? $"barrier:   {barrier.Id}, up for {holder} ({(scope.HolderRunning ? "running" : barrier.Ready ? "drained, starting" : "draining")})"
+            : "barrier:   none (the scope is open)");
+        writer.WriteLine($"waiting:   {scope.Waiting.Length}");
+        foreach (var waiter in scope.Waiting)
+            writer.WriteLine($"  {waiter.Job}  priority {waiter.Priority}  since {Output.Time(waiter.Since)}");
+        writer.WriteLine($"held back: {scope.Parked}");
+        writer.WriteLine($"silos:     {scope.Silos.Length}");
+        foreach (var silo in scope.Silos)
+            writer.WriteLine($"  {silo}");
     }
 
     private static void WriteKey(TextWriter writer, KeyStatus key)

@@ -56,6 +56,12 @@ internal static class SubmitCommand
         var cwd = new Option<string>("--cwd") { Description = "Working directory of the command, on the silo.", HelpName = "path" };
         var fatalExitCodes = new Option<int[]>("--fatal-exit-code") { Description = "Exit code that fails the job without retry; repeatable. Other non-zero codes are retried.", HelpName = "code" };
         var keys = new Option<string[]>("--key") { Description = $"Concurrency key the job holds while it runs, as KEY or KEY=LIMIT (default limit 1, a mutex); repeatable, at most {FlowKeys.MaxKeysPerJob}.", HelpName = "key[=limit]" };
+        var exclusive = new Option<string>("--exclusive")
+        {
+            Description = "Run with a scope to itself: queue (no other job of its queue runs meanwhile) or cluster (no other job at all). " +
+                "While it waits, no new job in the scope starts.",
+            HelpName = "queue|cluster",
+        };
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the job's final state and print it; exit code 0 only if it succeeded." };
         var waitTimeout = new Option<string>("--wait-timeout") { Description = $"With --wait, give up waiting after this long (exit code 1): {Duration.Help}. Default: no limit.", HelpName = "duration" };
         var at = DueTime.AtOption("the job");
@@ -67,7 +73,7 @@ internal static class SubmitCommand
             "  scheduler submit --handler NAME [--payload JSON | --payload-file PATH] [options]")
         {
             command, handler, payload, payloadFile, priority, queue, tenant, maxAttempts, retryDelay, retryMultiplier, retryMaxDelay, retryJitter,
-            timeout, idempotencyKey, env, cwd, fatalExitCodes, keys, wait, waitTimeout, at, inDelay,
+            timeout, idempotencyKey, env, cwd, fatalExitCodes, keys, exclusive, wait, waitTimeout, at, inDelay,
         };
 
         cli.SetAction(submit, async (parse, connection, cancellationToken) =>
@@ -126,7 +132,8 @@ internal static class SubmitCommand
                 IdempotencyKey = parse.GetValue(idempotencyKey),
                 Retry = ReadRetryPolicy(parse.GetValue(retryDelay), parse.GetValue(retryMultiplier), parse.GetValue(retryMaxDelay), parse.GetValue(retryJitter)),
                 NotBefore = DueTime.Read(parse.GetValue(at), parse.GetValue(inDelay), DateTimeOffset.UtcNow),
-                Concurrency = [.. (parse.GetValue(keys) ?? []).Select(ParseKey)],
+                Concurrency = [.. (parse.GetValue(keys) ?? []).Select(k => ParseKey(k, $"--key '{k}'"))],
+                Exclusive = parse.GetValue(exclusive) is { } scope ? ParseExclusive(scope, "--exclusive") : ExclusiveScope.None,
             };
             if (RequestValidation.Check(request, JobRequest.DefaultMaxPayloadBytes) is { } problem)
                 throw new UsageException(problem.Message);
@@ -180,15 +187,25 @@ internal static class SubmitCommand
         };
     }
 
-    private static ConcurrencyKey ParseKey(string text)
+    /// <summary>A concurrency key written KEY or KEY=LIMIT (also in workflow files); <paramref name="what"/> names it in the error.</summary>
+    internal static ConcurrencyKey ParseKey(string text, string what)
     {
         var equals = text.LastIndexOf('=');
         if (equals < 0)
             return new ConcurrencyKey(text);
         return int.TryParse(text[(equals + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit)
             ? new ConcurrencyKey(text[..equals], limit)
-            : throw new UsageException($"--key '{text}': the limit after '=' must be a whole number");
+            : throw new UsageException($"{what}: the limit after '=' must be a whole number");
     }
+
+    /// <summary>An exclusive scope written none, queue or cluster (also in workflow files).</summary>
+    internal static ExclusiveScope ParseExclusive(string text, string what) => text.ToLowerInvariant() switch
+    {
+        "none" => ExclusiveScope.None,
+        "queue" => ExclusiveScope.Queue,
+        "cluster" => ExclusiveScope.Cluster,
+        _ => throw new UsageException($"{what} '{text}' is not a scope: use queue or cluster (or none)"),
+    };
 
     private static Dictionary<string, string> ParseEnvironment(string[] pairs)
     {

@@ -33,6 +33,8 @@ internal static partial class WorkflowFile
         ["maxAttempts"] = "a whole number (1 to 100)",
         ["timeout"] = $"a string: {Duration.Help}",
         ["dependsOn"] = "a list of job names or { \"job\": \"name\", \"policy\": \"RunAnyway\" } objects",
+        ["keys"] = "a list of concurrency keys, each \"KEY\" or \"KEY=LIMIT\", e.g. [\"upload:4711\", \"dbhost:pg1=4\"]",
+        ["exclusive"] = "a string: queue or cluster (or none)",
     };
 
     /// <summary>Null if <paramref name="json"/> is well-formed JSON; else where and why it is not.</summary>

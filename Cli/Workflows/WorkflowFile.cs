@@ -108,6 +108,10 @@ internal static partial class WorkflowFile
                     Timeout = job.Timeout is { } timeout ? Duration.ParsePositive($"{where}: timeout", timeout) : null,
                 },
                 DependsOn = [.. (job.DependsOn ?? []).Select(d => d ?? throw new UsageException($"{where}: a dependency is null"))],
+                Concurrency = [.. (job.Keys ?? []).Select(k => k is null
+                    ? throw new UsageException($"{where}: a key is null")
+                    : Commands.SubmitCommand.ParseKey(k, $"{where}: key '{k}'"))],
+                Exclusive = job.Exclusive is { } exclusive ? Commands.SubmitCommand.ParseExclusive(exclusive, $"{where}: \"exclusive\"") : ExclusiveScope.None,
             });
         }
         return result.ToImmutable();
@@ -170,6 +174,8 @@ internal static partial class WorkflowFile
         public int? MaxAttempts { get; set; }
         public string? Timeout { get; set; }
         public List<WorkflowDependency?>? DependsOn { get; set; }
+        public List<string?>? Keys { get; set; }
+        public string? Exclusive { get; set; }
     }
 
     /// <summary>A dependency written wrongly, in words meant for the user.</summary>

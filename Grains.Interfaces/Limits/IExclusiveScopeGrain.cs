@@ -94,6 +94,13 @@ public static class ExclusiveScopes
     /// <summary>The scope of one queue.</summary>
     public static string OfQueue(string queue) => $"queue:{queue}";
 
+    /// <summary>The rule for scope names, as error messages state it.</summary>
+    public const string ScopeRule = "'cluster' or 'queue:NAME' with the name of a queue";
+
+    /// <summary>True when <paramref name="scope"/> names a scope: "cluster", or "queue:" and a valid queue name.</summary>
+    public static bool IsScope(string? scope) =>
+        scope == Cluster || (scope is not null && scope.StartsWith("queue:", StringComparison.Ordinal) && RequestValidation.IsName(scope["queue:".Length..]));
+
     /// <summary>The scope a job with <paramref name="scope"/> in <paramref name="queue"/> needs; null for none.</summary>
     public static string? Of(ExclusiveScope scope, string queue) => scope switch
     {

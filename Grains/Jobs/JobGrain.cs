@@ -395,6 +395,7 @@ public sealed partial class JobGrain(
     private async Task MoveAsync(JobState to, DateTimeOffset now)
     {
         var ended = Job.State == JobState.Running && to != JobState.Running;
+        var gaveUp = Job.State == JobState.Queued && to.IsFinal() ? ExclusiveScopes.Of(Job.Exclusive, Job.Queue) : null;
         Move(to, now);
         try
         {
@@ -408,6 +409,10 @@ public sealed partial class JobGrain(
         // Every end of an attempt passes here (outcome, lost lease, cancellation): its slots go with it.
         if (ended && Job.IsControlled)
             await ReleaseAllAsync(started: true);
+        // An exclusive job that ends before it ran (cancelled while it waited) frees its scope's barrier, or its place
+        // behind it, now rather than at the scope's next check of its holder.
+        else if (gaveUp is not null)
+            await ReleaseScopeAsync(gaveUp, 0);
     }
 
     private void Move(JobState to, DateTimeOffset now)

@@ -19,12 +19,18 @@ namespace Scheduler.Bench;
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
     string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null, int FailOncePercent = 0, int Kills = 3,
     TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default,
-    int PruneRows = 1_000_000, int Keys = 0)
+    int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60)
 {
     public string? Validate() => this switch
     {
         { Keys: < 0 or > 1_000_000 } => $"--keys must be 0 to 1000000 (was {Keys})",
-        { Keys: > 0, Workflows: not null } or { Keys: > 0, Mode: "recovery" } => "--keys applies to jobs in burst or paced mode",
+        { Keys: > 0, Workflows: not null } or { Keys: > 0, Mode: not ("burst" or "paced" or "keys") } => "--keys applies to jobs in burst, paced or keys mode",
+        { Mode: "keys" or "mutex" or "ratelimit", Workflows: not null } => $"--workflows does not apply to --mode {Mode}",
+        { Mode: "keys" or "mutex" or "ratelimit", FailOncePercent: > 0 } => $"--fail-once-percent does not apply to --mode {Mode}",
+        { Mode: "ratelimit", RateLimit: < 1 or > FlowKeys.MaxRate } => $"--rate-limit must be 1 to {FlowKeys.MaxRate} (was {RateLimit})",
+        { Mode: "ratelimit", Window: < 1 or > 3600 } => $"--window must be 1 to 3600 seconds (was {Window})",
+        { Mode: "ratelimit" } when Duration.TotalSeconds < Window || Duration > TimeSpan.FromHours(2) =>
+            $"--duration must be from --window ({Window}) to 7200 seconds (was {Duration.TotalSeconds})",
         { Workflows: not (null or "chain" or "diamond") } => $"--workflows must be chain or diamond (was {Workflows})",
         { Workflows: not null, Mode: "recovery" or "delayed" } => $"--workflows runs in burst or paced mode, not {Mode}",
         { FailOncePercent: > 0, Mode: "delayed" } => "--fail-once-percent applies to --mode burst and paced, not delayed",
@@ -66,6 +72,8 @@ public sealed class Recorder
 {
     public readonly ConcurrentDictionary<Guid, long> StartTicks = new();
     public readonly ConcurrentDictionary<Guid, int> Runs = new();
+    /// <summary>When each job's handler returned (<see cref="RecordingSpanHandler"/> only).</summary>
+    public readonly ConcurrentDictionary<Guid, long> EndTicks = new();
 }
 
 /// <summary>
@@ -85,6 +93,20 @@ public sealed class RecordingNoopHandler(Recorder recorder) : IJobHandler
         recorder.Runs.AddOrUpdate(context.Id.Value, 1, (_, n) => n + 1);
         if (context.Attempt == 1 && context.Payload.Length == 1 && context.Payload.Span[0] == FailOncePayload)
             return Task.FromResult(JobResult.Retry("bench: fails once", after: TimeSpan.Zero)); // at once: no backoff in the figure
+        return Task.FromResult(JobResult.Success());
+    }
+}
+
+/// <summary>Succeeds at once, recording when it started and when it returned (flow control's mutex and rate modes).</summary>
+public sealed class RecordingSpanHandler(Recorder recorder) : IJobHandler
+{
+    public const string Name = "bench.span";
+
+    public Task<JobResult> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        recorder.StartTicks.TryAdd(context.Id.Value, Stopwatch.GetTimestamp());
+        recorder.Runs.AddOrUpdate(context.Id.Value, 1, (_, n) => n + 1);
+        recorder.EndTicks[context.Id.Value] = Stopwatch.GetTimestamp();
         return Task.FromResult(JobResult.Success());
     }
 }
@@ -144,6 +166,7 @@ public static class Bench
                 }
                 silo.Services.AddSingleton(recorder);
                 silo.Services.AddJobHandler<RecordingNoopHandler>(RecordingNoopHandler.Name);
+                silo.Services.AddJobHandler<RecordingSpanHandler>(RecordingSpanHandler.Name);
             });
             var host = siloBuilder.Build();
             await host.StartAsync(ct);
@@ -188,6 +211,13 @@ public static class Bench
         if (s.Mode == "retention")
         {
             var ok = await RetentionBench.RunAsync(client, s, silo, postgres!, serviceId, recorder, ct);
+            await StopAsync();
+            return ok ? 0 : 1;
+        }
+
+        if (s.Mode is "keys" or "mutex" or "ratelimit")
+        {
+            var ok = await FlowBench.RunAsync(client, s, recorder, warmedUp, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }
@@ -342,7 +372,7 @@ public static class Bench
     }
 
     /// <summary>Polls the cluster's counts (one cheap call each 20 ms) until <paramref name="expected"/> jobs have succeeded.</summary>
-    private static async Task<long> WaitForSucceededAsync(ISchedulerClient client, int expected, DateTime deadline, CancellationToken ct)
+    internal static async Task<long> WaitForSucceededAsync(ISchedulerClient client, int expected, DateTime deadline, CancellationToken ct)
     {
         long succeeded = 0;
         while (DateTime.UtcNow < deadline)

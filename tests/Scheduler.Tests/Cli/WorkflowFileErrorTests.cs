@@ -25,6 +25,18 @@ public sealed class WorkflowFileErrorTests
         "line 1, column 50, job #1 ('a'): \"command\" must be a list of strings: the executable, then its arguments")]
     [InlineData("{ \"jobs\": [ { \"name\": \"a\", \"command\": [\"/bin/true\"], \"dependsOn\": [7] } ] }",
         "job #1 ('a'): a dependency is a job name or { \"job\": \"name\", \"policy\": \"RunAnyway\" }")]
+    [InlineData("{ \"jobs\": [ { \"name\": \"a\", \"command\": [\"/bin/true\"], \"keys\": [\"upload:1=x\"] } ] }",
+        "job #1 ('a'): key 'upload:1=x': the limit after '=' must be a whole number")]
+    [InlineData("{ \"jobs\": [ { \"name\": \"a\", \"command\": [\"/bin/true\"], \"keys\": \"upload:1\" } ] }",
+        "job #1 ('a'): \"keys\" must be a list of concurrency keys, each \"KEY\" or \"KEY=LIMIT\"")]
+    [InlineData("{ \"jobs\": [ { \"name\": \"a\", \"command\": [\"/bin/true\"], \"keys\": [\"bad!\"] } ] }",
+        "concurrency key 'bad!' is not valid")]
+    [InlineData("{ \"jobs\": [ { \"name\": \"a\", \"command\": [\"/bin/true\"], \"keys\": [\"upload:1=0\"] } ] }",
+        "limit 0 of concurrency key 'upload:1' is out of range")]
+    [InlineData("{ \"jobs\": [ { \"name\": \"a\", \"command\": [\"/bin/true\"], \"exclusive\": \"shard\" } ] }",
+        "job #1 ('a'): \"exclusive\" 'shard' is not a scope: use queue or cluster")]
+    [InlineData("{ \"jobs\": [ { \"name\": \"a\", \"command\": [\"/bin/true\"], \"exclusive\": true } ] }",
+        "job #1 ('a'): \"exclusive\" must be a string: queue or cluster (or none)")]
     [InlineData("{ \"jobs\": {} }", "line 1, column 12: \"jobs\" must be a list of jobs")]
     [InlineData("[]", "line 1, column 2: a workflow file is a JSON object")]
     [InlineData(" \n ", "is empty")]

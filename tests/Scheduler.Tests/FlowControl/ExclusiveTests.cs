@@ -54,6 +54,18 @@ public sealed class ExclusiveTests(FlowClusterFixture fixture)
         Assert.Contains(fixture.Book.Tagged(tag), run => run.Started >= alone.Ended);
     }
 
+    [Theory]
+    [InlineData("queue:")]
+    [InlineData("Cluster")]
+    [InlineData("upload:4711")]
+    public async Task GetExclusiveScope_RefusesAScopeThatDoesNotExist(string scope)
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var error = await Assert.ThrowsAsync<SchedulerException>(() => Client.GetExclusiveScopeAsync(scope, cts.Token));
+        Assert.Equal(SchedulerErrorCode.InvalidRequest, error.Code);
+        Assert.Contains($"exclusive scope '{scope}' does not exist ('cluster' or 'queue:NAME'", error.Message);
+    }
+
     [Fact]
     public async Task QueueScope_LetsOtherQueuesRun()
     {
