@@ -23,25 +23,13 @@ internal static class ScheduleFile
     };
 
     /// <summary>Reads a schedule; throws <see cref="UsageException"/> naming the file and what is wrong.</summary>
-    public static async Task<ScheduleDefinition> ReadAsync(string path, CancellationToken cancellationToken)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new UsageException($"cannot read schedule file '{path}': {e.Message}");
-        }
-        return Parse(path, bytes);
-    }
+    public static async Task<ScheduleDefinition> ReadAsync(string path, CancellationToken cancellationToken) =>
+        Parse(path, await JsonFile.ReadAsync(path, "schedule", cancellationToken));
 
     /// <summary>A schedule from JSON; errors name <paramref name="path"/>.</summary>
     public static ScheduleDefinition Parse(string path, ReadOnlySpan<byte> json)
     {
-        if (json.StartsWith(Encoding.UTF8.Preamble))
-            json = json[Encoding.UTF8.Preamble.Length..];
+        json = JsonFile.WithoutBom(json);
         FileDto file;
         try
         {

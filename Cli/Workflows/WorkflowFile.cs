@@ -55,24 +55,12 @@ internal static partial class WorkflowFile
         return ToJobs(path, file.Jobs);
     }
 
-    private static async Task<FileDto> ReadAsync(string path, CancellationToken cancellationToken)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new UsageException($"cannot read workflow file '{path}': {e.Message}");
-        }
-        return Parse(path, bytes);
-    }
+    private static async Task<FileDto> ReadAsync(string path, CancellationToken cancellationToken) =>
+        Parse(path, await JsonFile.ReadAsync(path, "workflow", cancellationToken));
 
     private static FileDto Parse(string path, ReadOnlySpan<byte> json)
     {
-        if (json.StartsWith(Encoding.UTF8.Preamble))
-            json = json[Encoding.UTF8.Preamble.Length..];
+        json = JsonFile.WithoutBom(json);
         if (DescribeSyntax(json) is { } syntaxError)
             throw new UsageException($"workflow file '{path}'{syntaxError}");
         try

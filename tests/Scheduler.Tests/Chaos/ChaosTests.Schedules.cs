@@ -13,22 +13,9 @@ public sealed partial class ChaosTests
     public async Task Schedule_FiresEveryOccurrenceOnce_WhenItsSiloIsKilled()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var database = await _postgres!.Server.CreateDatabaseAsync("chaos", cts.Token);
-        await using var cluster = await ChaosCluster.CreateAsync(output, database, silos: 2, maxConcurrentJobs: 4, cts.Token);
-        await cluster.StartAllAsync(cts.Token);
-        var client = await cluster.ConnectAsync(cts.Token);
-        await cluster.WaitForActiveSilosAsync(2, cts.Token);
-
         var interval = TimeSpan.FromSeconds(2);
-        var definition = new ScheduleDefinition
-        {
-            Id = "chaos-every-2s",
-            Job = Command(ShortSleep),
-            Trigger = ScheduleTrigger.Every(interval),
-            Overlap = ScheduleOverlapPolicy.AllowAll,
-            Missed = ScheduleMissedPolicy.FireAll,
-        };
-        await client.UpsertScheduleAsync(definition, cts.Token);
+        var (cluster, client, definition) = await StartWithScheduleAsync("chaos-every-2s", interval, cts.Token);
+        await using var _ = cluster;
 
         foreach (var silo in cluster.Silos)
         {
@@ -76,22 +63,9 @@ public sealed partial class ChaosTests
     public async Task Schedule_NextOccurrenceRunsOnTheOtherSilo_WhenTheSiloHoldingItIsKilled()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var database = await _postgres!.Server.CreateDatabaseAsync("failover", cts.Token);
-        await using var cluster = await ChaosCluster.CreateAsync(output, database, silos: 2, maxConcurrentJobs: 4, cts.Token);
-        await cluster.StartAllAsync(cts.Token);
-        var client = await cluster.ConnectAsync(cts.Token);
-        await cluster.WaitForActiveSilosAsync(2, cts.Token);
-
         var interval = TimeSpan.FromSeconds(10);
-        var definition = new ScheduleDefinition
-        {
-            Id = "failover-every-10s",
-            Job = Command(ShortSleep),
-            Trigger = ScheduleTrigger.Every(interval),
-            Overlap = ScheduleOverlapPolicy.AllowAll,
-            Missed = ScheduleMissedPolicy.FireAll,
-        };
-        await client.UpsertScheduleAsync(definition, cts.Token);
+        var (cluster, client, definition) = await StartWithScheduleAsync("failover-every-10s", interval, cts.Token);
+        await using var _ = cluster;
 
         // Just after the first occurrence, kill the silo that holds the schedule.
         ScheduleStatus status;
@@ -137,5 +111,37 @@ public sealed partial class ChaosTests
         Assert.True(runs.Where(r => r.Occurrence > killedAt).All(r => r.Outcome is ScheduleRunOutcome.Succeeded or ScheduleRunOutcome.Running), described);
         cluster.Log($"survivor {survivor.Name} on port {survivor.SiloPort}");
         cluster.Passed();
+    }
+
+    /// <summary>
+    /// Two silo processes on a new PostgreSQL database, and a schedule of a short command every
+    /// <paramref name="interval"/> under which every occurrence must run (AllowAll, FireAll).
+    /// </summary>
+    private async Task<(ChaosCluster Cluster, ISchedulerClient Client, ScheduleDefinition Definition)> StartWithScheduleAsync(
+        string id, TimeSpan interval, CancellationToken cancellationToken)
+    {
+        var database = await _postgres!.Server.CreateDatabaseAsync(id.Replace('-', '_'), cancellationToken);
+        var cluster = await ChaosCluster.CreateAsync(output, database, silos: 2, maxConcurrentJobs: 4, cancellationToken);
+        try
+        {
+            await cluster.StartAllAsync(cancellationToken);
+            var client = await cluster.ConnectAsync(cancellationToken);
+            await cluster.WaitForActiveSilosAsync(2, cancellationToken);
+            var definition = new ScheduleDefinition
+            {
+                Id = id,
+                Job = Command(ShortSleep),
+                Trigger = ScheduleTrigger.Every(interval),
+                Overlap = ScheduleOverlapPolicy.AllowAll,
+                Missed = ScheduleMissedPolicy.FireAll,
+            };
+            await client.UpsertScheduleAsync(definition, cancellationToken);
+            return (cluster, client, definition);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
     }
 }

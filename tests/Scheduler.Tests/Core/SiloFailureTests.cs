@@ -5,11 +5,12 @@ using Scheduler.Client;
 using Scheduler.Execution;
 using Scheduler.Hosting;
 using Scheduler.Storage;
+using Scheduler.Tests.FlowControl;
 using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.Core;
 
-/// <summary>Two silos sharing one (in-memory) store; one of them dies while it runs a job.</summary>
+/// <summary>Two silos sharing one (in-memory) store; one of them dies while it runs a job (one holding a concurrency key, too).</summary>
 public sealed class SiloFailureTests : IAsyncLifetime
 {
     private readonly ExecutionBook _book = new();
@@ -83,5 +84,34 @@ public sealed class SiloFailureTests : IAsyncLifetime
         Assert.Equal(JobState.Succeeded, status!.State);
         Assert.Equal(1, status.Attempt);
         Assert.Single(_book.Of(job.Id));
+    }
+
+    [Fact]
+    public async Task HolderLostWithItsSilo_FreesItsSlot_AndTheKeyNeverHasTwoHolders()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var tag = $"kill-{Guid.NewGuid():N}";
+        var key = new ConcurrencyKey($"upload:{tag}");
+        // The holder's first attempt would run for two minutes; later attempts, and the waiters, end at once.
+        var holder = await _client.SubmitAsync(FlowClusterFixture.Keyed(tag, 0, key) with { Payload = Payloads.Work(tag: tag, firstAttemptSleepMs: 120_000) }, cts.Token);
+        while (_book.Of(holder.Id).Count == 0)
+            await Task.Delay(50, cts.Token);
+        var waiters = await _client.SubmitManyAsync([.. Enumerable.Range(0, 3).Select(_ => FlowClusterFixture.Keyed(tag, 100, key))], cts.Token);
+        while ((await _client.GetKeyAsync(key.Key, cts.Token)).Waiters.Length < 3)
+            await Task.Delay(50, cts.Token);
+        var first = _book.Of(holder.Id).Single();
+
+        await _cluster.KillSiloAsync(_cluster.Silos.Single(s => s.SiloAddress.ToString() == first.Silo));
+        var statuses = await Task.WhenAll(waiters.Append(holder).Select(async j => (await _client.WaitForFinalAsync(j.Id, TimeSpan.FromSeconds(120), cts.Token))!));
+
+        if (statuses.Any(s => s.State != JobState.Succeeded))
+        {
+            var seen = await _client.GetKeyAsync(key.Key, cts.Token);
+            Assert.Fail($"holders {string.Join(",", seen.Holders)}; waiters {string.Join(",", seen.Waiters)}; jobs {string.Join("; ", statuses.Select(s => $"{s.Id} {s.State} {s.Attempt} {s.WaitingFor}"))}");
+        }
+        Assert.Equal(2, statuses.Last().Attempt);
+        // The killed attempt's handler never ended: count it as running until the end, as a dead silo's may be.
+        Assert.Equal(1, FlowClusterFixture.MostAtOnce(_book.Tagged(tag).Where(r => !(r.Id == holder.Id && r.Attempt == 1))));
+        Assert.Empty((await _client.GetKeyAsync(key.Key, cts.Token)).Holders);
     }
 }
