@@ -166,8 +166,8 @@ public sealed partial class JobGrain(
         }
 
         // A job with keys takes all of them or none (and its exclusive scope); it waits outside its queue until woken.
-        var granted = Job.IsControlled ? await AcquireKeysAsync(Job.Attempt + 1) : time.GetUtcNow();
-        if (granted is null)
+        DateTimeOffset? granted = null;
+        if (Job.IsControlled && (granted = await AcquireKeysAsync(Job.Attempt + 1)) is null)
             return null;
         StopRetryTimer();
         var delayed = Job.NotBefore is not null;
@@ -176,7 +176,7 @@ public sealed partial class JobGrain(
         Job.Silo = silo.ToString();
         Job.SiloAddress = silo;
         var now = time.GetUtcNow();
-        Job.StartedAt = granted;
+        Job.StartedAt = granted ?? now;
         await MoveAsync(JobState.Running, now);
         _leaseUntil = now + _options.LeasePeriod;
         StartLeaseTimer();

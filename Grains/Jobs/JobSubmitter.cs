@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using Microsoft.Extensions.Options;
 using Orleans.Storage;
 using Scheduler.Execution;
 
@@ -18,9 +19,9 @@ namespace Scheduler.Jobs;
 /// never state: a new job's first write creates its row only if there is none, so for a job that existed after all
 /// that write fails, its activation is dropped, and the job is submitted again to an activation that reads.
 /// </remarks>
-public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time, Microsoft.Extensions.Options.IOptions<SchedulerOptions>? options = null)
+public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time, IOptions<SchedulerOptions> options)
 {
-    private readonly Limits.FlowControlOptions? _flow = options?.Value.FlowControl;
+    private readonly Limits.FlowControlOptions _flow = options.Value.FlowControl;
 
     // A note not taken by an activation soon (the grain was already active, or placed elsewhere) is dropped.
     private static readonly TimeSpan NoteExpiry = TimeSpan.FromSeconds(10);
@@ -58,11 +59,7 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     }
 
     /// <summary>The request as its grain records it: its handler's settings and its handler's and queue's default keys.</summary>
-    private JobRequest Resolve(JobRequest request)
-    {
-        var resolved = handlers.Resolve(request);
-        return _flow is null ? resolved : _flow.AddDefaults(resolved);
-    }
+    private JobRequest Resolve(JobRequest request) => _flow.AddDefaults(handlers.Resolve(request));
 
     /// <summary>Puts jobs in their queue shards, one call per shard; throws when a shard cannot be reached.</summary>
     public Task EnqueueAsync(IReadOnlyCollection<QueuedJob> jobs) => EnqueueAsync(jobs, handToGrains: false);
