@@ -353,8 +353,9 @@ public sealed partial class JobGrain(
         return await GetStatus();
     }
 
-    // A job waiting for its due time is queued by its timer or reminder when due.
-    public Task EnsureQueued() => Job.NotBefore is null ? EnqueueAsync() : Task.CompletedTask;
+    // A job waiting for its due time is queued by its timer or reminder when due. A due time already past stays set
+    // while the job waits for a key (its retry found the key full), and must not keep its wake from queueing it.
+    public Task EnsureQueued() => Job.NotBefore is { } due && due > time.GetUtcNow() ? Task.CompletedTask : EnqueueAsync();
 
     /// <summary>
     /// Puts the job in its shard. The job is Queued in storage already; should the call fail (the shard's silo dying),

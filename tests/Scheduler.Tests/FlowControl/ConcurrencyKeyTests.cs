@@ -30,6 +30,31 @@ public sealed class ConcurrencyKeyTests(FlowClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Retry_ThatFindsItsKeyHeld_RunsOnceTheKeyIsFree()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var tag = $"retry-{Guid.NewGuid():N}";
+        var key = new ConcurrencyKey($"upload:{tag}");
+        // The first attempt fails at once; its retry, due 3 s later, finds the key taken by a 4 s job.
+        var retried = await Client.SubmitAsync(FlowClusterFixture.Keyed(tag, 0, key) with
+        {
+            Payload = Payloads.Work(tag: tag, failTimes: 1),
+            Retry = new RetryPolicy { InitialDelay = TimeSpan.FromSeconds(3), Jitter = RetryJitter.None },
+        }, cts.Token);
+        while (Book.Of(retried.Id).Count == 0)
+            await Task.Delay(20, cts.Token);
+        var holder = await Client.SubmitAsync(FlowClusterFixture.Keyed(tag, 4_000, key), cts.Token);
+
+        // Well under the retry reminder's minute: the key's wake must queue it, not the backstop that ticks a minute on.
+        var status = await Client.WaitForFinalAsync(retried.Id, TimeSpan.FromSeconds(40), cts.Token);
+
+        Assert.Equal(JobState.Succeeded, status!.State);
+        Assert.Equal(2, status.Attempt);
+        var held = Book.Of(holder.Id).Single();
+        Assert.True(Book.Of(retried.Id)[1].Started >= held.Ended, "the retry ran while the holder held the key");
+    }
+
+    [Fact]
     public async Task WorkflowJobs_HoldTheirKeysToo()
     {
         using var cts = new CancellationTokenSource(Patience);
