@@ -19,7 +19,8 @@ namespace Scheduler.Jobs;
 /// never state: a new job's first write creates its row only if there is none, so for a job that existed after all
 /// that write fails, its activation is dropped, and the job is submitted again to an activation that reads.
 /// </remarks>
-public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time, IOptions<SchedulerOptions> options)
+public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time, IOptions<SchedulerOptions> options,
+    Telemetry.SchedulerMetrics metrics)
 {
     private readonly Limits.FlowControlOptions _flow = options.Value.FlowControl;
 
@@ -99,6 +100,20 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
         _newJobs.TryRemove(id, out var at) && time.GetElapsedTime(at) < NoteExpiry;
 
     private async Task<JobSubmitted> SubmitOneAsync(JobRequest request, QueueOrder? order, bool isNew)
+    {
+        // The job's span, if anything records one; the job carries its context to every attempt.
+        (request, var span) = Telemetry.JobTracing.StartSubmit(request);
+        using (span)
+        {
+            var submitted = await SubmitToGrainAsync(request, order, isNew);
+            if (submitted.Result.Outcome == SubmitOutcome.Accepted)
+                metrics.Submitted(request.Queue, request.Handler, request.Tenant);
+            span?.SetTag("scheduler.submit.outcome", submitted.Result.Outcome.ToString());
+            return submitted;
+        }
+    }
+
+    private async Task<JobSubmitted> SubmitToGrainAsync(JobRequest request, QueueOrder? order, bool isNew)
     {
         var id = request.Id!.Value;
         var grain = grains.Reference<IJobGrain>(id.Value);
