@@ -72,7 +72,9 @@ internal static class SchedulerHealthChecks
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
-            var missing = handlerSettings.GetChildren().Select(c => c.Key).Where(name => !handlers.Contains(name)).Order(StringComparer.Ordinal).ToList();
+            // Configuration keys ignore case (Scheduler:Handlers:Command configures handler "command").
+            var missing = handlerSettings.GetChildren().Select(c => c.Key)
+                .Where(name => !handlers.Names.Contains(name, StringComparer.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
             if (handlers.Names.Count == 0)
                 return Task.FromResult(HealthCheckResult.Unhealthy("no handler is registered"));
             return Task.FromResult(missing.Count > 0

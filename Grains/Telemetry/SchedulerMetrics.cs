@@ -72,6 +72,9 @@ public sealed class SchedulerMetrics : IDisposable
         }
     }
 
+    /// <summary>The meter itself (tests read the instruments of one silo through it).</summary>
+    internal Meter Meter => _meter;
+
     private static string Version => typeof(SchedulerMetrics).Assembly.GetName().Version?.ToString() ?? "0";
 
     internal void Submitted(string queue, string handler, string tenant)
