@@ -37,7 +37,7 @@ public static class SchedulerTelemetryExtensions
                 {
                     metrics.AddOtlpExporter((exporter, reader) =>
                     {
-                        Configure(exporter, options);
+                        Configure(exporter, options, "v1/metrics");
                         reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.OtlpExportInterval.TotalMilliseconds;
                     });
                 }
@@ -46,14 +46,27 @@ public static class SchedulerTelemetryExtensions
         {
             telemetry.WithTracing(tracing => tracing
                 .AddSource(SchedulerMetrics.MeterName)
-                .AddOtlpExporter(exporter => Configure(exporter, options)));
+                .AddOtlpExporter(exporter => Configure(exporter, options, "v1/traces")));
         }
         return services;
     }
 
-    private static void Configure(OtlpExporterOptions exporter, TelemetryOptions options)
+    /// <summary>
+    /// The exporter uses an endpoint set in code as it is; over HTTP each signal has its own path, which the
+    /// configuration leaves out (one base address for both, as the collector's documentation gives it).
+    /// </summary>
+    private static void Configure(OtlpExporterOptions exporter, TelemetryOptions options, string signalPath)
     {
-        exporter.Endpoint = new Uri(options.OtlpEndpoint!);
-        exporter.Protocol = options.OtlpProtocol == "HttpProtobuf" ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+        var endpoint = new Uri(options.OtlpEndpoint!);
+        if (options.OtlpProtocol == "HttpProtobuf")
+        {
+            exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+            exporter.Endpoint = endpoint.AbsolutePath is "" or "/" ? new Uri(endpoint, signalPath) : endpoint;
+        }
+        else
+        {
+            exporter.Protocol = OtlpExportProtocol.Grpc;
+            exporter.Endpoint = endpoint;
+        }
     }
 }

@@ -105,34 +105,35 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
         (request, var span) = Telemetry.JobTracing.StartSubmit(request);
         using (span)
         {
-            var submitted = await SubmitToGrainAsync(request, order, isNew);
+            var id = request.Id!.Value;
+            var grain = grains.Reference<IJobGrain>(id.Value);
+            JobSubmitted submitted;
+            if (!isNew)
+            {
+                submitted = await grain.Submit(request, order);
+            }
+            else
+            {
+                NoteNew(id);
+                try
+                {
+                    submitted = await grain.Submit(request, order);
+                }
+                catch (InconsistentStateException)
+                {
+                    _newJobs.TryRemove(id, out _);
+                    submitted = await grain.Submit(request, order);
+                }
+                finally
+                {
+                    // Not taken when the grain was already active (the job existed): a later activation must read.
+                    _newJobs.TryRemove(id, out _);
+                }
+            }
             if (submitted.Result.Outcome == SubmitOutcome.Accepted)
                 metrics.Submitted(request.Queue, request.Handler, request.Tenant);
             span?.SetTag("scheduler.submit.outcome", submitted.Result.Outcome.ToString());
             return submitted;
-        }
-    }
-
-    private async Task<JobSubmitted> SubmitToGrainAsync(JobRequest request, QueueOrder? order, bool isNew)
-    {
-        var id = request.Id!.Value;
-        var grain = grains.Reference<IJobGrain>(id.Value);
-        if (!isNew)
-            return await grain.Submit(request, order);
-        NoteNew(id);
-        try
-        {
-            return await grain.Submit(request, order);
-        }
-        catch (InconsistentStateException)
-        {
-            _newJobs.TryRemove(id, out _);
-            return await grain.Submit(request, order);
-        }
-        finally
-        {
-            // Not taken when the grain was already active (the job existed): a later activation must read.
-            _newJobs.TryRemove(id, out _);
         }
     }
 

@@ -80,14 +80,14 @@ internal static partial class JobTracing
     }
 
     /// <summary>
-    /// A log scope for one attempt: everything logged while it runs (the handler's own logging too) carries the job,
-    /// the attempt and the job's trace id, even where no span is recorded.
+    /// A log scope for one attempt of a traced job: everything logged while it runs (the handler's own logging too)
+    /// carries the job, the attempt and the job's trace id, even where no span is recorded. A job without a trace gets
+    /// none: a scope costs allocations on every attempt, and there is no trace to correlate with.
     /// </summary>
-    public static IDisposable? BeginAttemptScope(ILogger logger, JobExecution execution)
-    {
-        var traceId = ActivityContext.TryParse(execution.TraceParent, null, out var context) ? context.TraceId.ToString() : null;
-        return AttemptScope(logger, execution.Id, execution.Attempt, traceId);
-    }
+    public static IDisposable? BeginAttemptScope(ILogger logger, JobExecution execution) =>
+        ActivityContext.TryParse(execution.TraceParent, null, out var context)
+            ? AttemptScope(logger, execution.Id, execution.Attempt, context.TraceId.ToString())
+            : null;
 
     private static readonly Func<ILogger, JobId, int, string?, IDisposable?> AttemptScope =
         LoggerMessage.DefineScope<JobId, int, string?>("Job {JobId} attempt {Attempt} trace {TraceId}");
