@@ -52,6 +52,8 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
         for (var i = 0; i < submitted.Length; i++)
         {
             results[i] = submitted[i].Result;
+            if (results[i].Outcome == SubmitOutcome.Accepted)
+                metrics.Submitted(requests[i].Queue, requests[i].Handler, requests[i].Tenant);
             if (submitted[i].Waiting is { } place)
                 waiting.Add(place);
         }
@@ -103,37 +105,25 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     {
         // The job's span, if anything records one; the job carries its context to every attempt.
         (request, var span) = Telemetry.JobTracing.StartSubmit(request);
-        using (span)
+        using var submitSpan = span;
+        var id = request.Id!.Value;
+        var grain = grains.Reference<IJobGrain>(id.Value);
+        if (!isNew)
+            return await grain.Submit(request, order);
+        NoteNew(id);
+        try
         {
-            var id = request.Id!.Value;
-            var grain = grains.Reference<IJobGrain>(id.Value);
-            JobSubmitted submitted;
-            if (!isNew)
-            {
-                submitted = await grain.Submit(request, order);
-            }
-            else
-            {
-                NoteNew(id);
-                try
-                {
-                    submitted = await grain.Submit(request, order);
-                }
-                catch (InconsistentStateException)
-                {
-                    _newJobs.TryRemove(id, out _);
-                    submitted = await grain.Submit(request, order);
-                }
-                finally
-                {
-                    // Not taken when the grain was already active (the job existed): a later activation must read.
-                    _newJobs.TryRemove(id, out _);
-                }
-            }
-            if (submitted.Result.Outcome == SubmitOutcome.Accepted)
-                metrics.Submitted(request.Queue, request.Handler, request.Tenant);
-            span?.SetTag("scheduler.submit.outcome", submitted.Result.Outcome.ToString());
-            return submitted;
+            return await grain.Submit(request, order);
+        }
+        catch (InconsistentStateException)
+        {
+            _newJobs.TryRemove(id, out _);
+            return await grain.Submit(request, order);
+        }
+        finally
+        {
+            // Not taken when the grain was already active (the job existed): a later activation must read.
+            _newJobs.TryRemove(id, out _);
         }
     }
 
