@@ -17,6 +17,8 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         // Fix every id before anything is sent, so a retried call cannot create a second job.
         var prepared = new JobRequest[requests.Count];
         var errors = new List<RequestError>();
+        // The caller's trace, if any: the job's spans join it (docs/observability.md).
+        var trace = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : null;
         for (var i = 0; i < requests.Count; i++)
         {
             var request = requests[i];
@@ -26,6 +28,8 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
                 continue;
             }
             prepared[i] = request.Id is null && request.IdempotencyKey is null ? request with { Id = JobId.New() } : request;
+            if (trace is not null && request.TraceParent is null)
+                prepared[i] = prepared[i] with { TraceParent = trace };
         }
 
         // Check what only the silos know (handlers, queues, their payload limit) before sending a first batch,

@@ -50,6 +50,9 @@ public sealed class SchedulerOptions
     /// <summary>Concurrency keys and rate limits: key settings and default keys per handler and queue (docs/flow-control.md).</summary>
     public Limits.FlowControlOptions FlowControl { get; set; } = new();
 
+    /// <summary>Metrics, traces and their exporters (section "Scheduler:Telemetry", docs/observability.md).</summary>
+    public Telemetry.TelemetryOptions Telemetry { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
         foreach (var problem in FlowControl?.Validate($"{SectionName}:FlowControl") ?? [$"{SectionName}:FlowControl must not be null"])
@@ -61,6 +64,8 @@ public sealed class SchedulerOptions
             foreach (var problem in Retention.Validate($"{SectionName}:{nameof(Retention)}"))
                 yield return problem;
         }
+        foreach (var problem in Telemetry?.Validate($"{SectionName}:{nameof(Telemetry)}") ?? [$"{SectionName}:Telemetry must not be null"])
+            yield return problem;
         if (WorkflowQuietPeriod < TimeSpan.Zero || WorkflowQuietPeriod > TimeSpan.FromDays(1))
             yield return $"{SectionName}:WorkflowQuietPeriod must be 0 to 1 day (was {WorkflowQuietPeriod})";
         if (LeasePeriod < TimeSpan.FromSeconds(1) || LeasePeriod > TimeSpan.FromMinutes(10))

@@ -37,7 +37,8 @@ public static class SchedulerHostExtensions
 
         builder.Services.AddSingleton(Options.Create(hosting));
         builder.Services.Configure<SchedulerStartupOptions>(o => o.Timeout = hosting.StartupTimeout);
-        builder.Services.AddHealthChecks().AddCheck<SchedulerHealthCheck>("scheduler");
+        builder.Services.AddSchedulerHealthChecks(builder.Configuration.GetSection(JobHandlerOptions.SectionPrefix));
+        builder.Services.AddSchedulerTelemetry(runtime.Telemetry);
         builder.UseOrleans(silo =>
         {
             if (string.IsNullOrWhiteSpace(hosting.RedisConnectionString))
@@ -106,12 +107,17 @@ public static class SchedulerHostExtensions
         return services;
     }
 
-    /// <summary>Maps /health (ready when this silo takes work) and, when enabled, the dashboard at /dashboard.</summary>
+    /// <summary>
+    /// Maps the health endpoints (/health: this silo takes work; /health/live: the process answers; /health/ready:
+    /// it takes work, storage answers, it is an active cluster member, its handlers are registered), the Prometheus
+    /// scrape endpoint when enabled (default /metrics), and, when enabled, the dashboard at /dashboard.
+    /// </summary>
     public static WebApplication MapScheduler(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapHealthChecks("/health", new HealthCheckOptions
         {
+            Predicate = check => check.Name == SchedulerHealthChecks.Pool,
             ResponseWriter = async (context, report) =>
             {
                 context.Response.ContentType = "text/plain";
@@ -119,16 +125,31 @@ public static class SchedulerHostExtensions
                 await context.Response.WriteAsync($"{report.Status}: {entry.Description}\n");
             },
         });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions
+        {
+            Predicate = _ => false,
+            ResponseWriter = (context, report) => WriteReportAsync(context, report),
+        });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(SchedulerHealthChecks.Ready),
+            ResponseWriter = (context, report) => WriteReportAsync(context, report),
+        });
+        var telemetry = app.Services.GetRequiredService<IOptions<SchedulerOptions>>().Value.Telemetry;
+        if (telemetry.Prometheus)
+            app.MapPrometheusScrapingEndpoint(telemetry.PrometheusPath);
         if (app.Services.GetRequiredService<IOptions<SchedulerHostingOptions>>().Value.Dashboard)
             app.MapOrleansDashboard(routePrefix: "/dashboard");
         return app;
     }
 
-    private sealed class SchedulerHealthCheck(WorkerPool pool, IOptions<SchedulerOptions> options) : IHealthCheck
+    /// <summary>The overall status, then one line per check: "storage: Unhealthy: unreachable: …".</summary>
+    private static async Task WriteReportAsync(HttpContext context, HealthReport report)
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(pool.IsRunning
-                ? HealthCheckResult.Healthy($"taking work; {pool.Running} of {options.Value.MaxConcurrentJobs} slots busy")
-                : HealthCheckResult.Unhealthy("not taking work (starting or stopping)"));
+        context.Response.ContentType = "text/plain";
+        var text = new System.Text.StringBuilder().Append(report.Status).Append('\n');
+        foreach (var (name, entry) in report.Entries)
+            text.Append(name).Append(": ").Append(entry.Status).Append(": ").Append(entry.Description).Append('\n');
+        await context.Response.WriteAsync(text.ToString());
     }
 }

@@ -6,6 +6,7 @@ using Scheduler.Jobs;
 using Scheduler.Schedules;
 using Scheduler.Retention;
 using Scheduler.Storage;
+using Scheduler.Telemetry;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -88,6 +89,10 @@ public static class SchedulerSiloExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<JobHandlerRegistry>();
+        services.TryAddSingleton(sp => new SchedulerMetrics(sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.Telemetry,
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetService<Scheduler.Workers.Slots>() is { } slots ? () => slots.Running : null,
+            sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.MaxConcurrentJobs));
         services.TryAddSingleton<JobSubmitter>();
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
             sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<LegacyState>(), sp.GetRequiredService<JobSubmitter>()));

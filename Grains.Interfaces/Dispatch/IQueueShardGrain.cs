@@ -36,10 +36,11 @@ public interface IQueueShardGrain : IGrainWithStringKey
     /// <summary>
     /// <paramref name="silo"/> holds <paramref name="held"/> of this shard's jobs, as of having the answers to its
     /// pulls up to <paramref name="settledPull"/>: every job it was handed in those pulls and does not hold is queued
-    /// again (a message was lost; its job grain decides whether it may run). Returns how many.
+    /// again (a message was lost; its job grain decides whether it may run). Answers how many, and what waits in the
+    /// shard now (for the queue depth metric: the report is sent every few seconds anyway).
     /// </summary>
     [Alias("RequeueUnheld")]
-    Task<int> RequeueUnheld(SiloAddress silo, long settledPull, ImmutableArray<JobId> held);
+    Task<HeldReportAnswer> RequeueUnheld(SiloAddress silo, long settledPull, ImmutableArray<JobId> held);
 
     /// <summary>Removes a waiting job (used when it is cancelled). Returns false if it was not waiting here.</summary>
     [Alias("Remove")]
@@ -53,16 +54,40 @@ public interface IQueueShardGrain : IGrainWithStringKey
     Task<ShardHead> WatchHead(ShardHead known, TimeSpan maxWait);
 }
 
+/// <summary>A shard's answer to a held-jobs report.</summary>
+/// <param name="Requeued">How many jobs it queued again.</param>
+/// <param name="Waiting">The jobs waiting in it now, by priority and tenant.</param>
+[GenerateSerializer, Immutable, Alias("scheduler.HeldReportAnswer")]
+public sealed record HeldReportAnswer(
+    [property: Id(0)] int Requeued,
+    [property: Id(1)] ImmutableArray<WaitingCount> Waiting);
+
+/// <summary>
+/// How many jobs of one priority and tenant wait in a shard. A shard names at most
+/// <see cref="MaxGroups"/> groups; the rest are summed per priority with a null tenant.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("scheduler.WaitingCount")]
+public readonly record struct WaitingCount(
+    [property: Id(0)] int Priority,
+    [property: Id(1)] string? Tenant,
+    [property: Id(2)] int Count)
+{
+    /// <summary>Most groups a shard names in one answer.</summary>
+    public const int MaxGroups = 256;
+}
+
 /// <summary>
 /// A queued job as the queue sees it. <see cref="SizeHint"/> breaks ties at equal priority before the enqueue time:
-/// a workflow's size hint for its jobs (smaller first), 0 for other jobs.
+/// a workflow's size hint for its jobs (smaller first), 0 for other jobs. <see cref="Tenant"/> only counts the
+/// waiting jobs per tenant (the queue depth metric).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.QueueEntry")]
 public readonly record struct QueueEntry(
     [property: Id(0)] JobId Id,
     [property: Id(1)] int Priority,
     [property: Id(2)] long EnqueuedAtTicks,
-    [property: Id(3)] long SizeHint = 0);
+    [property: Id(3)] long SizeHint = 0,
+    [property: Id(10)] string? Tenant = null);
 
 /// <summary>
 /// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> grows whenever a pool would now

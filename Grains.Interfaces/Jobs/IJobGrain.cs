@@ -161,4 +161,6 @@ public sealed record JobExecution
     [Id(6)] public required string Tenant { get; init; }
     /// <summary>Attempts the job gets in all.</summary>
     [Id(7)] public required int MaxAttempts { get; init; }
+    /// <summary>The W3C trace context of the job's submit, which the attempt's span is a child of; null: none.</summary>
+    [Id(20)] public string? TraceParent { get; init; }
 }

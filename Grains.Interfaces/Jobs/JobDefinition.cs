@@ -84,4 +84,11 @@ public sealed partial record JobRequest
     /// the scope runs; meanwhile no new job of the scope starts (see docs/flow-control.md).
     /// </summary>
     [Id(17)] public ExclusiveScope Exclusive { get; init; }
+
+    /// <summary>
+    /// The W3C trace context (a <c>traceparent</c> value) the job's spans join; null: the SDK fills in its caller's
+    /// current activity, if any. The silo replaces it with its submit span's context, and every attempt's span is a
+    /// child of that, on whichever silo it runs (docs/observability.md).
+    /// </summary>
+    [Id(30)] public string? TraceParent { get; init; }
 }

@@ -45,6 +45,7 @@ public sealed partial class JobGrain
                 });
                 if (!answer.Granted)
                 {
+                    metrics.FlowWait(Job.Queue, Job.Handler, answer.EligibleAt is null ? "concurrency" : "rate");
                     await ReleaseKeysAsync(taken, attempt, started: false);
                     _waitingFor = answer.Reason;
                     return null;
@@ -65,6 +66,7 @@ public sealed partial class JobGrain
             var answer = await Scope(scope).Claim(new KeyClaim { Job = Id, Attempt = attempt, Priority = Job.Priority, QueuedAt = entry.EnqueuedAtTicks });
             if (!answer.Granted)
             {
+                metrics.FlowWait(Job.Queue, Job.Handler, "exclusive");
                 await ReleaseKeysAsync(taken, attempt, started: false);
                 _waitingFor = answer.Reason;
                 return null;

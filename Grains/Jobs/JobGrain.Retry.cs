@@ -31,6 +31,7 @@ public sealed partial class JobGrain
         Job.LastError = $"attempt {Job.Attempt} of {Job.MaxAttempts}: {result.Reason}";
         Job.NotBefore = delay > TimeSpan.Zero ? now + delay : null;
         await MoveAsync(JobState.Queued, now);
+        metrics.Retried(Job.Queue, Job.Handler, Job.Tenant);
         if (Job.NotBefore is { } due)
         {
             LogRetryDelayed(logger, Id, Job.Attempt + 1, delay);

@@ -17,6 +17,7 @@ public sealed partial class JobGrain(
     IOptions<SchedulerOptions> options,
     IClusterMembershipService membership,
     TimeProvider time,
+    Telemetry.SchedulerMetrics metrics,
     ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
     private readonly SchedulerOptions _options = options.Value;
@@ -86,6 +87,7 @@ public sealed partial class JobGrain(
         Job.QueuedAsOf = order?.AsOf;
         Job.Keys = KeysOf(request);
         Job.Exclusive = request.Exclusive;
+        Job.TraceParent = request.TraceParent;
         Job.CreatedAt = now;
         if (request.NotBefore is { } due && due > now)
         {
@@ -171,6 +173,8 @@ public sealed partial class JobGrain(
             return null;
         StopRetryTimer();
         var delayed = Job.NotBefore is not null;
+        // Ready since it was queued (submitted, queued again or rescheduled: each sets UpdatedAt) or came due.
+        var readySince = Job.NotBefore is { } due && due > Job.UpdatedAt ? due : Job.UpdatedAt;
         Job.NotBefore = null;
         Job.Attempt++;
         Job.Silo = silo.ToString();
@@ -178,6 +182,7 @@ public sealed partial class JobGrain(
         var now = time.GetUtcNow();
         Job.StartedAt = granted ?? now;
         await MoveAsync(JobState.Running, now);
+        metrics.Started(Job.Queue, Job.Handler, Job.Tenant, now - readySince);
         _leaseUntil = now + _options.LeasePeriod;
         StartLeaseTimer();
         if (delayed)
@@ -192,6 +197,7 @@ public sealed partial class JobGrain(
             Queue = Job.Queue,
             Tenant = Job.Tenant,
             MaxAttempts = Job.MaxAttempts,
+            TraceParent = Job.TraceParent,
         };
     }
 
@@ -247,6 +253,8 @@ public sealed partial class JobGrain(
     {
         StopLeaseTimer();
         LogAbandonedAttempt(logger, Id, Job.Attempt, Job.Silo);
+        metrics.LeaseLost(Job.Queue, Job.Handler);
+        metrics.AttemptFailed(Job.Queue, Job.Handler, Job.Tenant, "lease_lost");
         var why = $"attempt {Job.Attempt} of {Job.MaxAttempts} lost its lease: no heartbeat from silo {Job.Silo} for {_options.LeasePeriod.TotalSeconds:0.#} s";
         if (Job.Attempt >= Job.MaxAttempts)
         {
@@ -257,6 +265,7 @@ public sealed partial class JobGrain(
         }
         Job.LastError = why;
         await MoveAsync(JobState.Queued, time.GetUtcNow());
+        metrics.Retried(Job.Queue, Job.Handler, Job.Tenant);
         if (requeue)
             await EnqueueAsync();
         return true;
@@ -275,6 +284,8 @@ public sealed partial class JobGrain(
             await CancelNowAsync();
             return Job.State;
         }
+        if (result.Outcome != JobOutcome.Success)
+            metrics.AttemptFailed(Job.Queue, Job.Handler, Job.Tenant, result.Outcome == JobOutcome.Retriable ? "retriable" : "fatal");
         switch (result.Outcome)
         {
             case JobOutcome.Success:
@@ -386,6 +397,18 @@ public sealed partial class JobGrain(
         var now = time.GetUtcNow();
         Job.FinishedAt = now;
         await MoveAsync(final, now);
+        switch (final)
+        {
+            case JobState.Succeeded:
+                metrics.Succeeded(Job.Queue, Job.Handler, Job.Tenant);
+                break;
+            case JobState.Failed:
+                metrics.DeadLettered(Job.Queue, Job.Handler, Job.Tenant, Job.DeadLetter);
+                break;
+            case JobState.Cancelled:
+                metrics.Cancelled(Job.Queue, Job.Handler, Job.Tenant);
+                break;
+        }
         _final?.TrySetResult();
         _final = null;
         NotifyWorkflow();

@@ -46,6 +46,8 @@ public sealed class JobGrainState
     [Id(40)] public ImmutableArray<ConcurrencyKey> Keys { get; set; } = [];
     /// <summary>The scope it needs to itself while it runs, if any.</summary>
     [Id(41)] public ExclusiveScope Exclusive { get; set; }
+    /// <summary>The W3C trace context of its submit: every attempt's span is its child (docs/observability.md).</summary>
+    [Id(50)] public string? TraceParent { get; set; }
 
     /// <summary>Whether starting it involves flow control (keys or an exclusive scope).</summary>
     public bool IsControlled => !Keys.IsDefaultOrEmpty || Exclusive != ExclusiveScope.None;
@@ -57,5 +59,5 @@ public sealed class JobGrainState
     /// The job's place in its shard, the same on every enqueue (submit, retry, requeue, lost lease), so a job that
     /// goes back to its queue keeps its order among jobs of equal priority.
     /// </summary>
-    public QueuedJob QueuedAs(JobId id) => new(ShardKey, new QueueEntry(id, Priority, (QueuedAsOf ?? CreatedAt).UtcTicks, SizeHint));
+    public QueuedJob QueuedAs(JobId id) => new(ShardKey, new QueueEntry(id, Priority, (QueuedAsOf ?? CreatedAt).UtcTicks, SizeHint, Tenant));
 }

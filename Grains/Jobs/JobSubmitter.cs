@@ -19,7 +19,8 @@ namespace Scheduler.Jobs;
 /// never state: a new job's first write creates its row only if there is none, so for a job that existed after all
 /// that write fails, its activation is dropped, and the job is submitted again to an activation that reads.
 /// </remarks>
-public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time, IOptions<SchedulerOptions> options)
+public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handlers, TimeProvider time, IOptions<SchedulerOptions> options,
+    Telemetry.SchedulerMetrics metrics)
 {
     private readonly Limits.FlowControlOptions _flow = options.Value.FlowControl;
 
@@ -51,6 +52,8 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
         for (var i = 0; i < submitted.Length; i++)
         {
             results[i] = submitted[i].Result;
+            if (results[i].Outcome == SubmitOutcome.Accepted)
+                metrics.Submitted(requests[i].Queue, requests[i].Handler, requests[i].Tenant);
             if (submitted[i].Waiting is { } place)
                 waiting.Add(place);
         }
@@ -100,6 +103,9 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
 
     private async Task<JobSubmitted> SubmitOneAsync(JobRequest request, QueueOrder? order, bool isNew)
     {
+        // The job's span, if anything records one; the job carries its context to every attempt.
+        (request, var span) = Telemetry.JobTracing.StartSubmit(request);
+        using var submitSpan = span;
         var id = request.Id!.Value;
         var grain = grains.Reference<IJobGrain>(id.Value);
         if (!isNew)

@@ -76,7 +76,7 @@ public sealed partial class QueueShardGrain(
         return Task.CompletedTask;
     }
 
-    public Task<int> RequeueUnheld(SiloAddress silo, long settledPull, ImmutableArray<JobId> held)
+    public Task<HeldReportAnswer> RequeueUnheld(SiloAddress silo, long settledPull, ImmutableArray<JobId> held)
     {
         var holds = held.ToHashSet();
         var lost = RequeueInFlight([.. _inFlight
@@ -84,7 +84,7 @@ public sealed partial class QueueShardGrain(
             .Select(kv => kv.Key)]);
         if (lost > 0)
             LogNotHeld(logger, this.GetPrimaryKeyString(), lost, silo);
-        return Task.FromResult(lost);
+        return Task.FromResult(new HeldReportAnswer(lost, _queue.Waiting()));
     }
 
     /// <summary>Jobs taken by a silo that has since died go back to the queue.</summary>

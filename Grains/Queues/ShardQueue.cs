@@ -11,6 +11,8 @@ public sealed class ShardQueue
 {
     private readonly SortedSet<Key> _order = new(KeyComparer.Instance);
     private readonly Dictionary<JobId, Key> _byId = [];
+    // Waiting jobs per (priority, tenant), kept as entries come and go, for the queue depth metric.
+    private readonly Dictionary<(int Priority, string? Tenant), int> _counts = [];
     private long _sequence;
 
     public int Count => _order.Count;
@@ -23,9 +25,10 @@ public sealed class ShardQueue
     {
         if (_byId.ContainsKey(entry.Id))
             return false;
-        var key = new Key(entry.Priority, entry.SizeHint, entry.EnqueuedAtTicks, ++_sequence, entry.Id);
+        var key = new Key(entry.Priority, entry.SizeHint, entry.EnqueuedAtTicks, ++_sequence, entry.Id, entry.Tenant);
         _byId.Add(entry.Id, key);
         _order.Add(key);
+        Tally(key, +1);
         return true;
     }
 
@@ -34,6 +37,7 @@ public sealed class ShardQueue
         if (!_byId.Remove(id, out var key))
             return false;
         _order.Remove(key);
+        Tally(key, -1);
         return true;
     }
 
@@ -48,14 +52,38 @@ public sealed class ShardQueue
                 break;
             _order.Remove(top);
             _byId.Remove(top.Id);
+            Tally(top, -1);
             taken.Add(ToEntry(top));
         }
         return taken.DrainToImmutable();
     }
 
-    private static QueueEntry ToEntry(Key key) => new(key.Id, key.Priority, key.EnqueuedAtTicks, key.SizeHint);
+    /// <summary>
+    /// The waiting jobs by priority and tenant: at most <see cref="WaitingCount.MaxGroups"/> groups, the largest; the
+    /// rest summed per priority under a null tenant.
+    /// </summary>
+    public ImmutableArray<WaitingCount> Waiting()
+    {
+        if (_counts.Count <= WaitingCount.MaxGroups)
+            return [.. _counts.Select(kv => new WaitingCount(kv.Key.Priority, kv.Key.Tenant, kv.Value))];
+        var ordered = _counts.OrderByDescending(kv => kv.Value).ToList();
+        var named = ordered.Take(WaitingCount.MaxGroups - JobPriority.Max - 1).Select(kv => new WaitingCount(kv.Key.Priority, kv.Key.Tenant, kv.Value));
+        var rest = ordered.Skip(WaitingCount.MaxGroups - JobPriority.Max - 1).GroupBy(kv => kv.Key.Priority)
+            .Select(g => new WaitingCount(g.Key, null, g.Sum(kv => kv.Value)));
+        return [.. named, .. rest];
+    }
 
-    private readonly record struct Key(int Priority, long SizeHint, long EnqueuedAtTicks, long Sequence, JobId Id);
+    private void Tally(Key key, int delta)
+    {
+        ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, (key.Priority, key.Tenant), out _);
+        count += delta;
+        if (count == 0)
+            _counts.Remove((key.Priority, key.Tenant));
+    }
+
+    private static QueueEntry ToEntry(Key key) => new(key.Id, key.Priority, key.EnqueuedAtTicks, key.SizeHint, key.Tenant);
+
+    private readonly record struct Key(int Priority, long SizeHint, long EnqueuedAtTicks, long Sequence, JobId Id, string? Tenant);
 
     private sealed class KeyComparer : IComparer<Key>
     {

@@ -21,6 +21,7 @@ internal sealed partial class AttemptRunner(
     ILocalSiloDetails silo,
     ExclusiveGate gate,
     TimeProvider time,
+    Telemetry.SchedulerMetrics metrics,
     ILogger<AttemptRunner> logger) : IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -69,15 +70,22 @@ internal sealed partial class AttemptRunner(
             if (execution is null)
                 return;
             var lease = leases.Track(job, execution.Id, execution.Attempt, asked);
+            // The attempt's span (a child of the job's submit span) and log scope cover the handler and the report.
+            var span = Telemetry.JobTracing.StartAttempt(execution);
+            using var scope = Telemetry.JobTracing.BeginAttemptScope(logger, execution);
+            JobResult? result = null;
             try
             {
-                var result = await ExecuteAsync(execution, lease);
+                var started = time.GetTimestamp();
+                result = await ExecuteAsync(execution, lease);
+                metrics.RunTime(execution.Queue, execution.Handler, result.Outcome, time.GetElapsedTime(started));
                 lease.HandlerReturned();
                 await ReportAsync(job, execution, result);
             }
             finally
             {
                 leases.Untrack(lease);
+                Telemetry.JobTracing.EndAttempt(span, result);
             }
         }
         catch (Exception e)

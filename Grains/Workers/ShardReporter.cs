@@ -13,9 +13,10 @@ internal readonly record struct ShardRef(string Key, IQueueShardGrain Grain);
 /// <summary>
 /// Tells the queue shards what became of the jobs they handed to this silo: acknowledgements (batched), returns,
 /// and every <see cref="HeldReportInterval"/> the jobs this silo still holds, so that a shard queues again what a lost
-/// message left with nobody (docs/design.md, "Liveness").
+/// message left with nobody (docs/design.md, "Liveness"). The shards' answers to these reports feed the queue depth metric.
 /// </summary>
-internal sealed partial class ShardReporter(IGrainFactory grains, ILocalSiloDetails silo, TimeProvider time, ILogger<ShardReporter> logger)
+internal sealed partial class ShardReporter(IGrainFactory grains, ILocalSiloDetails silo, TimeProvider time, Telemetry.SchedulerMetrics metrics,
+    ILogger<ShardReporter> logger)
 {
     public static readonly TimeSpan HeldReportInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan AckInterval = TimeSpan.FromMilliseconds(100);
@@ -105,19 +106,20 @@ internal sealed partial class ShardReporter(IGrainFactory grains, ILocalSiloDeta
             var settled = Volatile.Read(ref _settledPull);
             var held = _held.ToArray().ToLookup(h => h.Value, h => h.Key, StringComparer.Ordinal); // a snapshot
             foreach (var shard in shards)
-                _ = ReportHeldAsync(shard.Grain, settled, [.. held[shard.Key]]);
+                _ = ReportHeldAsync(shard, settled, [.. held[shard.Key]]);
         }
     }
 
-    private async Task ReportHeldAsync(IQueueShardGrain shard, long settled, ImmutableArray<JobId> ids)
+    private async Task ReportHeldAsync(ShardRef shard, long settled, ImmutableArray<JobId> ids)
     {
         try
         {
-            await shard.RequeueUnheld(silo.SiloAddress, settled, ids);
+            var answer = await shard.Grain.RequeueUnheld(silo.SiloAddress, settled, ids);
+            metrics.ReportDepth(shard.Key, answer.Waiting);
         }
         catch (Exception e)
         {
-            LogReportFailed(logger, e, shard.GetPrimaryKeyString());
+            LogReportFailed(logger, e, shard.Key);
         }
     }
 

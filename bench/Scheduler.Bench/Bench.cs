@@ -19,7 +19,7 @@ namespace Scheduler.Bench;
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
     string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null, int FailOncePercent = 0, int Kills = 3,
     TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default,
-    int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60)
+    int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60, bool Metrics = false)
 {
     public string? Validate() => this switch
     {
@@ -133,6 +133,8 @@ public static class Bench
             gateways.Add($"127.0.0.1:{gatewayPort}");
             var siloBuilder = Host.CreateApplicationBuilder();
             siloBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (s.Metrics)
+                siloBuilder.Services.AddSchedulerTelemetry(new Scheduler.Telemetry.TelemetryOptions { Prometheus = true });
             siloBuilder.UseOrleans(silo =>
             {
                 if (redis is null)
@@ -329,6 +331,7 @@ public static class Bench
             duplicates,
             fail_once_percent = s.FailOncePercent,
             keys = s.Keys,
+            metrics = s.Metrics,
             failed_once = failedOnce,
             retried,
             jobs_per_sec = Math.Round(completed / seconds, 1),

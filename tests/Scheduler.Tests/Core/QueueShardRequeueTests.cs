@@ -26,22 +26,22 @@ public sealed class QueueShardRequeueTests(MemoryClusterFixture fixture)
         Assert.Equal([c.Id], theirs.Entries.Select(e => e.Id));
 
         // A report that has not seen pull 7's answer yet leaves its jobs alone: the answer may still be on its way.
-        Assert.Equal(0, await shard.RequeueUnheld(silo, settledPull: 6, held: []));
+        Assert.Equal(0, (await shard.RequeueUnheld(silo, settledPull: 6, held: [])).Requeued);
         Assert.True((await shard.WatchHead(default, TimeSpan.Zero)).IsEmpty);
 
         // Pull 7 settled and only a arrived: b goes back to the queue; the other silo's job stays with it.
-        Assert.Equal(1, await shard.RequeueUnheld(silo, settledPull: 7, held: [a.Id]));
+        Assert.Equal(1, (await shard.RequeueUnheld(silo, settledPull: 7, held: [a.Id])).Requeued);
         var again = await shard.Pull(10, JobPriority.Min, silo, pull: 8);
         Assert.Equal([b.Id], again.Entries.Select(e => e.Id));
 
         // Acknowledged and held jobs are not queued again.
         await shard.Ack([a.Id]);
-        Assert.Equal(0, await shard.RequeueUnheld(silo, settledPull: 8, held: [b.Id]));
-        Assert.Equal(0, await shard.RequeueUnheld(elsewhere, settledPull: 0, held: []));
+        Assert.Equal(0, (await shard.RequeueUnheld(silo, settledPull: 8, held: [b.Id])).Requeued);
+        Assert.Equal(0, (await shard.RequeueUnheld(elsewhere, settledPull: 0, held: [])).Requeued);
         Assert.True((await shard.WatchHead(default, TimeSpan.Zero)).IsEmpty);
 
         // A job returned while its return was lost: the report without it settles it.
-        Assert.Equal(1, await shard.RequeueUnheld(silo, settledPull: 8, held: []));
+        Assert.Equal(1, (await shard.RequeueUnheld(silo, settledPull: 8, held: [])).Requeued);
         Assert.Equal([b.Id], (await shard.Pull(10, JobPriority.Min, silo, pull: 9)).Entries.Select(e => e.Id));
     }
 

@@ -29,7 +29,7 @@ public sealed class SizeHintOrderTests
         // Also a job stored before its place was kept in its state.
         var plain = new JobGrainState { Queue = "default", Shard = 3, Priority = 50, CreatedAt = jobCreated };
 
-        Assert.Equal(new QueuedJob(SchedulerOptions.ShardKey("default", 3), new QueueEntry(id, 50, workflowCreated.UtcTicks, 12)), ofWorkflow.QueuedAs(id));
-        Assert.Equal(new QueueEntry(id, 50, jobCreated.UtcTicks), plain.QueuedAs(id).Entry);
+        Assert.Equal(new QueuedJob(SchedulerOptions.ShardKey("default", 3), new QueueEntry(id, 50, workflowCreated.UtcTicks, 12, Tenant: "")), ofWorkflow.QueuedAs(id));
+        Assert.Equal(new QueueEntry(id, 50, jobCreated.UtcTicks, Tenant: ""), plain.QueuedAs(id).Entry);
     }
 }
