@@ -101,6 +101,11 @@ internal static class ScheduleFile
                 MaxAttempts = job.MaxAttempts,
                 Timeout = job.Timeout is { } timeout ? Duration.ParsePositive($"{at}: timeout", timeout) : null,
             },
+            // Written as in a workflow file's jobs (docs/flow-control.md); each run takes its keys or waits.
+            Concurrency = [.. (job.Keys ?? []).Select(k => k is null
+                ? throw new UsageException($"{at}: a key is null")
+                : Commands.SubmitCommand.ParseKey(k, $"{at}: key '{k}'"))],
+            Exclusive = job.Exclusive is { } exclusive ? Commands.SubmitCommand.ParseExclusive(exclusive, $"{at}: \"exclusive\"") : ExclusiveScope.None,
         };
     }
 
@@ -124,7 +129,7 @@ internal static class ScheduleFile
         if (e.Path is { Length: > 2 } path && e.Message.Contains("could not be mapped", StringComparison.Ordinal))
             return $"unknown setting {path[2..]}: a schedule has id, cron, timeZone, every, start, end, maxRuns, jitter, overlap, missed, catchUpWindow, job and workflow";
         if (e.Path is { Length: > 2 } at)
-            return $"{at[2..]} has the wrong type (durations and times are strings, e.g. \"10m\" and \"2026-12-07T03:00:00Z\"; maxRuns, priority and maxAttempts are numbers)";
+            return $"{at[2..]} has the wrong type (durations and times are strings, e.g. \"10m\" and \"2026-12-07T03:00:00Z\"; maxRuns, priority and maxAttempts are numbers; keys is a list of strings)";
         return "not a valid schedule (" + e.Message.Split(". Path:")[0].TrimEnd('.') + ")";
     }
 
@@ -158,5 +163,7 @@ internal static class ScheduleFile
         public int? Priority { get; set; }
         public int? MaxAttempts { get; set; }
         public string? Timeout { get; set; }
+        public List<string?>? Keys { get; set; }
+        public string? Exclusive { get; set; }
     }
 }

@@ -12,9 +12,11 @@ public interface IJobGrain : IGrainWithGuidKey
     /// <summary>
     /// Records the job (idempotent: an existing job is returned as it is) and says where it waits, if it does.
     /// <paramref name="order"/> places it among jobs of equal priority; null: by its own creation time.
+    /// <paramref name="storeAtStart"/>: the caller submits the same id again should the job be lost before it starts
+    /// (a schedule firing an occurrence), so a job that waits for no due time may stay unstored until its start.
     /// </summary>
     [Alias("Submit")]
-    Task<JobSubmitted> Submit(JobRequest request, QueueOrder? order = null);
+    Task<JobSubmitted> Submit(JobRequest request, QueueOrder? order = null, bool storeAtStart = false);
 
     /// <summary>
     /// A worker asks to run the job. Returns what to run with a fresh attempt number (the fencing token),

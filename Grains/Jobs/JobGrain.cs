@@ -34,7 +34,7 @@ public sealed partial class JobGrain(
     private TaskCompletionSource? _final;
     private IDisposable? _retryTimer;
 
-    // A workflow's job, Queued in memory only (see Submit) until it starts, or until _storeTimer stores it.
+    // A workflow's or schedule's job, Queued in memory only (see Submit) until it starts, or until _storeTimer stores it.
     private bool _unsaved;
     // The write in progress, if any. Reads interleave with writes (GetStatus, WaitForFinal): they wait for it, so a
     // state is reported only once it is stored, never while it is in memory alone.
@@ -42,7 +42,7 @@ public sealed partial class JobGrain(
     private IGrainTimer? _storeTimer;
 
     /// <summary>
-    /// How long a job released by its workflow may stay Queued in memory only: one that has not started by then is
+    /// How long a job released by its workflow or fired by its schedule may stay Queued in memory only: one that has not started by then is
     /// stored as Queued, so listings and counts show it and its shard finds it after a move.
     /// </summary>
     public static readonly TimeSpan UnstoredQueuedLimit = TimeSpan.FromSeconds(1);
@@ -65,7 +65,7 @@ public sealed partial class JobGrain(
     private JobGrainState Job => state.State;
     private bool Exists => Job.State != 0;
 
-    public async Task<JobSubmitted> Submit(JobRequest request, QueueOrder? order)
+    public async Task<JobSubmitted> Submit(JobRequest request, QueueOrder? order, bool storeAtStart)
     {
         if (Exists)
             return Submitted(SubmitOutcome.Existing);
@@ -97,10 +97,11 @@ public sealed partial class JobGrain(
             await ArmRetryAsync(due, required: true);
             await MoveAsync(JobState.Queued, now);
         }
-        else if (request.Workflow is not null)
+        else if (request.Workflow is not null || storeAtStart)
         {
-            // Not written yet: its workflow (only workflows set Workflow) releases it again after a crash, so its first
-            // write can be its start, a storage round trip less before it runs. UnstoredQueuedLimit bounds the wait.
+            // Not written yet: its workflow (only workflows set Workflow) or its schedule submits it again after a
+            // crash, so its first write can be its start, a storage round trip less before it runs. UnstoredQueuedLimit
+            // bounds the wait.
             Move(JobState.Queued, now);
             _unsaved = true;
             _storeTimer = this.RegisterGrainTimer(static (self, _) => self.StoreQueuedAsync(), this,
@@ -134,7 +135,7 @@ public sealed partial class JobGrain(
         }
         catch (Exception e)
         {
-            // Its workflow releases it again when it reconciles (it finds the job missing).
+            // Its workflow releases it again when it reconciles, its schedule when it finds the run missing.
             LogStoreFailed(logger, e, Id);
         }
     }

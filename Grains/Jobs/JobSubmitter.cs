@@ -40,11 +40,15 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     /// The ids are most likely of jobs never submitted. An id derived from an idempotency key is not: it is meant to be
     /// sent again.
     /// </param>
-    public async Task<SubmitResult[]> SubmitAsync(IReadOnlyList<JobRequest> requests, QueueOrder? order, bool mayBeNew)
+    /// <param name="storeAtStart">
+    /// The caller submits the same ids again should the jobs be lost before they start (a schedule's runs): a job that
+    /// waits for no due time is stored when it starts (see <see cref="IJobGrain.Submit"/>).
+    /// </param>
+    public async Task<SubmitResult[]> SubmitAsync(IReadOnlyList<JobRequest> requests, QueueOrder? order, bool mayBeNew, bool storeAtStart = false)
     {
         var submits = new Task<JobSubmitted>[requests.Count];
         for (var i = 0; i < submits.Length; i++)
-            submits[i] = SubmitOneAsync(Resolve(requests[i]), order, mayBeNew && requests[i].IdempotencyKey is null);
+            submits[i] = SubmitOneAsync(Resolve(requests[i]), order, mayBeNew && requests[i].IdempotencyKey is null, storeAtStart);
         var submitted = await Task.WhenAll(submits);
 
         var results = new SubmitResult[submitted.Length];
@@ -101,7 +105,7 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     public bool TryTakeNewJob(JobId id) =>
         _newJobs.TryRemove(id, out var at) && time.GetElapsedTime(at) < NoteExpiry;
 
-    private async Task<JobSubmitted> SubmitOneAsync(JobRequest request, QueueOrder? order, bool isNew)
+    private async Task<JobSubmitted> SubmitOneAsync(JobRequest request, QueueOrder? order, bool isNew, bool storeAtStart)
     {
         // The job's span, if anything records one; the job carries its context to every attempt.
         (request, var span) = Telemetry.JobTracing.StartSubmit(request);
@@ -109,16 +113,16 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
         var id = request.Id!.Value;
         var grain = grains.Reference<IJobGrain>(id.Value);
         if (!isNew)
-            return await grain.Submit(request, order);
+            return await grain.Submit(request, order, storeAtStart);
         NoteNew(id);
         try
         {
-            return await grain.Submit(request, order);
+            return await grain.Submit(request, order, storeAtStart);
         }
         catch (InconsistentStateException)
         {
             _newJobs.TryRemove(id, out _);
-            return await grain.Submit(request, order);
+            return await grain.Submit(request, order, storeAtStart);
         }
         finally
         {

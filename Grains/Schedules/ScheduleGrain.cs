@@ -203,6 +203,8 @@ public sealed partial class ScheduleGrain(
     {
         if (_state is null)
             DeactivateOnIdle();
+        // Woken after a silo died: a run that was there is followed again now, not at the next reminder tick.
+        WatchRunning();
         return Task.CompletedTask;
     }
 
@@ -340,8 +342,9 @@ public sealed partial class ScheduleGrain(
         if (definition.Job is { } job)
         {
             // Most likely new (a re-fire is rare), so its grain skips reading state that does not exist; for a job that
-            // does exist the submitter's first write fails and it submits again to an activation that reads.
-            var results = await submitter.SubmitAsync([job with { Id = new JobId(run.RunId), IdempotencyKey = null }], order: null, mayBeNew: true);
+            // does exist its first write fails, and an activation that reads takes over. Stored when it starts: a run
+            // lost before that is submitted again by its watch (WatchAsync), under the same id.
+            var results = await submitter.SubmitAsync([RunRequest(job, run)], order: null, mayBeNew: true, storeAtStart: true);
             LogFired(logger, Id, run.Occurrence, run.RunId, results[0].Outcome);
         }
         else
@@ -356,6 +359,9 @@ public sealed partial class ScheduleGrain(
         Watch(run);
         return run;
     }
+
+    private static JobRequest RunRequest(JobRequest template, ScheduleRun run) =>
+        template with { Id = new JobId(run.RunId), IdempotencyKey = null };
 
     private async Task CancelAsync(ScheduleRun run)
     {
@@ -398,6 +404,14 @@ public sealed partial class ScheduleGrain(
                 else
                 {
                     var status = await GrainFactory.Reference<IJobGrain>(run.RunId).WaitForFinal(RunPoll);
+                    if (status is null && MayResubmit(run) && _state?.Definition.Job is { } job)
+                    {
+                        // Lost before it started (its job is stored at its start, and its silo died): it never ran, and
+                        // no row of it can have been pruned yet, so submitting its id again runs it once.
+                        LogRunLost(logger, Id, run.RunId, run.Occurrence);
+                        await submitter.SubmitAsync([RunRequest(job, run)], order: null, mayBeNew: false, storeAtStart: true);
+                        continue;
+                    }
                     outcome = status is null ? ScheduleRunOutcome.Failed : OutcomeOf(status.State);
                 }
                 if (outcome is { } ended)
@@ -414,6 +428,15 @@ public sealed partial class ScheduleGrain(
         }
         _watching.Remove(run.RunId);
     }
+
+    /// <summary>
+    /// A job run missing from storage may be submitted again only while retention cannot have deleted it (a run that
+    /// finished and was pruned must not run twice); later it counts as failed.
+    /// </summary>
+    private bool MayResubmit(ScheduleRun run) =>
+        _options.Retention is not { Enabled: true } retention
+        || new[] { retention.Succeeded, retention.Cancelled, retention.Failed }.Min() is not { } shortest
+        || time.GetUtcNow() - run.FiredAt < shortest;
 
     private static ScheduleRunOutcome? OutcomeOf(JobState state) => state switch
     {

@@ -109,6 +109,29 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
         DELETE FROM scheduler_workflows WHERE service_id = @service_id AND workflow_id = ANY(@workflow_ids) AND bucket = -1
         """;
 
+    // Schedules: a batch (ids unique within it) in one statement, from arrays, through the primary key's conflict
+    // check as for workflows. Version 1 creates (an existing row is left alone); a later version is proposed negated,
+    // and updates the row at the version before it to the positive one; a row it created instead (negative) comes
+    // back as absent, for the caller to delete before committing.
+    private const string SaveSchedulesSql = """
+        WITH input AS (
+            SELECT * FROM unnest(@schedule_id, @version, @paused, @updated_at, @data)
+                AS t(schedule_id, version, paused, updated_at, data)
+        )
+        INSERT INTO scheduler_schedules AS s (service_id, schedule_id, version, paused, updated_at, data)
+        SELECT @service_id, schedule_id, CASE WHEN version > 1 THEN -version ELSE version END, paused, updated_at, data
+        FROM input
+        ON CONFLICT (service_id, schedule_id) DO UPDATE SET
+            version = -excluded.version, paused = excluded.paused, updated_at = excluded.updated_at, data = excluded.data
+        WHERE excluded.version < 0 AND s.version = -excluded.version - 1
+        RETURNING s.schedule_id, s.version < 0 AS absent
+        """;
+
+    // Deletes the rows a batch created for records above version 1 (see SaveSchedulesSql), in its transaction.
+    private const string DeleteAbsentSchedulesSql = """
+        DELETE FROM scheduler_schedules WHERE service_id = @service_id AND schedule_id = ANY(@schedule_ids) AND version < 0
+        """;
+
     private const string ReadWorkflowsSql = """
         SELECT workflow_id, version, data FROM scheduler_workflows WHERE service_id = @service_id AND workflow_id = ANY(@workflow_ids)
         """;
@@ -227,6 +250,29 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
         // Updates of rows that do not exist (a workflow deleted meanwhile) are undone.
         var written = await ReadBatchWriteAsync(command, DeleteAbsentWorkflowsSql, "workflow_ids", round.Count, cancellationToken).ConfigureAwait(false);
         conflicts.AddRange(round.Where(r => !written.Contains(r.Id.ToString())).Select(r => r.Id));
+    }
+
+    // A round of many schedules is one statement: thousands of schedules firing a second share it (and its commit).
+    private protected override async Task SaveScheduleRoundAsync(DbConnection connection, DbTransaction? transaction, List<ScheduleRecord> round,
+        List<string> conflicts, CancellationToken cancellationToken)
+    {
+        if (round.Count == 1)
+        {
+            await base.SaveScheduleRoundAsync(connection, transaction, round, conflicts, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = SaveSchedulesSql;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+        AddArray(command, "schedule_id", round.Select(r => r.Id).ToArray());
+        AddArray(command, "version", round.Select(r => r.Version).ToArray());
+        AddArray(command, "paused", round.Select(r => r.Paused ? 1 : 0).ToArray());
+        AddArray(command, "updated_at", round.Select(r => r.UpdatedAt.UtcTicks).ToArray());
+        AddArray(command, "data", round.Select(r => r.Data).ToArray());
+        // Updates of rows that do not exist (a schedule deleted meanwhile) are undone.
+        var written = await ReadBatchWriteAsync(command, DeleteAbsentSchedulesSql, "schedule_ids", round.Count, cancellationToken).ConfigureAwait(false);
+        conflicts.AddRange(round.Where(r => !written.Contains(r.Id)).Select(r => r.Id));
     }
 
     private protected override async Task ReadWorkflowsAsync(DbCommand command, IReadOnlyList<WorkflowId> ids, Dictionary<WorkflowId, StoredWorkflowState> found,

@@ -43,12 +43,39 @@ public abstract partial class SqlJobStore
         }
         if (records.Count == 0)
             return [];
+
+        // A round holds each id at most once (one statement may not change a row twice); rounds run in order, as a
+        // later record may build on an earlier one of the same schedule.
+        var rounds = new List<List<ScheduleRecord>> { new() };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var record in records)
+        {
+            if (!seen.Add(record.Id))
+            {
+                rounds.Add([]);
+                seen.Clear();
+                seen.Add(record.Id);
+            }
+            rounds[^1].Add(record);
+        }
+
         await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // One statement per record, in order (a later record may build on an earlier one of the same schedule); one
-        // record is atomic by itself, more share a transaction (and its commit).
+        // One record is atomic by itself; more share a transaction (and its commit).
         await using var transaction = records.Count == 1 ? null : await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var conflicts = new List<string>();
-        foreach (var record in records)
+        foreach (var round in rounds)
+            await SaveScheduleRoundAsync(connection, transaction, round, conflicts, cancellationToken).ConfigureAwait(false);
+        if (transaction is not null)
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return conflicts;
+    }
+
+    /// <summary>Writes a round of records (each id at most once), adding those refused to <paramref name="conflicts"/>.</summary>
+    private protected virtual async Task SaveScheduleRoundAsync(DbConnection connection, DbTransaction? transaction, List<ScheduleRecord> round,
+        List<string> conflicts, CancellationToken cancellationToken)
+    {
+        // One statement per record.
+        foreach (var record in round)
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
@@ -62,9 +89,6 @@ public abstract partial class SqlJobStore
             if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
                 conflicts.Add(record.Id);
         }
-        if (transaction is not null)
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return conflicts;
     }
 
     public async Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default)

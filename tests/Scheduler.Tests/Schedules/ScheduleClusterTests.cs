@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 
 using Scheduler.Client;
@@ -107,6 +108,52 @@ public sealed class ScheduleClusterTests(MemoryClusterFixture fixture) : IAsyncL
         }
         var status = await WaitUntilAsync(definition.Id, s => s.LastRuns.Count(r => r.Reason == ScheduleFireReason.Backfill && r.Outcome == ScheduleRunOutcome.Succeeded) == first.Count);
         Assert.Equal(first.Count, status.LastRuns.Count(r => r.Reason == ScheduleFireReason.Backfill));
+    }
+
+    /// <summary>
+    /// A job run is stored only when it starts, so a silo that dies between a firing and the start loses it. The schedule
+    /// (here: its row as such a death leaves it, read by a fresh activation) submits the run's id again while retention
+    /// cannot have deleted a run that did start; an older one is recorded as failed and not run.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task RunLostBeforeItStarted_IsSubmittedAgainOnce_OnlyWhileRetentionCannotHaveDeletedIt(bool recent)
+    {
+        var services = fixture.Cluster.Silos[0].ServiceProvider;
+        var definition = Every(TimeSpan.FromHours(1));
+        var now = DateTimeOffset.UtcNow;
+        var createdAt = now.AddDays(-10);
+        var occurrence = createdAt + TimeSpan.FromHours(240);
+        var run = new ScheduleRun
+        {
+            Occurrence = occurrence,
+            RunId = ScheduleIds.RunIdOf(definition.Id, createdAt, occurrence),
+            Outcome = ScheduleRunOutcome.Running,
+            Reason = ScheduleFireReason.Scheduled,
+            // The default retention keeps finished jobs 7 days.
+            FiredAt = recent ? now.AddSeconds(-5) : now.AddDays(-8),
+        };
+        var state = new Scheduler.Schedules.ScheduleGrainState { Definition = definition, CreatedAt = createdAt, HandledUntil = occurrence, RunCount = 1, Runs = [run] };
+        var data = services.GetRequiredService<Orleans.Serialization.Serializer>().SerializeToArray(state);
+        _created.Add(definition.Id);
+        Assert.True(await services.GetRequiredService<Scheduler.Storage.IScheduleStore>().SaveScheduleAsync(new Scheduler.Storage.ScheduleRecord(definition.Id, 1, false, now, data)));
+
+        var status = await WaitUntilAsync(definition.Id, s => s.LastRuns.Single().Outcome != ScheduleRunOutcome.Running);
+
+        var job = new JobId(run.RunId);
+        if (recent)
+        {
+            Assert.Equal(ScheduleRunOutcome.Succeeded, status.LastRuns.Single().Outcome);
+            Assert.Single(fixture.Book.Of(job));
+            Assert.Equal(1, (await Client.GetStatusAsync(job))!.Attempt);
+        }
+        else
+        {
+            Assert.Equal(ScheduleRunOutcome.Failed, status.LastRuns.Single().Outcome);
+            Assert.Empty(fixture.Book.Of(job));
+            Assert.Null(await Client.GetStatusAsync(job));
+        }
     }
 
     [Fact]

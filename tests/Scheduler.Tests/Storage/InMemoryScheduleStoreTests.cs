@@ -16,6 +16,13 @@ public sealed class InMemoryScheduleStoreTests
     }
 
     [Fact]
+    public async Task SaveSchedulesAsync_WritesABatch_RecordByRecord()
+    {
+        using var cts = Bounded.Timeout();
+        await ScheduleStoreScenarios.WritesABatch_RecordByRecord(_store, cts.Token);
+    }
+
+    [Fact]
     public async Task DeleteScheduleAsync_DeletesOnlyAtTheGivenVersion()
     {
         using var cts = Bounded.Timeout();

@@ -27,6 +27,36 @@ internal static class ScheduleStoreScenarios
         Assert.Equal([2, 7], stored.Data);
     }
 
+    /// <summary>
+    /// Many schedules in one call (as group commit sends them): each record is written or refused on its own, in order,
+    /// and a refused update leaves no row behind.
+    /// </summary>
+    public static async Task WritesABatch_RecordByRecord(IScheduleStore store, CancellationToken ct)
+    {
+        var prefix = "batch-" + Guid.NewGuid().ToString("N")[..8];
+        string created = $"{prefix}-created", updated = $"{prefix}-updated", stale = $"{prefix}-stale", missing = $"{prefix}-missing",
+            twice = $"{prefix}-twice", taken = $"{prefix}-taken";
+        foreach (var id in new[] { updated, stale, taken })
+            Assert.True(await store.SaveScheduleAsync(Row(id, 1), ct));
+
+        var conflicts = await store.SaveSchedulesAsync(
+        [
+            Row(created, 1), Row(updated, 2, paused: true), Row(stale, 3), Row(missing, 2), Row(twice, 1), Row(taken, 1), Row(twice, 2),
+        ], ct);
+
+        Assert.Equal(new[] { stale, missing, taken }.Order(StringComparer.Ordinal), conflicts.Order(StringComparer.Ordinal));
+        Assert.Equal(1, (await store.ReadScheduleAsync(created, ct))!.Version);
+        var written = await store.ReadScheduleAsync(updated, ct);
+        Assert.Equal(2, written!.Version);
+        Assert.Equal([2, 7], written.Data);
+        Assert.Equal(1, (await store.ReadScheduleAsync(stale, ct))!.Version);
+        Assert.Null(await store.ReadScheduleAsync(missing, ct));
+        Assert.Equal(2, (await store.ReadScheduleAsync(twice, ct))!.Version);
+        Assert.Equal([1, 7], (await store.ReadScheduleAsync(taken, ct))!.Data);
+        // The refused update of a missing schedule left nothing a create would run into.
+        Assert.True(await store.SaveScheduleAsync(Row(missing, 1), ct));
+    }
+
     public static async Task DeletesOnlyAtTheGivenVersion(IScheduleStore store, CancellationToken ct)
     {
         var id = "delete-" + Guid.NewGuid().ToString("N");

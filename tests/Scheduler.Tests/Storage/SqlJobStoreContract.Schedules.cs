@@ -13,6 +13,13 @@ public abstract partial class SqlJobStoreContract
     }
 
     [Fact]
+    public async Task SaveSchedulesAsync_WritesABatch_RecordByRecord()
+    {
+        using var cts = Bounded.Timeout(60);
+        await ScheduleStoreScenarios.WritesABatch_RecordByRecord(_store, cts.Token).WaitAsync(cts.Token);
+    }
+
+    [Fact]
     public async Task DeleteScheduleAsync_DeletesOnlyAtTheGivenVersion()
     {
         using var cts = Bounded.Timeout(60);
