@@ -12,12 +12,12 @@ namespace Scheduler.Limits;
 /// costs one refused claim). Jobs come back through their queue when woken: this grain never starts anything.
 /// </summary>
 public sealed partial class FlowKeyGrain(
-    [PersistentState(FlowKeyGrain.StateName, SchedulerStorage.ProviderName)] IPersistentState<FlowKeyState> state,
+    [PersistentState(FlowKeyGrain.StateName, FlowKeyGrainStorage.ProviderName)] IPersistentState<FlowKeyState> state,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
     ILogger<FlowKeyGrain> logger) : Grain, IFlowKeyGrain, IRemindable
 {
-    /// <summary>The grain storage state name of keys (unique, so no other grain type shares its rows).</summary>
+    /// <summary>The state name of keys; also what they used in the Orleans grain storage before schema version 11.</summary>
     public const string StateName = "flowkey";
 
     private const string ReminderName = "flowkey";
