@@ -6,7 +6,8 @@ namespace Scheduler;
 /// <summary>
 /// One concurrency key, keyed by the key itself: its limit, the jobs holding it (each with its attempt number), the
 /// jobs waiting for it in priority order and its rate log. Job grains take and give back its slots; when a slot frees it
-/// hands it to its best waiter and puts that job back in its queue. Only jobs that name the key ever call it.
+/// hands it to its best waiter and puts that job back in its queue. Only jobs that name the key ever call it. Claims
+/// and releases interleave, so that the changes of many share one stored write.
 /// </summary>
 [Alias("scheduler.IFlowKeyGrain")]
 public interface IFlowKeyGrain : IGrainWithStringKey
@@ -15,7 +16,7 @@ public interface IFlowKeyGrain : IGrainWithStringKey
     /// Takes a slot for one attempt of a job, or, when the key is full or over its rate, records the job as a waiter
     /// (woken through <see cref="IJobGrain.Wake"/> when its turn comes) and says why it waits.
     /// </summary>
-    [Alias("TryAcquire")]
+    [Alias("TryAcquire"), AlwaysInterleave]
     Task<KeyAnswer> TryAcquire(KeyClaim claim);
 
     /// <summary>
@@ -23,14 +24,14 @@ public interface IFlowKeyGrain : IGrainWithStringKey
     /// <paramref name="started"/> false: the attempt never started (another key was full, or the job was cancelled
     /// while it waited), so its start is not counted against the rate limit, and the job no longer waits for the key.
     /// </summary>
-    [Alias("Release")]
+    [Alias("Release"), AlwaysInterleave]
     Task Release(JobId job, int attempt, bool started);
 
     /// <summary>
     /// The job ended while it waited (cancelled): it leaves the line, and gives back the slot handed to attempt
     /// <paramref name="attempt"/> if it had one.
     /// </summary>
-    [Alias("Withdraw")]
+    [Alias("Withdraw"), AlwaysInterleave]
     Task Withdraw(JobId job, int attempt);
 
     /// <summary>Changes the key's settings at runtime; they win over configuration and jobs' own limits.</summary>

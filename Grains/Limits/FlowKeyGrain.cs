@@ -37,6 +37,9 @@ public sealed partial class FlowKeyGrain(
     private bool _reminderArming;
     // Answers of wakes sent without waiting, applied in the next pump (never in between another call's awaits).
     private readonly List<(JobId Job, bool? Wants)> _wakeAnswers = [];
+    // The write in flight, and the one that will carry the changes made meanwhile (see WriteAsync).
+    private Task _lastWrite = Task.CompletedTask;
+    private Task? _nextWrite;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -119,6 +122,10 @@ public sealed partial class FlowKeyGrain(
             changed |= _book.Told(job, wants, now + WakeRetryDelay);
         _wakeAnswers.Clear();
         var retell = _book.Pump(now, WakeGrace, out var handed, out var next, out var pumped);
+        foreach (var waiter in handed)
+            LogHanded(logger, Key, waiter.Job, waiter.Attempt);
+        foreach (var job in retell)
+            LogRetell(logger, Key, job);
         // Straight back to the job's queue shard, one call per shard; a job that gave no shard is woken instead.
         foreach (var group in handed.Where(w => w.Shard is not null).GroupBy(w => w.Shard!, StringComparer.Ordinal))
             _ = RequeueAsync(group.Key, [.. group]);
@@ -223,7 +230,11 @@ public sealed partial class FlowKeyGrain(
             if (await this.GetReminder(ReminderName) is { } reminder)
                 await this.UnregisterReminder(reminder);
             _reminderArmed = false;
-            DeactivateOnIdle();
+            // A claim may have come in meanwhile (claims interleave).
+            if (!_book.IsIdle)
+                _ = ArmReminderAsync();
+            else
+                DeactivateOnIdle();
             return;
         }
         if (await AuditHoldersAsync(AuditAge) | Pump())
@@ -272,10 +283,35 @@ public sealed partial class FlowKeyGrain(
     }
 
     /// <summary>
-    /// Stores the state; on failure (storage down, or another activation wrote meanwhile) this activation is dropped,
-    /// so the next call reloads what is stored instead of answering from memory that is ahead of it.
+    /// Stores the state as it is now, before the caller answers. Claims and releases interleave (their changes are made
+    /// at once, without an await in between), so a key with many callers is not one storage round trip per call: every
+    /// change made while a write is in flight rides on the next one, and one write at a time goes to storage.
     /// </summary>
-    private async Task WriteAsync()
+    private Task WriteAsync()
+    {
+        if (_nextWrite is { } next)
+            return next;
+        if (_lastWrite.IsCompleted)
+            return _lastWrite = WriteNowAsync();
+        return _nextWrite = WriteAfterAsync(_lastWrite);
+    }
+
+    private async Task WriteAfterAsync(Task previous)
+    {
+        // Its outcome is its own callers' concern: this write carries everything since, and replaces it if it failed.
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        // Changes from here on need the write after this one (the state is serialized as the write starts).
+        _nextWrite = null;
+        var write = WriteNowAsync();
+        _lastWrite = write;
+        await write;
+    }
+
+    /// <summary>
+    /// On failure (storage down, or another activation wrote meanwhile) this activation is dropped, so the next call
+    /// reloads what is stored instead of answering from memory that is ahead of it.
+    /// </summary>
+    private async Task WriteNowAsync()
     {
         try
         {
@@ -287,6 +323,12 @@ public sealed partial class FlowKeyGrain(
             throw;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Key {Key}: handed a slot to job {JobId} for attempt {Attempt}")]
+    private static partial void LogHanded(ILogger logger, string key, JobId jobId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Key {Key}: job {JobId} was handed a slot and is not back yet; telling it again")]
+    private static partial void LogRetell(ILogger logger, string key, JobId jobId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} waits for key {Key}: {Reason}")]
     private static partial void LogWaiting(ILogger logger, JobId jobId, string key, string? reason);

@@ -90,8 +90,10 @@ public static class FlowBench
             Concurrency = [new ConcurrencyKey(key, 1)],
         }).ToArray();
         var before = counters.Take();
+        counters.TakeSlowestCommandMs();
         var burst = await BurstAsync(client, requests, s, recorder, warmedUp + s.Jobs, ct);
         var cost = counters.Take().PerJob(before, s.Jobs);
+        var slowestCommand = counters.TakeSlowestCommandMs();
 
         // Runs in start order; each gap runs from one run's recorded end to the next one's start (negative: they overlapped).
         var runs = requests
@@ -99,6 +101,13 @@ public static class FlowBench
             .Select(r => (Start: recorder.StartTicks[r.Id!.Value.Value], End: recorder.EndTicks[r.Id!.Value.Value]))
             .OrderBy(r => r.Start).ToArray();
         var gaps = runs.Skip(1).Select((r, i) => (r.Start - runs[i].End) * 1000.0 / Stopwatch.Frequency).Order().ToArray();
+        // The longest gap, on the wall clock, to look up in the silo's log.
+        if (runs.Length > 1)
+        {
+            var worst = Enumerable.Range(1, runs.Length - 1).MaxBy(i => runs[i].Start - runs[i - 1].End);
+            DateTime Wall(long ticks) => DateTime.UtcNow - Stopwatch.GetElapsedTime(ticks);
+            Console.Error.WriteLine($"mutex: longest gap from {Wall(runs[worst - 1].End):HH:mm:ss.fff} to {Wall(runs[worst].Start):HH:mm:ss.fff} (UTC)");
+        }
         var overlaps = gaps.Count(g => g < 0);
         var result = new
         {
@@ -113,6 +122,7 @@ public static class FlowBench
             gap_ms = new { p50 = Percentile(gaps, 0.50), p99 = Percentile(gaps, 0.99), max = gaps.Length == 0 ? double.NaN : Math.Round(gaps[^1], 2) },
             capacity = s.Capacity,
             per_job = cost,
+            slowest_db_command_ms = slowestCommand,
         };
         Console.Error.WriteLine($"mutex {s.Storage}: {s.Jobs} jobs on one key with limit 1 at {burst.Rate:0} jobs/s; end → next start p50 {result.gap_ms.p50} ms, " +
             $"p99 {result.gap_ms.p99} ms, max {result.gap_ms.max} ms; overlaps {overlaps}, lost {burst.Lost}, duplicates {burst.Duplicates}");

@@ -13,6 +13,7 @@ public sealed class FlowCounters : IIncomingGrainCallFilter, IDisposable
     private readonly ConcurrentDictionary<string, long> _calls = new(StringComparer.Ordinal);
     private readonly MeterListener _listener = new();
     private long _commands;
+    private long _slowestMs;
 
     public FlowCounters()
     {
@@ -21,7 +22,17 @@ public sealed class FlowCounters : IIncomingGrainCallFilter, IDisposable
             if (instrument.Meter.Name == "Npgsql" && instrument.Name == "db.client.operation.duration")
                 listener.EnableMeasurementEvents(instrument);
         };
-        _listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref _commands));
+        _listener.SetMeasurementEventCallback<double>((_, seconds, _, _) =>
+        {
+            Interlocked.Increment(ref _commands);
+            // The slowest command so far: a storage stall shows here as well as in the latency it causes.
+            var ms = (long)(seconds * 1000);
+            for (var max = Interlocked.Read(ref _slowestMs); ms > max; max = Interlocked.Read(ref _slowestMs))
+            {
+                if (Interlocked.CompareExchange(ref _slowestMs, ms, max) == max)
+                    break;
+            }
+        });
         _listener.Start();
     }
 
@@ -33,6 +44,9 @@ public sealed class FlowCounters : IIncomingGrainCallFilter, IDisposable
 
     /// <summary>The counts so far.</summary>
     public Snapshot Take() => new(Interlocked.Read(ref _commands), _calls.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal));
+
+    /// <summary>The slowest database command since the last call, in milliseconds (then starts again).</summary>
+    public long TakeSlowestCommandMs() => Interlocked.Exchange(ref _slowestMs, 0);
 
     public void Dispose() => _listener.Dispose();
 
