@@ -106,7 +106,12 @@ public sealed partial class FlowKeyGrain(
         return _book.ToStatus(Source, time.GetUtcNow());
     }
 
-    public Task<KeyStatus> GetStatus() => Task.FromResult(_book.ToStatus(Source, time.GetUtcNow()));
+    public async Task<KeyStatus> GetStatus()
+    {
+        // What is stored, not changes still on their way to storage.
+        await (_nextWrite ?? _lastWrite).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        return _book.ToStatus(Source, time.GetUtcNow());
+    }
 
     /// <summary>
     /// Hands freed slots to the best waiters and puts them back in their queues; tells again those handed a slot that
