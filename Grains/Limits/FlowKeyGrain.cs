@@ -7,9 +7,10 @@ using Scheduler.Storage;
 namespace Scheduler.Limits;
 
 /// <summary>
-/// One concurrency key (see <see cref="IFlowKeyGrain"/>). Its holders and waiters are stored before it answers, so
-/// they survive its deactivation and its silo's death; a new activation wakes its waiters again (a job told twice
-/// costs one refused claim). Jobs come back through their queue when woken: this grain never starts anything.
+/// One concurrency key (see <see cref="IFlowKeyGrain"/>). Its holders and waiters are stored before it answers (its row
+/// in <c>scheduler_flow_keys</c>, group-committed with other keys and jobs), so they survive its deactivation and its
+/// silo's death. A freed slot is handed to the best waiter in the same write, and the key puts that job back in its
+/// queue; the job starts when a worker pulls it: this grain never starts anything.
 /// </summary>
 public sealed partial class FlowKeyGrain(
     [PersistentState(FlowKeyGrain.StateName, FlowKeyGrainStorage.ProviderName)] IPersistentState<FlowKeyState> state,
@@ -22,7 +23,7 @@ public sealed partial class FlowKeyGrain(
 
     private const string ReminderName = "flowkey";
 
-    /// <summary>How long a woken job may take to come back through its queue before it is told again (its slot stays kept).</summary>
+    /// <summary>How long a job handed a slot may take to come back through its queue before it is told again (the slot stays its own).</summary>
     public static readonly TimeSpan WakeGrace = TimeSpan.FromSeconds(10);
 
     /// <summary>A holder older than this is checked against its job grain on the key's reminder tick (a lost release).</summary>
@@ -35,7 +36,7 @@ public sealed partial class FlowKeyGrain(
     private DateTimeOffset? _pumpAt;
     private bool _reminderArmed;
     private bool _reminderArming;
-    // Answers of wakes sent without waiting, applied in the next pump (never in between another call's awaits).
+    // Answers of wakes sent without waiting, applied by the next pump.
     private readonly List<(JobId Job, bool? Wants)> _wakeAnswers = [];
     // The write in flight, and the one that will carry the changes made meanwhile (see WriteAsync).
     private Task _lastWrite = Task.CompletedTask;
