@@ -16,9 +16,12 @@ public sealed class FlowKeyState
     [Id(4)] public int? JobLimit { get; set; }
 }
 
-/// <summary>One attempt's slot.</summary>
+/// <summary>
+/// One attempt's slot. <see cref="Pending"/>: handed to the job by a rate-limited key and not claimed yet; its start
+/// is counted (and <see cref="Since"/> set) when the job claims it, and until then it keeps a place in the rate window.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.HeldSlot")]
-public sealed record HeldSlot([property: Id(0)] int Attempt, [property: Id(1)] DateTimeOffset Since);
+public sealed record HeldSlot([property: Id(0)] int Attempt, [property: Id(1)] DateTimeOffset Since, [property: Id(2)] bool Pending = false);
 
 /// <summary>
 /// One waiting job and its place; <see cref="Attempt"/> is the attempt it claimed for (the one a slot handed to it

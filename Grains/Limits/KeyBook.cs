@@ -26,6 +26,9 @@ public sealed class KeyBook(string key, FlowKeyState state)
 
     public bool IsIdle => state.Holders.Count == 0 && state.Waiters.Count == 0;
 
+    // Rate slots handed to jobs that have not claimed them yet (stored, so a new activation counts them too).
+    private int Reserved => Rate is null ? 0 : state.Holders.Values.Count(h => h.Pending);
+
     /// <summary>
     /// Decides a claim at <paramref name="now"/>: grants it (recording the holder and, with a rate, the start), or
     /// records the job as a waiter and says why. A job claiming the slot handed to it is granted without a change.
@@ -39,6 +42,14 @@ public sealed class KeyBook(string key, FlowKeyState state)
             if (held.Attempt == claim.Attempt)
             {
                 _pending.Remove(claim.Job);
+                if (held.Pending)
+                {
+                    // A rate-limited start counts from now, as the job starts, not from when the slot was handed over.
+                    state.Holders[claim.Job] = held = new HeldSlot(held.Attempt, now);
+                    if (Rate is not null)
+                        state.RateLog.Add(new RateEntry(claim.Job, held.Attempt, now));
+                    changed = true;
+                }
                 return new KeyAnswer { Granted = true, GrantedAt = held.Since };
             }
             if (held.Attempt > claim.Attempt)
@@ -62,7 +73,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
                 ahead++;
         }
         var free = Limit == int.MaxValue ? int.MaxValue : Limit - state.Holders.Count - ahead;
-        var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - ahead : int.MaxValue;
+        var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - Reserved - ahead : int.MaxValue;
         changed = true;
         if (free > 0 && rateFree > 0)
         {
@@ -76,7 +87,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
         AddWaiter(claim, now);
         if (free <= 0 && Limit - state.Holders.Count <= 0)
             return new KeyAnswer { Granted = false, Reason = $"waiting for {key}: {state.Holders.Count} of {Limit} held by {Holders()}" };
-        if (rateFree <= 0 && Rate is { } full && NextRateSlot(now, ahead) is { } eligible)
+        if (rateFree <= 0 && Rate is { } full && NextRateSlot(now, Reserved + ahead) is { } eligible)
             return new KeyAnswer
             {
                 Granted = false,
@@ -129,16 +140,14 @@ public sealed class KeyBook(string key, FlowKeyState state)
             retell.Add(job);
         }
         var free = Limit == int.MaxValue ? int.MaxValue : Limit - state.Holders.Count;
-        var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count : int.MaxValue;
+        var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - Reserved : int.MaxValue;
         var room = Math.Min(free, rateFree);
         handed = [];
         while (room > 0 && state.Waiters.Count > 0)
         {
             var waiter = state.Waiters[0];
             state.Waiters.RemoveAt(0);
-            state.Holders[waiter.Job] = new HeldSlot(waiter.Attempt, now);
-            if (Rate is not null)
-                state.RateLog.Add(new RateEntry(waiter.Job, waiter.Attempt, now));
+            state.Holders[waiter.Job] = new HeldSlot(waiter.Attempt, now, Pending: Rate is not null);
             _pending[waiter.Job] = now + grace;
             handed.Add(waiter);
             room--;
@@ -146,7 +155,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
         }
         foreach (var until in _pending.Values)
             nextCheck = nextCheck is { } at && at < until ? at : until;
-        if (rateFree <= 0 && state.Waiters.Count > 0 && NextRateSlot(now, 0) is { } slot)
+        if (rateFree <= 0 && state.Waiters.Count > 0 && NextRateSlot(now, Reserved) is { } slot)
             nextCheck = nextCheck is { } at && at < slot ? at : slot;
         return retell;
     }

@@ -119,9 +119,11 @@ public sealed class KeyBookTests
         Assert.Empty(none);
         Assert.Equal(T0.AddSeconds(60), next);
         // Exactly one window after the first start, that start has left the window (t - 60 s, t]: the slot is handed
-        // over then, and counted from then.
-        Assert.Single(Handed(book, T0.AddSeconds(60)));
-        Assert.Equal(T0.AddSeconds(60), book.State.RateLog[^1].At);
+        // over then and kept from newcomers; the start counts from when the job comes back for it.
+        var handed = Assert.Single(Handed(book, T0.AddSeconds(60)));
+        Assert.False(Claim(book, Claim(JobId.New()), T0.AddSeconds(60.5)).Granted);
+        Assert.Equal(T0.AddSeconds(61), Claim(book, Claim(handed, queuedAt: 0), T0.AddSeconds(61)).GrantedAt);
+        Assert.Equal(T0.AddSeconds(61), book.State.RateLog[^1].At);
     }
 
     [Fact]
