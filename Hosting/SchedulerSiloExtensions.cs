@@ -62,8 +62,8 @@ public static class SchedulerSiloExtensions
     /// <summary>
     /// Registers a storage profile's <paramref name="store"/> under each part its consumers take (<see cref="IJobStore"/>,
     /// <see cref="IJobLogStore"/>, <see cref="IDeadLetterStore"/>, <see cref="IWorkflowStore"/>, <see cref="IScheduleStore"/>,
-    /// <see cref="IRetentionStore"/>), and the grain storage of
-    /// job and workflow grains over it. The first store registered is the one used.
+    /// <see cref="IRetentionStore"/>, <see cref="IFlowKeyStore"/>), and the grain storage of
+    /// job, workflow and key grains over it. The first store registered is the one used.
     /// </summary>
     public static IServiceCollection AddSchedulerStore(this IServiceCollection services, Func<IServiceProvider, ISchedulerStore> store)
     {
@@ -76,11 +76,13 @@ public static class SchedulerSiloExtensions
         services.TryAddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IScheduleStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IRetentionStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        services.TryAddSingleton<IFlowKeyStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         return services.AddJobGrainStorage();
     }
 
     /// <summary>
-    /// Adds the grain storage of job and workflow grains (<see cref="JobGrainStorage"/> and <see cref="WorkflowGrainStorage"/>,
+    /// Adds the grain storage of job, workflow and key grains (<see cref="JobGrainStorage"/>, <see cref="WorkflowGrainStorage"/>
+    /// and <see cref="FlowKeyGrainStorage"/>,
     /// over the registered stores, and the <see cref="LegacyState"/> if the profile registered one), and the
     /// <see cref="JobSubmitter"/> that job grains and their storage use. Idempotent.
     /// </summary>
@@ -99,6 +101,8 @@ public static class SchedulerSiloExtensions
         services.TryAddKeyedSingleton<IGrainStorage>(WorkflowGrainStorage.ProviderName, (sp, _) => new WorkflowGrainStorage(
             sp.GetRequiredService<IWorkflowStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<LegacyState>()));
+        services.TryAddKeyedSingleton<IGrainStorage>(FlowKeyGrainStorage.ProviderName, (sp, _) => new FlowKeyGrainStorage(
+            sp.GetRequiredService<IFlowKeyStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<LegacyState>()));
         return services;
     }
 

@@ -5,8 +5,9 @@ namespace Scheduler;
 
 /// <summary>
 /// One concurrency key, keyed by the key itself: its limit, the jobs holding it (each with its attempt number), the
-/// jobs waiting for it in priority order and its rate log. Job grains take and give back its slots; it wakes its best
-/// waiter when a slot frees. Only jobs that name the key ever call it.
+/// jobs waiting for it in priority order and its rate log. Job grains take and give back its slots; when a slot frees it
+/// hands it to its best waiter and puts that job back in its queue. Only jobs that name the key ever call it. Claims
+/// and releases interleave, so that the changes of many share one stored write.
 /// </summary>
 [Alias("scheduler.IFlowKeyGrain")]
 public interface IFlowKeyGrain : IGrainWithStringKey
@@ -15,16 +16,23 @@ public interface IFlowKeyGrain : IGrainWithStringKey
     /// Takes a slot for one attempt of a job, or, when the key is full or over its rate, records the job as a waiter
     /// (woken through <see cref="IJobGrain.Wake"/> when its turn comes) and says why it waits.
     /// </summary>
-    [Alias("TryAcquire")]
+    [Alias("TryAcquire"), AlwaysInterleave]
     Task<KeyAnswer> TryAcquire(KeyClaim claim);
 
     /// <summary>
     /// Gives back the slot of attempt <paramref name="attempt"/>; a release for any other attempt is ignored (fenced).
-    /// <paramref name="started"/> false: the attempt never started (another key was full), so its start is not counted
-    /// against the rate limit.
+    /// <paramref name="started"/> false: the attempt never started (another key was full, or the job was cancelled
+    /// while it waited), so its start is not counted against the rate limit, and the job no longer waits for the key.
     /// </summary>
-    [Alias("Release")]
+    [Alias("Release"), AlwaysInterleave]
     Task Release(JobId job, int attempt, bool started);
+
+    /// <summary>
+    /// The job ended while it waited (cancelled): it leaves the line, and gives back the slot handed to attempt
+    /// <paramref name="attempt"/> if it had one.
+    /// </summary>
+    [Alias("Withdraw"), AlwaysInterleave]
+    Task Withdraw(JobId job, int attempt);
 
     /// <summary>Changes the key's settings at runtime; they win over configuration and jobs' own limits.</summary>
     [Alias("Set")]
@@ -49,6 +57,10 @@ public sealed record KeyClaim
     [Id(3)] public required long QueuedAt { get; init; }
     /// <summary>The limit the job asks for (null: 1), used when the key has no configured limit.</summary>
     [Id(4)] public int? Limit { get; init; }
+    /// <summary>The job's queue shard ("queue/index"): where the key puts the job back when its turn comes (null: the job does it when woken).</summary>
+    [Id(5)] public string? Shard { get; init; }
+    /// <summary>The job's size hint in its shard (see <see cref="QueueEntry.SizeHint"/>).</summary>
+    [Id(6)] public long SizeHint { get; init; }
 }
 
 /// <summary>What a key answers a claim.</summary>

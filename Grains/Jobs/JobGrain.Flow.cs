@@ -15,6 +15,9 @@ public sealed partial class JobGrain
     // What the job waits for, for its status. Memory only: set again by its next claim if the activation is collected.
     private string? _waitingFor;
 
+    // The attempt whose keys are being claimed (0: none): it holds the keys granted so far, though not Running yet.
+    private int _claiming;
+
     private static ImmutableArray<ConcurrencyKey> KeysOf(JobRequest request) =>
         request.Concurrency.IsDefaultOrEmpty ? [] : [.. request.Concurrency.OrderBy(k => k.Key, StringComparer.Ordinal)];
 
@@ -27,7 +30,20 @@ public sealed partial class JobGrain
     /// </summary>
     private async Task<DateTimeOffset?> AcquireKeysAsync(int attempt)
     {
-        var entry = Job.QueuedAs(Id).Entry;
+        _claiming = attempt;
+        try
+        {
+            return await ClaimKeysAsync(attempt);
+        }
+        finally
+        {
+            _claiming = 0;
+        }
+    }
+
+    private async Task<DateTimeOffset?> ClaimKeysAsync(int attempt)
+    {
+        var (shard, entry) = Job.QueuedAs(Id);
         var keys = Job.Keys.IsDefault ? [] : Job.Keys;
         var taken = new List<ConcurrencyKey>(keys.Length);
         var at = DateTimeOffset.MinValue;
@@ -42,6 +58,8 @@ public sealed partial class JobGrain
                     Priority = Job.Priority,
                     QueuedAt = entry.EnqueuedAtTicks,
                     Limit = key.Limit,
+                    Shard = shard,
+                    SizeHint = entry.SizeHint,
                 });
                 if (!answer.Granted)
                 {
@@ -160,7 +178,26 @@ public sealed partial class JobGrain
         return true;
     }
 
-    public Task<bool> HoldsKeys(int attempt) => Task.FromResult(Job.State == JobState.Running && Job.Attempt == attempt);
+    public Task<bool> HoldsKeys(int attempt) =>
+        Task.FromResult(Job.State == JobState.Running && Job.Attempt == attempt || _claiming != 0 && _claiming == attempt);
+
+    /// <summary>A job that ends while it waits (cancelled) leaves its keys' lines, and gives back a slot handed to it meanwhile.</summary>
+    private async Task WithdrawKeysAsync()
+    {
+        var attempt = Job.Attempt + 1;
+        await Task.WhenAll(Job.Keys.Select(async key =>
+        {
+            try
+            {
+                await KeyGrain(key.Key).Withdraw(Id, attempt);
+            }
+            catch (Exception e)
+            {
+                // The key tells a job handed a slot again after a while, and drops it when the job no longer waits.
+                LogReleaseFailed(logger, e, Id, attempt, key.Key);
+            }
+        }));
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} could not give back key {Key}; trying again")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, JobId jobId, int attempt, string key);

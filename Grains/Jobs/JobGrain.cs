@@ -420,8 +420,12 @@ public sealed partial class JobGrain(
     private async Task MoveAsync(JobState to, DateTimeOffset now)
     {
         var ended = Job.State == JobState.Running && to != JobState.Running;
-        var gaveUp = Job.State == JobState.Queued && to.IsFinal() ? ExclusiveScopes.Of(Job.Exclusive, Job.Queue) : null;
+        var gaveUp = Job.State == JobState.Queued && to.IsFinal();
         Move(to, now);
+        // Every end of an attempt passes here (outcome, lost lease, cancellation): its slots go with it, while its end
+        // is written. The attempt's run is over either way (its handler returned, or its lease ran out), and should
+        // the write fail, the attempt is still fenced: a late report or a later release of it is ignored.
+        var releasing = ended && Job.IsControlled ? ReleaseAllAsync(started: true) : Task.CompletedTask;
         try
         {
             await WriteAsync();
@@ -431,13 +435,19 @@ public sealed partial class JobGrain(
             await ReleaseAllAsync(started: false);
             throw;
         }
-        // Every end of an attempt passes here (outcome, lost lease, cancellation): its slots go with it.
-        if (ended && Job.IsControlled)
-            await ReleaseAllAsync(started: true);
-        // An exclusive job that ends before it ran (cancelled while it waited) frees its scope's barrier, or its place
-        // behind it, now rather than at the scope's next check of its holder.
-        else if (gaveUp is not null)
-            await ReleaseScopeAsync(gaveUp, 0);
+        finally
+        {
+            await releasing;
+        }
+        if (gaveUp)
+        {
+            // A job that ends before it ran (cancelled while it waited) leaves its keys' lines, and an exclusive job
+            // frees its scope's barrier (or its place behind it), now rather than at the next check of its holder.
+            if (!Job.Keys.IsDefaultOrEmpty)
+                await WithdrawKeysAsync();
+            if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
+                await ReleaseScopeAsync(scope, 0);
+        }
     }
 
     private void Move(JobState to, DateTimeOffset now)

@@ -7,22 +7,23 @@ using Scheduler.Storage;
 namespace Scheduler.Limits;
 
 /// <summary>
-/// One concurrency key (see <see cref="IFlowKeyGrain"/>). Its holders and waiters are stored before it answers, so
-/// they survive its deactivation and its silo's death; a new activation wakes its waiters again (a job told twice
-/// costs one refused claim). Jobs come back through their queue when woken: this grain never starts anything.
+/// One concurrency key (see <see cref="IFlowKeyGrain"/>). Its holders and waiters are stored before it answers (its row
+/// in <c>scheduler_flow_keys</c>, group-committed with other keys and jobs), so they survive its deactivation and its
+/// silo's death. A freed slot is handed to the best waiter in the same write, and the key puts that job back in its
+/// queue; the job starts when a worker pulls it: this grain never starts anything.
 /// </summary>
 public sealed partial class FlowKeyGrain(
-    [PersistentState(FlowKeyGrain.StateName, SchedulerStorage.ProviderName)] IPersistentState<FlowKeyState> state,
+    [PersistentState(FlowKeyGrain.StateName, FlowKeyGrainStorage.ProviderName)] IPersistentState<FlowKeyState> state,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
     ILogger<FlowKeyGrain> logger) : Grain, IFlowKeyGrain, IRemindable
 {
-    /// <summary>The grain storage state name of keys (unique, so no other grain type shares its rows).</summary>
+    /// <summary>The state name of keys; also what they used in the Orleans grain storage before schema version 11.</summary>
     public const string StateName = "flowkey";
 
     private const string ReminderName = "flowkey";
 
-    /// <summary>How long a woken job may take to come back through its queue before it is told again (its slot stays kept).</summary>
+    /// <summary>How long a job handed a slot may take to come back through its queue before it is told again (the slot stays its own).</summary>
     public static readonly TimeSpan WakeGrace = TimeSpan.FromSeconds(10);
 
     /// <summary>A holder older than this is checked against its job grain on the key's reminder tick (a lost release).</summary>
@@ -35,8 +36,11 @@ public sealed partial class FlowKeyGrain(
     private DateTimeOffset? _pumpAt;
     private bool _reminderArmed;
     private bool _reminderArming;
-    // Answers of wakes sent without waiting, applied in the next pump turn (never in between another call's awaits).
+    // Answers of wakes sent without waiting, applied by the next pump.
     private readonly List<(JobId Job, bool? Wants)> _wakeAnswers = [];
+    // The write in flight, and the one that will carry the changes made meanwhile (see WriteAsync).
+    private Task _lastWrite = Task.CompletedTask;
+    private Task? _nextWrite;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -44,7 +48,11 @@ public sealed partial class FlowKeyGrain(
     {
         _book = new KeyBook(Key, state.State);
         ApplySettings();
-        // A fresh activation does not know whom the last one woke: wake again whoever's turn it is.
+        // A fresh activation does not know which holders the last one handed a slot to and never reached (it died
+        // first): once those had time to come back, it checks its holders against their jobs. It serves its waiters.
+        if (_book.State.Holders.Count > 0)
+            this.RegisterGrainTimer(static (self, _) => self.AuditOnActivationAsync(), this,
+                new GrainTimerCreationOptions { DueTime = WakeGrace, Period = Timeout.InfiniteTimeSpan });
         if (_book.State.Waiters.Count > 0)
             SchedulePump(TimeSpan.Zero);
         return Task.CompletedTask;
@@ -56,14 +64,14 @@ public sealed partial class FlowKeyGrain(
 
     public async Task<KeyAnswer> TryAcquire(KeyClaim claim)
     {
-        var answer = _book.Claim(claim, time.GetUtcNow());
-        await WriteAsync();
+        var answer = _book.Claim(claim, time.GetUtcNow(), out var changed);
+        if (Pump() | changed)
+            await WriteAsync();
         if (!answer.Granted)
             LogWaiting(logger, claim.Job, Key, answer.Reason);
         // Not awaited: a reminder service on a dying silo can take a call timeout to answer, and claims must not wait.
         if (!_reminderArmed && !_reminderArming && !_book.IsIdle)
             _ = ArmReminderAsync();
-        Pump();
         return answer;
     }
 
@@ -74,8 +82,17 @@ public sealed partial class FlowKeyGrain(
             LogStaleRelease(logger, job, attempt, Key);
             return;
         }
-        await WriteAsync();
+        // The freed slot goes to the next waiter in the same write (see Pump).
         Pump();
+        await WriteAsync();
+    }
+
+    public async Task Withdraw(JobId job, int attempt)
+    {
+        if (!_book.Withdraw(job, attempt))
+            return;
+        Pump();
+        await WriteAsync();
     }
 
     public async Task<KeyStatus> Set(KeySettings settings)
@@ -84,31 +101,62 @@ public sealed partial class FlowKeyGrain(
             throw new ArgumentException(problem, nameof(settings));
         state.State.Runtime = settings;
         ApplySettings();
+        Pump();
         await WriteAsync();
         await GrainFactory.GetGrain<IFlowKeyDirectoryGrain>(0).Add(Key);
-        Pump();
         return _book.ToStatus(Source, time.GetUtcNow());
     }
 
-    public Task<KeyStatus> GetStatus() => Task.FromResult(_book.ToStatus(Source, time.GetUtcNow()));
-
-    /// <summary>Wakes whoever's turn it is; each woken job goes back to its queue and claims again.</summary>
-    private void Pump()
+    public async Task<KeyStatus> GetStatus()
     {
+        // What is stored, not changes still on their way to storage.
+        await (_nextWrite ?? _lastWrite).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        return _book.ToStatus(Source, time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Hands freed slots to the best waiters and puts them back in their queues; tells again those handed a slot that
+    /// have not come back. Returns whether the state changed: the caller stores it before its turn ends, so a handed
+    /// job's claim (which waits for this turn) finds the hand-off stored. The jobs are told before the write, so the
+    /// write and their way back through the queue overlap.
+    /// </summary>
+    private bool Pump()
+    {
+        var now = time.GetUtcNow();
+        var changed = false;
         foreach (var (job, wants) in _wakeAnswers)
-        {
-            if (wants != true)
-                _book.WakeFailed(job, stillWaiting: wants is null);
-        }
-        var retry = _wakeAnswers.Any(a => a.Wants is null);
+            changed |= _book.Told(job, wants, now + WakeRetryDelay);
         _wakeAnswers.Clear();
-        var woken = _book.Pump(time.GetUtcNow(), WakeGrace, out var next);
-        foreach (var job in woken)
+        var retell = _book.Pump(now, WakeGrace, out var handed, out var next, out var pumped);
+        foreach (var waiter in handed)
+            LogHanded(logger, Key, waiter.Job, waiter.Attempt);
+        foreach (var job in retell)
+            LogRetell(logger, Key, job);
+        // Straight back to the job's queue shard, one call per shard; a job that gave no shard is woken instead.
+        foreach (var group in handed.Where(w => w.Shard is not null).GroupBy(w => w.Shard!, StringComparer.Ordinal))
+            _ = RequeueAsync(group.Key, [.. group]);
+        foreach (var waiter in handed.Where(w => w.Shard is null))
+            _ = WakeAsync(waiter.Job);
+        foreach (var job in retell)
             _ = WakeAsync(job);
-        if (retry)
-            SchedulePump(WakeRetryDelay);
         if (next is { } at)
-            SchedulePump(at - time.GetUtcNow());
+            SchedulePump(at - now);
+        return changed | pumped;
+    }
+
+    private async Task RequeueAsync(string shard, WaitingJob[] jobs)
+    {
+        try
+        {
+            await GrainFactory.Reference<IQueueShardGrain>(shard)
+                .Enqueue([.. jobs.Select(w => new QueueEntry(w.Job, w.Priority, w.QueuedAt, w.SizeHint))]);
+        }
+        catch (Exception e)
+        {
+            LogRequeueFailed(logger, e, shard, Key);
+            foreach (var waiter in jobs)
+                _ = WakeAsync(waiter.Job);
+        }
     }
 
     private async Task WakeAsync(JobId job)
@@ -116,14 +164,14 @@ public sealed partial class FlowKeyGrain(
         bool? wants;
         try
         {
-            wants = await GrainFactory.GetGrain<IJobGrain>(job.Value).Wake(Key);
+            wants = await GrainFactory.Reference<IJobGrain>(job.Value).Wake(Key);
         }
         catch (Exception e)
         {
             LogWakeFailed(logger, e, job, Key);
             wants = null;
         }
-        if (wants == true)
+        if (wants == true && !_book.IsPending(job))
             return;
         _wakeAnswers.Add((job, wants));
         SchedulePump(TimeSpan.Zero);
@@ -144,11 +192,17 @@ public sealed partial class FlowKeyGrain(
             _pumpTimer.Change(due, Timeout.InfiniteTimeSpan);
     }
 
-    private Task OnPumpTimer()
+    private async Task AuditOnActivationAsync()
+    {
+        if (await AuditHoldersAsync(WakeGrace) | Pump())
+            await WriteAsync();
+    }
+
+    private async Task OnPumpTimer()
     {
         _pumpAt = null;
-        Pump();
-        return Task.CompletedTask;
+        if (Pump())
+            await WriteAsync();
     }
 
     /// <summary>
@@ -182,18 +236,26 @@ public sealed partial class FlowKeyGrain(
             if (await this.GetReminder(ReminderName) is { } reminder)
                 await this.UnregisterReminder(reminder);
             _reminderArmed = false;
-            DeactivateOnIdle();
+            // A claim may have come in meanwhile (claims interleave).
+            if (!_book.IsIdle)
+                _ = ArmReminderAsync();
+            else
+                DeactivateOnIdle();
             return;
         }
-        await AuditHoldersAsync();
-        Pump();
+        if (await AuditHoldersAsync(AuditAge) | Pump())
+            await WriteAsync();
     }
 
-    /// <summary>A holder whose job no longer runs that attempt lost its release (its key was unreachable): free it.</summary>
-    private async Task AuditHoldersAsync()
+    /// <summary>
+    /// A holder whose job no longer runs that attempt lost its release (its key was unreachable), or was handed the
+    /// slot by an activation that died before the job came back: free it, and wake the job in case it still waits.
+    /// Returns whether any was freed.
+    /// </summary>
+    private async Task<bool> AuditHoldersAsync(TimeSpan minAge)
     {
         var now = time.GetUtcNow();
-        var old = state.State.Holders.Where(h => now - h.Value.Since > AuditAge).ToList();
+        var old = state.State.Holders.Where(h => now - h.Value.Since >= minAge && !_book.IsPending(h.Key)).ToList();
         var freed = false;
         foreach (var (job, held) in old)
         {
@@ -211,10 +273,10 @@ public sealed partial class FlowKeyGrain(
             {
                 LogLeakFreed(logger, job, held.Attempt, Key);
                 freed = true;
+                _ = WakeAsync(job);
             }
         }
-        if (freed)
-            await WriteAsync();
+        return freed;
     }
 
     private TimeSpan ReminderPeriod
@@ -227,10 +289,35 @@ public sealed partial class FlowKeyGrain(
     }
 
     /// <summary>
-    /// Stores the state; on failure (storage down, or another activation wrote meanwhile) this activation is dropped,
-    /// so the next call reloads what is stored instead of answering from memory that is ahead of it.
+    /// Stores the state as it is now, before the caller answers. Claims and releases interleave (their changes are made
+    /// at once, without an await in between), so a key with many callers is not one storage round trip per call: every
+    /// change made while a write is in flight rides on the next one, and one write at a time goes to storage.
     /// </summary>
-    private async Task WriteAsync()
+    private Task WriteAsync()
+    {
+        if (_nextWrite is { } next)
+            return next;
+        if (_lastWrite.IsCompleted)
+            return _lastWrite = WriteNowAsync();
+        return _nextWrite = WriteAfterAsync(_lastWrite);
+    }
+
+    private async Task WriteAfterAsync(Task previous)
+    {
+        // Its outcome is its own callers' concern: this write carries everything since, and replaces it if it failed.
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        // Changes from here on need the write after this one (the state is serialized as the write starts).
+        _nextWrite = null;
+        var write = WriteNowAsync();
+        _lastWrite = write;
+        await write;
+    }
+
+    /// <summary>
+    /// On failure (storage down, or another activation wrote meanwhile) this activation is dropped, so the next call
+    /// reloads what is stored instead of answering from memory that is ahead of it.
+    /// </summary>
+    private async Task WriteNowAsync()
     {
         try
         {
@@ -243,11 +330,20 @@ public sealed partial class FlowKeyGrain(
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Key {Key}: handed a slot to job {JobId} for attempt {Attempt}")]
+    private static partial void LogHanded(ILogger logger, string key, JobId jobId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Key {Key}: job {JobId} was handed a slot and is not back yet; telling it again")]
+    private static partial void LogRetell(ILogger logger, string key, JobId jobId);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} waits for key {Key}: {Reason}")]
     private static partial void LogWaiting(ILogger logger, JobId jobId, string key, string? reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId}: ignored release of key {Key} by attempt {Attempt}, which does not hold it")]
     private static partial void LogStaleRelease(ILogger logger, JobId jobId, int attempt, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key {Key}: could not put the jobs handed a slot back in queue shard {Shard}; waking them instead")]
+    private static partial void LogRequeueFailed(ILogger logger, Exception exception, string shard, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not reach it for key {Key}; trying again")]
     private static partial void LogWakeFailed(ILogger logger, Exception exception, JobId jobId, string key);

@@ -16,17 +16,26 @@ public sealed class FlowKeyState
     [Id(4)] public int? JobLimit { get; set; }
 }
 
-/// <summary>One attempt's slot.</summary>
+/// <summary>
+/// One attempt's slot. <see cref="Pending"/>: handed to the job by a rate-limited key and not claimed yet; its start
+/// is counted (and <see cref="Since"/> set) when the job claims it, and until then it keeps a place in the rate window.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.HeldSlot")]
-public sealed record HeldSlot([property: Id(0)] int Attempt, [property: Id(1)] DateTimeOffset Since);
+public sealed record HeldSlot([property: Id(0)] int Attempt, [property: Id(1)] DateTimeOffset Since, [property: Id(2)] bool Pending = false);
 
-/// <summary>One waiting job and its place.</summary>
+/// <summary>
+/// One waiting job and its place; <see cref="Attempt"/> is the attempt it claimed for (the one a slot handed to it
+/// belongs to), <see cref="Shard"/> and <see cref="SizeHint"/> where to put it back in its queue (null shard: by waking it).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.WaitingJob")]
 public sealed record WaitingJob(
     [property: Id(0)] JobId Job,
     [property: Id(1)] int Priority,
     [property: Id(2)] long QueuedAt,
-    [property: Id(3)] DateTimeOffset Since)
+    [property: Id(3)] DateTimeOffset Since,
+    [property: Id(4)] int Attempt = 0,
+    [property: Id(5)] string? Shard = null,
+    [property: Id(6)] long SizeHint = 0)
 {
     /// <summary>Higher priority first, then the older, then by id (so the order is total).</summary>
     public static int Compare(WaitingJob a, WaitingJob b)

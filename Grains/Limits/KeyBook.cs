@@ -2,11 +2,14 @@ namespace Scheduler.Limits;
 
 /// <summary>
 /// The rules of one key over its state, without I/O (the key grain stores and wakes): who may take a slot now, who
-/// waits and why, whose turn it is. Woken waiters (told their turn came, on their way back) are kept in memory.
+/// waits and why, whose turn it is. When a slot frees, it is handed to the best waiter at once (the waiter becomes a
+/// holder for the attempt it claimed for), so the release and the grant are one stored change, and the job's claim
+/// when it comes back only confirms it. Which holders were handed a slot and are not back yet is kept in memory.
 /// </summary>
 public sealed class KeyBook(string key, FlowKeyState state)
 {
-    private readonly Dictionary<JobId, DateTimeOffset> _woken = [];
+    // Holders handed a slot while they waited that have not claimed it yet, and when to tell them again.
+    private readonly Dictionary<JobId, DateTimeOffset> _pending = [];
 
     public FlowKeyState State => state;
 
@@ -18,41 +21,60 @@ public sealed class KeyBook(string key, FlowKeyState state)
     /// <summary>The concurrency limit in force; <see cref="int.MaxValue"/>: none (a key with only a rate).</summary>
     public int Limit => Settings?.Limit ?? state.JobLimit ?? (Rate is null ? 1 : int.MaxValue);
 
-    public bool IsWoken(JobId job) => _woken.ContainsKey(job);
+    /// <summary>Whether <paramref name="job"/> was handed a slot and has not claimed it yet.</summary>
+    public bool IsPending(JobId job) => _pending.ContainsKey(job);
 
     public bool IsIdle => state.Holders.Count == 0 && state.Waiters.Count == 0;
 
+    // Rate slots handed to jobs that have not claimed them yet (stored, so a new activation counts them too).
+    private int Reserved => Rate is null ? 0 : state.Holders.Values.Count(h => h.Pending);
+
     /// <summary>
     /// Decides a claim at <paramref name="now"/>: grants it (recording the holder and, with a rate, the start), or
-    /// records the job as a waiter and says why. The caller stores the state either way.
+    /// records the job as a waiter and says why. A job claiming the slot handed to it is granted without a change.
+    /// <paramref name="changed"/>: whether the state changed, so the caller must store it.
     /// </summary>
-    public KeyAnswer Claim(KeyClaim claim, DateTimeOffset now)
+    public KeyAnswer Claim(KeyClaim claim, DateTimeOffset now, out bool changed)
     {
-        Prune(now);
+        changed = Prune(now);
         if (state.Holders.TryGetValue(claim.Job, out var held))
         {
             if (held.Attempt == claim.Attempt)
+            {
+                _pending.Remove(claim.Job);
+                if (held.Pending)
+                {
+                    // A rate-limited start counts from now, as the job starts, not from when the slot was handed over.
+                    state.Holders[claim.Job] = held = new HeldSlot(held.Attempt, now);
+                    if (Rate is not null)
+                        state.RateLog.Add(new RateEntry(claim.Job, held.Attempt, now));
+                    changed = true;
+                }
                 return new KeyAnswer { Granted = true, GrantedAt = held.Since };
+            }
             if (held.Attempt > claim.Attempt)
                 return new KeyAnswer { Granted = false, Reason = $"attempt {claim.Attempt} is older than attempt {held.Attempt}, which holds {key}" };
             // An older attempt's release was lost: the job grain asks for a new attempt only once the old one ended.
             state.Holders.Remove(claim.Job);
+            _pending.Remove(claim.Job);
+            changed = true;
         }
-        if (claim.Limit is { } limit)
+        if (claim.Limit is { } limit && state.JobLimit != limit)
+        {
             state.JobLimit = limit;
+            changed = true;
+        }
 
-        var woken = _woken.Remove(claim.Job);
-        var reserved = _woken.Count;
+        // Better waiters come first: a newcomer takes a slot only if it leaves one for each of them.
         var ahead = 0;
         foreach (var waiter in state.Waiters)
         {
-            if (waiter.Job != claim.Job && !_woken.ContainsKey(waiter.Job) && Compare(waiter, claim) < 0)
+            if (waiter.Job != claim.Job && Compare(waiter, claim) < 0)
                 ahead++;
         }
-        // A woken waiter's slot was kept for it; anyone else leaves room for the woken and for better waiters.
-        var before = woken ? 0 : reserved + ahead;
-        var free = Limit == int.MaxValue ? int.MaxValue : Limit - state.Holders.Count - before;
-        var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - before : int.MaxValue;
+        var free = Limit == int.MaxValue ? int.MaxValue : Limit - state.Holders.Count - ahead;
+        var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - Reserved - ahead : int.MaxValue;
+        changed = true;
         if (free > 0 && rateFree > 0)
         {
             state.Holders[claim.Job] = new HeldSlot(claim.Attempt, now);
@@ -65,14 +87,14 @@ public sealed class KeyBook(string key, FlowKeyState state)
         AddWaiter(claim, now);
         if (free <= 0 && Limit - state.Holders.Count <= 0)
             return new KeyAnswer { Granted = false, Reason = $"waiting for {key}: {state.Holders.Count} of {Limit} held by {Holders()}" };
-        if (rateFree <= 0 && Rate is { } full && NextRateSlot(now, before) is { } eligible)
+        if (rateFree <= 0 && Rate is { } full && NextRateSlot(now, Reserved + ahead) is { } eligible)
             return new KeyAnswer
             {
                 Granted = false,
                 EligibleAt = eligible,
                 Reason = $"waiting for {key}: rate limit of {full.Count} starts per {FlowKeys.Describe(full.Window)} reached; next start at {eligible:O}",
             };
-        return new KeyAnswer { Granted = false, Reason = $"waiting for {key}: {before} job{(before == 1 ? "" : "s")} ahead of it" };
+        return new KeyAnswer { Granted = false, Reason = $"waiting for {key}: {ahead} job{(ahead == 1 ? "" : "s")} ahead of it" };
     }
 
     /// <summary>Gives back attempt <paramref name="attempt"/>'s slot; false when that attempt holds none (a stale release).</summary>
@@ -81,55 +103,84 @@ public sealed class KeyBook(string key, FlowKeyState state)
         if (!state.Holders.TryGetValue(job, out var held) || held.Attempt != attempt)
             return false;
         state.Holders.Remove(job);
+        _pending.Remove(job);
         if (!started)
             state.RateLog.RemoveAll(e => e.Job == job && e.Attempt == attempt);
         return true;
     }
 
     /// <summary>
-    /// Whose turn it is at <paramref name="now"/>: marks the best waiters woken, as many as there is room for, and
-    /// returns them, with the woken ones that have not come back within <paramref name="grace"/> (told again). <paramref name="nextCheck"/>: when to look again (a woken waiter's grace ends or a rate slot frees).
+    /// The job no longer wants the key (it ended while it waited): drops it from the waiters, and gives back the slot
+    /// handed to attempt <paramref name="attempt"/> if it had one. False when nothing changed.
     /// </summary>
-    public List<JobId> Pump(DateTimeOffset now, TimeSpan grace, out DateTimeOffset? nextCheck)
+    public bool Withdraw(JobId job, int attempt)
     {
-        Prune(now);
+        var changed = state.Waiters.RemoveAll(w => w.Job == job) > 0;
+        return Release(job, attempt, started: false) || changed;
+    }
+
+    /// <summary>
+    /// Whose turn it is at <paramref name="now"/>: hands each free slot to the best waiter (returned in
+    /// <paramref name="handed"/>, to be put back in their queues), and returns the holders handed a slot that have not
+    /// come back within <paramref name="grace"/> (to be told again). <paramref name="nextCheck"/>: when to look again
+    /// (a grace ends or a rate slot frees). <paramref name="changed"/>: whether the stored state changed.
+    /// </summary>
+    public List<JobId> Pump(DateTimeOffset now, TimeSpan grace, out List<WaitingJob> handed, out DateTimeOffset? nextCheck, out bool changed)
+    {
+        changed = Prune(now);
         nextCheck = null;
-        var woken = new List<JobId>();
-        foreach (var (job, until) in _woken.ToList())
+        var retell = new List<JobId>();
+        foreach (var (job, until) in _pending.ToList())
         {
             if (until > now)
                 continue;
-            // Told and not back within the grace: tell it again. It may wait for a worker slot (a repeat costs a call
-            // the queue ignores), or the activation that was told may have died before it reached its queue.
-            _woken[job] = now + grace;
-            woken.Add(job);
+            // Handed a slot and not back within the grace: tell it again. It may wait for a worker slot (a repeat costs
+            // a call the queue ignores), or the way back to its queue may have been lost.
+            _pending[job] = now + grace;
+            retell.Add(job);
         }
-        var free = Limit == int.MaxValue ? int.MaxValue : Limit - state.Holders.Count - _woken.Count;
-        var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - _woken.Count : int.MaxValue;
+        var free = Limit == int.MaxValue ? int.MaxValue : Limit - state.Holders.Count;
+        var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - Reserved : int.MaxValue;
         var room = Math.Min(free, rateFree);
-        foreach (var waiter in state.Waiters)
+        handed = [];
+        while (room > 0 && state.Waiters.Count > 0)
         {
-            if (room <= 0)
-                break;
-            if (_woken.ContainsKey(waiter.Job))
-                continue;
-            _woken[waiter.Job] = now + grace;
-            woken.Add(waiter.Job);
+            var waiter = state.Waiters[0];
+            state.Waiters.RemoveAt(0);
+            state.Holders[waiter.Job] = new HeldSlot(waiter.Attempt, now, Pending: Rate is not null);
+            _pending[waiter.Job] = now + grace;
+            handed.Add(waiter);
             room--;
+            changed = true;
         }
-        foreach (var until in _woken.Values)
+        foreach (var until in _pending.Values)
             nextCheck = nextCheck is { } at && at < until ? at : until;
-        if (rateFree <= 0 && state.Waiters.Count > _woken.Count && NextRateSlot(now, _woken.Count) is { } slot)
+        if (rateFree <= 0 && state.Waiters.Count > 0 && NextRateSlot(now, Reserved) is { } slot)
             nextCheck = nextCheck is { } at && at < slot ? at : slot;
-        return woken;
+        return retell;
     }
 
-    /// <summary>A wake was not delivered (false: the job no longer waits, so it is dropped; null: it failed, so it is retried).</summary>
-    public void WakeFailed(JobId job, bool stillWaiting)
+    /// <summary>
+    /// What a job handed a slot answered when told again: true, it still comes; false, it no longer waits (cancelled,
+    /// finished), so its slot is given back; null, it could not be reached, so it is told again after <paramref name="retry"/>.
+    /// Nothing changes for a job that has claimed its slot meanwhile. Returns whether the stored state changed.
+    /// </summary>
+    public bool Told(JobId job, bool? wants, DateTimeOffset retry)
     {
-        _woken.Remove(job);
-        if (!stillWaiting)
-            state.Waiters.RemoveAll(w => w.Job == job);
+        if (!_pending.ContainsKey(job))
+        {
+            // Not handed a slot (a waiter woken by an older activation, or one without a slot): a job that no longer
+            // waits leaves the line.
+            return wants == false && state.Waiters.RemoveAll(w => w.Job == job) > 0;
+        }
+        if (wants is null)
+        {
+            _pending[job] = retry;
+            return false;
+        }
+        if (wants == true)
+            return false;
+        return state.Holders.TryGetValue(job, out var held) && Release(job, held.Attempt, started: false);
     }
 
     public KeyStatus ToStatus(string source, DateTimeOffset now)
@@ -142,19 +193,21 @@ public sealed class KeyBook(string key, FlowKeyState state)
             Source = source,
             Limit = Limit == int.MaxValue ? null : Limit,
             Holders = [.. state.Holders.OrderBy(h => h.Value.Since).Select(h => new KeyHolder(h.Key, h.Value.Attempt, h.Value.Since))],
-            Waiters = [.. state.Waiters.Select(w => new KeyWaiter(w.Job, w.Priority, w.Since, _woken.ContainsKey(w.Job)))],
+            Waiters = [.. state.Waiters.Select(w => new KeyWaiter(w.Job, w.Priority, w.Since, false))],
             RateWindowStarts = [.. window],
             NextRateSlotAt = Rate is { } r && window.Count >= r.Count ? window[window.Count - r.Count] + r.Window : null,
         };
     }
 
     /// <summary>Drops starts that have left the rate window (all of them when the key has no rate limit).</summary>
-    private void Prune(DateTimeOffset now)
+    private bool Prune(DateTimeOffset now)
     {
         if (Rate is not { } rate)
         {
+            if (state.RateLog.Count == 0)
+                return false;
             state.RateLog.Clear();
-            return;
+            return true;
         }
         var from = now - rate.Window;
         var old = 0;
@@ -162,6 +215,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
             old++;
         if (old > 0)
             state.RateLog.RemoveRange(0, old);
+        return old > 0;
     }
 
     /// <summary>When the window has room for one more start beyond <paramref name="reserved"/> promised ones.</summary>
@@ -182,7 +236,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
         var since = index >= 0 ? state.Waiters[index].Since : now;
         if (index >= 0)
             state.Waiters.RemoveAt(index);
-        var waiter = new WaitingJob(claim.Job, claim.Priority, claim.QueuedAt, since);
+        var waiter = new WaitingJob(claim.Job, claim.Priority, claim.QueuedAt, since, claim.Attempt, claim.Shard, claim.SizeHint);
         var at = state.Waiters.BinarySearch(waiter, Comparer<WaitingJob>.Create(WaitingJob.Compare));
         state.Waiters.Insert(at < 0 ? ~at : at, waiter);
     }

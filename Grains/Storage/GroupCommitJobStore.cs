@@ -3,7 +3,8 @@ namespace Scheduler.Storage;
 /// <summary>
 /// Group commit in front of another <see cref="ISchedulerStore"/>: concurrent <see cref="SaveAsync"/> calls (and,
 /// separately, <see cref="AppendLogAsync"/>, <see cref="ReadStatesAsync"/>, <see cref="SaveWorkflowsAsync"/>,
-/// <see cref="ReadWorkflowsAsync"/> and <see cref="SaveSchedulesAsync"/> calls) are merged into one call of the
+/// <see cref="ReadWorkflowsAsync"/>, <see cref="SaveSchedulesAsync"/>, <see cref="SaveFlowKeysAsync"/> and
+/// <see cref="ReadFlowKeysAsync"/> calls) are merged into one call of the
 /// inner store, so many callers share one transaction (or one query). Up to <see cref="MaxConcurrentBatches"/>
 /// batches of a kind are written at once; while they are, new calls accumulate, and the next writer free takes
 /// everything waiting (up to <see cref="MaxBatchRecords"/> records; one call's records are never split).
@@ -25,6 +26,8 @@ public sealed class GroupCommitJobStore : ISchedulerStore
     private readonly GroupCommitter<WorkflowRecord, IReadOnlyList<WorkflowId>> _workflowSaves;
     private readonly GroupCommitter<WorkflowId, IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> _workflowReads;
     private readonly GroupCommitter<ScheduleRecord, IReadOnlyList<string>> _scheduleSaves;
+    private readonly GroupCommitter<FlowKeyRecord, IReadOnlyList<string>> _flowKeySaves;
+    private readonly GroupCommitter<string, IReadOnlyDictionary<string, StoredFlowKey>> _flowKeyReads;
 
     /// <param name="inner">The store written to.</param>
     /// <param name="maxBatchRecords">Most records one merged call carries.</param>
@@ -50,6 +53,8 @@ public sealed class GroupCommitJobStore : ISchedulerStore
         _workflowSaves = new GroupCommitter<WorkflowRecord, IReadOnlyList<WorkflowId>>(inner.SaveWorkflowsAsync, maxBatchRecords, maxConcurrentBatches);
         _workflowReads = new GroupCommitter<WorkflowId, IReadOnlyDictionary<WorkflowId, StoredWorkflowState>>(inner.ReadWorkflowsAsync, maxBatchRecords, maxConcurrentBatches);
         _scheduleSaves = new GroupCommitter<ScheduleRecord, IReadOnlyList<string>>(inner.SaveSchedulesAsync, maxBatchRecords, maxConcurrentBatches);
+        _flowKeySaves = new GroupCommitter<FlowKeyRecord, IReadOnlyList<string>>(inner.SaveFlowKeysAsync, maxBatchRecords, maxConcurrentBatches);
+        _flowKeyReads = new GroupCommitter<string, IReadOnlyDictionary<string, StoredFlowKey>>(inner.ReadFlowKeysAsync, maxBatchRecords, maxConcurrentBatches);
     }
 
     /// <summary>Most records one merged call carries (a single larger call still goes alone, whole).</summary>
@@ -167,6 +172,33 @@ public sealed class GroupCommitJobStore : ISchedulerStore
         // The batch's conflicts, narrowed to this call's records.
         var mine = records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         return [.. conflicts.Where(mine.Contains)];
+    }
+
+    public async Task<IReadOnlyList<string>> SaveFlowKeysAsync(IReadOnlyList<FlowKeyRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+            return [];
+        var conflicts = await _flowKeySaves.EnqueueAsync(records, cancellationToken).ConfigureAwait(false);
+        if (conflicts.Count == 0)
+            return [];
+        var mine = records.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+        return [.. conflicts.Where(mine.Contains)];
+    }
+
+    public async Task<IReadOnlyDictionary<string, StoredFlowKey>> ReadFlowKeysAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+            return new Dictionary<string, StoredFlowKey>(StringComparer.Ordinal);
+        var found = await _flowKeyReads.EnqueueAsync(keys, cancellationToken).ConfigureAwait(false);
+        var mine = new Dictionary<string, StoredFlowKey>(keys.Count, StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            if (found.TryGetValue(key, out var state))
+                mine[key] = state;
+        }
+        return mine;
     }
 
     public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) =>

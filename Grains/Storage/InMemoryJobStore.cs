@@ -13,6 +13,7 @@ public sealed class InMemoryJobStore : ISchedulerStore
     private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new();
     private readonly ConcurrentDictionary<WorkflowId, WorkflowRecord> _workflows = new();
     private readonly ConcurrentDictionary<string, ScheduleRecord> _schedules = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FlowKeyRecord> _flowKeys = new(StringComparer.Ordinal);
     private readonly object _writeLock = new();
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
@@ -262,6 +263,36 @@ public sealed class InMemoryJobStore : ISchedulerStore
             }
         }
         return Task.FromResult<IReadOnlyList<WorkflowId>>(conflicts ?? []);
+    }
+
+    public Task<IReadOnlyList<string>> SaveFlowKeysAsync(IReadOnlyList<FlowKeyRecord> records, CancellationToken cancellationToken = default)
+    {
+        List<string>? conflicts = null;
+        lock (_writeLock)
+        {
+            foreach (var record in records)
+            {
+                var stored = _flowKeys.TryGetValue(record.Key, out var existing) ? existing.Version : 0;
+                if (record.Version != stored + 1)
+                {
+                    (conflicts ??= []).Add(record.Key);
+                    continue;
+                }
+                _flowKeys[record.Key] = record;
+            }
+        }
+        return Task.FromResult<IReadOnlyList<string>>(conflicts ?? []);
+    }
+
+    public Task<IReadOnlyDictionary<string, StoredFlowKey>> ReadFlowKeysAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        var found = new Dictionary<string, StoredFlowKey>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            if (_flowKeys.TryGetValue(key, out var row))
+                found[key] = new StoredFlowKey(row.Version, row.Data);
+        }
+        return Task.FromResult<IReadOnlyDictionary<string, StoredFlowKey>>(found);
     }
 
     public Task<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> ReadWorkflowsAsync(IReadOnlyList<WorkflowId> ids, CancellationToken cancellationToken = default)

@@ -8,7 +8,7 @@ namespace Scheduler.Storage;
 
 /// <summary>
 /// State stored before Scheduler's own rows held it: job state before schema version 4, workflow state before
-/// version 5. It lives in the Orleans grain storage (provider <see cref="SchedulerStorage.ProviderName"/>, table
+/// version 5, concurrency keys before version 11. It lives in the Orleans grain storage (provider <see cref="SchedulerStorage.ProviderName"/>, table
 /// <c>OrleansStorage</c> in the same database) under the state names the grains still use. Grain storage reads it
 /// from there only where a grain's own row lacks it; the grain's next write moves it into the row.
 /// Registered by the relational profiles only: nothing kept in memory outlives its process.
@@ -19,8 +19,9 @@ public sealed class LegacyState
     private readonly DbDataSource _database;
     private readonly string _serviceId;
 
-    // Asked once (again only after a failure): does the Orleans grain storage hold any workflow at all?
+    // Asked once (again only after a failure): does the Orleans grain storage hold any workflow (key) at all?
     private Task<bool>? _hasWorkflows;
+    private Task<bool>? _hasFlowKeys;
 
     /// <param name="services">Where the Orleans grain storage provider is found, when a read needs it.</param>
     /// <param name="database">The database holding <c>OrleansStorage</c>.</param>
@@ -54,6 +55,19 @@ public sealed class LegacyState
             _hasWorkflows = probe = HasStateAsync(WorkflowGrainStorage.StateName);
         return await probe.ConfigureAwait(false)
             && await ReadAsync(WorkflowGrainStorage.StateName, grainId, grainState, "0").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A concurrency key without a row (stored before schema version 11): reads its state into
+    /// <paramref name="grainState"/> as version 0, so that its next write creates its row. Asked once per silo, as for workflows.
+    /// </summary>
+    public async Task<bool> ReadFlowKeyAsync<T>(GrainId grainId, IGrainState<T> grainState)
+    {
+        var probe = _hasFlowKeys;
+        if (probe is null || probe.IsFaulted || probe.IsCanceled)
+            _hasFlowKeys = probe = HasStateAsync(Limits.FlowKeyGrain.StateName);
+        return await probe.ConfigureAwait(false)
+            && await ReadAsync(Limits.FlowKeyGrain.StateName, grainId, grainState, "0").ConfigureAwait(false);
     }
 
     /// <summary>Whether <c>OrleansStorage</c> holds any state of the service under <paramref name="stateName"/>.</summary>

@@ -283,6 +283,51 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
         await ReadWorkflowRowsAsync(command, found, cancellationToken).ConfigureAwait(false);
     }
 
+    // Concurrency keys: a batch (keys unique within it) in one statement, from arrays; returns the keys written.
+    private const string SaveFlowKeysSql = """
+        INSERT INTO scheduler_flow_keys AS k (service_id, flow_key, version, data)
+        SELECT @service_id, t.flow_key, t.version, t.data FROM unnest(@flow_key, @version, @data) AS t(flow_key, version, data)
+        ON CONFLICT (service_id, flow_key) DO UPDATE SET version = excluded.version, data = excluded.data
+        WHERE k.version = excluded.version - 1
+        RETURNING k.flow_key
+        """;
+
+    private const string ReadFlowKeysSql = """
+        SELECT flow_key, version, data FROM scheduler_flow_keys WHERE service_id = @service_id AND flow_key = ANY(@flow_keys)
+        """;
+
+    private protected override async Task SaveFlowKeyRoundAsync(DbConnection connection, DbTransaction? transaction, List<FlowKeyRecord> round,
+        List<string> conflicts, CancellationToken cancellationToken)
+    {
+        if (round.Count == 1)
+        {
+            await base.SaveFlowKeyRoundAsync(connection, transaction, round, conflicts, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = SaveFlowKeysSql;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+        AddArray(command, "flow_key", round.Select(r => r.Key).ToArray());
+        AddArray(command, "version", round.Select(r => r.Version).ToArray());
+        AddArray(command, "data", round.Select(r => r.Data).ToArray());
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                written.Add(reader.GetString(0));
+        }
+        conflicts.AddRange(round.Where(r => !written.Contains(r.Key)).Select(r => r.Key));
+    }
+
+    private protected override async Task ReadFlowKeysAsync(DbCommand command, IReadOnlyList<string> keys, Dictionary<string, StoredFlowKey> found,
+        CancellationToken cancellationToken)
+    {
+        command.CommandText = ReadFlowKeysSql;
+        AddArray(command, "flow_keys", keys.Distinct(StringComparer.Ordinal).ToArray());
+        await ReadFlowKeyRowsAsync(command, found, cancellationToken).ConfigureAwait(false);
+    }
+
     private protected override async Task TouchWorkflowsAsync(DbCommand command, IReadOnlyList<WorkflowId> ids, CancellationToken cancellationToken)
     {
         command.CommandText = TouchWorkflowsSql;

@@ -26,21 +26,23 @@ internal sealed partial class AttemptRunner(
 {
     private readonly CancellationTokenSource _stopping = new();
 
-    /// <summary>Starts a pull's jobs, off the caller's thread; each holds one of the slots taken for the pull.</summary>
-    public void Start(ImmutableArray<QueueEntry> entries, string shard) =>
+    /// <summary>
+    /// Starts a pull's jobs, off the caller's thread; each holds one of the slots taken for the pull. <paramref name="queue"/>
+    /// is the shard's queue (the puller knows it per shard, so no job parses it from the shard key).
+    /// </summary>
+    public void Start(ImmutableArray<QueueEntry> entries, string shard, string queue) =>
         ThreadPool.UnsafeQueueUserWorkItem(static s =>
         {
             foreach (var entry in s.Entries)
-                _ = s.Runner.RunAsync(new PulledJob(entry.Id, s.Shard));
-        }, (Runner: this, Entries: entries, Shard: shard), preferLocal: false);
+                _ = s.Runner.RunAsync(new PulledJob(entry.Id, s.Shard), s.Queue);
+        }, (Runner: this, Entries: entries, Shard: shard, Queue: queue), preferLocal: false);
 
     /// <summary>Stops every running handler (shutdown after the grace period): each reports a retriable outcome.</summary>
     public void StopAll() => _stopping.Cancel();
 
-    private async Task RunAsync(PulledJob pulled)
+    private async Task RunAsync(PulledJob pulled, string queue)
     {
         var givenBack = false;
-        var queue = ExclusiveGate.QueueOf(pulled.Shard);
         gate.Enter(queue);
         try
         {

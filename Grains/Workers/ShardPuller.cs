@@ -118,7 +118,7 @@ internal sealed partial class ShardPuller(
                     continue;
                 }
                 idle = 0;
-                runner.Start(pulled.Entries, shard.Key);
+                runner.Start(pulled.Entries, shard.Key, _queues[index]);
             }
         }
     }

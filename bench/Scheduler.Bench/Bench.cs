@@ -125,6 +125,8 @@ public static class Bench
         await using var redisServer = s.Silos > 1 && s.Redis is null ? await RedisServer.StartAsync(ct) : null;
         var redis = s.Redis ?? redisServer?.ConnectionString;
 
+        // Flow control's modes count grain calls and database commands per job as well as timing them.
+        using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" ? new FlowCounters() : null;
         var silos = new List<IHost>();
         var gateways = new List<string>();
         for (var i = 0; i < s.Silos; i++)
@@ -167,6 +169,8 @@ public static class Bench
                         break;
                 }
                 silo.Services.AddSingleton(recorder);
+                if (flowCounters is not null)
+                    silo.AddIncomingGrainCallFilter(flowCounters);
                 silo.Services.AddJobHandler<RecordingNoopHandler>(RecordingNoopHandler.Name);
                 silo.Services.AddJobHandler<RecordingSpanHandler>(RecordingSpanHandler.Name);
             });
@@ -219,7 +223,7 @@ public static class Bench
 
         if (s.Mode is "keys" or "mutex" or "ratelimit")
         {
-            var ok = await FlowBench.RunAsync(client, s, recorder, warmedUp, ct);
+            var ok = await FlowBench.RunAsync(client, s, recorder, flowCounters!, warmedUp, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }

@@ -15,15 +15,15 @@ namespace Scheduler.Bench;
 /// </summary>
 public static class FlowBench
 {
-    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, int warmedUp, CancellationToken ct) =>
+    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, FlowCounters counters, int warmedUp, CancellationToken ct) =>
         s.Mode switch
         {
-            "keys" => await KeysAsync(client, s, recorder, warmedUp, ct),
-            "mutex" => await MutexAsync(client, s, recorder, warmedUp, ct),
+            "keys" => await KeysAsync(client, s, recorder, counters, warmedUp, ct),
+            "mutex" => await MutexAsync(client, s, recorder, counters, warmedUp, ct),
             _ => await RateLimitAsync(client, s, recorder, warmedUp, ct),
         };
 
-    private static async Task<bool> KeysAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, int warmedUp, CancellationToken ct)
+    private static async Task<bool> KeysAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, FlowCounters counters, int warmedUp, CancellationToken ct)
     {
         var keys = s.Keys > 0 ? s.Keys : 1000;
         // Alternate, without and with keys, twice: the machine is shared, and drift hits both alike.
@@ -31,6 +31,8 @@ public static class FlowBench
         var with = new List<double>();
         var expected = warmedUp;
         var (lost, duplicates) = (0, 0);
+        // Counts per job of the second round's bursts (the first warms up the keyed path).
+        object? withoutCost = null, withCost = null;
         for (var round = 0; round < 2; round++)
         {
             foreach (var withKeys in new[] { false, true })
@@ -42,7 +44,13 @@ public static class FlowBench
                     Concurrency = withKeys ? [new ConcurrencyKey($"bench:{round}:{i % keys}")] : [],
                 }).ToArray();
                 expected += s.Jobs;
+                var before = counters.Take();
                 var burst = await BurstAsync(client, requests, s, recorder, expected, ct);
+                var cost = counters.Take().PerJob(before, s.Jobs);
+                if (withKeys)
+                    withCost = cost;
+                else
+                    withoutCost = cost;
                 (withKeys ? with : without).Add(burst.Rate);
                 lost += burst.Lost;
                 duplicates += burst.Duplicates;
@@ -63,6 +71,8 @@ public static class FlowBench
             with_keys_jobs_per_sec = with.Select(r => Math.Round(r, 1)).ToArray(),
             ratio,
             capacity = s.Capacity,
+            without_keys_per_job = withoutCost,
+            with_keys_per_job = withCost,
         };
         Console.Error.WriteLine($"keys {s.Storage}: {s.Jobs} jobs, {keys} mutex keys: {with.Average():0} jobs/s against {without.Average():0} without keys " +
             $"(ratio {ratio}); lost {lost}, duplicates {duplicates}");
@@ -70,7 +80,7 @@ public static class FlowBench
         return lost == 0 && duplicates == 0;
     }
 
-    private static async Task<bool> MutexAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, int warmedUp, CancellationToken ct)
+    private static async Task<bool> MutexAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, FlowCounters counters, int warmedUp, CancellationToken ct)
     {
         var key = $"bench:mutex:{Guid.NewGuid():N}";
         var requests = Enumerable.Range(0, s.Jobs).Select(_ => new JobRequest
@@ -79,7 +89,11 @@ public static class FlowBench
             Id = JobId.New(),
             Concurrency = [new ConcurrencyKey(key, 1)],
         }).ToArray();
+        var before = counters.Take();
+        counters.TakeSlowestCommandMs();
         var burst = await BurstAsync(client, requests, s, recorder, warmedUp + s.Jobs, ct);
+        var cost = counters.Take().PerJob(before, s.Jobs);
+        var slowestCommand = counters.TakeSlowestCommandMs();
 
         // Runs in start order; each gap runs from one run's recorded end to the next one's start (negative: they overlapped).
         var runs = requests
@@ -87,6 +101,13 @@ public static class FlowBench
             .Select(r => (Start: recorder.StartTicks[r.Id!.Value.Value], End: recorder.EndTicks[r.Id!.Value.Value]))
             .OrderBy(r => r.Start).ToArray();
         var gaps = runs.Skip(1).Select((r, i) => (r.Start - runs[i].End) * 1000.0 / Stopwatch.Frequency).Order().ToArray();
+        // The longest gap, on the wall clock, to look up in the silo's log.
+        if (runs.Length > 1)
+        {
+            var worst = Enumerable.Range(1, runs.Length - 1).MaxBy(i => runs[i].Start - runs[i - 1].End);
+            DateTime Wall(long ticks) => DateTime.UtcNow - Stopwatch.GetElapsedTime(ticks);
+            Console.Error.WriteLine($"mutex: longest gap from {Wall(runs[worst - 1].End):HH:mm:ss.fff} to {Wall(runs[worst].Start):HH:mm:ss.fff} (UTC)");
+        }
         var overlaps = gaps.Count(g => g < 0);
         var result = new
         {
@@ -100,6 +121,8 @@ public static class FlowBench
             jobs_per_sec = Math.Round(burst.Rate, 1),
             gap_ms = new { p50 = Percentile(gaps, 0.50), p99 = Percentile(gaps, 0.99), max = gaps.Length == 0 ? double.NaN : Math.Round(gaps[^1], 2) },
             capacity = s.Capacity,
+            per_job = cost,
+            slowest_db_command_ms = slowestCommand,
         };
         Console.Error.WriteLine($"mutex {s.Storage}: {s.Jobs} jobs on one key with limit 1 at {burst.Rate:0} jobs/s; end → next start p50 {result.gap_ms.p50} ms, " +
             $"p99 {result.gap_ms.p99} ms, max {result.gap_ms.max} ms; overlaps {overlaps}, lost {burst.Lost}, duplicates {burst.Duplicates}");

@@ -263,7 +263,9 @@ public sealed partial class ChaosTests
             {
                 return await client.GetStatsAsync(cancellationToken);
             }
-            catch (SchedulerException) when (tries < 50)
+            // Up to a minute: with every silo killed in turn, the client may find no gateway until one has restarted,
+            // which takes longer than 10 s on a busy machine.
+            catch (SchedulerException) when (tries < 300)
             {
                 await Task.Delay(200, cancellationToken);
             }

@@ -210,7 +210,13 @@ public sealed class ConcurrencyKeyTests(FlowClusterFixture fixture)
         var waiter = await Client.SubmitAsync(FlowClusterFixture.Keyed(tag, 0, key), cts.Token);
         await fixture.WaitForWaitersAsync(key.Key, 1, cts.Token);
 
+        // The key records the waiter before the job hears why it waits.
         var status = await Client.GetStatusAsync(waiter.Id, cts.Token);
+        while (status?.WaitingFor is null)
+        {
+            await Task.Delay(20, cts.Token);
+            status = await Client.GetStatusAsync(waiter.Id, cts.Token);
+        }
         var shown = await Client.GetKeyAsync(key.Key, cts.Token);
 
         Assert.Equal(JobState.Queued, status!.State);

@@ -682,6 +682,8 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) => inner.ReadScheduleAsync(id, cancellationToken);
         public Task<bool> DeleteScheduleAsync(string id, int version, CancellationToken cancellationToken = default) => inner.DeleteScheduleAsync(id, version, cancellationToken);
         public Task<IReadOnlyList<StoredSchedule>> ListSchedulesAsync(string? after, int limit, CancellationToken cancellationToken = default) => inner.ListSchedulesAsync(after, limit, cancellationToken);
+        public Task<IReadOnlyList<string>> SaveFlowKeysAsync(IReadOnlyList<FlowKeyRecord> records, CancellationToken cancellationToken = default) => inner.SaveFlowKeysAsync(records, cancellationToken);
+        public Task<IReadOnlyDictionary<string, StoredFlowKey>> ReadFlowKeysAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) => inner.ReadFlowKeysAsync(keys, cancellationToken);
         public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) => inner.ListAsync(filter, cancellationToken);
         public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) => inner.CountByStateAsync(cancellationToken);
         public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) => inner.ReadHistoryAsync(id, cancellationToken);

@@ -6,8 +6,18 @@ public sealed class KeyBookTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
+
     private static KeyClaim Claim(JobId job, int priority = 50, long queuedAt = 0, int attempt = 1) =>
-        new() { Job = job, Attempt = attempt, Priority = priority, QueuedAt = queuedAt };
+        new() { Job = job, Attempt = attempt, Priority = priority, QueuedAt = queuedAt, Shard = "default/0" };
+
+    private static KeyAnswer Claim(KeyBook book, KeyClaim claim, DateTimeOffset at) => book.Claim(claim, at, out _);
+
+    private static List<JobId> Handed(KeyBook book, DateTimeOffset at)
+    {
+        book.Pump(at, Grace, out var handed, out _, out _);
+        return [.. handed.Select(w => w.Job)];
+    }
 
     [Fact]
     public void Mutex_GrantsOne_AndQueuesTheNext_UntilReleased()
@@ -15,15 +25,20 @@ public sealed class KeyBookTests
         var book = new KeyBook("k", new FlowKeyState());
         JobId a = JobId.New(), b = JobId.New();
 
-        Assert.True(book.Claim(Claim(a), T0).Granted);
-        var refused = book.Claim(Claim(b), T0);
+        Assert.True(Claim(book, Claim(a), T0).Granted);
+        var refused = Claim(book, Claim(b), T0);
         Assert.False(refused.Granted);
         Assert.Equal($"waiting for k: 1 of 1 held by {a}", refused.Reason);
 
         Assert.True(book.Release(a, 1, started: true));
-        Assert.Equal([b], book.Pump(T0, TimeSpan.FromSeconds(30), out _));
-        Assert.True(book.Claim(Claim(b), T0).Granted);
+        // The freed slot is handed to b at once, in the same stored change; b's claim only confirms it.
+        Assert.Equal([b], Handed(book, T0));
+        Assert.Equal(1, book.State.Holders[b].Attempt);
         Assert.Empty(book.State.Waiters);
+        Assert.True(book.IsPending(b));
+        Assert.True(book.Claim(Claim(b), T0, out var changed).Granted);
+        Assert.False(changed);
+        Assert.False(book.IsPending(b));
     }
 
     [Fact]
@@ -31,9 +46,9 @@ public sealed class KeyBookTests
     {
         var book = new KeyBook("k", new FlowKeyState());
         var a = JobId.New();
-        Assert.True(book.Claim(Claim(a, attempt: 1), T0).Granted);
+        Assert.True(Claim(book, Claim(a, attempt: 1), T0).Granted);
         // Attempt 1's release was lost; attempt 2 takes the slot over.
-        Assert.True(book.Claim(Claim(a, attempt: 2), T0).Granted);
+        Assert.True(Claim(book, Claim(a, attempt: 2), T0).Granted);
 
         Assert.False(book.Release(a, 1, started: true));
         Assert.Equal(2, book.State.Holders[a].Attempt);
@@ -41,18 +56,52 @@ public sealed class KeyBookTests
     }
 
     [Fact]
-    public void Pump_WakesTheBestWaiter_AndKeepsItsSlotFromNewcomers()
+    public void Pump_HandsTheSlotToTheBestWaiter_AndKeepsItFromNewcomers()
     {
         var book = new KeyBook("k", new FlowKeyState());
         JobId holder = JobId.New(), low = JobId.New(), high = JobId.New(), newcomer = JobId.New();
-        book.Claim(Claim(holder), T0);
-        book.Claim(Claim(low, priority: 10, queuedAt: 1), T0);
-        book.Claim(Claim(high, priority: 90, queuedAt: 2), T0);
+        Claim(book, Claim(holder), T0);
+        Claim(book, Claim(low, priority: 10, queuedAt: 1), T0);
+        Claim(book, Claim(high, priority: 90, queuedAt: 2), T0);
         book.Release(holder, 1, started: true);
 
-        Assert.Equal([high], book.Pump(T0, TimeSpan.FromSeconds(30), out _));
-        Assert.False(book.Claim(Claim(newcomer, priority: 99), T0).Granted);
-        Assert.True(book.Claim(Claim(high, priority: 90, queuedAt: 2), T0).Granted);
+        Assert.Equal([high], Handed(book, T0));
+        Assert.False(Claim(book, Claim(newcomer, priority: 99), T0).Granted);
+        Assert.True(Claim(book, Claim(high, priority: 90, queuedAt: 2), T0).Granted);
+    }
+
+    [Fact]
+    public void HandedSlot_OfAJobThatNoLongerWaits_GoesToTheNext()
+    {
+        var book = new KeyBook("k", new FlowKeyState());
+        JobId holder = JobId.New(), cancelled = JobId.New(), next = JobId.New();
+        Claim(book, Claim(holder), T0);
+        Claim(book, Claim(cancelled, queuedAt: 1), T0);
+        Claim(book, Claim(next, queuedAt: 2), T0);
+        book.Release(holder, 1, started: true);
+        Assert.Equal([cancelled], Handed(book, T0));
+
+        // Not back within the grace: told again; it answers that it no longer waits.
+        Assert.Equal([cancelled], book.Pump(T0 + Grace, Grace, out _, out _, out _));
+        Assert.True(book.Told(cancelled, wants: false, T0 + Grace));
+        Assert.Equal([next], Handed(book, T0 + Grace));
+    }
+
+    [Fact]
+    public void Withdraw_DropsAWaiter_AndGivesBackASlotHandedToIt()
+    {
+        var book = new KeyBook("k", new FlowKeyState());
+        JobId holder = JobId.New(), a = JobId.New(), b = JobId.New();
+        Claim(book, Claim(holder), T0);
+        Claim(book, Claim(a, queuedAt: 1), T0);
+        Claim(book, Claim(b, queuedAt: 2), T0);
+
+        Assert.True(book.Withdraw(b, 1));
+        book.Release(holder, 1, started: true);
+        Assert.Equal([a], Handed(book, T0));
+        Assert.True(book.Withdraw(a, 1));
+        Assert.Empty(book.State.Holders);
+        Assert.Empty(book.State.Waiters);
     }
 
     [Fact]
@@ -60,16 +109,21 @@ public sealed class KeyBookTests
     {
         var book = new KeyBook("api", new FlowKeyState()) { Settings = new KeySettings { Rate = new RateLimit(2, TimeSpan.FromSeconds(60)) } };
 
-        Assert.True(book.Claim(Claim(JobId.New()), T0).Granted);
-        Assert.True(book.Claim(Claim(JobId.New()), T0.AddSeconds(10)).Granted);
-        var refused = book.Claim(Claim(JobId.New()), T0.AddSeconds(20));
+        Assert.True(Claim(book, Claim(JobId.New()), T0).Granted);
+        Assert.True(Claim(book, Claim(JobId.New()), T0.AddSeconds(10)).Granted);
+        var refused = Claim(book, Claim(JobId.New()), T0.AddSeconds(20));
 
         Assert.False(refused.Granted);
         Assert.Equal(T0.AddSeconds(60), refused.EligibleAt);
-        book.Pump(T0.AddSeconds(20), TimeSpan.FromSeconds(30), out var next);
+        book.Pump(T0.AddSeconds(20), Grace, out var none, out var next, out _);
+        Assert.Empty(none);
         Assert.Equal(T0.AddSeconds(60), next);
-        // Exactly one window after the first start, that start has left the window (t - 60 s, t].
-        Assert.Single(book.Pump(T0.AddSeconds(60), TimeSpan.FromSeconds(30), out _));
+        // Exactly one window after the first start, that start has left the window (t - 60 s, t]: the slot is handed
+        // over then and kept from newcomers; the start counts from when the job comes back for it.
+        var handed = Assert.Single(Handed(book, T0.AddSeconds(60)));
+        Assert.False(Claim(book, Claim(JobId.New()), T0.AddSeconds(60.5)).Granted);
+        Assert.Equal(T0.AddSeconds(61), Claim(book, Claim(handed, queuedAt: 0), T0.AddSeconds(61)).GrantedAt);
+        Assert.Equal(T0.AddSeconds(61), book.State.RateLog[^1].At);
     }
 
     [Fact]
@@ -77,11 +131,11 @@ public sealed class KeyBookTests
     {
         var book = new KeyBook("api", new FlowKeyState()) { Settings = new KeySettings { Rate = new RateLimit(1, TimeSpan.FromSeconds(60)) } };
         var a = JobId.New();
-        Assert.True(book.Claim(Claim(a), T0).Granted);
+        Assert.True(Claim(book, Claim(a), T0).Granted);
 
         // Another of its keys was full: it gives the slot back without starting.
         book.Release(a, 1, started: false);
 
-        Assert.True(book.Claim(Claim(JobId.New()), T0.AddSeconds(1)).Granted);
+        Assert.True(Claim(book, Claim(JobId.New()), T0.AddSeconds(1)).Granted);
     }
 }
