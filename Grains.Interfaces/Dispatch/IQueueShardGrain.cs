@@ -46,6 +46,13 @@ public interface IQueueShardGrain : IGrainWithStringKey
     Task<bool> Remove(JobId id);
 
     /// <summary>
+    /// Moves a waiting job to <paramref name="priority"/> at once, keeping its age and size; false when it does not
+    /// wait here (taken already, or not enqueued yet).
+    /// </summary>
+    [Alias("ChangePriority")]
+    Task<bool> ChangePriority(JobId id, int priority);
+
+    /// <summary>
     /// Long poll: answers at once when the shard's head differs from <paramref name="known"/> (another epoch or
     /// version), otherwise when it changes or after <paramref name="maxWait"/>.
     /// </summary>
@@ -54,15 +61,16 @@ public interface IQueueShardGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// A queued job as the queue sees it. <see cref="SizeHint"/> breaks ties at equal priority before the enqueue time:
-/// a workflow's size hint for its jobs (smaller first), 0 for other jobs.
+/// A queued job as the queue sees it (docs/queues.md): within a priority, tenants take turns (<see cref="Tenant"/>;
+/// null is the default tenant), and each tenant's jobs go smaller <see cref="SizeHint"/> first, then by enqueue time.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.QueueEntry")]
 public readonly record struct QueueEntry(
     [property: Id(0)] JobId Id,
     [property: Id(1)] int Priority,
     [property: Id(2)] long EnqueuedAtTicks,
-    [property: Id(3)] long SizeHint = 0);
+    [property: Id(3)] long SizeHint = 0,
+    [property: Id(4)] string? Tenant = null);
 
 /// <summary>
 /// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> grows whenever a pool would now

@@ -84,4 +84,10 @@ public sealed partial record JobRequest
     /// the scope runs; meanwhile no new job of the scope starts (see docs/flow-control.md).
     /// </summary>
     [Id(17)] public ExclusiveScope Exclusive { get; init; }
+
+    /// <summary>
+    /// How big the job is, in any unit the submitter uses consistently (0 or more): at equal priority and within one
+    /// tenant, smaller jobs start first (docs/queues.md). Null or 0: smallest. A workflow's jobs take the workflow's.
+    /// </summary>
+    [Id(20)] public long? SizeHint { get; init; }
 }

@@ -73,7 +73,7 @@ public sealed class InMemoryJobStore : ISchedulerStore
         IReadOnlyList<QueueEntry> open = [.. _jobs.Values
             .Where(j => j.Queue == queue && j.Shard == shard && j.State is JobState.Queued or JobState.Running
                 && !(j.NotBefore >= dueBefore))
-            .Select(j => new QueueEntry(j.Id, j.Priority, (j.QueuedAsOf ?? j.CreatedAt).UtcTicks, j.SizeHint))];
+            .Select(j => new QueueEntry(j.Id, j.Priority, (j.QueuedAsOf ?? j.CreatedAt).UtcTicks, j.SizeHint, j.Tenant))];
         return Task.FromResult(open);
     }
 

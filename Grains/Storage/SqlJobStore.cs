@@ -48,7 +48,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
     // the shard orders them by their entries, and keeps this order (creation, then id) among equal entries. Jobs due
     // later are filtered from the rows the index finds: few of a shard's open rows are delayed.
     private static readonly string LoadOpenSql = $"""
-        SELECT job_id, priority, COALESCE(queued_as_of, created_at), size_hint
+        SELECT job_id, priority, COALESCE(queued_as_of, created_at), size_hint, tenant
         FROM scheduler_jobs
         WHERE service_id = @service_id AND queue = @queue AND shard = @shard AND state IN ({(int)JobState.Queued}, {(int)JobState.Running})
             AND (not_before IS NULL OR not_before < @due_before)
@@ -193,7 +193,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            entries.Add(new QueueEntry(ReadJobId(reader, 0), ReadInt32(reader, 1), reader.GetInt64(2), reader.GetInt64(3)));
+            entries.Add(new QueueEntry(ReadJobId(reader, 0), ReadInt32(reader, 1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4)));
         }
         return entries;
     }
