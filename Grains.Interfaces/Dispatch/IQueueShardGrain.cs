@@ -77,7 +77,8 @@ public readonly record struct QueueEntry(
 /// pull where it did not before: the shard turned non-empty or its top priority rose. Within one version the shard
 /// can only empty and its top priority only fall, so a later head of the same version is never more urgent.
 /// <see cref="Epoch"/> identifies the shard's activation (it grows too), so that (Epoch, Version) orders the
-/// versions a shard ever reported.
+/// versions a shard ever reported. <see cref="TopTenant"/> and <see cref="TopSizeHint"/> are those of the entry the
+/// shard hands out next, so that pools choosing between shards at equal priority order them as a shard does.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.ShardHead")]
 public readonly record struct ShardHead(
@@ -85,7 +86,9 @@ public readonly record struct ShardHead(
     [property: Id(1)] int Count,
     [property: Id(2)] int TopPriority,
     [property: Id(3)] long TopEnqueuedAtTicks,
-    [property: Id(4)] long Epoch)
+    [property: Id(4)] long Epoch,
+    [property: Id(5)] string? TopTenant = null,
+    [property: Id(6)] long TopSizeHint = 0)
 {
     /// <summary>True when the shard has no waiting job.</summary>
     public bool IsEmpty => Count == 0;

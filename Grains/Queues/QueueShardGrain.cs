@@ -183,7 +183,7 @@ public sealed partial class QueueShardGrain(
         // change to the shard reports it).
         var priority = top is null ? 0 : _queue.TopPriority;
         var wake = top is not null && (_head.IsEmpty || priority > _head.TopPriority);
-        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, _queue.Count, priority, top?.EnqueuedAtTicks ?? 0, _head.Epoch);
+        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, _queue.Count, priority, top?.EnqueuedAtTicks ?? 0, _head.Epoch, top?.Tenant, top?.SizeHint ?? 0);
         if (wake && _headChanged is { } waiters)
         {
             _headChanged = null;

@@ -26,7 +26,7 @@ public sealed class QueueOrderingOptionsTests
         var batch = options.Ordering.For("batch");
         Assert.Equal(3, batch.WeightOf("gold"));
         Assert.Equal(1, batch.WeightOf("anyone-else"));
-        Assert.Equal(new Queues.AgingRule(2.5, 30), batch.Aging);
+        Assert.Equal(new Scheduler.Queues.AgingRule(2.5, 30), batch.Aging);
         Assert.Null(options.Ordering.For("default").Aging);
         Assert.True(batch.FairShare);
     }
