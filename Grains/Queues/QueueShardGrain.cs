@@ -61,7 +61,7 @@ public sealed partial class QueueShardGrain(
     {
         foreach (var entry in entries)
             _queue.Add(entry);
-        UpdateHead();
+        UpdateHead(enqueued: true);
         return Task.CompletedTask;
     }
 
@@ -176,13 +176,19 @@ public sealed partial class QueueShardGrain(
     /// keeps its version: a pool still believing the older head pulls once for nothing and learns the new head from
     /// that answer, which costs less than waking every silo's watcher twice for each job at low rates.
     /// </summary>
-    private void UpdateHead()
+    /// <param name="enqueued">
+    /// New jobs arrived: a new tenant's or a smaller job at the head, at equal priority, wakes the watchers too, so
+    /// pools choosing between shards by tenant turn and size see it (pulls alone keep the version: the puller gets
+    /// the new head in its answer).
+    /// </param>
+    private void UpdateHead(bool enqueued = false)
     {
         var top = _queue.Peek;
         // With aging, the head's priority is its level's as raised by then (it rises between calls too; the next
         // change to the shard reports it).
         var priority = top is null ? 0 : _queue.TopPriority;
-        var wake = top is not null && (_head.IsEmpty || priority > _head.TopPriority);
+        var wake = top is { } t && (_head.IsEmpty || priority > _head.TopPriority
+            || (enqueued && priority == _head.TopPriority && (t.Tenant != _head.TopTenant || t.SizeHint < _head.TopSizeHint)));
         _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, _queue.Count, priority, top?.EnqueuedAtTicks ?? 0, _head.Epoch, top?.Tenant, top?.SizeHint ?? 0);
         if (wake && _headChanged is { } waiters)
         {
