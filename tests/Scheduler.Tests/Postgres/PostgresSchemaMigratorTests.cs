@@ -133,7 +133,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         Assert.Equal([6, 7, 8, 9], result.Applied.Select(s => s.Version));
         await using var dataSource = NpgsqlDataSource.Create(cs);
         var open = await new PostgresJobStore(dataSource, "svc").LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token);
-        Assert.Equal(new QueueEntry(id, 60, created.UtcTicks, SizeHint: 0), Assert.Single(open));
+        Assert.Equal(new QueueEntry(id, 60, created.UtcTicks, SizeHint: 0, Tenant: "t1"), Assert.Single(open));
     }
 
     [Fact]

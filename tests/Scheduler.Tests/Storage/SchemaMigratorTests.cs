@@ -129,7 +129,7 @@ public sealed class SchemaMigratorTests : IDisposable
         Assert.Equal([6, 7, 8, 9], result.Applied.Select(s => s.Version));
         await using var dataSource = SqliteFactory.Instance.CreateDataSource(ConnectionString);
         var open = await new SqliteJobStore(dataSource, "svc").LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token);
-        Assert.Equal(new QueueEntry(id, 60, created.UtcTicks, SizeHint: 0), Assert.Single(open));
+        Assert.Equal(new QueueEntry(id, 60, created.UtcTicks, SizeHint: 0, Tenant: "t1"), Assert.Single(open));
     }
 
     private static string ReadScript(SchemaScript script)

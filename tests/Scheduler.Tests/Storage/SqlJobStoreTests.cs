@@ -279,11 +279,12 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         var open = (await _store.LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token)).ToDictionary(e => e.Id);
 
         var queuedAs = workflowCreated.UtcTicks;
-        Assert.Equal(new QueueEntry(alone, 50, queuedAs, 12), open[alone]);
-        Assert.Equal(new QueueEntry(batched, 50, queuedAs, 3_000), open[batched]);
-        Assert.Equal(new QueueEntry(plain, 50, T0.AddSeconds(1).UtcTicks), open[plain]);
-        Assert.Equal(new QueueEntry(updatedAlone, 50, queuedAs, 40), open[updatedAlone]);
-        Assert.Equal(new QueueEntry(updatedBatched, 50, queuedAs, 7), open[updatedBatched]);
+        // With the tenant, which the shard's fair share orders by.
+        Assert.Equal(new QueueEntry(alone, 50, queuedAs, 12, "t1"), open[alone]);
+        Assert.Equal(new QueueEntry(batched, 50, queuedAs, 3_000, "t1"), open[batched]);
+        Assert.Equal(new QueueEntry(plain, 50, T0.AddSeconds(1).UtcTicks, 0, "t1"), open[plain]);
+        Assert.Equal(new QueueEntry(updatedAlone, 50, queuedAs, 40, "t1"), open[updatedAlone]);
+        Assert.Equal(new QueueEntry(updatedBatched, 50, queuedAs, 7, "t1"), open[updatedBatched]);
     }
 
     [Fact]
@@ -306,7 +307,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
 
         var open = await _store.LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal(new QueueEntry(id, 60, T0.UtcTicks, SizeHint: 0), Assert.Single(open));
+        Assert.Equal(new QueueEntry(id, 60, T0.UtcTicks, SizeHint: 0, Tenant: "t1"), Assert.Single(open));
     }
 
     private static void AddValue(DbCommand command, string name, object value)
