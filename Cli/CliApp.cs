@@ -55,6 +55,7 @@ public static class CliApp
             ListCommand.Create(cli),
             CancelCommand.Create(cli),
             RescheduleCommand.Create(cli),
+            PriorityCommand.Create(cli),
             LogsCommand.Create(cli),
             HistoryCommand.Create(cli),
             DeadLetterCommand.Create(cli),

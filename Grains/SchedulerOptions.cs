@@ -53,9 +53,14 @@ public sealed class SchedulerOptions
     /// <summary>Metrics, traces and their exporters (section "Scheduler:Telemetry", docs/observability.md).</summary>
     public Telemetry.TelemetryOptions Telemetry { get; set; } = new();
 
+    /// <summary>Fair share between tenants, tenant weights and aging per queue (section "Scheduler:Ordering", docs/queues.md).</summary>
+    public Queues.QueueOrderingOptions Ordering { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
         foreach (var problem in FlowControl?.Validate($"{SectionName}:FlowControl") ?? [$"{SectionName}:FlowControl must not be null"])
+            yield return problem;
+        foreach (var problem in Ordering?.Validate($"{SectionName}:{nameof(Ordering)}") ?? [$"{SectionName}:Ordering must not be null"])
             yield return problem;
         if (Retention is null)
             yield return $"{SectionName}:Retention must not be null";

@@ -27,6 +27,7 @@ internal static class SubmitCommand
             Description = $"{JobPriority.Min} (least urgent) to {JobPriority.Max} (most urgent); higher runs first.",
             DefaultValueFactory = _ => JobPriority.Default,
         };
+        var sizeHint = new Option<long?>("--size-hint") { Description = "How big the job is (0 or more, any unit used consistently): at equal priority, a tenant's smaller jobs start first. Default 0.", HelpName = "size" };
         var queue = new Option<string>("--queue", "-q") { Description = $"Queue to run in. Default '{JobRequest.DefaultQueue}'.", HelpName = "name" };
         var tenant = new Option<string>("--tenant") { Description = $"Submitting user or tenant. Default '{JobRequest.DefaultTenant}'.", HelpName = "name" };
         var maxAttempts = new Option<int?>("--max-attempts") { Description = $"Attempts in all, 1 to {JobLimits.MaxAllowedAttempts} (1 = no retry). Default: the handler's setting, else {JobLimits.DefaultMaxAttempts}." };
@@ -72,7 +73,7 @@ internal static class SubmitCommand
             "  scheduler submit [options] -- <executable> [args...]      run a command on a silo (no shell)\n" +
             "  scheduler submit --handler NAME [--payload JSON | --payload-file PATH] [options]")
         {
-            command, handler, payload, payloadFile, priority, queue, tenant, maxAttempts, retryDelay, retryMultiplier, retryMaxDelay, retryJitter,
+            command, handler, payload, payloadFile, priority, sizeHint, queue, tenant, maxAttempts, retryDelay, retryMultiplier, retryMaxDelay, retryJitter,
             timeout, idempotencyKey, env, cwd, fatalExitCodes, keys, exclusive, wait, waitTimeout, at, inDelay,
         };
 
@@ -126,6 +127,7 @@ internal static class SubmitCommand
                 Handler = name,
                 Payload = body,
                 Priority = parse.GetValue(priority),
+                SizeHint = parse.GetValue(sizeHint),
                 Queue = parse.GetValue(queue) ?? JobRequest.DefaultQueue,
                 Tenant = parse.GetValue(tenant) ?? JobRequest.DefaultTenant,
                 Limits = limits,

@@ -17,7 +17,7 @@ internal static class WorkflowCommand
         Submit(cli), Status(cli), Cancel(cli), Simple(cli, "pause", "Stop releasing the workflow's jobs; jobs already queued or running go on."),
         Simple(cli, "resume", "Release the jobs that became ready while paused, and go on."),
         Simple(cli, "rerun", "Run the failed part again: failed, cancelled and skipped jobs (as new jobs), after their parents; succeeded jobs are kept."),
-        Add(cli), Reschedule(cli),
+        Add(cli), Reschedule(cli), Priority(cli),
     };
 
     private static Argument<string> IdArgument() => new("workflow-id") { Description = "The workflow's id (a GUID, as printed by workflow submit)." };
@@ -192,6 +192,30 @@ internal static class WorkflowCommand
             });
         });
         return reschedule;
+    }
+
+    private static Command Priority(CliContext cli)
+    {
+        var id = IdArgument();
+        var value = PriorityCommand.PriorityArgument();
+        var priority = new Command("priority",
+            "Give a workflow another priority: its jobs waiting to start take it at once, and so do the jobs it releases later; " +
+            "running and finished jobs are left as they are. Exit code 1 if it has already finished.") { id, value };
+        cli.SetAction(priority, (parse, connection, _) =>
+        {
+            var workflowId = WorkflowOutput.ParseId(parse.GetValue(id));
+            var level = PriorityCommand.Read(parse, value);
+            return Task.FromResult<ClientCommand>(async (client, ct) =>
+            {
+                var changed = await client.ChangeWorkflowPriorityAsync(workflowId, level, ct);
+                if (connection.Json)
+                    Output.WriteJson(cli.Out, new { Id = workflowId.ToString(), Priority = level, Changed = changed }, WorkflowOutput.Json);
+                else
+                    cli.Out.WriteLine($"{workflowId} has priority {level}; {changed} waiting job{(changed == 1 ? "" : "s")} changed");
+                return ExitCodes.Ok;
+            });
+        });
+        return priority;
     }
 
     private static void Report(CliContext cli, bool json, WorkflowId id, WorkflowState state, string text)

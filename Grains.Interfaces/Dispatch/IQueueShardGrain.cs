@@ -47,6 +47,13 @@ public interface IQueueShardGrain : IGrainWithStringKey
     Task<bool> Remove(JobId id);
 
     /// <summary>
+    /// Moves a waiting job to <paramref name="priority"/> at once, keeping its age and size; false when it does not
+    /// wait here (taken already, or not enqueued yet).
+    /// </summary>
+    [Alias("ChangePriority")]
+    Task<bool> ChangePriority(JobId id, int priority);
+
+    /// <summary>
     /// Long poll: answers at once when the shard's head differs from <paramref name="known"/> (another epoch or
     /// version), otherwise when it changes or after <paramref name="maxWait"/>.
     /// </summary>
@@ -77,9 +84,8 @@ public readonly record struct WaitingCount(
 }
 
 /// <summary>
-/// A queued job as the queue sees it. <see cref="SizeHint"/> breaks ties at equal priority before the enqueue time:
-/// a workflow's size hint for its jobs (smaller first), 0 for other jobs. <see cref="Tenant"/> only counts the
-/// waiting jobs per tenant (the queue depth metric).
+/// A queued job as the queue sees it (docs/queues.md): within a priority, tenants take turns (<see cref="Tenant"/>;
+/// null is the default tenant), and each tenant's jobs go smaller <see cref="SizeHint"/> first, then by enqueue time.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.QueueEntry")]
 public readonly record struct QueueEntry(
@@ -87,14 +93,15 @@ public readonly record struct QueueEntry(
     [property: Id(1)] int Priority,
     [property: Id(2)] long EnqueuedAtTicks,
     [property: Id(3)] long SizeHint = 0,
-    [property: Id(10)] string? Tenant = null);
+    [property: Id(4)] string? Tenant = null);
 
 /// <summary>
 /// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> grows whenever a pool would now
 /// pull where it did not before: the shard turned non-empty or its top priority rose. Within one version the shard
 /// can only empty and its top priority only fall, so a later head of the same version is never more urgent.
 /// <see cref="Epoch"/> identifies the shard's activation (it grows too), so that (Epoch, Version) orders the
-/// versions a shard ever reported.
+/// versions a shard ever reported. <see cref="TopTenant"/> and <see cref="TopSizeHint"/> are those of the entry the
+/// shard hands out next, so that pools choosing between shards at equal priority order them as a shard does.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.ShardHead")]
 public readonly record struct ShardHead(
@@ -102,7 +109,9 @@ public readonly record struct ShardHead(
     [property: Id(1)] int Count,
     [property: Id(2)] int TopPriority,
     [property: Id(3)] long TopEnqueuedAtTicks,
-    [property: Id(4)] long Epoch)
+    [property: Id(4)] long Epoch,
+    [property: Id(5)] string? TopTenant = null,
+    [property: Id(6)] long TopSizeHint = 0)
 {
     /// <summary>True when the shard has no waiting job.</summary>
     public bool IsEmpty => Count == 0;

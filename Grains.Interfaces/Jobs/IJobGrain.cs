@@ -75,6 +75,13 @@ public interface IJobGrain : IGrainWithGuidKey
     [Alias("Reschedule")]
     Task<RescheduleOutcome> Reschedule(DateTimeOffset? notBefore);
 
+    /// <summary>
+    /// Gives a Queued job another priority (<see cref="JobPriority"/>; out of range throws): stored, and its queue
+    /// shard reorders at once. A job that is running or has finished is left as it is.
+    /// </summary>
+    [Alias("ChangePriority")]
+    Task<PriorityChangeOutcome> ChangePriority(int priority);
+
     /// <summary>Deletes a Failed (dead-lettered) job: its grain state, job row, history and log. Any other job is left as it is.</summary>
     [Alias("Purge")]
     Task<PurgeOutcome> Purge();
@@ -118,6 +125,23 @@ public enum RescheduleOutcome
 {
     /// <summary>The job waits for its new due time (or is queued now).</summary>
     Rescheduled = 1,
+
+    /// <summary>No such job.</summary>
+    NotFound = 2,
+
+    /// <summary>The job is running: it has started already, and is left as it is.</summary>
+    Running = 3,
+
+    /// <summary>The job has finished (succeeded, failed or cancelled), and is left as it is.</summary>
+    AlreadyFinal = 4,
+}
+
+/// <summary>What <see cref="IJobGrain.ChangePriority"/> did.</summary>
+[GenerateSerializer, Alias("scheduler.PriorityChangeOutcome")]
+public enum PriorityChangeOutcome
+{
+    /// <summary>The job waits with its new priority.</summary>
+    Changed = 1,
 
     /// <summary>No such job.</summary>
     NotFound = 2,

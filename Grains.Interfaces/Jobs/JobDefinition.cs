@@ -91,4 +91,10 @@ public sealed partial record JobRequest
     /// child of that, on whichever silo it runs (docs/observability.md).
     /// </summary>
     [Id(30)] public string? TraceParent { get; init; }
+
+    /// <summary>
+    /// How big the job is, in any unit the submitter uses consistently (0 or more): at equal priority and within one
+    /// tenant, smaller jobs start first (docs/queues.md). Null or 0: smallest. A workflow's jobs take the workflow's.
+    /// </summary>
+    [Id(20)] public long? SizeHint { get; init; }
 }

@@ -16,4 +16,7 @@ public static class JobPriority
 
     /// <summary>True when <paramref name="priority"/> is from <see cref="Min"/> to <see cref="Max"/>.</summary>
     public static bool IsValid(int priority) => priority is >= Min and <= Max;
+
+    /// <summary>What is wrong with <paramref name="priority"/>, as error messages say it.</summary>
+    public static string RangeProblem(int priority) => $"priority {priority} is out of range: use {Min} (lowest) to {Max} (highest)";
 }

@@ -18,7 +18,9 @@ public static class RequestValidation
         if (!IsName(request.Tenant))
             return (SchedulerErrorCode.InvalidRequest, $"tenant '{request.Tenant}' is not a valid name ({NameRule})");
         if (!JobPriority.IsValid(request.Priority))
-            return (SchedulerErrorCode.InvalidRequest, $"priority {request.Priority} is out of range: use {JobPriority.Min} (lowest) to {JobPriority.Max} (highest)");
+            return (SchedulerErrorCode.InvalidRequest, JobPriority.RangeProblem(request.Priority));
+        if (request.SizeHint is < 0)
+            return (SchedulerErrorCode.InvalidRequest, $"size hint {request.SizeHint} must be 0 or more");
         var payloadLength = request.Payload.IsDefault ? 0 : request.Payload.Length;
         if (payloadLength > maxPayloadBytes)
             return (SchedulerErrorCode.PayloadTooLarge, $"payload is {payloadLength} bytes; the limit is {maxPayloadBytes} bytes");

@@ -65,4 +65,12 @@ public interface IWorkflowGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("Reschedule")]
     Task<WorkflowReply> Reschedule(DateTimeOffset? notBefore);
+
+    /// <summary>
+    /// Gives the workflow another priority: its jobs that wait to start take it at once (their shards reorder), and so
+    /// do jobs it releases later; running and finished jobs are left as they are. <see cref="WorkflowReply.Affected"/>
+    /// counts the waiting jobs changed. Refused for a finished workflow or a priority out of range.
+    /// </summary>
+    [Alias("ChangePriority")]
+    Task<WorkflowReply> ChangePriority(int priority);
 }

@@ -83,7 +83,7 @@ public sealed partial class JobGrain(
         Job.IdempotencyKey = request.IdempotencyKey;
         Job.Workflow = request.Workflow;
         Job.Shard = _options.ShardOf(Id);
-        Job.SizeHint = order?.SizeHint ?? 0;
+        Job.SizeHint = order?.SizeHint ?? request.SizeHint ?? 0;
         Job.QueuedAsOf = order?.AsOf;
         Job.Keys = KeysOf(request);
         Job.Exclusive = request.Exclusive;

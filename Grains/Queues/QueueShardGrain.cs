@@ -22,7 +22,7 @@ public sealed partial class QueueShardGrain(
     /// <summary>Longest a watch waits once this silo is stopping, so the shard's deactivation is not held up.</summary>
     private static readonly TimeSpan StoppingWait = TimeSpan.FromSeconds(1);
 
-    private readonly ShardQueue _queue = new();
+    private ShardQueue _queue = new();
 
     // Pulled and not yet acknowledged, with the silo that took them and the number of its pull.
     private readonly Dictionary<JobId, (QueueEntry Entry, SiloAddress Silo, long Pull)> _inFlight = [];
@@ -35,6 +35,8 @@ public sealed partial class QueueShardGrain(
         _head = new ShardHead(1, 0, 0, 0, time.GetUtcNow().UtcTicks);
         var key = this.GetPrimaryKeyString();
         var slash = key.LastIndexOf('/');
+        var ordering = options.Value.Ordering.For(key[..slash]);
+        _queue = new ShardQueue(ordering, time);
         // Delayed jobs due later than a job grain's timer reaches are left to their reminders.
         var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture),
             time.GetUtcNow() + Jobs.JobGrain.DueTimerHorizon, cancellationToken);
@@ -44,13 +46,22 @@ public sealed partial class QueueShardGrain(
         LogActivated(logger, key, open.Count);
         this.RegisterGrainTimer(static (self, _) => self.RequeueFromDeadSilos(), this,
             new GrainTimerCreationOptions { DueTime = options.Value.LeaseCheckInterval, Period = options.Value.LeaseCheckInterval });
+        if (ordering.Aging is { } aging)
+        {
+            // Aging raises the head's priority with time alone: look about once per point gained, so pools that
+            // chose another shard by the older head learn of it.
+            var step = TimeSpan.FromMinutes(1 / aging.PointsPerMinute);
+            step = step < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : step > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : step;
+            this.RegisterGrainTimer(static self => { self.UpdateHead(); return Task.CompletedTask; }, this,
+                new GrainTimerCreationOptions { DueTime = step, Period = step });
+        }
     }
 
     public Task Enqueue(ImmutableArray<QueueEntry> entries)
     {
         foreach (var entry in entries)
             _queue.Add(entry);
-        UpdateHead();
+        UpdateHead(enqueued: true);
         return Task.CompletedTask;
     }
 
@@ -124,6 +135,20 @@ public sealed partial class QueueShardGrain(
         return Task.FromResult(removed);
     }
 
+    public Task<bool> ChangePriority(JobId id, int priority)
+    {
+        if (!JobPriority.IsValid(priority))
+            throw new ArgumentOutOfRangeException(nameof(priority), priority, JobPriority.RangeProblem(priority));
+        var changed = _queue.ChangePriority(id, priority);
+        if (!changed && _inFlight.TryGetValue(id, out var taken))
+        {
+            // Handed out but not started yet: should it come back, it comes back at its new priority.
+            _inFlight[id] = taken with { Entry = taken.Entry with { Priority = priority } };
+        }
+        UpdateHead();
+        return Task.FromResult(changed);
+    }
+
     public async Task<ShardHead> WatchHead(ShardHead known, TimeSpan maxWait)
     {
         if (!_head.IsSameVersion(known) || maxWait <= TimeSpan.Zero)
@@ -151,11 +176,20 @@ public sealed partial class QueueShardGrain(
     /// keeps its version: a pool still believing the older head pulls once for nothing and learns the new head from
     /// that answer, which costs less than waking every silo's watcher twice for each job at low rates.
     /// </summary>
-    private void UpdateHead()
+    /// <param name="enqueued">
+    /// New jobs arrived: a new tenant's or a smaller job at the head, at equal priority, wakes the watchers too, so
+    /// pools choosing between shards by tenant turn and size see it (pulls alone keep the version: the puller gets
+    /// the new head in its answer).
+    /// </param>
+    private void UpdateHead(bool enqueued = false)
     {
         var top = _queue.Peek;
-        var wake = top is { } t && (_head.IsEmpty || t.Priority > _head.TopPriority);
-        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, _queue.Count, top?.Priority ?? 0, top?.EnqueuedAtTicks ?? 0, _head.Epoch);
+        // With aging, the head's priority is its level's as raised by then (it rises between calls too; the next
+        // change to the shard reports it).
+        var priority = top is null ? 0 : _queue.TopPriority;
+        var wake = top is { } t && (_head.IsEmpty || priority > _head.TopPriority
+            || (enqueued && priority == _head.TopPriority && (t.Tenant != _head.TopTenant || t.SizeHint < _head.TopSizeHint)));
+        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, _queue.Count, priority, top?.EnqueuedAtTicks ?? 0, _head.Epoch, top?.Tenant, top?.SizeHint ?? 0);
         if (wake && _headChanged is { } waiters)
         {
             _headChanged = null;

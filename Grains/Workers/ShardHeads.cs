@@ -4,9 +4,17 @@ namespace Scheduler.Workers;
 /// The head of every watched shard as this silo last saw it, and which shard to pull from next. Thread-safe: the
 /// shards' watchers and the puller share it.
 /// </summary>
-internal sealed class ShardHeads(int count)
+/// <param name="weightOf">
+/// Tenant weights for choosing between shards whose heads have equal priority (docs/queues.md); null: by age only.
+/// </param>
+internal sealed class ShardHeads(int count, Func<string, double>? weightOf = null)
 {
     private readonly object _lock = new();
+    // Stride passes of the tenants this silo started jobs of, as each shard keeps them for its own jobs: between shards
+    // at equal priority, the head of the tenant with the lowest pass goes first, so a shard's fair turn is not lost to
+    // an older head elsewhere. Tenants the clock has caught up with are dropped.
+    private readonly Dictionary<string, double> _passes = new(StringComparer.Ordinal);
+    private double _clock;
     // The newest head seen per shard; the default (epoch 0) means "unknown", which every real head replaces.
     private readonly ShardHead[] _heads = new ShardHead[count];
     private readonly bool[] _answered = new bool[count];
@@ -48,7 +56,7 @@ internal sealed class ShardHeads(int count)
     }
 
     /// <summary>
-    /// The shard whose head is most urgent (priority, then age), or -1, and the priority floor for pulling from it:
+    /// The shard whose head is most urgent (priority, then tenant turn, size and age), or -1, and the priority floor for pulling from it:
     /// the best priority any other shard holds, so no job is taken ahead of a more urgent one elsewhere. Nothing is
     /// picked until every shard has answered once: one not heard from yet may hold more urgent jobs.
     /// </summary>
@@ -66,7 +74,7 @@ internal sealed class ShardHeads(int count)
                 if (head.IsEmpty || (allowed is not null && !allowed(i)))
                     continue;
                 if (best < 0 || head.TopPriority > _heads[best].TopPriority
-                    || (head.TopPriority == _heads[best].TopPriority && head.TopEnqueuedAtTicks < _heads[best].TopEnqueuedAtTicks))
+                    || (head.TopPriority == _heads[best].TopPriority && IsTurnBefore(head, _heads[best])))
                     best = i;
             }
             if (best < 0)
@@ -79,5 +87,42 @@ internal sealed class ShardHeads(int count)
             }
             return (best, floor);
         }
+    }
+
+    /// <summary>This silo took <paramref name="entries"/>: their tenants' passes move on.</summary>
+    public void Served(IReadOnlyList<QueueEntry> entries)
+    {
+        if (weightOf is null)
+            return;
+        lock (_lock)
+        {
+            foreach (var entry in entries)
+            {
+                var tenant = entry.Tenant ?? JobRequest.DefaultTenant;
+                var pass = PassOf(tenant);
+                _clock = Math.Max(_clock, pass);
+                _passes[tenant] = pass + 1 / weightOf(tenant);
+            }
+            if (_passes.Count > 1_000)
+            {
+                foreach (var idle in _passes.Where(p => p.Value <= _clock).Select(p => p.Key).ToList())
+                    _passes.Remove(idle);
+            }
+        }
+    }
+
+    private double PassOf(string? tenant) =>
+        _passes.TryGetValue(tenant ?? JobRequest.DefaultTenant, out var pass) && pass > _clock ? pass : _clock;
+
+    /// <summary>At equal priority: the lower tenant pass first (with fair share), then the smaller, then the older head.</summary>
+    private bool IsTurnBefore(ShardHead head, ShardHead other)
+    {
+        if (weightOf is not null && head.TopTenant != other.TopTenant)
+        {
+            var c = PassOf(head.TopTenant).CompareTo(PassOf(other.TopTenant));
+            if (c != 0)
+                return c < 0;
+        }
+        return head.TopSizeHint != other.TopSizeHint ? head.TopSizeHint < other.TopSizeHint : head.TopEnqueuedAtTicks < other.TopEnqueuedAtTicks;
     }
 }

@@ -27,7 +27,7 @@ internal sealed partial class ShardPuller(
     /// <summary>Watches and pulls until <paramref name="stop"/> fires.</summary>
     public Task RunAsync(IReadOnlyList<ShardRef> shards, CancellationToken stop)
     {
-        _heads = new ShardHeads(shards.Count);
+        _heads = new ShardHeads(shards.Count, _options.Ordering is { FairShare: true } ordering ? ordering.For("").WeightOf : null);
         _shards = shards;
         _queues = [.. shards.Select(s => ExclusiveGate.QueueOf(s.Key))];
         _mayPull = i => gate.MayPull(_queues[i]);
@@ -109,6 +109,7 @@ internal sealed partial class ShardPuller(
                     continue;
                 }
                 reporter.Received(pull, shard.Key, pulled.Entries);
+                _heads.Served(pulled.Entries);
                 _heads.Observe(index, pulled.Head);
                 var got = pulled.Entries.Length;
                 slots.Fill(taken, got);

@@ -269,6 +269,30 @@ public sealed partial class WorkflowGrain(
         return new WorkflowReply { State = Workflow.State, Affected = outcomes.Count(o => o == RescheduleOutcome.Rescheduled) };
     }
 
+    public async Task<WorkflowReply> ChangePriority(int priority)
+    {
+        if (!JobPriority.IsValid(priority))
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidRequest, JobPriority.RangeProblem(priority));
+        if (!Exists)
+            return NotFound();
+        if (Workflow.State.IsFinal())
+            return WorkflowReply.Refused(SchedulerErrorCode.InvalidState, $"workflow {Id} has already finished ({Workflow.State}); its priority can no longer change", Workflow.State);
+        // Stored first: jobs released from now on get the new priority; those waiting already are changed one by one below.
+        Workflow.Priority = priority;
+        try
+        {
+            await WriteAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+        var waiting = Enumerable.Range(0, Workflow.Nodes.Count).Where(i => Workflow.Nodes[i].State == WorkflowJobState.Queued).ToList();
+        var outcomes = await Task.WhenAll(waiting.Select(i => GrainFactory.Reference<IJobGrain>(_graph.JobIdOf(i).Value).ChangePriority(priority)));
+        return new WorkflowReply { State = Workflow.State, Affected = outcomes.Count(o => o == PriorityChangeOutcome.Changed) };
+    }
+
     public async Task<WorkflowReply> Pause()
     {
         if (!Exists)

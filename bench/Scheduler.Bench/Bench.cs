@@ -19,10 +19,14 @@ namespace Scheduler.Bench;
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
     string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null, int FailOncePercent = 0, int Kills = 3,
     TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default,
-    int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60, bool Metrics = false)
+    int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60, bool Metrics = false, string Ordering = "on", int Tenants = 1)
 {
     public string? Validate() => this switch
     {
+        { Tenants: < 1 or > 100_000 } => $"--tenants must be 1 to 100000 (was {Tenants})",
+        { Tenants: > 1, Mode: not ("burst" or "paced") } => "--tenants applies to burst and paced mode",
+        { Mode: "fairness", Workflows: not null } or { Mode: "fairness", FailOncePercent: > 0 } or { Mode: "fairness", Keys: > 0 } =>
+            "--mode fairness takes no --workflows, --fail-once-percent or --keys",
         { Keys: < 0 or > 1_000_000 } => $"--keys must be 0 to 1000000 (was {Keys})",
         { Keys: > 0, Workflows: not null } or { Keys: > 0, Mode: not ("burst" or "paced" or "keys") } => "--keys applies to jobs in burst, paced or keys mode",
         { Mode: "keys" or "mutex" or "ratelimit", Workflows: not null } => $"--workflows does not apply to --mode {Mode}",
@@ -155,6 +159,9 @@ public static class Bench
                     o.PullBatchSize = Math.Min(1000, s.Capacity);
                     // The retention mode prunes when it measures, not when the silo's reminder would.
                     o.Retention.Enabled = s.Mode != "retention";
+                    o.Ordering.FairShare = s.Ordering == "on";
+                    if (s.Ordering == "on")
+                        o.Ordering.Aging[JobRequest.DefaultQueue] = new Scheduler.Queues.AgingOptions { PointsPerMinute = 1, MaxBoost = 10 };
                 });
                 switch (s.Storage)
                 {
@@ -221,6 +228,13 @@ public static class Bench
             return ok ? 0 : 1;
         }
 
+        if (s.Mode == "fairness")
+        {
+            var ok = await FairnessBench.RunAsync(client, s, recorder, warmedUp, ct);
+            await StopAsync();
+            return ok ? 0 : 1;
+        }
+
         if (s.Mode is "keys" or "mutex" or "ratelimit")
         {
             var ok = await FlowBench.RunAsync(client, s, recorder, flowCounters!, warmedUp, ct);
@@ -261,6 +275,7 @@ public static class Bench
             Handler = RecordingNoopHandler.Name,
             Id = JobId.New(),
             Payload = failOnce[i] ? [RecordingNoopHandler.FailOncePayload] : [],
+            Tenant = s.Tenants > 1 ? $"tenant-{i % s.Tenants}" : JobRequest.DefaultTenant,
             // With --keys N, job i holds the mutex "bench:i mod N" (flow control's cost, against the same run without).
             Concurrency = s.Keys > 0 ? [new ConcurrencyKey($"bench:{i % s.Keys}")] : [],
         }).ToArray();
@@ -336,6 +351,8 @@ public static class Bench
             fail_once_percent = s.FailOncePercent,
             keys = s.Keys,
             metrics = s.Metrics,
+            ordering = s.Ordering,
+            tenants = s.Tenants,
             failed_once = failedOnce,
             retried,
             jobs_per_sec = Math.Round(completed / seconds, 1),

@@ -12,10 +12,11 @@ var mode = new Option<string>("--mode")
         "retention: fill --prune-rows old finished jobs, then a burst of --jobs without and while pruning them (postgres); " +
         "keys: bursts of --jobs without keys and with --keys (default 1000) mutex keys, ratio of the rates; " +
         "mutex: --jobs jobs on one key with limit 1, gaps from each run's end to the next start; " +
-        "ratelimit: one key limited to --rate-limit starts per --window seconds for --duration seconds, starts per window",
+        "ratelimit: one key limited to --rate-limit starts per --window seconds for --duration seconds, starts per window; " +
+        "fairness: tenant A floods --jobs jobs, then tenant B submits 10: B's start latency and start positions",
     DefaultValueFactory = _ => "burst",
 };
-mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "schedules", "retention", "keys", "mutex", "ratelimit");
+mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "schedules", "retention", "keys", "mutex", "ratelimit", "fairness");
 var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode (with --workflows: a workflow every 4 / rate seconds)", DefaultValueFactory = _ => 1000 };
 var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
 var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
@@ -36,12 +37,19 @@ var window = new Option<int>("--window") { Description = "ratelimit mode: the ra
 var pruneRows = new Option<int>("--prune-rows") { Description = "retention mode: old finished jobs written before the bursts", DefaultValueFactory = _ => 1_000_000 };
 var keys = new Option<int>("--keys") { Description = "burst/paced: each job holds one of this many mutex concurrency keys (0: none)", DefaultValueFactory = _ => 0 };
 var metrics = new Option<bool>("--metrics") { Description = "the silos aggregate their metrics for a Prometheus scrape, as a configured silo does (default: nothing listens)" };
+var ordering = new Option<string>("--ordering")
+{
+    Description = "on: fair share between tenants and aging on the default queue (1 point a minute, at most 10); off: neither (one line per priority)",
+    DefaultValueFactory = _ => "on",
+};
+ordering.AcceptOnlyFromAmong("on", "off");
+var tenants = new Option<int>("--tenants") { Description = "burst/paced: jobs go to this many tenants in turn", DefaultValueFactory = _ => 1 };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
 {
     storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup,
-    schedules, every, duration, pruneRows, keys, rateLimit, window, metrics,
+    schedules, every, duration, pruneRows, keys, rateLimit, window, metrics, ordering, tenants,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -51,7 +59,8 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows),
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
         parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration) ?? (parse.GetValue(mode) == "ratelimit" ? 180 : 120)),
-        parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window), parse.GetValue(metrics));
+        parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window), parse.GetValue(metrics),
+        parse.GetValue(ordering)!, parse.GetValue(tenants));
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");

@@ -18,6 +18,9 @@ public sealed class MemoryClusterFixture : IAsyncLifetime
 {
     public const int Capacity = 2;
 
+    /// <summary>A queue with aging (see docs/queues.md).</summary>
+    public const string AgedQueue = "aged";
+
     public ExecutionBook Book { get; } = new();
     public EnqueueFaults Faults { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -34,7 +37,9 @@ public sealed class MemoryClusterFixture : IAsyncLifetime
             silo.AddScheduler(o =>
             {
                 o.MaxConcurrentJobs = Capacity;
-                o.Queues = ["default", "reports"];
+                o.Queues = ["default", "reports", AgedQueue];
+                // 10 points a second, at most 60: a priority-0 job there competes at 50 after about 5 s.
+                o.Ordering.Aging[AgedQueue] = new Scheduler.Queues.AgingOptions { PointsPerMinute = 600, MaxBoost = 60 };
                 o.ShardsPerQueue = 4;
                 o.MaxPayloadBytes = 64 * 1024;
                 o.ShutdownGracePeriod = TimeSpan.FromSeconds(2);

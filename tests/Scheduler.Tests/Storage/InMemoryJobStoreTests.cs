@@ -24,7 +24,7 @@ public sealed class InMemoryJobStoreTests
         var open = (await store.LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token)).ToDictionary(e => e.Id);
 
         Assert.Equal(2, open.Count);
-        Assert.Equal(new QueueEntry(ofWorkflow, 50, workflowCreated.UtcTicks, 12, Tenant: "t1"), open[ofWorkflow]);
+        Assert.Equal(new QueueEntry(ofWorkflow, 50, workflowCreated.UtcTicks, 12, "t1"), open[ofWorkflow]);
         Assert.Equal(new QueueEntry(plain, 50, T0.UtcTicks, SizeHint: 0, Tenant: "t1"), open[plain]);
     }
 

@@ -25,11 +25,11 @@ public sealed class SizeHintOrderTests
         var id = JobId.New();
         var workflowCreated = DateTimeOffset.UtcNow.AddMinutes(-5);
         var jobCreated = DateTimeOffset.UtcNow;
-        var ofWorkflow = new JobGrainState { Queue = "default", Shard = 3, Priority = 50, CreatedAt = jobCreated, SizeHint = 12, QueuedAsOf = workflowCreated };
+        var ofWorkflow = new JobGrainState { Queue = "default", Tenant = "acme", Shard = 3, Priority = 50, CreatedAt = jobCreated, SizeHint = 12, QueuedAsOf = workflowCreated };
         // Also a job stored before its place was kept in its state.
-        var plain = new JobGrainState { Queue = "default", Shard = 3, Priority = 50, CreatedAt = jobCreated };
+        var plain = new JobGrainState { Queue = "default", Tenant = "acme", Shard = 3, Priority = 50, CreatedAt = jobCreated };
 
-        Assert.Equal(new QueuedJob(SchedulerOptions.ShardKey("default", 3), new QueueEntry(id, 50, workflowCreated.UtcTicks, 12, Tenant: "")), ofWorkflow.QueuedAs(id));
-        Assert.Equal(new QueueEntry(id, 50, jobCreated.UtcTicks, Tenant: ""), plain.QueuedAs(id).Entry);
+        Assert.Equal(new QueuedJob(SchedulerOptions.ShardKey("default", 3), new QueueEntry(id, 50, workflowCreated.UtcTicks, 12, "acme")), ofWorkflow.QueuedAs(id));
+        Assert.Equal(new QueueEntry(id, 50, jobCreated.UtcTicks, 0, "acme"), plain.QueuedAs(id).Entry);
     }
 }
