@@ -50,8 +50,18 @@ public sealed class SchedulerOptions
     /// <summary>Concurrency keys and rate limits: key settings and default keys per handler and queue (docs/flow-control.md).</summary>
     public Limits.FlowControlOptions FlowControl { get; set; } = new();
 
+    /// <summary>Bounded backlogs per queue and tenant (section "Scheduler:Backpressure", docs/protection.md).</summary>
+    public Protection.BackpressureOptions Backpressure { get; set; } = new();
+
+    /// <summary>Circuit breakers per handler and concurrency key (section "Scheduler:Breakers", docs/protection.md).</summary>
+    public Protection.BreakerOptions Breakers { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
+        foreach (var problem in Backpressure?.Validate($"{SectionName}:Backpressure") ?? [$"{SectionName}:Backpressure must not be null"])
+            yield return problem;
+        foreach (var problem in Breakers?.Validate($"{SectionName}:Breakers") ?? [$"{SectionName}:Breakers must not be null"])
+            yield return problem;
         foreach (var problem in FlowControl?.Validate($"{SectionName}:FlowControl") ?? [$"{SectionName}:FlowControl must not be null"])
             yield return problem;
         if (Retention is null)

@@ -117,6 +117,22 @@ public sealed partial class QueueShardGrain(
         return count;
     }
 
+    public async Task<int> Reload()
+    {
+        var key = this.GetPrimaryKeyString();
+        var slash = key.LastIndexOf('/');
+        var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture),
+            time.GetUtcNow() + Jobs.JobGrain.DueTimerHorizon);
+        var added = 0;
+        foreach (var entry in open)
+        {
+            if (!_inFlight.ContainsKey(entry.Id) && _queue.Add(entry))
+                added++;
+        }
+        UpdateHead();
+        return added;
+    }
+
     public Task<bool> Remove(JobId id)
     {
         var removed = _queue.Remove(id);
