@@ -157,7 +157,19 @@ public interface IHoldDirectoryGrain : IGrainWithIntegerKey
     [Alias("SetBreaker")]
     Task SetBreaker(string target, bool open);
 
+    /// <summary>The paused gates and open breakers now, and the breakers configured (for listings; never on the job path).</summary>
+    [Alias("List"), ReadOnly, AlwaysInterleave]
+    Task<HoldListing> List();
+
     /// <summary>Long poll: answers when the set differs from version <paramref name="known"/>, or after <paramref name="maxWait"/>.</summary>
     [Alias("Watch"), AlwaysInterleave]
     Task<HoldSet> Watch(SiloAddress silo, long known, TimeSpan maxWait);
 }
+
+/// <summary>What <see cref="IHoldDirectoryGrain.List"/> answers.</summary>
+/// <param name="Holds">The paused gates and open breakers.</param>
+/// <param name="ConfiguredBreakers">Every breaker configured on the silos ("handler:NAME", "key:KEY").</param>
+[GenerateSerializer, Immutable, Alias("scheduler.HoldListing")]
+public sealed record HoldListing(
+    [property: Id(0)] HoldSet Holds,
+    [property: Id(1)] ImmutableArray<string> ConfiguredBreakers);

@@ -25,6 +25,7 @@ public sealed class HoldDirectoryGrain(
     [PersistentState(HoldDirectoryGrain.StateName, SchedulerStorage.ProviderName)] IPersistentState<HoldDirectoryState> state,
     IClusterMembershipService membership,
     IHostApplicationLifetime lifetime,
+    Microsoft.Extensions.Options.IOptions<SchedulerOptions> options,
     TimeProvider time) : Grain, IHoldDirectoryGrain
 {
     /// <summary>The grain storage state name (unique, so no other grain type shares its rows).</summary>
@@ -88,6 +89,8 @@ public sealed class HoldDirectoryGrain(
         }
         return true;
     }
+
+    public Task<HoldListing> List() => Task.FromResult(new HoldListing(Current, [.. options.Value.Breakers.Targets()]));
 
     public async Task<HoldSet> Watch(SiloAddress silo, long known, TimeSpan maxWait)
     {
