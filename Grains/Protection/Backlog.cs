@@ -6,7 +6,7 @@ namespace Scheduler.Protection;
 
 /// <summary>
 /// Admission against the bounded backlogs (<see cref="BackpressureOptions"/>), on the submit path of this silo. The
-/// Queued jobs per queue and tenant are counted in the store every <see cref="BackpressureOptions.RefreshInterval"/>
+/// Queued jobs per queue and tenant are counted in the store at most every <see cref="BackpressureOptions.RefreshInterval"/>
 /// off the submit path; a submit adds its jobs to what this silo accepted since, under a lock, and is refused whole
 /// when a bound would be passed. So this silo alone never takes a backlog past its bound (but for submits in flight
 /// while a count runs); with several silos, each may take up to what it accepts in one interval beyond the others'
@@ -33,8 +33,10 @@ public sealed partial class Backlog(IJobStore store, IOptions<SchedulerOptions> 
     {
         if (!_options.Enabled || requests.Count == 0)
             return null;
+        // A count older than the interval is waited for (one submit per interval and silo pays for it), so a decision
+        // never rests on a count older than the interval plus one count's duration.
         var counting = EnsureFresh();
-        if (_lastTotal < 0)
+        if (!counting.IsCompleted)
             await counting;
 
         var byQueue = requests.CountBy(r => r.Queue, StringComparer.Ordinal).ToList();
