@@ -51,7 +51,7 @@ public sealed class ProtectionClusterFixture : IAsyncLifetime
             silo.AddScheduler(o =>
             {
                 o.MaxConcurrentJobs = 1;
-                o.Queues = ["default", "held", "other", BoundedQueue];
+                o.Queues = ["default", "held", "other", "reports", BoundedQueue];
                 o.ShardsPerQueue = 1;
                 o.LeasePeriod = TimeSpan.FromSeconds(2);
                 o.ShutdownGracePeriod = TimeSpan.FromSeconds(1);
