@@ -35,12 +35,13 @@ var rateLimit = new Option<int>("--rate-limit") { Description = "ratelimit mode:
 var window = new Option<int>("--window") { Description = "ratelimit mode: the rate limit's sliding window in seconds", DefaultValueFactory = _ => 60 };
 var pruneRows = new Option<int>("--prune-rows") { Description = "retention mode: old finished jobs written before the bursts", DefaultValueFactory = _ => 1_000_000 };
 var keys = new Option<int>("--keys") { Description = "burst/paced: each job holds one of this many mutex concurrency keys (0: none)", DefaultValueFactory = _ => 0 };
+var protection = new Option<bool>("--protection") { Description = "burst/paced: with gates, breakers and backpressure on (bounds far above the load, a breaker on the job handler, a paused gate on another tenant), to compare with a run without" };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
 {
     storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup,
-    schedules, every, duration, pruneRows, keys, rateLimit, window,
+    schedules, every, duration, pruneRows, keys, rateLimit, window, protection,
 };
 root.SetAction(async (parse, ct) =>
 {
@@ -50,7 +51,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows),
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
         parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration) ?? (parse.GetValue(mode) == "ratelimit" ? 180 : 120)),
-        parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window));
+        parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window), parse.GetValue(protection));
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");
