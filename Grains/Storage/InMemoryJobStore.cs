@@ -93,7 +93,8 @@ public sealed class InMemoryJobStore : ISchedulerStore
     public Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default)
     {
         var counts = new Dictionary<(string, string), long>();
-        foreach (var job in _jobs.Values)
+        // The dictionary's own enumerator takes no locks (Values would take them all and copy).
+        foreach (var (_, job) in _jobs)
         {
             if (job.State == JobState.Queued)
                 counts[(job.Queue, job.Tenant)] = counts.GetValueOrDefault((job.Queue, job.Tenant)) + 1;
