@@ -61,6 +61,8 @@ public static class CliApp
             DeadLetterCommand.Create(cli),
             ScheduleCommand.Create(cli),
             LimitsCommand.Create(cli),
+            GateCommand.Create(cli),
+            BreakerCommand.Create(cli),
         };
         cli.Common.AddTo(root);
         return root;

@@ -15,6 +15,9 @@ public static class ExitCodes
     /// <summary>The scheduler could not be reached.</summary>
     public const int Unavailable = 3;
 
+    /// <summary>The scheduler refused a submit because a bounded backlog is full: nothing was submitted; try again later.</summary>
+    public const int Overloaded = 4;
+
     /// <summary>Interrupted (Ctrl+C) before the command finished.</summary>
     public const int Interrupted = 130;
 }

@@ -55,6 +55,10 @@ internal static class Session
                     await host.StopAsync(stopping.Token);
                 }
             }
+            catch (OverloadedException e)
+            {
+                return Report(stderr, ExitCodes.Overloaded, $"{e.Message} ({e.Code}, retry after {e.RetryAfter.TotalSeconds:0} s)");
+            }
             catch (SchedulerException e) when (e.Code == SchedulerErrorCode.Unavailable)
             {
                 return Report(stderr, ExitCodes.Unavailable, e.Message);

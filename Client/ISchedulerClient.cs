@@ -70,7 +70,7 @@ public partial interface ISchedulerClient
 }
 
 /// <summary>A request the scheduler refused, or a scheduler it could not reach.</summary>
-public sealed class SchedulerException : Exception
+public class SchedulerException : Exception
 {
     /// <summary>A refusal or failure with its <paramref name="code"/> and a message for people.</summary>
     public SchedulerException(SchedulerErrorCode code, string message, Exception? inner = null)
@@ -78,4 +78,18 @@ public sealed class SchedulerException : Exception
 
     /// <summary>Why: stable, for programs to act on.</summary>
     public SchedulerErrorCode Code { get; }
+}
+
+/// <summary>
+/// A submit refused because a bounded backlog (per queue or tenant) is full. Nothing of the refused call was accepted;
+/// the jobs of earlier calls of the same submit (it is sent in batches of <see cref="SchedulerClientOptions.SubmitBatchSize"/>) were.
+/// </summary>
+public sealed class OverloadedException(string message, TimeSpan retryAfter, IReadOnlyList<SubmitResult> accepted)
+    : SchedulerException(SchedulerErrorCode.Overloaded, message)
+{
+    /// <summary>How long to wait before trying again.</summary>
+    public TimeSpan RetryAfter { get; } = retryAfter;
+
+    /// <summary>Jobs of this submit accepted before the refusal (from earlier batches), in request order; usually none.</summary>
+    public IReadOnlyList<SubmitResult> Accepted { get; } = accepted;
 }

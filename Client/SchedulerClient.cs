@@ -47,12 +47,26 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
             throw Refused(errors, requests.Count);
 
         var results = new List<SubmitResult>(prepared.Length);
+        var retried = TimeSpan.Zero;
         foreach (var chunk in prepared.Chunk(_options.SubmitBatchSize))
         {
-            var answer = await CallAsync(g => g.Reference<ISchedulerGrain>(0).SubmitMany([.. chunk]), cancellationToken);
-            if (!answer.Succeeded)
-                throw Refused([.. answer.Errors.Select(e => e with { Index = e.Index + results.Count })], requests.Count);
-            results.AddRange(answer.Jobs);
+            while (true)
+            {
+                var answer = await CallAsync(g => g.Reference<ISchedulerGrain>(0).SubmitMany([.. chunk]), cancellationToken);
+                if (answer.Succeeded)
+                {
+                    results.AddRange(answer.Jobs);
+                    break;
+                }
+                if (answer.Errors[0] is not { Code: SchedulerErrorCode.Overloaded } overloaded)
+                    throw Refused([.. answer.Errors.Select(e => e with { Index = e.Index + results.Count })], requests.Count);
+                // A full backlog: nothing of this batch was accepted. Its ids are fixed, so sending it again is safe.
+                var after = overloaded.RetryAfter ?? TimeSpan.FromSeconds(1);
+                if (retried + after > _options.OverloadedRetryTimeout)
+                    throw new OverloadedException(overloaded.Message, after, results);
+                await Task.Delay(after, cancellationToken);
+                retried += after;
+            }
         }
         return results;
     }

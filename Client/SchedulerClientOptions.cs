@@ -30,8 +30,17 @@ public sealed class SchedulerClientOptions
     /// <summary>Requests sent per call when submitting many jobs. Default 1,000.</summary>
     public int SubmitBatchSize { get; set; } = 1000;
 
+    /// <summary>
+    /// How long a submit may keep retrying when the scheduler refuses it as overloaded (a bounded backlog is full),
+    /// waiting the retry-after it is given each time; beyond that it throws <see cref="OverloadedException"/>.
+    /// Default zero: it throws at once.
+    /// </summary>
+    public TimeSpan OverloadedRetryTimeout { get; set; } = TimeSpan.Zero;
+
     internal IEnumerable<string> Validate()
     {
+        if (OverloadedRetryTimeout < TimeSpan.Zero || OverloadedRetryTimeout > TimeSpan.FromHours(1))
+            yield return $"{SectionName}:OverloadedRetryTimeout must be 0 to 1 hour (was {OverloadedRetryTimeout})";
         if (Gateways is null || Gateways.Count == 0)
             yield return $"{SectionName}:Gateways must list at least one \"host:port\"";
         else

@@ -56,8 +56,18 @@ public sealed class SchedulerOptions
     /// <summary>Fair share between tenants, tenant weights and aging per queue (section "Scheduler:Ordering", docs/queues.md).</summary>
     public Queues.QueueOrderingOptions Ordering { get; set; } = new();
 
+    /// <summary>Bounded backlogs per queue and tenant (section "Scheduler:Backpressure", docs/protection.md).</summary>
+    public Protection.BackpressureOptions Backpressure { get; set; } = new();
+
+    /// <summary>Circuit breakers per handler and concurrency key (section "Scheduler:Breakers", docs/protection.md).</summary>
+    public Protection.BreakerOptions Breakers { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
+        foreach (var problem in Backpressure?.Validate($"{SectionName}:Backpressure") ?? [$"{SectionName}:Backpressure must not be null"])
+            yield return problem;
+        foreach (var problem in Breakers?.Validate($"{SectionName}:Breakers") ?? [$"{SectionName}:Breakers must not be null"])
+            yield return problem;
         foreach (var problem in FlowControl?.Validate($"{SectionName}:FlowControl") ?? [$"{SectionName}:FlowControl must not be null"])
             yield return problem;
         foreach (var problem in Ordering?.Validate($"{SectionName}:{nameof(Ordering)}") ?? [$"{SectionName}:Ordering must not be null"])

@@ -50,6 +50,9 @@ public static class SchedulerSiloExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ScheduleKeeper>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RetentionStarter>();
         services.TryAddSingleton<RetentionPruner>();
+        services.TryAddSingleton<Protection.SiloProtection>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Protection.SiloProtection>());
+        services.TryAddSingleton<Protection.Backlog>();
         services.AddJobGrainStorage();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
         services.AddOptions<CommandHandlerOptions>()

@@ -42,6 +42,13 @@ public interface IQueueShardGrain : IGrainWithStringKey
     [Alias("RequeueUnheld")]
     Task<HeldReportAnswer> RequeueUnheld(SiloAddress silo, long settledPull, ImmutableArray<JobId> held);
 
+    /// <summary>
+    /// Adds the shard's Queued jobs from the store that it does not hold or has not handed out: jobs that left the
+    /// queue while a gate or breaker held them come back in their order. Returns how many were added.
+    /// </summary>
+    [Alias("Reload")]
+    Task<int> Reload();
+
     /// <summary>Removes a waiting job (used when it is cancelled). Returns false if it was not waiting here.</summary>
     [Alias("Remove")]
     Task<bool> Remove(JobId id);

@@ -43,6 +43,8 @@ public enum SchedulerErrorCode
     Unavailable = 7,
     /// <summary>An id or idempotency key is already used by a different request.</summary>
     Conflict = 8,
+    /// <summary>A bounded backlog (per queue or tenant) is full: nothing was accepted; try again after the error's retry-after.</summary>
+    Overloaded = 9,
 }
 
 /// <summary>One problem with one request of a batch.</summary>
@@ -50,7 +52,11 @@ public enum SchedulerErrorCode
 public sealed record RequestError(
     [property: Id(0)] int Index,
     [property: Id(1)] SchedulerErrorCode Code,
-    [property: Id(2)] string Message);
+    [property: Id(2)] string Message)
+{
+    /// <summary>With <see cref="SchedulerErrorCode.Overloaded"/>: how long to wait before trying again.</summary>
+    [Id(3)] public TimeSpan? RetryAfter { get; init; }
+}
 
 /// <summary>
 /// The answer to a batch submit: either every job was recorded (<see cref="Jobs"/>, in request order)

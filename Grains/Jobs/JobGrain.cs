@@ -14,6 +14,7 @@ public sealed partial class JobGrain(
     [PersistentState(JobGrainStorage.StateName, JobGrainStorage.ProviderName)] IPersistentState<JobGrainState> state,
     IDeadLetterStore store,
     JobSubmitter submitter,
+    Protection.SiloProtection protection,
     IOptions<SchedulerOptions> options,
     IClusterMembershipService membership,
     TimeProvider time,
@@ -168,6 +169,9 @@ public sealed partial class JobGrain(
             return null;
         }
 
+        // A paused gate or an open breaker holds it outside its queue, as a full key does.
+        if (await HeldAsync(Job.Attempt + 1))
+            return null;
         // A job with keys takes all of them or none (and its exclusive scope); it waits outside its queue until woken.
         DateTimeOffset? granted = null;
         if (Job.IsControlled && (granted = await AcquireKeysAsync(Job.Attempt + 1)) is null)
@@ -287,6 +291,7 @@ public sealed partial class JobGrain(
         }
         if (result.Outcome != JobOutcome.Success)
             metrics.AttemptFailed(Job.Queue, Job.Handler, Job.Tenant, result.Outcome == JobOutcome.Retriable ? "retriable" : "fatal");
+        RecordOutcome(result);
         switch (result.Outcome)
         {
             case JobOutcome.Success:

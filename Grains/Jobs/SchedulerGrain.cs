@@ -18,6 +18,7 @@ public sealed class SchedulerGrain(
     IJobLogStore logs,
     IDeadLetterStore deadLetters,
     JobSubmitter submitter,
+    Protection.Backlog backlog,
     ILocalSiloDetails silo) : Grain, ISchedulerGrain
 {
     private readonly SchedulerOptions _options = options.Value;
@@ -38,6 +39,8 @@ public sealed class SchedulerGrain(
         }
         if (errors.Count > 0)
             return new SubmitBatchResult([], errors.ToImmutable());
+        if (await backlog.AdmitAsync(identified) is { } overloaded)
+            return new SubmitBatchResult([], [overloaded]);
         return new SubmitBatchResult([.. await submitter.SubmitAsync(identified, order: null, mayBeNew: true)], []);
     }
 

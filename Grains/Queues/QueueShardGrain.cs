@@ -26,6 +26,8 @@ public sealed partial class QueueShardGrain(
 
     // Pulled and not yet acknowledged, with the silo that took them and the number of its pull.
     private readonly Dictionary<JobId, (QueueEntry Entry, SiloAddress Silo, long Pull)> _inFlight = [];
+    // Handed out when a reload asked for them (see Reload): offered again once acknowledged.
+    private readonly HashSet<JobId> _offerAgain = [];
     private ShardHead _head;
     private TaskCompletionSource? _headChanged;
 
@@ -76,8 +78,14 @@ public sealed partial class QueueShardGrain(
 
     public Task Ack(ImmutableArray<JobId> ids)
     {
+        var again = false;
         foreach (var id in ids)
-            _inFlight.Remove(id);
+        {
+            if (_inFlight.Remove(id, out var taken) && _offerAgain.Count > 0 && _offerAgain.Remove(id))
+                again |= _queue.Add(taken.Entry);
+        }
+        if (again)
+            UpdateHead();
         return Task.CompletedTask;
     }
 
@@ -120,12 +128,33 @@ public sealed partial class QueueShardGrain(
         {
             if (_inFlight.Remove(id, out var taken))
             {
+                _offerAgain.Remove(id);
                 _queue.Add(taken.Entry);
                 count++;
             }
         }
         UpdateHead();
         return count;
+    }
+
+    public async Task<int> Reload()
+    {
+        var key = this.GetPrimaryKeyString();
+        var slash = key.LastIndexOf('/');
+        var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture),
+            time.GetUtcNow() + Jobs.JobGrain.DueTimerHorizon);
+        var added = 0;
+        foreach (var entry in open)
+        {
+            // One handed out may be on its way to being held (its acknowledgement not here yet): offered again once
+            // it is acknowledged. One that runs costs a refused offer then.
+            if (_inFlight.ContainsKey(entry.Id))
+                _offerAgain.Add(entry.Id);
+            else if (_queue.Add(entry))
+                added++;
+        }
+        UpdateHead();
+        return added;
     }
 
     public Task<bool> Remove(JobId id)

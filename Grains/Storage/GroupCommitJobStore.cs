@@ -106,6 +106,9 @@ public sealed class GroupCommitJobStore : ISchedulerStore
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) =>
         _inner.CountByStateAsync(cancellationToken);
 
+    public Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default) =>
+        _inner.CountQueuedAsync(cancellationToken);
+
     public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) =>
         _inner.ReadHistoryAsync(id, cancellationToken);
 

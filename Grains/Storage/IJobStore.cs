@@ -33,9 +33,15 @@ public interface IJobStore
 
     Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Queued jobs per queue and tenant (only pairs with some): what backpressure bounds.</summary>
+    Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Every recorded transition of the job, oldest first.</summary>
     Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default);
 }
+
+/// <summary>How many jobs of one queue and tenant are Queued.</summary>
+public sealed record QueuedCount(string Queue, string Tenant, long Count);
 
 public sealed record JobRecord(
     JobId Id,

@@ -91,6 +91,18 @@ public sealed class InMemoryJobStore : ISchedulerStore
         return Task.FromResult(rows);
     }
 
+    public Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default)
+    {
+        var counts = new Dictionary<(string, string), long>();
+        // The dictionary's own enumerator takes no locks (Values would take them all and copy).
+        foreach (var (_, job) in _jobs)
+        {
+            if (job.State == JobState.Queued)
+                counts[(job.Queue, job.Tenant)] = counts.GetValueOrDefault((job.Queue, job.Tenant)) + 1;
+        }
+        return Task.FromResult<IReadOnlyList<QueuedCount>>([.. counts.Select(kv => new QueuedCount(kv.Key.Item1, kv.Key.Item2, kv.Value))]);
+    }
+
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default)
     {
         lock (_writeLock)

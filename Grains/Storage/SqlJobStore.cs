@@ -256,6 +256,27 @@ public abstract partial class SqlJobStore : ISchedulerStore
         return counts;
     }
 
+    // Over the open rows' partial index (ix_scheduler_jobs_open: the same state list, as literals).
+    private static readonly string CountQueuedSql = $"""
+        SELECT queue, tenant, COUNT(*) FROM scheduler_jobs
+        WHERE service_id = @service_id AND state IN ({(int)JobState.Queued}, {(int)JobState.Running}) AND state = {(int)JobState.Queued}
+        GROUP BY queue, tenant
+        """;
+
+    public async Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = CountQueuedSql;
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+
+        var counts = new List<QueuedCount>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            counts.Add(new QueuedCount(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        return counts;
+    }
+
     /// <inheritdoc />
     /// <remarks>All lines in one transaction, in the order given.</remarks>
     public async Task AppendLogAsync(IReadOnlyList<JobLogRecord> lines, CancellationToken cancellationToken = default)

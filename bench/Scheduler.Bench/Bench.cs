@@ -19,7 +19,7 @@ namespace Scheduler.Bench;
 public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Rate, int Capacity, int Batch, TimeSpan Timeout,
     string? Postgres = null, string? Redis = null, int Silos = 1, string? Workflows = null, int FailOncePercent = 0, int Kills = 3,
     TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default,
-    int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60, bool Metrics = false, string Ordering = "on", int Tenants = 1)
+    int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60, bool Metrics = false, string Ordering = "on", int Tenants = 1, bool Protection = false)
 {
     public string? Validate() => this switch
     {
@@ -27,6 +27,7 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
         { Tenants: > 1, Mode: not ("burst" or "paced") } => "--tenants applies to burst and paced mode",
         { Mode: "fairness", Workflows: not null } or { Mode: "fairness", FailOncePercent: > 0 } or { Mode: "fairness", Keys: > 0 } =>
             "--mode fairness takes no --workflows, --fail-once-percent or --keys",
+        { Protection: true, Mode: not ("burst" or "paced") } => "--protection applies to burst and paced mode",
         { Keys: < 0 or > 1_000_000 } => $"--keys must be 0 to 1000000 (was {Keys})",
         { Keys: > 0, Workflows: not null } or { Keys: > 0, Mode: not ("burst" or "paced" or "keys") } => "--keys applies to jobs in burst, paced or keys mode",
         { Mode: "keys" or "mutex" or "ratelimit", Workflows: not null } => $"--workflows does not apply to --mode {Mode}",
@@ -162,6 +163,14 @@ public static class Bench
                     o.Ordering.FairShare = s.Ordering == "on";
                     if (s.Ordering == "on")
                         o.Ordering.Aging[JobRequest.DefaultQueue] = new Scheduler.Queues.AgingOptions { PointsPerMinute = 1, MaxBoost = 10 };
+                    if (s.Protection)
+                    {
+                        // Everything on, nothing tripped: every submit is admitted against counted backlogs, every
+                        // outcome goes to a breaker, every start checks the paused gate (another tenant's).
+                        o.Backpressure.MaxQueuedPerQueue = 10_000_000;
+                        o.Backpressure.MaxQueuedPerTenant = 10_000_000;
+                        o.Breakers.Handlers[RecordingNoopHandler.Name] = new Scheduler.Protection.BreakerSettings { ConsecutiveFailures = 10_000, FailureRatio = 1 };
+                    }
                 });
                 switch (s.Storage)
                 {
@@ -206,6 +215,8 @@ public static class Bench
         var warm = await client.SubmitManyAsync([.. Enumerable.Range(0, warmCount).Select(_ => new JobRequest { Handler = "noop" })], ct);
         await WaitForSucceededAsync(client, warm.Count, DateTime.UtcNow + TimeSpan.FromSeconds(120), ct);
         var warmedUp = warm.Count;
+        if (s.Protection)
+            await client.PauseGateAsync("tenant:bench-paused", "benchmark: a paused gate every start checks", ct);
 
         if (s.Mode == "delayed")
         {

@@ -361,6 +361,23 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CountQueuedAsync_CountsQueuedJobsPerQueueAndTenantOfThisService()
+    {
+        using var cts = Bounded.Timeout();
+        await _store.SaveAsync(
+        [
+            Job(JobId.New(), queue: "a", tenant: "x"), Job(JobId.New(), queue: "a", tenant: "x"), Job(JobId.New(), queue: "a", tenant: "y"),
+            Job(JobId.New(), queue: "b", tenant: "x"), Job(JobId.New(), JobState.Running, queue: "a", tenant: "x"),
+            Job(JobId.New(), JobState.Succeeded, queue: "b", tenant: "y"),
+        ], cts.Token).WaitAsync(cts.Token);
+        await Store(ServiceB).SaveAsync([Job(JobId.New(), queue: "a", tenant: "x")], cts.Token).WaitAsync(cts.Token);
+
+        var counts = await _store.CountQueuedAsync(cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(["a/x=2", "a/y=1", "b/x=1"], counts.Select(c => $"{c.Queue}/{c.Tenant}={c.Count}").Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task ReadLogAsync_ReturnsLinesInOrderWithIncreasingSequence_AfterAppends()
     {
         using var cts = Bounded.Timeout();
@@ -685,6 +702,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         public Task<IReadOnlyList<StoredSchedule>> ListSchedulesAsync(string? after, int limit, CancellationToken cancellationToken = default) => inner.ListSchedulesAsync(after, limit, cancellationToken);
         public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) => inner.ListAsync(filter, cancellationToken);
         public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) => inner.CountByStateAsync(cancellationToken);
+        public Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default) => inner.CountQueuedAsync(cancellationToken);
         public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default) => inner.ReadHistoryAsync(id, cancellationToken);
         public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default) => inner.ReadLogAsync(id, afterSequence, max, cancellationToken);
         public Task<int> PruneJobsAsync(JobState state, DateTimeOffset before, int limit, CancellationToken cancellationToken = default) => inner.PruneJobsAsync(state, before, limit, cancellationToken);
