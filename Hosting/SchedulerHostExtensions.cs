@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Scheduler.Execution;
+using Scheduler.Rest;
 
 namespace Scheduler.Hosting;
 
@@ -38,6 +39,7 @@ public static class SchedulerHostExtensions
         builder.Services.AddSingleton(Options.Create(hosting));
         builder.Services.Configure<SchedulerStartupOptions>(o => o.Timeout = hosting.StartupTimeout);
         builder.Services.AddHealthChecks().AddCheck<SchedulerHealthCheck>("scheduler");
+        builder.Services.AddSchedulerRestApi(builder.Configuration);
         builder.UseOrleans(silo =>
         {
             if (string.IsNullOrWhiteSpace(hosting.RedisConnectionString))
@@ -106,10 +108,14 @@ public static class SchedulerHostExtensions
         return services;
     }
 
-    /// <summary>Maps /health (ready when this silo takes work) and, when enabled, the dashboard at /dashboard.</summary>
+    /// <summary>
+    /// Maps /health (ready when this silo takes work, open to all), the REST API under /api/v1 with its OpenAPI
+    /// document and docs (docs/rest-api.md), and, when enabled, the dashboard at /dashboard (viewer role, like the API).
+    /// </summary>
     public static WebApplication MapScheduler(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseSchedulerRestApi();
         app.MapHealthChecks("/health", new HealthCheckOptions
         {
             ResponseWriter = async (context, report) =>
@@ -120,7 +126,8 @@ public static class SchedulerHostExtensions
             },
         });
         if (app.Services.GetRequiredService<IOptions<SchedulerHostingOptions>>().Value.Dashboard)
-            app.MapOrleansDashboard(routePrefix: "/dashboard");
+            app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(RestApiExtensions.Policy(ApiRole.Viewer));
+        app.MapSchedulerRestApi();
         return app;
     }
 

@@ -75,6 +75,8 @@ public static class SchedulerSiloExtensions
         services.TryAddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IScheduleStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IRetentionStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        services.TryAddSingleton<IAccessStore>(sp => sp.GetRequiredService<ISchedulerStore>() as IAccessStore
+            ?? throw new NotSupportedException("this storage profile keeps no API keys or audit log"));
         return services.AddJobGrainStorage();
     }
 

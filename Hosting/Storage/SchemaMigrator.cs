@@ -68,10 +68,12 @@ public sealed partial class SchemaMigrator
                 resource));
         }
         scripts.Sort((a, b) => a.Version.CompareTo(b.Version));
+        // Numbers are handed out to changes made side by side, so a branch may lack the ones between (a gap); it
+        // still applies its scripts in order. Duplicates are refused.
         for (var i = 0; i < scripts.Count; i++)
         {
-            if (scripts[i].Version != i + 1)
-                throw new InvalidOperationException($"Schema scripts for '{vendor}' must be numbered 1, 2, 3… without gaps or duplicates; found version {scripts[i].Version} at position {i + 1}.");
+            if (scripts[i].Version < 1 || (i > 0 && scripts[i].Version == scripts[i - 1].Version))
+                throw new InvalidOperationException($"Schema scripts for '{vendor}' must be numbered from 1 up without duplicates; found version {scripts[i].Version} at position {i + 1}.");
         }
         return scripts;
     }
