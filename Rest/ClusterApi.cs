@@ -91,9 +91,9 @@ internal static class ClusterApi
         var viewer = RestApiExtensions.ClusterPolicy(ApiRole.Viewer);
         limits.MapGet("/keys", async (ISchedulerClient client, CancellationToken ct) => TypedResults.Ok(await client.ListKeysAsync(ct)))
             .RequireAuthorization(viewer).WithSummary("Concurrency keys with settings");
-        limits.MapGet("/keys/{key}", async (ISchedulerClient client, string key, CancellationToken ct) => TypedResults.Ok(await client.GetKeyAsync(key, ct)))
+        limits.MapGet("/keys/{**key}", async (ISchedulerClient client, string key, CancellationToken ct) => TypedResults.Ok(await client.GetKeyAsync(key, ct)))
             .RequireAuthorization(viewer);
-        limits.MapPut("/keys/{key}", async (HttpContext http, ISchedulerClient client, string key) =>
+        limits.MapPut("/keys/{**key}", async (HttpContext http, ISchedulerClient client, string key) =>
         {
             var (settings, problem) = await ApiJson.ReadAsync<KeySettings>(http.Request);
             if (problem is not null)

@@ -23,6 +23,9 @@ public static class RestApiExtensions
     /// <summary>Route prefix of every endpoint.</summary>
     public const string Prefix = "/api/v1";
 
+    /// <summary>The default scheme: picks JWT bearer for a bearer token that is not an API key (when JWTs are on), else API keys.</summary>
+    private const string SelectorScheme = "Scheduler";
+
     /// <summary>Name of the OpenAPI document (served at /openapi/scheduler.json).</summary>
     public const string DocumentName = "scheduler";
 
@@ -51,8 +54,14 @@ public static class RestApiExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<SchedulerExceptionHandler>();
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+        var authentication = services.AddAuthentication(SelectorScheme)
+            .AddPolicyScheme(SelectorScheme, null, o => o.ForwardDefaultSelector = context =>
+                options.Jwt.Authority is not null && JwtAuthentication.IsJwt(context.Request)
+                    ? JwtAuthentication.SchemeName
+                    : ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        if (options.Jwt.Authority is not null)
+            authentication.AddJwtBearer(JwtAuthentication.SchemeName, o => JwtAuthentication.Configure(o, options.Jwt));
         services.AddAuthorization(o =>
         {
             foreach (var role in Enum.GetValues<ApiRole>())

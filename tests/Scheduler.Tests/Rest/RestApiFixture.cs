@@ -1,7 +1,13 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +37,20 @@ public sealed class RestApiFixture : IAsyncLifetime
     public int GatewayPort { get; private set; }
     public string ClusterId { get; } = "rest-" + Guid.NewGuid().ToString("N")[..10];
     public ExecutionBook Book { get; } = new();
+    public const string JwtIssuer = "https://issuer.test/";
+    public SymmetricSecurityKey JwtKey { get; } = new(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>A token of the test issuer with these claims (and <paramref name="key"/>'s signature, default the issuer's).</summary>
+    public string Jwt(IDictionary<string, object> claims, SecurityKey? key = null, DateTime? expires = null) =>
+        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = JwtIssuer,
+            Audience = "scheduler",
+            Claims = claims,
+            NotBefore = (expires ?? DateTime.UtcNow.AddMinutes(10)).AddMinutes(-20),
+            Expires = expires ?? DateTime.UtcNow.AddMinutes(10),
+            SigningCredentials = new SigningCredentials(key ?? JwtKey, SecurityAlgorithms.HmacSha256),
+        });
     public ISchedulerClient Sdk => App.Services.GetRequiredService<ISchedulerClient>();
 
     public async Task InitializeAsync()
@@ -59,6 +79,15 @@ public sealed class RestApiFixture : IAsyncLifetime
             ["Scheduler:ShutdownGracePeriod"] = "00:00:02",
             ["Scheduler:Api:TrustLoopback"] = "false",
             ["Scheduler:Api:KeyCacheDuration"] = "00:00:00",
+            ["Scheduler:Api:Jwt:Authority"] = JwtIssuer,
+            ["Scheduler:Api:Jwt:Audience"] = "scheduler",
+        });
+        // The issuer's metadata, as discovery would fetch it: its name and signing key (no issuer runs here).
+        builder.Services.PostConfigure<JwtBearerOptions>("SchedulerJwt", o =>
+        {
+            var configuration = new OpenIdConnectConfiguration { Issuer = JwtIssuer };
+            configuration.SigningKeys.Add(JwtKey);
+            o.ConfigurationManager = new StaticConfigurationManager<OpenIdConnectConfiguration>(configuration);
         });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
