@@ -112,6 +112,13 @@ public sealed class RestFuzzTests(RestApiFixture fixture, ITestOutputHelper outp
         // Characters a URL cannot carry as they are.
         path = string.Join('/', path.Split('/').Select(Uri.EscapeDataString)) + Queries[random.Next(Queries.Length)];
         var body = method is "GET" or "DELETE" && random.Next(4) != 0 ? null : Body(random);
+        // Submissions get well-formed bodies half the time, mixing valid and invalid jobs, so that some are accepted
+        // and the count of stored jobs below is tested.
+        if (method == "POST" && path.StartsWith("/api/v1/jobs/batch", StringComparison.Ordinal) && random.Next(2) == 0)
+            return (method, path, Encoding.UTF8.GetBytes("{\"jobs\":[" + string.Join(",", Enumerable.Range(0, random.Next(1, 6))
+                .Select(_ => Job(random, valid: true)).Concat(random.Next(2) == 0 ? [] : [Job(random, valid: false)])) + "]}"), "application/json");
+        if (method == "POST" && path.Split('?')[0] == "/api/v1/jobs" && random.Next(2) == 0)
+            return (method, path, Encoding.UTF8.GetBytes(Job(random, valid: random.Next(2) == 0)), "application/json");
         var contentType = random.Next(10) switch { 0 => "text/plain", 1 => "application/xml", 2 => "application/json; charset=latin1", _ => "application/json" };
         return (method, path, body, contentType);
     }
