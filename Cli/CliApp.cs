@@ -4,7 +4,7 @@ using Scheduler.Cli.Commands;
 namespace Scheduler.Cli;
 
 /// <summary>
-/// The <c>scheduler</c> command line: submit, workflow, status, list, cancel, logs, history, dlq, schedule, limits. Runs in-process for tests:
+/// The <c>scheduler</c> command line: submit, workflow, status, list, cancel, logs, history, dlq, schedule, limits, keys. Runs in-process for tests:
 /// everything is written to the given writers and the exit code is returned (see <see cref="ExitCodes"/>).
 /// </summary>
 public static class CliApp
@@ -63,6 +63,7 @@ public static class CliApp
             LimitsCommand.Create(cli),
             GateCommand.Create(cli),
             BreakerCommand.Create(cli),
+            KeysCommand.Create(cli),
         };
         cli.Common.AddTo(root);
         return root;

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Scheduler.Execution;
+using Scheduler.Rest;
 
 namespace Scheduler.Hosting;
 
@@ -39,6 +40,7 @@ public static class SchedulerHostExtensions
         builder.Services.Configure<SchedulerStartupOptions>(o => o.Timeout = hosting.StartupTimeout);
         builder.Services.AddSchedulerHealthChecks(builder.Configuration.GetSection(JobHandlerOptions.SectionPrefix));
         builder.Services.AddSchedulerTelemetry(runtime.Telemetry);
+        builder.Services.AddSchedulerRestApi(builder.Configuration);
         builder.UseOrleans(silo =>
         {
             if (string.IsNullOrWhiteSpace(hosting.RedisConnectionString))
@@ -109,12 +111,14 @@ public static class SchedulerHostExtensions
 
     /// <summary>
     /// Maps the health endpoints (/health: this silo takes work; /health/live: the process answers; /health/ready:
-    /// it takes work, storage answers, it is an active cluster member, its handlers are registered), the Prometheus
-    /// scrape endpoint when enabled (default /metrics), and, when enabled, the dashboard at /dashboard.
+    /// it takes work, storage answers, it is an active cluster member, its handlers are registered; all open to all),
+    /// the Prometheus scrape endpoint when enabled (default /metrics), the REST API under /api/v1 with its OpenAPI
+    /// document and docs (docs/rest-api.md), and, when enabled, the dashboard at /dashboard (viewer role, like the API).
     /// </summary>
     public static WebApplication MapScheduler(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseSchedulerRestApi();
         app.MapHealthChecks("/health", new HealthCheckOptions
         {
             Predicate = check => check.Name == SchedulerHealthChecks.Pool,
@@ -137,9 +141,10 @@ public static class SchedulerHostExtensions
         });
         var telemetry = app.Services.GetRequiredService<IOptions<SchedulerOptions>>().Value.Telemetry;
         if (telemetry.Prometheus)
-            app.MapPrometheusScrapingEndpoint(telemetry.PrometheusPath);
+            app.MapPrometheusScrapingEndpoint(telemetry.PrometheusPath).RequireAuthorization(RestApiExtensions.Policy(ApiRole.Viewer));
         if (app.Services.GetRequiredService<IOptions<SchedulerHostingOptions>>().Value.Dashboard)
-            app.MapOrleansDashboard(routePrefix: "/dashboard");
+            app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(RestApiExtensions.Policy(ApiRole.Viewer));
+        app.MapSchedulerRestApi();
         return app;
     }
 

@@ -80,6 +80,8 @@ public static class SchedulerSiloExtensions
         services.TryAddSingleton<IScheduleStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IRetentionStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IFlowKeyStore>(sp => sp.GetRequiredService<ISchedulerStore>());
+        services.TryAddSingleton<IAccessStore>(sp => sp.GetRequiredService<ISchedulerStore>() as IAccessStore
+            ?? throw new NotSupportedException("this storage profile keeps no API keys or audit log"));
         return services.AddJobGrainStorage();
     }
 

@@ -91,7 +91,20 @@ public sealed record JobFilter
     [Id(3)] public string? Handler { get; init; }
     /// <summary>Most rows returned, newest first. Default 100, at most <see cref="MaxLimit"/>.</summary>
     [Id(4)] public int Limit { get; init; } = 100;
+    /// <summary>
+    /// Only jobs listed after this one (a page's last row): created earlier, or at the same time with a smaller id.
+    /// Null: from the newest.
+    /// </summary>
+    [Id(5)] public JobListPosition? After { get; init; }
 }
+
+/// <summary>Where a listing stopped: the last row's creation time and id (see <see cref="JobFilter.After"/>).</summary>
+/// <param name="CreatedAt">The row's <see cref="JobSummary.CreatedAt"/>.</param>
+/// <param name="Id">The row's <see cref="JobSummary.Id"/>.</param>
+[GenerateSerializer, Immutable, Alias("scheduler.JobListPosition")]
+public sealed record JobListPosition(
+    [property: Id(0)] DateTimeOffset CreatedAt,
+    [property: Id(1)] JobId Id);
 
 /// <summary>One transition of a job: when it happened, into which state, in which attempt, where and why.</summary>
 [GenerateSerializer, Immutable, Alias("scheduler.JobTransition")]

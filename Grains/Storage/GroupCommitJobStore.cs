@@ -15,7 +15,7 @@ namespace Scheduler.Storage;
 /// exception. A call cancelled while still waiting is dropped; once its batch is being written it is not.
 /// Other reads pass straight through.
 /// </summary>
-public sealed class GroupCommitJobStore : ISchedulerStore
+public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
 {
     public const int DefaultMaxBatchRecords = 2_000;
 
@@ -294,4 +294,21 @@ public sealed class GroupCommitJobStore : ISchedulerStore
             public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
     }
+
+    // Keys and audit entries are rare writes: straight to the store, not through the group commit.
+    private IAccessStore Access => _inner as IAccessStore
+        ?? throw new NotSupportedException($"{_inner.GetType().Name} keeps no API keys or audit log");
+
+    public Task<bool> InsertKeyAsync(StoredApiKey key, CancellationToken cancellationToken = default) => Access.InsertKeyAsync(key, cancellationToken);
+
+    public Task<StoredApiKey?> ReadKeyAsync(string id, CancellationToken cancellationToken = default) => Access.ReadKeyAsync(id, cancellationToken);
+
+    public Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync(CancellationToken cancellationToken = default) => Access.ListKeysAsync(cancellationToken);
+
+    public Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default) => Access.RevokeKeyAsync(id, at, cancellationToken);
+
+    public Task AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default) => Access.AppendAuditAsync(entry, cancellationToken);
+
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(long? before, int limit, CancellationToken cancellationToken = default) =>
+        Access.ListAuditAsync(before, limit, cancellationToken);
 }

@@ -6,7 +6,7 @@ namespace Scheduler.Storage;
 /// Ephemeral <see cref="ISchedulerStore"/> for tests and benchmarks: everything is lost when the process ends.
 /// Several silos in one process may share one instance (it stands in for a shared database).
 /// </summary>
-public sealed class InMemoryJobStore : ISchedulerStore
+public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore
 {
     private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
@@ -14,6 +14,8 @@ public sealed class InMemoryJobStore : ISchedulerStore
     private readonly ConcurrentDictionary<WorkflowId, WorkflowRecord> _workflows = new();
     private readonly ConcurrentDictionary<string, ScheduleRecord> _schedules = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FlowKeyRecord> _flowKeys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StoredApiKey> _keys = new(StringComparer.Ordinal);
+    private readonly List<AuditEntry> _audit = [];
     private readonly object _writeLock = new();
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
@@ -84,7 +86,9 @@ public sealed class InMemoryJobStore : ISchedulerStore
             .Where(j => (filter.State is null || j.State == filter.State)
                 && (filter.Queue is null || j.Queue == filter.Queue)
                 && (filter.Tenant is null || j.Tenant == filter.Tenant)
-                && (filter.Handler is null || j.Handler == filter.Handler))
+                && (filter.Handler is null || j.Handler == filter.Handler)
+                && (filter.After is null || j.CreatedAt < filter.After.CreatedAt
+                    || (j.CreatedAt == filter.After.CreatedAt && j.Id.CompareTo(filter.After.Id) < 0)))
             .OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
             .Take(filter.Limit)
             .Select(ToSummary)];
@@ -386,4 +390,37 @@ public sealed class InMemoryJobStore : ISchedulerStore
         UpdatedAt = j.UpdatedAt,
         NextAttemptAt = j.NotBefore,
     };
+
+    public Task<bool> InsertKeyAsync(StoredApiKey key, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_keys.TryAdd(key.Info.Id, key));
+
+    public Task<StoredApiKey?> ReadKeyAsync(string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_keys.GetValueOrDefault(id));
+
+    public Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<ApiKeyInfo>>([.. _keys.Values.Select(k => k.Info).OrderBy(k => k.CreatedAt).ThenBy(k => k.Id, StringComparer.Ordinal)]);
+
+    public Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        lock (_writeLock)
+        {
+            if (!_keys.TryGetValue(id, out var key) || key.Info.RevokedAt is not null)
+                return Task.FromResult(false);
+            _keys[id] = key with { Info = key.Info with { RevokedAt = at } };
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        lock (_audit)
+            _audit.Add(entry with { Sequence = _audit.Count + 1 });
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(long? before, int limit, CancellationToken cancellationToken = default)
+    {
+        lock (_audit)
+            return Task.FromResult<IReadOnlyList<AuditEntry>>([.. _audit.Where(e => before is null || e.Sequence < before).Reverse().Take(limit)]);
+    }
 }

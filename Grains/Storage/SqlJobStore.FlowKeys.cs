@@ -3,7 +3,7 @@ using System.Data.Common;
 
 namespace Scheduler.Storage;
 
-// Concurrency key rows (scheduler_flow_keys, sql/<vendor>/0011_flow_keys.sql).
+// Concurrency key rows (scheduler_flow_keys, sql/<vendor>/0010_flow_keys.sql).
 public abstract partial class SqlJobStore
 {
     // Version 1 creates the row; a later version updates the row at the version before it. Key rows are never

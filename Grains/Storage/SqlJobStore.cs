@@ -215,6 +215,13 @@ public abstract partial class SqlJobStore : ISchedulerStore
         AndWhere(sql, command, "queue =", "queue", DbType.String, filter.Queue);
         AndWhere(sql, command, "tenant =", "tenant", DbType.String, filter.Tenant);
         AndWhere(sql, command, "handler =", "handler", DbType.String, filter.Handler);
+        if (filter.After is { } after)
+        {
+            // Keyset pagination in the listing's own order, so a page costs the same however deep it is.
+            sql.Append(" AND (created_at < @after_created OR (created_at = @after_created AND job_id < @after_id))");
+            AddParameter(command, "after_created", DbType.Int64).Value = after.CreatedAt.UtcTicks;
+            AddParameter(command, "after_id", DbType.String).Value = after.Id.ToString();
+        }
         sql.Append(" ORDER BY created_at DESC, job_id DESC LIMIT @limit");
         AddParameter(command, "limit", DbType.Int32).Value = limit;
         command.CommandText = sql.ToString();

@@ -30,7 +30,10 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
         { Protection: true, Mode: not ("burst" or "paced") } => "--protection applies to burst and paced mode",
         { Keys: < 0 or > 1_000_000 } => $"--keys must be 0 to 1000000 (was {Keys})",
         { Keys: > 0, Workflows: not null } or { Keys: > 0, Mode: not ("burst" or "paced" or "keys") } => "--keys applies to jobs in burst, paced or keys mode",
-        { Mode: "keys" or "mutex" or "ratelimit", Workflows: not null } => $"--workflows does not apply to --mode {Mode}",
+        { Mode: "keys" or "mutex" or "ratelimit" or "rest", Workflows: not null } => $"--workflows does not apply to --mode {Mode}",
+        { Mode: "rest", FailOncePercent: > 0 } => "--fail-once-percent does not apply to --mode rest",
+        { Mode: "rest" } when Duration < TimeSpan.FromSeconds(5) || Duration > TimeSpan.FromHours(1) =>
+            $"--duration must be 5 to 3600 seconds (was {Duration.TotalSeconds})",
         { Mode: "keys" or "mutex" or "ratelimit", FailOncePercent: > 0 } => $"--fail-once-percent does not apply to --mode {Mode}",
         { Mode: "ratelimit", RateLimit: < 1 or > FlowKeys.MaxRate } => $"--rate-limit must be 1 to {FlowKeys.MaxRate} (was {RateLimit})",
         { Mode: "ratelimit", Window: < 1 or > 3600 } => $"--window must be 1 to 3600 seconds (was {Window})",
@@ -246,6 +249,13 @@ public static class Bench
             return ok ? 0 : 1;
         }
 
+        if (s.Mode == "rest")
+        {
+            var ok = await RestBench.RunAsync(client, s, gateways, redis, serviceId, warmedUp, ct);
+            await StopAsync();
+            return ok ? 0 : 1;
+        }
+
         if (s.Mode is "keys" or "mutex" or "ratelimit")
         {
             var ok = await FlowBench.RunAsync(client, s, recorder, flowCounters!, warmedUp, ct);
@@ -454,10 +464,10 @@ public static class Bench
         onAccepted(request.Id!.Value.Value);
     }
 
-    private static double Percentile(double[] sorted, double p) =>
+    internal static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 2);
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -13,10 +13,11 @@ var mode = new Option<string>("--mode")
         "keys: bursts of --jobs without keys and with --keys (default 1000) mutex keys, ratio of the rates; " +
         "mutex: --jobs jobs on one key with limit 1, gaps from each run's end to the next start; " +
         "ratelimit: one key limited to --rate-limit starts per --window seconds for --duration seconds, starts per window; " +
-        "fairness: tenant A floods --jobs jobs, then tenant B submits 10: B's start latency and start positions",
+        "fairness: tenant A floods --jobs jobs, then tenant B submits 10: B's start latency and start positions; " +
+        "rest: batch submits of --jobs through the REST API and through the SDK, alternated (jobs/s of each, ratio), then single REST submits at 200/s for --duration seconds (latency p50/p99)",
     DefaultValueFactory = _ => "burst",
 };
-mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "schedules", "retention", "keys", "mutex", "ratelimit", "fairness");
+mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "schedules", "retention", "keys", "mutex", "ratelimit", "fairness", "rest");
 var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode (with --workflows: a workflow every 4 / rate seconds)", DefaultValueFactory = _ => 1000 };
 var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
 var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
@@ -31,7 +32,7 @@ var kills = new Option<int>("--kills") { Description = "recovery mode: rounds, e
 var warmup = new Option<int>("--warmup") { Description = "paced mode: seconds of paced load at --rate before measuring (jobs: reported apart; workflows: left out)", DefaultValueFactory = _ => 5 };
 var schedules = new Option<int>("--schedules") { Description = "schedules mode: how many schedules", DefaultValueFactory = _ => 1000 };
 var every = new Option<int>("--every") { Description = "schedules mode: each schedule's interval in seconds", DefaultValueFactory = _ => 10 };
-var duration = new Option<int?>("--duration") { Description = "schedules mode: seconds measured, after every schedule has fired once (default 120); ratelimit mode: seconds of starts the jobs fill (default 180)" };
+var duration = new Option<int?>("--duration") { Description = "schedules mode: seconds measured, after every schedule has fired once (default 120); ratelimit mode: seconds of starts the jobs fill (default 180); rest mode: seconds of paced REST submits (default 30)" };
 var rateLimit = new Option<int>("--rate-limit") { Description = "ratelimit mode: starts allowed per --window", DefaultValueFactory = _ => 60 };
 var window = new Option<int>("--window") { Description = "ratelimit mode: the rate limit's sliding window in seconds", DefaultValueFactory = _ => 60 };
 var pruneRows = new Option<int>("--prune-rows") { Description = "retention mode: old finished jobs written before the bursts", DefaultValueFactory = _ => 1_000_000 };
@@ -59,7 +60,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(capacity), parse.GetValue(batch), TimeSpan.FromSeconds(parse.GetValue(timeout)),
         parse.GetValue(postgres), parse.GetValue(redis), parse.GetValue(silos), parse.GetValue(workflows),
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
-        parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration) ?? (parse.GetValue(mode) == "ratelimit" ? 180 : 120)),
+        parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration) ?? (parse.GetValue(mode) switch { "ratelimit" => 180, "rest" => 30, _ => 120 })),
         parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window), parse.GetValue(metrics),
         parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection));
     if (settings.Validate() is { } problem)

@@ -17,7 +17,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
     {
         var scripts = _migrator.GetScripts(SchemaVendor.PostgreSql);
 
-        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql", "sql/postgresql/0006_queue_order.sql", "sql/postgresql/0007_due_time.sql", "sql/postgresql/0008_schedules.sql", "sql/postgresql/0009_retention.sql", "sql/postgresql/0010_reserved.sql", "sql/postgresql/0011_flow_keys.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql", "sql/postgresql/0006_queue_order.sql", "sql/postgresql/0007_due_time.sql", "sql/postgresql/0008_schedules.sql", "sql/postgresql/0009_retention.sql", "sql/postgresql/0010_flow_keys.sql", "sql/postgresql/0011_access.sql"], scripts.Select(s => s.ResourceName));
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], scripts.Select(s => s.Version));
     }
 

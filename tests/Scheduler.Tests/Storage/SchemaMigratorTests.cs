@@ -19,7 +19,7 @@ public sealed class SchemaMigratorTests : IDisposable
     {
         var scripts = _migrator.GetScripts(SchemaVendor.Sqlite);
 
-        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql", "sql/sqlite/0006_queue_order.sql", "sql/sqlite/0007_due_time.sql", "sql/sqlite/0008_schedules.sql", "sql/sqlite/0009_retention.sql", "sql/sqlite/0010_reserved.sql", "sql/sqlite/0011_flow_keys.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql", "sql/sqlite/0006_queue_order.sql", "sql/sqlite/0007_due_time.sql", "sql/sqlite/0008_schedules.sql", "sql/sqlite/0009_retention.sql", "sql/sqlite/0010_flow_keys.sql", "sql/sqlite/0011_access.sql"], scripts.Select(s => s.ResourceName));
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], scripts.Select(s => s.Version));
     }
 
