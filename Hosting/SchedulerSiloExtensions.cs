@@ -50,7 +50,6 @@ public static class SchedulerSiloExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ScheduleKeeper>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RetentionStarter>();
         services.TryAddSingleton<RetentionPruner>();
-        services.TryAddSingleton<Protection.SiloProtection>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Protection.SiloProtection>());
         services.TryAddSingleton<Protection.Backlog>();
         services.AddJobGrainStorage();
@@ -101,6 +100,8 @@ public static class SchedulerSiloExtensions
             sp.GetService<Scheduler.Workers.Slots>() is { } slots ? () => slots.Running : null,
             sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.MaxConcurrentJobs));
         services.TryAddSingleton<JobSubmitter>();
+        // Job grains consult it; only a silo that runs the scheduler starts its watch of gates and breakers.
+        services.TryAddSingleton<Protection.SiloProtection>();
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(
             sp.GetRequiredService<IJobStore>(), sp.GetRequiredService<Serializer>(), sp.GetService<LegacyState>(), sp.GetRequiredService<JobSubmitter>()));
         services.TryAddKeyedSingleton<IGrainStorage>(WorkflowGrainStorage.ProviderName, (sp, _) => new WorkflowGrainStorage(

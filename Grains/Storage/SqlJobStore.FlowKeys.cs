@@ -31,29 +31,7 @@ public abstract partial class SqlJobStore
         if (records.Count == 0)
             return [];
 
-        // A round holds each key at most once (one statement may not change a row twice); rounds run in order.
-        var rounds = new List<List<FlowKeyRecord>> { new() };
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var record in records)
-        {
-            if (!seen.Add(record.Key))
-            {
-                rounds.Add([]);
-                seen.Clear();
-                seen.Add(record.Key);
-            }
-            rounds[^1].Add(record);
-        }
-
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var single = rounds is [[_]];
-        await using var transaction = single ? null : await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var conflicts = new List<string>();
-        foreach (var round in rounds)
-            await SaveFlowKeyRoundAsync(connection, transaction, round, conflicts, cancellationToken).ConfigureAwait(false);
-        if (transaction is not null)
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return conflicts;
+        return await SaveInRoundsAsync(records, static r => r.Key, SaveFlowKeyRoundAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes a round of records (each key at most once), adding those refused to <paramref name="conflicts"/>.</summary>

@@ -44,30 +44,8 @@ public abstract partial class SqlJobStore
         if (records.Count == 0)
             return [];
 
-        // A round holds each id at most once (one statement may not change a row twice); rounds run in order, as a
-        // later record may build on an earlier one of the same schedule.
-        var rounds = new List<List<ScheduleRecord>> { new() };
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var record in records)
-        {
-            if (!seen.Add(record.Id))
-            {
-                rounds.Add([]);
-                seen.Clear();
-                seen.Add(record.Id);
-            }
-            rounds[^1].Add(record);
-        }
-
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // One record is atomic by itself; more share a transaction (and its commit).
-        await using var transaction = records.Count == 1 ? null : await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var conflicts = new List<string>();
-        foreach (var round in rounds)
-            await SaveScheduleRoundAsync(connection, transaction, round, conflicts, cancellationToken).ConfigureAwait(false);
-        if (transaction is not null)
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return conflicts;
+        // Rounds run in order, as a later record may build on an earlier one of the same schedule.
+        return await SaveInRoundsAsync(records, static r => r.Id, SaveScheduleRoundAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes a round of records (each id at most once), adding those refused to <paramref name="conflicts"/>.</summary>

@@ -37,31 +37,7 @@ public abstract partial class SqlJobStore
         if (records.Count == 0)
             return [];
 
-        // A round holds each id at most once (one statement may not change a row twice); rounds run in order.
-        var rounds = new List<List<WorkflowRecord>> { new() };
-        var seen = new HashSet<WorkflowId>();
-        foreach (var record in records)
-        {
-            if (!seen.Add(record.Id))
-            {
-                rounds.Add([]);
-                seen.Clear();
-                seen.Add(record.Id);
-            }
-            rounds[^1].Add(record);
-        }
-
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // One record is one statement, atomic by itself; anything more runs in a transaction (a batch statement may
-        // need a second one: see PostgresJobStore).
-        var single = rounds is [[_]];
-        await using var transaction = single ? null : await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var conflicts = new List<WorkflowId>();
-        foreach (var round in rounds)
-            await SaveWorkflowRoundAsync(connection, transaction, round, conflicts, cancellationToken).ConfigureAwait(false);
-        if (transaction is not null)
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return conflicts;
+        return await SaveInRoundsAsync(records, static r => r.Id, SaveWorkflowRoundAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes a round of records (each id at most once), adding those refused to <paramref name="conflicts"/>.</summary>

@@ -117,6 +117,38 @@ public abstract partial class SqlJobStore : ISchedulerStore
 
     private protected DbDataSource DataSource { get; }
 
+    /// <summary>
+    /// Writes versioned rows in rounds that hold each key at most once (one statement may not change a row twice),
+    /// in order. One record is one statement, atomic by itself; more share a transaction (a batch statement may need a
+    /// second one: see PostgresJobStore). Returns the keys whose write was refused.
+    /// </summary>
+    private async Task<IReadOnlyList<TKey>> SaveInRoundsAsync<TRecord, TKey>(IReadOnlyList<TRecord> records, Func<TRecord, TKey> keyOf,
+        Func<DbConnection, DbTransaction?, List<TRecord>, List<TKey>, CancellationToken, Task> saveRound, CancellationToken cancellationToken)
+        where TKey : notnull
+    {
+        var rounds = new List<List<TRecord>> { new() };
+        var seen = new HashSet<TKey>();
+        foreach (var record in records)
+        {
+            if (!seen.Add(keyOf(record)))
+            {
+                rounds.Add([]);
+                seen.Clear();
+                seen.Add(keyOf(record));
+            }
+            rounds[^1].Add(record);
+        }
+
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = rounds is [[_]] ? null : await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var conflicts = new List<TKey>();
+        foreach (var round in rounds)
+            await saveRound(connection, transaction, round, conflicts, cancellationToken).ConfigureAwait(false);
+        if (transaction is not null)
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return conflicts;
+    }
+
     /// <inheritdoc />
     /// <remarks>All records in one transaction, applied in order: a later record for the same id wins.</remarks>
     public async Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
