@@ -265,6 +265,9 @@ public sealed partial class BreakerGrain(
         }
         if (Breaker.State == BreakerState.Open && Breaker.OpenUntil <= now)
             await WakeTrialAsync();
+        // A timer may tick a few milliseconds early: look again when due, or nothing would until the reminder.
+        else if (Breaker.State != BreakerState.Closed)
+            ScheduleCheck();
     }
 
     /// <summary>The cool-down is over: the best remembered job comes back to be the trial (or, none remembered, every held job does).</summary>
@@ -294,8 +297,7 @@ public sealed partial class BreakerGrain(
                 await this.UnregisterReminder(reminder);
             return;
         }
-        if (_timer is null)
-            await CheckAsync();
+        await CheckAsync();
     }
 
     private TimeSpan ReminderPeriod
