@@ -67,8 +67,8 @@ public interface IBreakerGrain : IGrainWithStringKey
     [Alias("Reset")]
     Task<BreakerStatus> Reset();
 
-    /// <summary>The breaker's state and counts.</summary>
-    [Alias("GetStatus"), ReadOnly, AlwaysInterleave]
+    /// <summary>The breaker's state and counts, once a change in progress is done (every silo applied an opening).</summary>
+    [Alias("GetStatus"), ReadOnly]
     Task<BreakerStatus> GetStatus();
 }
 

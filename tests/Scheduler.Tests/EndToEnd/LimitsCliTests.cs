@@ -105,7 +105,10 @@ public sealed class LimitsCliTests(SiloHostFixture fixture)
                 await Task.Delay(100, cts.Token);
             Assert.Matches(@"(?m)^limit:\s+2\s*$", show.Out);
             var job = Regex.Match(show.Out, @"(?m)^  (\S+)  attempt 1 ").Groups[1].Value;
-            var scope = await EndToEnd.CliAsync(Silo, cts.Token, "limits", "exclusive", $"queue:{queue}");
+            // The job takes its key, then its scope: the key may show it before the scope does.
+            CliRun scope;
+            while (!(scope = await EndToEnd.CliAsync(Silo, cts.Token, "limits", "exclusive", $"queue:{queue}")).Out.Contains("(running)", StringComparison.Ordinal))
+                await Task.Delay(100, cts.Token);
             Assert.Matches($@"(?m)^barrier:\s+\d+, up for {job} \(running\)\s*$", scope.Out);
 
             Assert.Equal(ExitCodes.Ok, (await EndToEnd.CliAsync(Silo, cts.Token, "workflow", "cancel", workflow)).ExitCode);
