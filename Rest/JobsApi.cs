@@ -126,11 +126,11 @@ internal static class JobsApi
 
     private static async Task<IResult> Wait(HttpContext http, ISchedulerClient client, Guid id, double? timeout)
     {
-        if (timeout is < 0 or > 300 || (timeout is { } t && double.IsNaN(t)))
-            return Problems.BadRequest($"timeout {timeout} is out of range: use 0 to 300 seconds");
+        if (!Problems.TryWait(timeout, out var wait, out var problem))
+            return problem!;
         if (await VisibleAsync(http, client, id) is null)
             return JobNotFound(id);
-        var status = await client.WaitForFinalAsync(new JobId(id), TimeSpan.FromSeconds(timeout ?? 30), http.RequestAborted);
+        var status = await client.WaitForFinalAsync(new JobId(id), wait, http.RequestAborted);
         return status is null ? JobNotFound(id) : TypedResults.Ok(status);
     }
 

@@ -10,6 +10,20 @@ internal static class Problems
 {
     public static IResult BadRequest(string detail) => Problem(StatusCodes.Status400BadRequest, "The request is invalid", detail);
 
+    /// <summary>A long poll's <c>timeout</c> query: 0 to 300 seconds, 30 when unset; false with the problem to answer.</summary>
+    public static bool TryWait(double? timeout, out TimeSpan wait, out IResult? problem)
+    {
+        wait = default;
+        problem = null;
+        if (timeout is < 0 or > 300 || (timeout is { } t && double.IsNaN(t)))
+        {
+            problem = BadRequest($"timeout {timeout} is out of range: use 0 to 300 seconds");
+            return false;
+        }
+        wait = TimeSpan.FromSeconds(timeout ?? 30);
+        return true;
+    }
+
     public static IResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, "Not found", detail);
 
     public static IResult Conflict(string detail) => Problem(StatusCodes.Status409Conflict, "Not possible in the current state", detail);
