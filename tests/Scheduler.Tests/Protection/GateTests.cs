@@ -139,6 +139,87 @@ public sealed class GateTests(ProtectionClusterFixture fixture)
         }
     }
 
+    private static WorkflowJob Step(string name, string tag, int sleepMs = 0, params WorkflowDependency[] dependsOn) => new()
+    {
+        Name = name,
+        Handler = WorkHandler.Name,
+        Payload = Payloads.Work(sleepMs, tag: $"{tag}:{name}"),
+        Limits = new JobLimits { MaxAttempts = 1 },
+        DependsOn = [.. dependsOn],
+    };
+
+    [Fact]
+    public async Task PausedWorkflow_HoldsTheJobsItReleases_WhileOtherWorkRuns_UntilResumed()
+    {
+        using var cts = Bounded.Timeout(60);
+        var tag = $"gate-wf-{Guid.NewGuid():N}";
+        var workflow = await Client.SubmitWorkflowAsync(new WorkflowDefinition
+        {
+            Jobs = [Step("a", tag, sleepMs: 800), Step("b", tag, dependsOn: "a"), Step("c", tag, dependsOn: "a")],
+        }, cts.Token);
+        var target = $"workflow:{workflow.Id}";
+        await Client.PauseGateAsync(target, "inspect a's output", cts.Token);
+        try
+        {
+            // b and c are released when a ends, into the gate: queued, no attempt, and saying why.
+            foreach (var name in new[] { "b", "c" })
+            {
+                var status = await WaitForAsync(workflow.Id.JobIdOf(name, 1), s => s.WaitingFor is not null, cts.Token);
+                Assert.Equal(JobState.Queued, status.State);
+                Assert.Equal(0, status.Attempt);
+                Assert.StartsWith($"held by gate {target}: paused since", status.WaitingFor);
+            }
+            var other = await Client.SubmitAsync(Work(), cts.Token);
+            Assert.Equal(JobState.Succeeded, (await Client.WaitForFinalAsync(other.Id, TimeSpan.FromSeconds(30), cts.Token))?.State);
+            Assert.Single(fixture.Book.Tagged($"{tag}:a"));
+            Assert.Empty(fixture.Book.Tagged($"{tag}:b"));
+            Assert.Equal(WorkflowState.Running, (await Client.GetWorkflowAsync(workflow.Id, cts.Token))?.State);
+
+            await Client.ResumeGateAsync(target, cts.Token);
+
+            var done = await Client.WaitForWorkflowAsync(workflow.Id, TimeSpan.FromSeconds(30), cts.Token);
+            Assert.Equal(WorkflowState.Succeeded, done?.State);
+            Assert.Single(fixture.Book.Tagged($"{tag}:b"));
+            Assert.Single(fixture.Book.Tagged($"{tag}:c"));
+        }
+        finally
+        {
+            await Client.ResumeGateAsync(target, CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task DroppedWorkflowGate_CancelsTheWorkflowsWaitingJobs_AndTheWorkflowEnds()
+    {
+        using var cts = Bounded.Timeout(60);
+        var tag = $"gate-wfdrop-{Guid.NewGuid():N}";
+        var workflow = await Client.SubmitWorkflowAsync(new WorkflowDefinition
+        {
+            Jobs = [Step("a", tag, sleepMs: 500), Step("b", tag, dependsOn: "a")],
+        }, cts.Token);
+        var target = $"workflow:{workflow.Id}";
+        await Client.PauseGateAsync(target, null, cts.Token);
+        try
+        {
+            var b = workflow.Id.JobIdOf("b", 1);
+            await WaitForAsync(b, s => s.WaitingFor is not null, cts.Token);
+
+            Assert.Equal(1, await Client.DropGateAsync(target, "wrong input", cts.Token));
+
+            var status = await Client.GetStatusAsync(b, cts.Token);
+            Assert.Equal(JobState.Cancelled, status?.State);
+            Assert.Equal($"cancelled: dropped by gate {target}: wrong input", status!.LastError);
+            var done = await Client.WaitForWorkflowAsync(workflow.Id, TimeSpan.FromSeconds(30), cts.Token);
+            Assert.True(done?.State.IsFinal(), $"workflow {done?.State}");
+            Assert.NotEqual(WorkflowState.Succeeded, done!.State);
+            Assert.Empty(fixture.Book.Tagged($"{tag}:b"));
+        }
+        finally
+        {
+            await Client.ResumeGateAsync(target, CancellationToken.None);
+        }
+    }
+
     [Theory]
     [InlineData("queue:nope", "unknown queue 'nope'")]
     [InlineData("handler:nope", "unknown handler 'nope'")]
