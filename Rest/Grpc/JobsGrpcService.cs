@@ -114,7 +114,8 @@ internal sealed class JobsGrpcService(ISchedulerClient client, IAuthorizationSer
             return Caller.Of(http);
         if (http.User.Identity?.IsAuthenticated == true)
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"this call needs the {role.ToString().ToLowerInvariant()} role or a higher one"));
-        var refused = http.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult?.Failure?.Message;
+        // The middleware keeps only a successful result; the handler remembers its answer for this request.
+        var refused = (await http.AuthenticateAsync()).Failure?.Message;
         throw new RpcException(new Status(StatusCode.Unauthenticated, refused is null
             ? "send an API key as metadata 'authorization: Bearer sch_...' (or 'x-api-key'), or a bearer token"
             : $"credentials refused: {refused}"));
