@@ -1,3 +1,7 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -240,9 +244,27 @@ public sealed class GrpcApiTests(RestApiFixture fixture) : IDisposable
         Assert.Equal(StatusCode.NotFound, notFound.StatusCode);
     }
 
+    /// <summary>The API process as Api/Program.cs builds it (an Orleans client of the fixture's silo), started with these settings.</summary>
+    private async Task<WebApplication> StartApiProcessAsync(Dictionary<string, string?> settings, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        settings["Scheduler:Client:Gateways:0"] = $"127.0.0.1:{fixture.GatewayPort}";
+        settings["Scheduler:Client:ClusterId"] = fixture.ClusterId;
+        settings["Scheduler:Client:ServiceId"] = fixture.ClusterId;
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        builder.Services.AddSchedulerClient(builder.Configuration);
+        builder.Services.AddSchedulerRestApi(builder.Configuration);
+        var app = builder.Build();
+        app.UseSchedulerRestApi();
+        app.MapSchedulerRestApi();
+        await app.StartAsync(ct);
+        return app;
+    }
+
     /// <summary>
-    /// The API process (an Orleans client, as Api/Program.cs builds it) serves gRPC too, with the loopback rule: a
-    /// local caller without a key is let in; a call forwarded by a proxy is not local.
+    /// The API process serves gRPC too, with the loopback rule: a local caller without a key is let in; a call
+    /// forwarded by a proxy is not local.
     /// </summary>
     [Fact]
     public async Task ApiProcess_ServesGrpc_AndTrustsOnlyPlainLoopback()
@@ -251,22 +273,11 @@ public sealed class GrpcApiTests(RestApiFixture fixture) : IDisposable
         var ports = ServerProcess.FreeLoopbackPorts(2);
         var url = $"http://127.0.0.1:{ports[0]}";
         var grpcUrl = $"http://127.0.0.1:{ports[1]}";
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        await using var app = await StartApiProcessAsync(new()
         {
             ["Urls"] = $"{url};{grpcUrl}",
-            ["Scheduler:Api:GrpcPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Scheduler:Client:Gateways:0"] = $"127.0.0.1:{fixture.GatewayPort}",
-            ["Scheduler:Client:ClusterId"] = fixture.ClusterId,
-            ["Scheduler:Client:ServiceId"] = fixture.ClusterId,
-        });
-        builder.Logging.ClearProviders();
-        builder.Services.AddSchedulerClient(builder.Configuration);
-        builder.Services.AddSchedulerRestApi(builder.Configuration);
-        await using var app = builder.Build();
-        app.UseSchedulerRestApi();
-        app.MapSchedulerRestApi();
-        await app.StartAsync(cts.Token);
+            ["Scheduler:Api:GrpcPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
+        }, cts.Token);
         try
         {
             using var channel = GrpcChannel.ForAddress(grpcUrl);
@@ -281,7 +292,52 @@ public sealed class GrpcApiTests(RestApiFixture fixture) : IDisposable
 
             // The other port serves REST over HTTP/1.1.
             using var http = new HttpClient { BaseAddress = new Uri(url) };
-            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync($"/api/v1/jobs/{submitted.Id}", cts.Token)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"/api/v1/jobs/{submitted.Id}", cts.Token)).StatusCode);
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>Over TLS, HTTP/2 is negotiated (ALPN): gRPC and REST share one port, with no GrpcPort.</summary>
+    [Fact]
+    public async Task OverTls_GrpcAndRestShareOnePort()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var dir = new Storage.TempDirectory();
+        var pfx = Path.Combine(dir.Path, "server.pfx");
+        using (var rsa = RSA.Create(2048))
+        {
+            var request = new CertificateRequest("CN=localhost", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddIpAddress(IPAddress.Loopback);
+            request.CertificateExtensions.Add(names.Build());
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+            await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "test"), cts.Token);
+        }
+        var url = $"https://127.0.0.1:{ServerProcess.FreeLoopbackPort()}";
+        await using var app = await StartApiProcessAsync(new()
+        {
+            ["Urls"] = url,
+            ["Kestrel:Certificates:Default:Path"] = pfx,
+            ["Kestrel:Certificates:Default:Password"] = "test",
+        }, cts.Token);
+        try
+        {
+            // Trusts the test's own self-signed certificate.
+            static SocketsHttpHandler Trusting() => new() { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } };
+            using var channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions { HttpHandler = Trusting() });
+            var jobs = new V1.Jobs.JobsClient(channel);
+            var submitted = await jobs.SubmitAsync(new V1.SubmitRequest { Job = Work("grpc-tls") }, cancellationToken: cts.Token);
+            var done = await jobs.WaitAsync(new V1.WaitRequest { Id = submitted.Id, Timeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(60)) }, cancellationToken: cts.Token);
+            Assert.Equal(V1.JobState.Succeeded, done.State);
+
+            using var http = new HttpClient(Trusting()) { BaseAddress = new Uri(url), DefaultRequestVersion = HttpVersion.Version11 };
+            using var rest = await http.GetAsync($"/api/v1/jobs/{submitted.Id}", cts.Token);
+            Assert.Equal(HttpStatusCode.OK, rest.StatusCode);
+            Assert.Equal(HttpVersion.Version11, rest.Version);
         }
         finally
         {
