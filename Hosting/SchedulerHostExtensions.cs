@@ -54,8 +54,21 @@ public static class SchedulerHostExtensions
                     o.ClusterId = hosting.ClusterId;
                     o.ServiceId = hosting.ServiceId;
                 });
-                silo.ConfigureEndpoints(System.Net.IPAddress.Parse(hosting.AdvertisedAddress), hosting.SiloPort, hosting.GatewayPort,
-                    listenOnAnyHostAddress: hosting.ListenOnAnyAddress);
+                if (hosting.Kubernetes)
+                {
+                    // The pod's IP is advertised and every address listened on by Orleans' Kubernetes hosting.
+                    silo.Configure<EndpointOptions>(o =>
+                    {
+                        o.SiloPort = hosting.SiloPort;
+                        o.GatewayPort = hosting.GatewayPort;
+                    });
+                    silo.UseKubernetesHosting();
+                }
+                else
+                {
+                    silo.ConfigureEndpoints(System.Net.IPAddress.Parse(hosting.AdvertisedAddress), hosting.SiloPort, hosting.GatewayPort,
+                        listenOnAnyHostAddress: hosting.ListenOnAnyAddress);
+                }
                 silo.UseRedisClustering(hosting.RedisConnectionString);
                 silo.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = hosting.ProbeTimeout);
                 // Waits (with backoff, up to StartupTimeout) for Redis before Orleans' membership first uses it.

@@ -44,6 +44,14 @@ public sealed class SchedulerHostingOptions
     public bool ListenOnAnyAddress { get; set; }
 
     /// <summary>
+    /// Run as a Kubernetes pod (docs/kubernetes.md): Orleans' Kubernetes hosting names the silo after its pod,
+    /// advertises the pod's IP (env POD_IP) and listens on every address, and its agent declares the silo of a deleted
+    /// pod dead at once (RBAC: get, list, watch and patch pods). Needs <see cref="RedisConnectionString"/> for
+    /// membership; <see cref="AdvertisedAddress"/> and <see cref="ListenOnAnyAddress"/> are then not used. Default false.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
+    /// <summary>
     /// How long the silo keeps retrying, at start, to reach PostgreSQL and Redis before it gives up with an error.
     /// Default 5 minutes. Retries back off exponentially from 1 s to 30 s.
     /// </summary>
@@ -84,6 +92,8 @@ public sealed class SchedulerHostingOptions
             yield return "Scheduler:PostgresConnectionString must be set when Scheduler:Storage is Postgres";
         if (Storage != StorageMode.Postgres && !string.IsNullOrWhiteSpace(RedisConnectionString))
             yield return "Scheduler:RedisConnectionString (a cluster) needs shared storage: set Scheduler:Storage to Postgres";
+        if (Kubernetes && string.IsNullOrWhiteSpace(RedisConnectionString))
+            yield return "Scheduler:Kubernetes needs Scheduler:RedisConnectionString: silos find each other through Redis";
         if (!System.Net.IPAddress.TryParse(AdvertisedAddress, out _))
             yield return $"Scheduler:AdvertisedAddress must be an IP address (was '{AdvertisedAddress}')";
         if (Storage == StorageMode.Embedded && string.IsNullOrWhiteSpace(DataDirectory))

@@ -13,11 +13,20 @@ internal static class Endpoints
     /// </summary>
     public static (string? Tenant, IResult? Problem) ScopeTenant(Caller caller, string? requested)
     {
+        var tenant = ScopeTenant(caller, requested, out var refusal);
+        return refusal is null ? (tenant, null) : (null, Problems.Forbidden(refusal));
+    }
+
+    /// <summary>The tenant the caller acts for, as above; null with <paramref name="refusal"/> set when it may not.</summary>
+    public static string? ScopeTenant(Caller caller, string? requested, out string? refusal)
+    {
+        refusal = null;
         if (caller.Tenant is null || requested is null)
-            return (requested, null);
+            return requested;
         if (requested == caller.Tenant || requested == JobRequest.DefaultTenant)
-            return (caller.Tenant, null);
-        return (null, Problems.Forbidden($"this key is scoped to tenant '{caller.Tenant}' and cannot act for tenant '{requested}'"));
+            return caller.Tenant;
+        refusal = $"this key is scoped to tenant '{caller.Tenant}' and cannot act for tenant '{requested}'";
+        return null;
     }
 
     /// <summary>Writes a control action to the audit log before the answer goes out.</summary>

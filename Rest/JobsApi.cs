@@ -221,6 +221,21 @@ internal static class JobsApi
     private static async IAsyncEnumerable<SseItem<object>> TailAsync(ISchedulerClient client, JobId id, long after,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await foreach (var (line, end) in FollowLogAsync(client, id, after, cancellationToken))
+        {
+            yield return line is not null
+                ? new SseItem<object>(line, "log") { EventId = line.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+                : new SseItem<object>(end!, "end");
+        }
+    }
+
+    /// <summary>
+    /// A job's log lines after <paramref name="after"/> as they are written, then its final status (Line null): the
+    /// tail both the SSE stream and the gRPC log stream send. Ends without a status when the job is gone.
+    /// </summary>
+    internal static async IAsyncEnumerable<(JobLogLine? Line, JobStatus? End)> FollowLogAsync(ISchedulerClient client, JobId id, long after,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         JobStatus? ended = null;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -228,13 +243,13 @@ internal static class JobsApi
             foreach (var line in lines)
             {
                 after = line.Sequence;
-                yield return new SseItem<object>(line, "log") { EventId = line.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+                yield return (line, null);
             }
             if (lines.Count == LogPage)
                 continue;
             if (ended is not null)
             {
-                yield return new SseItem<object>(ended, "end");
+                yield return (null, ended);
                 yield break;
             }
             // Waits on the job grain's long poll (no busy loop): back within a second, at once when the job ends.

@@ -13,15 +13,18 @@ internal static class Problems
     /// <summary>A long poll's <c>timeout</c> query: 0 to 300 seconds, 30 when unset; false with the problem to answer.</summary>
     public static bool TryWait(double? timeout, out TimeSpan wait, out IResult? problem)
     {
+        problem = WaitProblem(timeout, out wait) is { } detail ? BadRequest(detail) : null;
+        return problem is null;
+    }
+
+    /// <summary>What is wrong with a long poll's timeout (seconds): null when it is 0 to 300, or unset (30).</summary>
+    public static string? WaitProblem(double? timeout, out TimeSpan wait)
+    {
         wait = default;
-        problem = null;
         if (timeout is < 0 or > 300 || (timeout is { } t && double.IsNaN(t)))
-        {
-            problem = BadRequest($"timeout {timeout} is out of range: use 0 to 300 seconds");
-            return false;
-        }
+            return $"timeout {timeout} is out of range: use 0 to 300 seconds";
         wait = TimeSpan.FromSeconds(timeout ?? 30);
-        return true;
+        return null;
     }
 
     public static IResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, "Not found", detail);

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 using Scheduler.Client;
+using Scheduler.Rest.Grpc;
 
 namespace Scheduler.Rest;
 
@@ -72,6 +73,7 @@ public static class RestApiExtensions
             }
         });
         services.AddOpenApi(DocumentName, o => OpenApiSetup.Configure(o));
+        services.AddSchedulerGrpc(options);
         return services;
     }
 
@@ -98,7 +100,10 @@ public static class RestApiExtensions
         return app;
     }
 
-    /// <summary>Maps every endpoint under <see cref="Prefix"/>, the OpenAPI document and the interactive docs (/docs).</summary>
+    /// <summary>
+    /// Maps every endpoint under <see cref="Prefix"/>, the OpenAPI document, the interactive docs (/docs) and the gRPC
+    /// service scheduler.v1.Jobs (docs/grpc.md).
+    /// </summary>
     public static IEndpointRouteBuilder MapSchedulerRestApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -114,6 +119,7 @@ public static class RestApiExtensions
         api.MapLimitsApi();
         api.MapDeadLettersApi();
         api.MapAdminApi();
+        endpoints.MapSchedulerGrpc(options);
 
         var openApi = endpoints.MapOpenApi("/openapi/{documentName}.json");
         var docs = endpoints.MapScalarApiReference("/docs", o => o.WithTitle("Scheduler REST API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));

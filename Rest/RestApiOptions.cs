@@ -26,6 +26,16 @@ public sealed class RestApiOptions
     /// <summary>Whether the OpenAPI document and the interactive docs are open to anyone (default false: viewer role).</summary>
     public bool PublicDocs { get; set; }
 
+    /// <summary>Whether the gRPC API (proto/scheduler/v1, docs/grpc.md) is served beside the REST API. Default true.</summary>
+    public bool Grpc { get; set; } = true;
+
+    /// <summary>
+    /// A port of this host's endpoints (Urls) served with HTTP/2 only, for gRPC without TLS. Kestrel speaks HTTP/2 on
+    /// a cleartext port only when the port allows nothing else (without TLS there is no negotiation), so cleartext
+    /// gRPC needs a port of its own beside the HTTP/1.1 one; over TLS both share a port. Default none.
+    /// </summary>
+    public int? GrpcPort { get; set; }
+
     /// <summary>JWT bearer tokens from an OpenID Connect issuer; off unless <see cref="JwtOptions.Authority"/> is set.</summary>
     public JwtOptions Jwt { get; set; } = new();
 
@@ -40,6 +50,8 @@ public sealed class RestApiOptions
             yield return $"{SectionName}:{nameof(KeyCacheDuration)} must be 0 to 10 minutes (is {KeyCacheDuration})";
         if (MaxRequestBodyBytes is < 1024 or > 256L * 1024 * 1024)
             yield return $"{SectionName}:{nameof(MaxRequestBodyBytes)} must be 1 KiB to 256 MiB (is {MaxRequestBodyBytes})";
+        if (GrpcPort is < 1 or > 65535)
+            yield return $"{SectionName}:{nameof(GrpcPort)} must be 1 to 65535 (is {GrpcPort})";
         if (MaxBatchSize is < 1 or > 100_000)
             yield return $"{SectionName}:{nameof(MaxBatchSize)} must be 1 to 100000 (is {MaxBatchSize})";
     }

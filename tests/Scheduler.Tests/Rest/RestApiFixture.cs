@@ -34,6 +34,9 @@ public sealed class RestApiFixture : IAsyncLifetime
 
     public WebApplication App { get; private set; } = null!;
     public string BaseUrl { get; private set; } = "";
+
+    /// <summary>The HTTP/2-only port for cleartext gRPC (Scheduler:Api:GrpcPort).</summary>
+    public string GrpcUrl { get; private set; } = "";
     public int GatewayPort { get; private set; }
     public string ClusterId { get; } = "rest-" + Guid.NewGuid().ToString("N")[..10];
     public ExecutionBook Book { get; } = new();
@@ -55,8 +58,9 @@ public sealed class RestApiFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var ports = ServerProcess.FreeLoopbackPorts(3);
+        var ports = ServerProcess.FreeLoopbackPorts(4);
         BaseUrl = $"http://127.0.0.1:{ports[0]}";
+        GrpcUrl = $"http://127.0.0.1:{ports[3]}";
         GatewayPort = ports[2];
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -65,7 +69,8 @@ public sealed class RestApiFixture : IAsyncLifetime
         });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Urls"] = BaseUrl,
+            ["Urls"] = $"{BaseUrl};{GrpcUrl}",
+            ["Scheduler:Api:GrpcPort"] = ports[3].ToString(CultureInfo.InvariantCulture),
             ["Scheduler:Storage"] = "Embedded",
             ["Scheduler:DataDirectory"] = Path.Combine(_dir.Path, "data"),
             ["Scheduler:ClusterId"] = ClusterId,
