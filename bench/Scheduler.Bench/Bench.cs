@@ -21,6 +21,9 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default,
     int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60, bool Metrics = false, string Ordering = "on", int Tenants = 1, bool Protection = false)
 {
+    /// <summary>Count grain calls, activations and database traffic per job and check them against the cost budget (<c>--counts</c>).</summary>
+    public bool Counts { get; init; } = true;
+
     public string? Validate() => this switch
     {
         { Tenants: < 1 or > 100_000 } => $"--tenants must be 1 to 100000 (was {Tenants})",
@@ -135,7 +138,8 @@ public static class Bench
 
         // Flow control's modes count grain calls and database commands per job as well as timing them.
         // So do bursts and paced runs, against the per-job cost budget (CostBudget).
-        using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" or "burst" or "paced" ? new FlowCounters() : null;
+        // Counting is not free (a grain call filter makes Orleans allocate per call): --counts off measures without it.
+        using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" || (s.Mode is "burst" or "paced" && s.Counts) ? new FlowCounters() : null;
         var silos = new List<IHost>();
         var gateways = new List<string>();
         for (var i = 0; i < s.Silos; i++)
@@ -288,7 +292,7 @@ public static class Bench
 
         using var memory = new PeakWorkingSet();
         var runtime = new RuntimeCounters();
-        var countsBefore = flowCounters!.Take();
+        var countsBefore = flowCounters?.Take();
         var recordedBefore = recorder.StartTicks.Count;
         var submitTicks = new ConcurrentDictionary<Guid, long>();
         var acceptTicks = new ConcurrentDictionary<Guid, long>();
@@ -352,8 +356,8 @@ public static class Bench
         }
         var last = Stopwatch.GetTimestamp();
         var allocatedPerJob = runtime.AllocatedSince / (double)s.Jobs;
-        var costs = flowCounters.Take().Costs(countsBefore, s.Jobs, runtime.AllocatedSince);
-        var (budget, overBudget) = CostBudget.Applies(s) ? CostBudget.Check(s.Storage, costs) : (null, []);
+        var costs = flowCounters?.Take().Costs(countsBefore!, s.Jobs, runtime.AllocatedSince);
+        var (budget, overBudget) = costs is not null && CostBudget.Applies(s) ? CostBudget.Check(s.Storage, costs) : (null, []);
         var gcCounts = runtime.Since();
         var completed = (int)Math.Max(0, succeeded - warmedUp);
 
@@ -407,7 +411,7 @@ public static class Bench
             job_grain_activations_after = jobActivations,
             allocated_bytes_per_job = Math.Round(allocatedPerJob),
             gc = gcCounts,
-            cost_per_job = new
+            cost_per_job = costs is null ? null : new
             {
                 grain_calls = costs.GrainCalls,
                 activations = costs.Activations,
