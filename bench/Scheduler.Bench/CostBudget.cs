@@ -23,7 +23,7 @@ public static class CostBudget
     public static readonly IReadOnlyDictionary<string, JobCosts> Limits = new Dictionary<string, JobCosts>(StringComparer.Ordinal)
     {
         ["memory"] = new(GrainCalls: 3.6, Activations: 1.05, DbCommands: 0, DbBytesSent: 0, DbBytesReceived: 0, AllocatedKb: 34, ByMethod: NoMethods),
-        ["embedded"] = new(GrainCalls: 4.0, Activations: 1.15, DbCommands: 0, DbBytesSent: 0, DbBytesReceived: 0, AllocatedKb: 44, ByMethod: NoMethods),
+        ["embedded"] = new(GrainCalls: 3.6, Activations: 1.05, DbCommands: 0, DbBytesSent: 0, DbBytesReceived: 0, AllocatedKb: 66, ByMethod: NoMethods),
         ["postgres"] = new(GrainCalls: 4.0, Activations: 1.15, DbCommands: 0.05, DbBytesSent: 1_400, DbBytesReceived: 300, AllocatedKb: 40, ByMethod: NoMethods),
     };
 
