@@ -27,7 +27,9 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     // A note not taken by an activation soon (the grain was already active, or placed elsewhere) is dropped.
     private static readonly TimeSpan NoteExpiry = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<JobId, long> _newJobs = new();
+    // Every submit adds and every new activation removes: striped wider than the default (one lock per core), whose
+    // locks were contended in bursts on a busy host.
+    private readonly ConcurrentDictionary<JobId, long> _newJobs = new(concurrencyLevel: 64, capacity: 4096);
     private long _nextSweep;
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Scheduler.Storage;
 
 /// <summary>
@@ -216,8 +218,9 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
     private sealed class GroupCommitter<T, TResult>(
         Func<IReadOnlyList<T>, CancellationToken, Task<TResult>> write, int maxBatchRecords, int maxWriters)
     {
-        private readonly Lock _gate = new();
-        private readonly Queue<Request> _waiting = new();
+        // Without a lock: thousands of grains enqueue at once in a burst, and a lock here was the hottest contended
+        // one on a busy two-core host (its waiters spin while its holder is descheduled).
+        private readonly ConcurrentQueue<Request> _waiting = new();
         private int _writers;
 
         public Task<TResult> EnqueueAsync(IReadOnlyList<T> items, CancellationToken cancellationToken)
@@ -226,19 +229,22 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
                 return Task.FromCanceled<TResult>(cancellationToken);
 
             var request = new Request(items, cancellationToken);
-            bool startWriter;
-            lock (_gate)
-            {
-                _waiting.Enqueue(request);
-                startWriter = _writers < maxWriters;
-                if (startWriter)
-                    _writers++;
-            }
+            _waiting.Enqueue(request);
             // On the thread pool: ADO.NET providers such as Microsoft.Data.Sqlite complete "async" calls
             // synchronously, and the caller (often a grain) must not end up writing everyone else's batches.
-            if (startWriter)
+            if (TryAddWriter())
                 _ = Task.Run(WriteBatchesAsync);
             return request.Completion.Task;
+        }
+
+        private bool TryAddWriter()
+        {
+            for (var writers = Volatile.Read(ref _writers); writers < maxWriters; writers = Volatile.Read(ref _writers))
+            {
+                if (Interlocked.CompareExchange(ref _writers, writers + 1, writers) == writers)
+                    return true;
+            }
+            return false;
         }
 
         // Runs while there is work; at most maxWriters instances at a time (counted by _writers).
@@ -246,30 +252,34 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
         {
             var batch = new List<Request>();
             var records = new List<T>();
+            // A request taken that would have overflowed the last batch: it starts the next one.
+            Request? carried = null;
             while (true)
             {
                 batch.Clear();
                 records.Clear();
-                lock (_gate)
+                while (carried is not null || _waiting.TryDequeue(out carried))
                 {
-                    while (_waiting.TryPeek(out var next))
+                    var next = carried;
+                    if (batch.Count > 0 && records.Count + next.Items.Count > maxBatchRecords)
+                        break;
+                    carried = null;
+                    if (next.CancellationToken.IsCancellationRequested)
                     {
-                        if (batch.Count > 0 && records.Count + next.Items.Count > maxBatchRecords)
-                            break;
-                        _waiting.Dequeue();
-                        if (next.CancellationToken.IsCancellationRequested)
-                        {
-                            next.Completion.TrySetCanceled(next.CancellationToken);
-                            continue;
-                        }
-                        batch.Add(next);
-                        records.AddRange(next.Items);
+                        next.Completion.TrySetCanceled(next.CancellationToken);
+                        continue;
                     }
-                    if (batch.Count == 0)
-                    {
-                        _writers--;
+                    batch.Add(next);
+                    records.AddRange(next.Items);
+                }
+                if (batch.Count == 0)
+                {
+                    Interlocked.Decrement(ref _writers);
+                    // A request enqueued after the queue was seen empty, whose caller found every writer still
+                    // counted, would wait for the next caller: take it unless another writer has started meanwhile.
+                    if (_waiting.IsEmpty || !TryAddWriter())
                         return;
-                    }
+                    continue;
                 }
 
                 try

@@ -19,6 +19,7 @@ internal sealed partial class AttemptLease : IDisposable
     private int _failedRenewals;
     private volatile bool _lossLogged;
     private volatile bool _handlerReturned;
+    private long _handlerReturnedAt;
     private volatile bool _ended;
 
     /// <param name="askedAt">When (<see cref="TimeProvider.GetTimestamp"/>) the runner asked the grain to start the
@@ -52,7 +53,19 @@ internal sealed partial class AttemptLease : IDisposable
     /// The handler has returned and its outcome is being reported: renewals go on (a report may take retries), but a
     /// refusal from now on is the grain having taken the outcome, not a reason to stop anything.
     /// </summary>
-    public void HandlerReturned() => _handlerReturned = true;
+    public void HandlerReturned()
+    {
+        Volatile.Write(ref _handlerReturnedAt, _time.GetTimestamp());
+        _handlerReturned = true;
+    }
+
+    /// <summary>
+    /// The handler returned less than <paramref name="within"/> ago: its outcome report is most likely still on its
+    /// way, and a renewal sent now would reach the grain after it, finished and perhaps deactivated (a new activation
+    /// that reads the job's row only to refuse). The lease was confirmed before the handler returned, so skipping one
+    /// tick leaves the grain's lease most of its period.
+    /// </summary>
+    public bool JustReturned(TimeSpan within) => _handlerReturned && _time.GetElapsedTime(Volatile.Read(ref _handlerReturnedAt)) < within;
 
     /// <summary>Sends one renewal unless one is in flight already; does not wait for it.</summary>
     public void Renew()

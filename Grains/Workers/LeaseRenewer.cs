@@ -46,7 +46,10 @@ internal sealed class LeaseRenewer(IOptions<SchedulerOptions> options, TimeProvi
             if (stop.IsCancellationRequested)
                 return;
             foreach (var (lease, _) in _leases)
-                lease.Renew();
+            {
+                if (!lease.JustReturned(_options.LeaseCheckInterval))
+                    lease.Renew();
+            }
         }
     }
 }

@@ -21,6 +21,9 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     TimeSpan LeasePeriod = default, TimeSpan Warmup = default, int Schedules = 1000, int Every = 10, TimeSpan Duration = default,
     int PruneRows = 1_000_000, int Keys = 0, int RateLimit = 60, int Window = 60, bool Metrics = false, string Ordering = "on", int Tenants = 1, bool Protection = false)
 {
+    /// <summary>Count grain calls, activations and database traffic per job and check them against the cost budget (<c>--counts</c>).</summary>
+    public bool Counts { get; init; } = true;
+
     public string? Validate() => this switch
     {
         { Tenants: < 1 or > 100_000 } => $"--tenants must be 1 to 100000 (was {Tenants})",
@@ -78,8 +81,10 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
 /// <summary>Records when each job's handler started and how often it ran.</summary>
 public sealed class Recorder
 {
-    public readonly ConcurrentDictionary<Guid, long> StartTicks = new();
-    public readonly ConcurrentDictionary<Guid, int> Runs = new();
+    // Striped wider than the default (one lock per core): every job's handler writes both, and on a busy host their
+    // locks showed in the profile as the bench's own contention.
+    public readonly ConcurrentDictionary<Guid, long> StartTicks = new(concurrencyLevel: 64, capacity: 1024);
+    public readonly ConcurrentDictionary<Guid, int> Runs = new(concurrencyLevel: 64, capacity: 1024);
     /// <summary>When each job's handler returned (<see cref="RecordingSpanHandler"/> only).</summary>
     public readonly ConcurrentDictionary<Guid, long> EndTicks = new();
 }
@@ -134,7 +139,9 @@ public static class Bench
         var redis = s.Redis ?? redisServer?.ConnectionString;
 
         // Flow control's modes count grain calls and database commands per job as well as timing them.
-        using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" ? new FlowCounters() : null;
+        // So do bursts and paced runs, against the per-job cost budget (CostBudget).
+        // Counting is not free (a grain call filter makes Orleans allocate per call): --counts off measures without it.
+        using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" || (s.Mode is "burst" or "paced" && s.Counts) ? new FlowCounters() : null;
         var silos = new List<IHost>();
         var gateways = new List<string>();
         for (var i = 0; i < s.Silos; i++)
@@ -287,6 +294,8 @@ public static class Bench
 
         using var memory = new PeakWorkingSet();
         var runtime = new RuntimeCounters();
+        var countsBefore = flowCounters?.Take();
+        var recordedBefore = recorder.StartTicks.Count;
         var submitTicks = new ConcurrentDictionary<Guid, long>();
         var acceptTicks = new ConcurrentDictionary<Guid, long>();
         // With --fail-once-percent, every (100 / percent)-th job, spread evenly, fails its first attempt.
@@ -338,9 +347,19 @@ public static class Bench
         long succeeded;
         // Should the wait drag on, say every few seconds what the first silo's pool sees (a stall shows there first).
         using (new Timer(_ => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] still waiting: {pool.Describe()}"), null, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5)))
-            succeeded = await WaitForSucceededAsync(client, s.Jobs + warmedUp, DateTime.UtcNow + s.Timeout, ct);
+        {
+            var deadline = DateTime.UtcNow + s.Timeout;
+            // The count cannot be complete before every handler has started: wait for that in process first, so that
+            // the count query (on PostgreSQL a scan of the job rows, back to back every 20 ms) does not take the cores
+            // from the jobs it measures.
+            while (recorder.StartTicks.Count < recordedBefore + s.Jobs && DateTime.UtcNow < deadline)
+                await Task.Delay(20, ct);
+            succeeded = await WaitForSucceededAsync(client, s.Jobs + warmedUp, deadline, ct);
+        }
         var last = Stopwatch.GetTimestamp();
         var allocatedPerJob = runtime.AllocatedSince / (double)s.Jobs;
+        var costs = flowCounters?.Take().Costs(countsBefore!, s.Jobs, runtime.AllocatedSince);
+        var (budget, overBudget) = costs is not null && CostBudget.Applies(s) ? CostBudget.Check(s.Storage, costs) : (null, []);
         var gcCounts = runtime.Since();
         var completed = (int)Math.Max(0, succeeded - warmedUp);
 
@@ -394,15 +413,27 @@ public static class Bench
             job_grain_activations_after = jobActivations,
             allocated_bytes_per_job = Math.Round(allocatedPerJob),
             gc = gcCounts,
+            cost_per_job = costs is null ? null : new
+            {
+                grain_calls = costs.GrainCalls,
+                activations = costs.Activations,
+                db_commands = costs.DbCommands,
+                db_bytes_sent = costs.DbBytesSent,
+                db_bytes_received = costs.DbBytesReceived,
+                allocated_kb = costs.AllocatedKb,
+                by_method = costs.ByMethod,
+            },
+            budget,
         };
         Console.Error.WriteLine($"{s.Mode} {s.Storage}: {completed}/{s.Jobs} completed in {seconds:0.00} s = {result.jobs_per_sec} jobs/s; " +
             $"start latency p50 {result.start_latency_ms.p50} ms, p99 {result.start_latency_ms.p99} ms; lost {lost}, duplicates {duplicates}; " +
             (s.FailOncePercent > 0 ? $"{failedOnce} jobs failed their first attempt, {retried} ran again; " : "") +
-            $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}");
+            $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}" +
+            (overBudget.Length > 0 ? $"; OVER the per-job cost budget (docs/cost-budget.md): {string.Join(", ", overBudget)}" : ""));
         Console.WriteLine(JsonSerializer.Serialize(result));
 
         await StopAsync();
-        return lost == 0 && duplicates == 0 ? 0 : 1;
+        return lost != 0 || duplicates != 0 ? 1 : overBudget.Length > 0 ? CostBudget.OverBudgetExitCode : 0;
 
         async Task StopAsync()
         {

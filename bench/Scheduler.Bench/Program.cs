@@ -46,6 +46,12 @@ var ordering = new Option<string>("--ordering")
 ordering.AcceptOnlyFromAmong("on", "off");
 var tenants = new Option<int>("--tenants") { Description = "burst/paced: jobs go to this many tenants in turn", DefaultValueFactory = _ => 1 };
 var protection = new Option<bool>("--protection") { Description = "burst/paced: with gates, breakers and backpressure on (bounds far above the load, a breaker on the job handler, a paused gate on another tenant), to compare with a run without" };
+var counts = new Option<string>("--counts")
+{
+    Description = "burst/paced: on: count grain calls, activations, database commands and bytes per job and check them against docs/cost-budget.md (exit 3 when over); off: measure without the counting's own cost",
+    DefaultValueFactory = _ => "on",
+};
+counts.AcceptOnlyFromAmong("on", "off");
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
@@ -53,6 +59,7 @@ var root = new RootCommand("Scheduler load generator: end-to-end throughput, sub
     storage, jobs, mode, rate, capacity, batch, timeout, postgres, redis, silos, workflows, failOncePercent, kills, leasePeriod, warmup,
     schedules, every, duration, pruneRows, keys, rateLimit, window, metrics, ordering, tenants, protection,
 };
+root.Options.Add(counts);
 root.SetAction(async (parse, ct) =>
 {
     var settings = new BenchSettings(
@@ -62,7 +69,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
         parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration) ?? (parse.GetValue(mode) switch { "ratelimit" => 180, "rest" => 30, _ => 120 })),
         parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window), parse.GetValue(metrics),
-        parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection));
+        parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection)) { Counts = parse.GetValue(counts) == "on" };
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");

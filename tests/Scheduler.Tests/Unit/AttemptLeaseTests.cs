@@ -73,6 +73,23 @@ public sealed class AttemptLeaseTests
         await WhenCancelled(lease.Lost);
     }
 
+    [Fact]
+    public void ALeaseWhoseHandlerJustReturned_IsLeftOutOfTheNextRenewal_ButNotForLonger()
+    {
+        // The renewal would reach the grain behind the outcome report, finished: one tick is skipped, not more.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var interval = TimeSpan.FromSeconds(2);
+        var grain = JobGrainFake.Create(_ => Task.FromResult(LeaseStatus.Renewed));
+        using var lease = new AttemptLease(grain.Grain, JobId.New(), attempt: 1, time.GetTimestamp(), Never, time, NullLogger.Instance);
+
+        Assert.False(lease.JustReturned(interval));
+        lease.HandlerReturned();
+        time.Advance(interval - TimeSpan.FromMilliseconds(1));
+        Assert.True(lease.JustReturned(interval));
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.False(lease.JustReturned(interval));
+    }
+
     private static AttemptLease NewLease(JobGrainFake grain, TimeSpan selfFenceAfter) =>
         new(grain.Grain, JobId.New(), attempt: 1, TimeProvider.System.GetTimestamp(), selfFenceAfter, TimeProvider.System, NullLogger.Instance);
 
