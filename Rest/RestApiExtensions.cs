@@ -113,6 +113,8 @@ public static class RestApiExtensions
         api.MapSchedulesApi();
         api.MapLimitsApi();
         api.MapDeadLettersApi();
+        api.MapProtectionApi();
+        api.MapWebhooksApi();
         api.MapAdminApi();
 
         var openApi = endpoints.MapOpenApi("/openapi/{documentName}.json");
