@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Scheduler.Client;
 using Scheduler.Tests.Rest;
 
 namespace Scheduler.Tests.EndToEnd;
@@ -45,5 +47,21 @@ public sealed class WebhookCliTests(SiloHostFixture fixture) : IAsyncLifetime
         Assert.DoesNotContain(_receiver.Calls, c => c.Delivery == deliveryId);
         var missing = await EndToEnd.CliAsync(fixture.Settings, cts.Token, "webhooks", "show", "job:nothing:0");
         Assert.Equal(Scheduler.Cli.ExitCodes.Failed, missing.ExitCode);
+    }
+
+    [Fact]
+    public async Task CliControlAction_IsAuditedAsTheCliUser()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var submitted = await EndToEnd.CliAsync(fixture.Settings, cts.Token, "submit", "--in", "1h", "--", "/bin/true");
+        var id = EndToEnd.SubmittedId(submitted);
+        var cancel = await EndToEnd.CliAsync(fixture.Settings, cts.Token, "cancel", id.ToString(), "--reason", "audited");
+        Assert.True(cancel.ExitCode == 0, cancel.ToString());
+
+        using var host = await EndToEnd.StartClientAsync(fixture.Settings, cts.Token);
+        var audit = await host.Services.GetRequiredService<ISchedulerClient>().ListAuditAsync(limit: 1000, cancellationToken: cts.Token);
+        var entry = Assert.Single(audit, e => e.Action == "job.cancel" && e.Target == id.ToString());
+        Assert.Equal($"cli:{Environment.UserName}@{Environment.MachineName}", entry.Actor);
+        Assert.Contains("audited", entry.Detail, StringComparison.Ordinal);
     }
 }
