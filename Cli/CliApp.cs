@@ -64,6 +64,7 @@ public static class CliApp
             GateCommand.Create(cli),
             BreakerCommand.Create(cli),
             KeysCommand.Create(cli),
+            WebhooksCommand.Create(cli),
         };
         cli.Common.AddTo(root);
         return root;

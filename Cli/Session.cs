@@ -99,6 +99,7 @@ internal static class Session
         {
             o.Gateways = connection.Gateways;
             o.ConnectTimeout = connection.ConnectTimeout;
+            o.AuditActor = $"cli:{Environment.UserName}@{Environment.MachineName}";
         });
         return builder.Build();
     }

@@ -6,7 +6,8 @@ internal sealed partial class SchedulerClient
     {
         if (FlowKeys.Problem(key, settings) is { } problem)
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
-        return CallAsync(g => g.GetGrain<IFlowKeyGrain>(key).Set(settings), cancellationToken);
+        return AuditedAsync("limits.set", key, CallAsync(g => g.GetGrain<IFlowKeyGrain>(key).Set(settings), cancellationToken),
+            _ => $"limit={settings.Limit} rate={settings.Rate}", cancellationToken);
     }
 
     public Task<KeyStatus> GetKeyAsync(string key, CancellationToken cancellationToken = default)

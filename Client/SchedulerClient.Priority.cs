@@ -10,6 +10,7 @@ internal sealed partial class SchedulerClient
         switch (outcome)
         {
             case PriorityChangeOutcome.Changed:
+                await AuditAsync("job.priority", id.ToString(), $"priority={priority}", cancellationToken);
                 return;
             case PriorityChangeOutcome.NotFound:
                 throw new SchedulerException(SchedulerErrorCode.NotFound, $"job {id} not found");
@@ -26,6 +27,8 @@ internal sealed partial class SchedulerClient
     {
         if (!JobPriority.IsValid(priority))
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, JobPriority.RangeProblem(priority));
-        return Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).ChangePriority(priority), cancellationToken)).Affected;
+        var changed = Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).ChangePriority(priority), cancellationToken)).Affected;
+        await AuditAsync("workflow.priority", id.ToString(), $"priority={priority}: {changed} jobs", cancellationToken);
+        return changed;
     }
 }

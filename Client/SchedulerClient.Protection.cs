@@ -5,13 +5,13 @@ internal sealed partial class SchedulerClient
     public Task<GateStatus> PauseGateAsync(string target, string? reason = null, CancellationToken cancellationToken = default)
     {
         CheckGate(target, reason);
-        return CallAsync(g => g.GetGrain<IGateGrain>(target).Pause(reason), cancellationToken);
+        return AuditedAsync("gate.pause", target, CallAsync(g => g.GetGrain<IGateGrain>(target).Pause(reason), cancellationToken), _ => reason, cancellationToken);
     }
 
     public Task<GateStatus> ResumeGateAsync(string target, CancellationToken cancellationToken = default)
     {
         CheckGate(target, null);
-        return CallAsync(g => g.GetGrain<IGateGrain>(target).Resume(), cancellationToken);
+        return AuditedAsync("gate.resume", target, CallAsync(g => g.GetGrain<IGateGrain>(target).Resume(), cancellationToken), _ => null, cancellationToken);
     }
 
     public async Task<long> DropGateAsync(string target, string? reason = null, CancellationToken cancellationToken = default)
@@ -24,7 +24,10 @@ internal sealed partial class SchedulerClient
             var dropped = await CallAsync(g => g.GetGrain<IGateGrain>(target).Drop(reason, DropBatch), cancellationToken);
             total += dropped;
             if (dropped == 0)
+            {
+                await AuditAsync("gate.drop", target, $"{total} cancelled{(reason is null ? "" : ": " + reason)}", cancellationToken);
                 return total;
+            }
         }
     }
 
@@ -54,7 +57,7 @@ internal sealed partial class SchedulerClient
     public Task<BreakerStatus> ResetBreakerAsync(string target, CancellationToken cancellationToken = default)
     {
         CheckBreaker(target);
-        return CallAsync(g => g.GetGrain<IBreakerGrain>(target).Reset(), cancellationToken);
+        return AuditedAsync("breaker.reset", target, CallAsync(g => g.GetGrain<IBreakerGrain>(target).Reset(), cancellationToken), _ => null, cancellationToken);
     }
 
     private static void CheckGate(string target, string? reason)

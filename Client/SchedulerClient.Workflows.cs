@@ -25,24 +25,31 @@ internal sealed partial class SchedulerClient
     {
         if (reason is { Length: > 1000 })
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"reason is {reason.Length} characters; the limit is 1000");
-        return Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Cancel(reason), cancellationToken)).State!.Value;
+        var state = Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Cancel(reason), cancellationToken)).State!.Value;
+        await AuditAsync("workflow.cancel", id.ToString(), reason is null ? state.ToString() : $"{state}: {reason}", cancellationToken);
+        return state;
     }
 
     public async Task<int> RescheduleWorkflowAsync(WorkflowId id, DateTimeOffset? notBefore, CancellationToken cancellationToken = default)
     {
         if (RequestValidation.NotBeforeProblem(notBefore) is { } problem)
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
-        return Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Reschedule(notBefore), cancellationToken)).Affected;
+        var moved = Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Reschedule(notBefore), cancellationToken)).Affected;
+        await AuditAsync("workflow.reschedule", id.ToString(), $"{moved} moved notBefore={notBefore:O}", cancellationToken);
+        return moved;
     }
 
-    public async Task<WorkflowState> PauseWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
-        Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Pause(), cancellationToken)).State!.Value;
+    public Task<WorkflowState> PauseWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
+        AuditedAsync("workflow.pause", id.ToString(), CallAsync(async g => Check(await g.Reference<IWorkflowGrain>(Checked(id)).Pause()).State!.Value, cancellationToken),
+            s => s.ToString(), cancellationToken);
 
-    public async Task<WorkflowState> ResumeWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
-        Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).Resume(), cancellationToken)).State!.Value;
+    public Task<WorkflowState> ResumeWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
+        AuditedAsync("workflow.resume", id.ToString(), CallAsync(async g => Check(await g.Reference<IWorkflowGrain>(Checked(id)).Resume()).State!.Value, cancellationToken),
+            s => s.ToString(), cancellationToken);
 
-    public async Task<int> RerunFailedAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
-        Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).RerunFailed(), cancellationToken)).Affected;
+    public Task<int> RerunFailedAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
+        AuditedAsync("workflow.rerun", id.ToString(), CallAsync(async g => Check(await g.Reference<IWorkflowGrain>(Checked(id)).RerunFailed()).Affected, cancellationToken),
+            n => $"{n} rerun", cancellationToken);
 
     public async Task<WorkflowState> AddToWorkflowAsync(WorkflowId id, IReadOnlyList<WorkflowJob> jobs, CancellationToken cancellationToken = default)
     {
@@ -50,7 +57,9 @@ internal sealed partial class SchedulerClient
         if (jobs.Count == 0)
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, "no jobs given");
         // Validated against the workflow's graph by its grain, all or nothing.
-        return Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).AddJobs([.. jobs]), cancellationToken), "nothing was added").State!.Value;
+        var state = Check(await CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).AddJobs([.. jobs]), cancellationToken), "nothing was added").State!.Value;
+        await AuditAsync("workflow.add", id.ToString(), $"{jobs.Count} jobs", cancellationToken);
+        return state;
     }
 
     private static Guid Checked(WorkflowId id) =>

@@ -86,13 +86,15 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
     }
 
     public Task<CancelOutcome> CancelAsync(JobId id, string? reason = null, CancellationToken cancellationToken = default) =>
-        CallAsync(g => g.Reference<IJobGrain>(id.Value).Cancel(reason), cancellationToken);
+        AuditedAsync("job.cancel", id.ToString(), CallAsync(g => g.Reference<IJobGrain>(id.Value).Cancel(reason), cancellationToken),
+            o => reason is null ? o.ToString() : $"{o}: {reason}", cancellationToken);
 
     public Task<RescheduleOutcome> RescheduleAsync(JobId id, DateTimeOffset? notBefore, CancellationToken cancellationToken = default)
     {
         if (RequestValidation.NotBeforeProblem(notBefore) is { } problem)
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
-        return CallAsync(g => g.Reference<IJobGrain>(id.Value).Reschedule(notBefore), cancellationToken);
+        return AuditedAsync("job.reschedule", id.ToString(), CallAsync(g => g.Reference<IJobGrain>(id.Value).Reschedule(notBefore), cancellationToken),
+            o => $"{o} notBefore={notBefore:O}", cancellationToken);
     }
 
     public Task<IReadOnlyList<JobLogLine>> GetLogAsync(JobId id, long afterSequence = 0, int max = 1000, CancellationToken cancellationToken = default)
@@ -126,6 +128,7 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         var results = new List<RequeueResult>(ids.Count);
         foreach (var chunk in ids.Chunk(DeadLetterBatchSize))
             results.AddRange(await CallAsync(g => g.Reference<ISchedulerGrain>(0).Requeue([.. chunk], attempts), cancellationToken));
+        await AuditAsync("deadletters.requeue", Targets(ids), $"{results.Count(r => r.Outcome == RequeueOutcome.Requeued)} of {results.Count} requeued", cancellationToken);
         return results;
     }
 
@@ -135,6 +138,7 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         var results = new List<PurgeResult>(ids.Count);
         foreach (var chunk in ids.Chunk(DeadLetterBatchSize))
             results.AddRange(await CallAsync(g => g.Reference<ISchedulerGrain>(0).Purge([.. chunk]), cancellationToken));
+        await AuditAsync("deadletters.purge", Targets(ids), $"{results.Count(r => r.Outcome == PurgeOutcome.Purged)} of {results.Count} purged", cancellationToken);
         return results;
     }
 
@@ -148,7 +152,11 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
             // changed state meanwhile).
             var purged = await CallAsync(g => g.Reference<ISchedulerGrain>(0).PurgeMatching(filter), cancellationToken);
             if (purged == 0)
+            {
+                await AuditAsync("deadletters.purge", $"queue={filter.Queue ?? "*"} tenant={filter.Tenant ?? "*"} handler={filter.Handler ?? "*"} failedBefore={filter.FailedBefore:O}",
+                    $"{total} purged", cancellationToken);
                 return total;
+            }
             total += purged;
         }
     }

@@ -37,6 +37,15 @@ public sealed class SchedulerClientOptions
     /// </summary>
     public TimeSpan OverloadedRetryTimeout { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Who the audit log names for control actions made through this client (cancel, requeue, purge, pause, limits...).
+    /// Default null: <see cref="DefaultAuditActor"/>, "sdk:USER@HOST"; the CLI uses "cli:USER@HOST".
+    /// </summary>
+    public string? AuditActor { get; set; }
+
+    /// <summary>The audit actor of a client that names none: "sdk:" and this process's user and machine.</summary>
+    public static string DefaultAuditActor => $"sdk:{Environment.UserName}@{Environment.MachineName}";
+
     internal IEnumerable<string> Validate()
     {
         if (OverloadedRetryTimeout < TimeSpan.Zero || OverloadedRetryTimeout > TimeSpan.FromHours(1))

@@ -62,6 +62,9 @@ public sealed class SchedulerOptions
     /// <summary>Circuit breakers per handler and concurrency key (section "Scheduler:Breakers", docs/protection.md).</summary>
     public Protection.BreakerOptions Breakers { get; set; } = new();
 
+    /// <summary>Signing and retries of webhook calls (section "Scheduler:Webhooks", docs/webhooks.md).</summary>
+    public Webhooks.WebhookOptions Webhooks { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
         foreach (var problem in Backpressure?.Validate($"{SectionName}:Backpressure") ?? [$"{SectionName}:Backpressure must not be null"])
@@ -79,6 +82,8 @@ public sealed class SchedulerOptions
             foreach (var problem in Retention.Validate($"{SectionName}:{nameof(Retention)}"))
                 yield return problem;
         }
+        foreach (var problem in Webhooks?.Validate($"{SectionName}:{nameof(Webhooks)}") ?? [$"{SectionName}:Webhooks must not be null"])
+            yield return problem;
         foreach (var problem in Telemetry?.Validate($"{SectionName}:{nameof(Telemetry)}") ?? [$"{SectionName}:Telemetry must not be null"])
             yield return problem;
         if (WorkflowQuietPeriod < TimeSpan.Zero || WorkflowQuietPeriod > TimeSpan.FromDays(1))

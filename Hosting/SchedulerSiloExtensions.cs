@@ -52,6 +52,8 @@ public static class SchedulerSiloExtensions
         services.TryAddSingleton<RetentionPruner>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Protection.SiloProtection>());
         services.TryAddSingleton<Protection.Backlog>();
+        services.AddHttpClient(Webhooks.WebhookSender.ClientName);
+        services.TryAddSingleton<Webhooks.WebhookSender>();
         services.AddJobGrainStorage();
         services.AddJobHandler<NoopJobHandler>(NoopJobHandler.HandlerName);
         services.AddOptions<CommandHandlerOptions>()
@@ -81,6 +83,8 @@ public static class SchedulerSiloExtensions
         services.TryAddSingleton<IFlowKeyStore>(sp => sp.GetRequiredService<ISchedulerStore>());
         services.TryAddSingleton<IAccessStore>(sp => sp.GetRequiredService<ISchedulerStore>() as IAccessStore
             ?? throw new NotSupportedException("this storage profile keeps no API keys or audit log"));
+        services.TryAddSingleton<IWebhookStore>(sp => sp.GetRequiredService<ISchedulerStore>() as IWebhookStore
+            ?? throw new NotSupportedException("this storage profile keeps no webhook deliveries"));
         return services.AddJobGrainStorage();
     }
 

@@ -147,6 +147,21 @@ internal static class ClusterApi
                 $"{results.Count(r => r.Outcome == PurgeOutcome.Purged)} of {results.Count} purged");
             return TypedResults.Ok(results);
         }).RequireAuthorization(RestApiExtensions.Policy(ApiRole.Operator)).Accepts<DeadLetterIdsBody>("application/json");
+        deadLetters.MapPost("/purge-matching", async (HttpContext http, ISchedulerClient client) =>
+        {
+            var (body, problem) = await ApiJson.ReadAsync<PurgeFilterBody>(http.Request);
+            if (problem is not null)
+                return problem;
+            var caller = Caller.Of(http);
+            if (caller.Tenant is not null && body!.Tenant is not null && body.Tenant != caller.Tenant)
+                return TypedResults.Ok(new { purged = 0L });
+            var filter = new DeadLetterFilter { Queue = body!.Queue, Tenant = caller.Tenant ?? body.Tenant, Handler = body.Handler, FailedBefore = body.FailedBefore };
+            var purged = await client.PurgeDeadLettersAsync(filter, http.RequestAborted);
+            await AuditAsync(http, "deadletters.purge", $"queue={filter.Queue ?? "*"} tenant={filter.Tenant ?? "*"} handler={filter.Handler ?? "*"} failedBefore={filter.FailedBefore:O}",
+                $"{purged} purged");
+            return TypedResults.Ok(new { purged });
+        }).RequireAuthorization(RestApiExtensions.Policy(ApiRole.Operator)).Accepts<PurgeFilterBody>("application/json")
+            .WithSummary("Purge every dead letter matching a filter");
         return api;
     }
 

@@ -134,3 +134,23 @@ public sealed class BatchBody
     /// <summary>The jobs, in order.</summary>
     public required List<JobRequest> Jobs { get; init; }
 }
+
+/// <summary>A new priority.</summary>
+public sealed class PriorityBody
+{
+    /// <summary>From JobPriority.Min (lowest) to JobPriority.Max (highest).</summary>
+    public required int Priority { get; init; }
+}
+
+/// <summary>Which dead letters a purge by filter deletes (every one that matches).</summary>
+public sealed class PurgeFilterBody
+{
+    /// <summary>Only of this queue.</summary>
+    public string? Queue { get; init; }
+    /// <summary>Only of this tenant.</summary>
+    public string? Tenant { get; init; }
+    /// <summary>Only of this handler.</summary>
+    public string? Handler { get; init; }
+    /// <summary>Only those that failed before this time.</summary>
+    public DateTimeOffset? FailedBefore { get; init; }
+}

@@ -112,12 +112,20 @@ public static class RestApiExtensions
             .WithMetadata(new RequestSizeLimitAttribute(options.MaxRequestBodyBytes))
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            // The endpoints audit their control actions themselves, naming the authenticated caller: not the SDK as well.
+            .AddEndpointFilter(async (context, next) =>
+            {
+                using (ClientAudit.CallerAudits())
+                    return await next(context);
+            });
         api.MapJobsApi();
         api.MapWorkflowsApi();
         api.MapSchedulesApi();
         api.MapLimitsApi();
         api.MapDeadLettersApi();
+        api.MapProtectionApi();
+        api.MapWebhooksApi();
         api.MapAdminApi();
         endpoints.MapSchedulerGrpc(options);
 

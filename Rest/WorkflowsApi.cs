@@ -32,6 +32,8 @@ internal static class WorkflowsApi
             Control(http, client, id, "workflow.rerun", async w => new { rerun = await client.RerunFailedAsync(w, http.RequestAborted) }))
             .RequireAuthorization(operatorRole);
         workflows.MapPost("/{id:guid}/reschedule", Reschedule).RequireAuthorization(operatorRole).Accepts<RescheduleBody>("application/json");
+        workflows.MapPost("/{id:guid}/priority", ChangePriority).RequireAuthorization(operatorRole).Accepts<PriorityBody>("application/json")
+            .WithSummary("Change the priority of a workflow and of its waiting jobs");
         workflows.MapPost("/{id:guid}/jobs", AddJobs).RequireAuthorization(operatorRole).Accepts<AddJobsBody>("application/json")
             .WithSummary("Add jobs to a workflow, all or none");
         return api;
@@ -99,6 +101,14 @@ internal static class WorkflowsApi
         if (RequestValidation.NotBeforeProblem(body!.NotBefore) is { } notBeforeProblem)
             return Problems.BadRequest(notBeforeProblem);
         return await Control(http, client, id, "workflow.reschedule", async w => new { moved = await client.RescheduleWorkflowAsync(w, body.NotBefore, http.RequestAborted) });
+    }
+
+    private static async Task<IResult> ChangePriority(HttpContext http, ISchedulerClient client, Guid id)
+    {
+        var (body, problem) = await ApiJson.ReadAsync<PriorityBody>(http.Request);
+        if (problem is not null)
+            return problem;
+        return await Control(http, client, id, "workflow.priority", async w => new { changed = await client.ChangeWorkflowPriorityAsync(w, body!.Priority, http.RequestAborted) });
     }
 
     private static async Task<IResult> AddJobs(HttpContext http, ISchedulerClient client, Guid id)

@@ -63,6 +63,7 @@ internal static class SubmitCommand
                 "While it waits, no new job in the scope starts.",
             HelpName = "queue|cluster",
         };
+        var webhook = new Option<string>("--webhook") { Description = "URL called (a signed JSON POST) when the job ends (docs/webhooks.md).", HelpName = "url" };
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the job's final state and print it; exit code 0 only if it succeeded." };
         var waitTimeout = new Option<string>("--wait-timeout") { Description = $"With --wait, give up waiting after this long (exit code 1): {Duration.Help}. Default: no limit.", HelpName = "duration" };
         var at = DueTime.AtOption("the job");
@@ -74,7 +75,7 @@ internal static class SubmitCommand
             "  scheduler submit --handler NAME [--payload JSON | --payload-file PATH] [options]")
         {
             command, handler, payload, payloadFile, priority, sizeHint, queue, tenant, maxAttempts, retryDelay, retryMultiplier, retryMaxDelay, retryJitter,
-            timeout, idempotencyKey, env, cwd, fatalExitCodes, keys, exclusive, wait, waitTimeout, at, inDelay,
+            timeout, idempotencyKey, env, cwd, fatalExitCodes, keys, exclusive, webhook, wait, waitTimeout, at, inDelay,
         };
 
         cli.SetAction(submit, async (parse, connection, cancellationToken) =>
@@ -136,6 +137,7 @@ internal static class SubmitCommand
                 NotBefore = DueTime.Read(parse.GetValue(at), parse.GetValue(inDelay), DateTimeOffset.UtcNow),
                 Concurrency = [.. (parse.GetValue(keys) ?? []).Select(k => ParseKey(k, $"--key '{k}'"))],
                 Exclusive = parse.GetValue(exclusive) is { } scope ? ParseExclusive(scope, "--exclusive") : ExclusiveScope.None,
+                Webhook = parse.GetValue(webhook) is { } url ? new WebhookRequest { Url = url } : null,
             };
             if (RequestValidation.Check(request, JobRequest.DefaultMaxPayloadBytes) is { } problem)
                 throw new UsageException(problem.Message);

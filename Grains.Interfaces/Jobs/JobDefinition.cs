@@ -97,4 +97,7 @@ public sealed partial record JobRequest
     /// tenant, smaller jobs start first (docs/queues.md). Null or 0: smallest. A workflow's jobs take the workflow's.
     /// </summary>
     [Id(20)] public long? SizeHint { get; init; }
+
+    /// <summary>A URL called (a signed JSON POST) when the job ends; null: none (docs/webhooks.md).</summary>
+    [Id(60)] public WebhookRequest? Webhook { get; init; }
 }

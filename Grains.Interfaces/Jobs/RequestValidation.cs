@@ -45,6 +45,8 @@ public static class RequestValidation
         if (request.TraceParent is { } traceParent && (traceParent.Length > 256
             || !System.Diagnostics.ActivityContext.TryParse(traceParent, null, out _)))
             return (SchedulerErrorCode.InvalidRequest, "trace parent is not a W3C traceparent (00-<32 hex digits>-<16 hex digits>-<2 hex digits>)");
+        if (request.Webhook?.Problem() is { } webhookProblem)
+            return (SchedulerErrorCode.InvalidRequest, webhookProblem);
         if (request.Workflow is not null)
             return (SchedulerErrorCode.InvalidRequest, "a job joins a workflow only through the workflow (submit the workflow, or add jobs to it)");
         return null;

@@ -95,6 +95,9 @@ public sealed record WorkflowDefinition
     /// start after them anyway). Null or a time already past: at once. See <see cref="JobRequest.NotBefore"/>.
     /// </summary>
     [Id(7)] public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>A URL called (a signed JSON POST) when the workflow ends; null: none (docs/webhooks.md).</summary>
+    [Id(60)] public WebhookRequest? Webhook { get; init; }
 }
 
 /// <summary>Bounds on a workflow, so that its grain state stays bounded.</summary>

@@ -30,6 +30,8 @@ public static class WorkflowValidation
             errors.Add(Error(-1, "a workflow needs at least one job"));
         if (RequestValidation.NotBeforeProblem(definition.NotBefore) is { } notBeforeProblem)
             errors.Add(Error(-1, notBeforeProblem));
+        if (definition.Webhook?.Problem() is { } webhookProblem)
+            errors.Add(Error(-1, webhookProblem));
         if (errors.Count > 0)
             return errors.ToImmutable();
         return CheckJobs(new HashSet<string>(), 0, 0, definition.Jobs, definition.Tenant, definition.Priority, maxPayloadBytes);

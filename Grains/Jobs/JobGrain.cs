@@ -89,6 +89,7 @@ public sealed partial class JobGrain(
         Job.Keys = KeysOf(request);
         Job.Exclusive = request.Exclusive;
         Job.TraceParent = request.TraceParent;
+        Job.Webhook = request.Webhook;
         Job.CreatedAt = now;
         if (request.NotBefore is { } due && due > now)
         {
@@ -402,7 +403,10 @@ public sealed partial class JobGrain(
         StopRetryTimer();
         var now = time.GetUtcNow();
         Job.FinishedAt = now;
+        // Recorded before the end is stored, so a stored end always has its delivery; sent once it is stored.
+        var webhook = await RecordWebhookAsync(final, now);
         await MoveAsync(final, now);
+        webhook?.Ready().Ignore();
         switch (final)
         {
             case JobState.Succeeded:
@@ -420,6 +424,17 @@ public sealed partial class JobGrain(
         NotifyWorkflow();
         // A finished job needs no activation: its status is read back from storage on demand.
         DeactivateOnIdle();
+    }
+
+    /// <summary>The job's webhook delivery for this end, recorded as pending; null when the job calls none for it.</summary>
+    private async Task<IWebhookGrain?> RecordWebhookAsync(JobState final, DateTimeOffset finishedAt)
+    {
+        if (Job.Webhook is not { } webhook || Webhooks.WebhookSubjects.EventOf(final) is not { } end || !webhook.Wants(end))
+            return null;
+        var delivery = Webhooks.WebhookSubjects.Delivery(Webhooks.WebhookSubjects.Job, Id.Value, Job.Tenant, webhook, end, finishedAt);
+        var grain = GrainFactory.GetGrain<IWebhookGrain>(delivery.Id);
+        await grain.Record(delivery);
+        return grain;
     }
 
     private async Task MoveAsync(JobState to, DateTimeOffset now)

@@ -48,6 +48,8 @@ public sealed class JobGrainState
     [Id(41)] public ExclusiveScope Exclusive { get; set; }
     /// <summary>The W3C trace context of its submit: every attempt's span is its child (docs/observability.md).</summary>
     [Id(50)] public string? TraceParent { get; set; }
+    /// <summary>Called when the job ends (docs/webhooks.md).</summary>
+    [Id(60)] public WebhookRequest? Webhook { get; set; }
 
     /// <summary>Whether starting it involves flow control (keys or an exclusive scope).</summary>
     public bool IsControlled => !Keys.IsDefaultOrEmpty || Exclusive != ExclusiveScope.None;

@@ -17,7 +17,7 @@ namespace Scheduler.Storage;
 /// exception. A call cancelled while still waiting is dropped; once its batch is being written it is not.
 /// Other reads pass straight through.
 /// </summary>
-public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
+public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore, IWebhookStore
 {
     public const int DefaultMaxBatchRecords = 2_000;
 
@@ -321,4 +321,17 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
 
     public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(long? before, int limit, CancellationToken cancellationToken = default) =>
         Access.ListAuditAsync(before, limit, cancellationToken);
+
+    // Webhook deliveries are rare writes too (one row per end of a job that names a webhook, and one per attempt).
+    private IWebhookStore Webhooks => _inner as IWebhookStore
+        ?? throw new NotSupportedException($"{_inner.GetType().Name} keeps no webhook deliveries");
+
+    public Task<bool> InsertDeliveryAsync(WebhookDelivery delivery, CancellationToken cancellationToken = default) => Webhooks.InsertDeliveryAsync(delivery, cancellationToken);
+
+    public Task UpdateDeliveryAsync(WebhookDelivery delivery, CancellationToken cancellationToken = default) => Webhooks.UpdateDeliveryAsync(delivery, cancellationToken);
+
+    public Task<WebhookDelivery?> ReadDeliveryAsync(string id, CancellationToken cancellationToken = default) => Webhooks.ReadDeliveryAsync(id, cancellationToken);
+
+    public Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(WebhookDeliveryFilter filter, CancellationToken cancellationToken = default) =>
+        Webhooks.ListDeliveriesAsync(filter, cancellationToken);
 }

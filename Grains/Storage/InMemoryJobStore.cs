@@ -6,7 +6,7 @@ namespace Scheduler.Storage;
 /// Ephemeral <see cref="ISchedulerStore"/> for tests and benchmarks: everything is lost when the process ends.
 /// Several silos in one process may share one instance (it stands in for a shared database).
 /// </summary>
-public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore
+public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookStore
 {
     private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
@@ -16,6 +16,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore
     private readonly ConcurrentDictionary<string, FlowKeyRecord> _flowKeys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StoredApiKey> _keys = new(StringComparer.Ordinal);
     private readonly List<AuditEntry> _audit = [];
+    private readonly ConcurrentDictionary<string, WebhookDelivery> _deliveries = new(StringComparer.Ordinal);
     private readonly object _writeLock = new();
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
@@ -423,4 +424,23 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore
         lock (_audit)
             return Task.FromResult<IReadOnlyList<AuditEntry>>([.. _audit.Where(e => before is null || e.Sequence < before).Reverse().Take(limit)]);
     }
+
+    public Task<bool> InsertDeliveryAsync(WebhookDelivery delivery, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_deliveries.TryAdd(delivery.Id, delivery));
+
+    public Task UpdateDeliveryAsync(WebhookDelivery delivery, CancellationToken cancellationToken = default)
+    {
+        if (_deliveries.ContainsKey(delivery.Id))
+            _deliveries[delivery.Id] = delivery;
+        return Task.CompletedTask;
+    }
+
+    public Task<WebhookDelivery?> ReadDeliveryAsync(string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_deliveries.TryGetValue(id, out var delivery) ? delivery : null);
+
+    public Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(WebhookDeliveryFilter filter, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<WebhookDelivery>>([.. _deliveries.Values
+            .Where(d => (filter.State is null || d.State == filter.State) && (filter.SubjectId is null || d.SubjectId == filter.SubjectId)
+                && (filter.Tenant is null || d.Tenant == filter.Tenant) && (filter.Before is null || d.CreatedAt < filter.Before))
+            .OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id, StringComparer.Ordinal).Take(filter.Limit)]);
 }

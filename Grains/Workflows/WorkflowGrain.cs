@@ -94,6 +94,7 @@ public sealed partial class WorkflowGrain(
         Workflow.SizeHint = definition.SizeHint ?? 0;
         Workflow.FailurePolicy = definition.FailurePolicy;
         Workflow.NotBefore = definition.NotBefore > now ? definition.NotBefore : null;
+        Workflow.Webhook = definition.Webhook;
         Workflow.CreatedAt = now;
         Workflow.State = WorkflowState.Running;
         var effects = _graph.Add(definition.Jobs, now);
@@ -384,6 +385,7 @@ public sealed partial class WorkflowGrain(
         if (!effects.Changed)
             return;
         var releasing = fromReports && effects.Release.Count > 0 ? SubmitSafelyAsync(effects.Release) : null;
+        IWebhookGrain? webhook = null;
         if (fromReports && !Workflow.State.IsFinal())
         {
             _unsaved = true;
@@ -394,6 +396,8 @@ public sealed partial class WorkflowGrain(
         {
             try
             {
+                // Recorded before the end is stored, so a stored end always has its delivery; sent once it is stored.
+                webhook = await RecordWebhookAsync();
                 await WriteAsync();
             }
             catch
@@ -405,6 +409,7 @@ public sealed partial class WorkflowGrain(
                 throw;
             }
         }
+        webhook?.Ready().Ignore();
         if (Workflow.State.IsFinal())
         {
             _final?.TrySetResult();
@@ -437,6 +442,21 @@ public sealed partial class WorkflowGrain(
             LogApplyFailed(logger, e, Id);
             ScheduleRetry();
         }
+    }
+
+    /// <summary>
+    /// The workflow's webhook delivery for its end, when it has ended and calls one for it; recording the same end again
+    /// (a reconcile applies it once more) finds the delivery there.
+    /// </summary>
+    private async Task<IWebhookGrain?> RecordWebhookAsync()
+    {
+        if (Workflow.Webhook is not { } webhook || Workflow.FinishedAt is not { } finishedAt
+            || Webhooks.WebhookSubjects.EventOf(Workflow.State) is not { } end || !webhook.Wants(end))
+            return null;
+        var delivery = Webhooks.WebhookSubjects.Delivery(Webhooks.WebhookSubjects.Workflow, Id.Value, Workflow.Tenant, webhook, end, finishedAt);
+        var grain = GrainFactory.GetGrain<IWebhookGrain>(delivery.Id);
+        await grain.Record(delivery);
+        return grain;
     }
 
     private Task WriteAsync()

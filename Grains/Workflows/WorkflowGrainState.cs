@@ -26,6 +26,8 @@ public sealed class WorkflowGrainState
     [Id(10)] public bool ReminderRegistered { get; set; }
     /// <summary>A delayed workflow: no job of it starts before this (every job it releases is submitted with it).</summary>
     [Id(11)] public DateTimeOffset? NotBefore { get; set; }
+    /// <summary>Called when the workflow ends (docs/webhooks.md).</summary>
+    [Id(60)] public WebhookRequest? Webhook { get; set; }
 }
 
 /// <summary>One job of a workflow: its definition and where its current run is.</summary>

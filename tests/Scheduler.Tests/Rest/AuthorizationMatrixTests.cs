@@ -61,6 +61,17 @@ public sealed class AuthorizationMatrixTests(RestApiFixture fixture)
         yield return new("GET", "/api/v1/deadletters", null, ApiRole.Viewer, Kind.TenantFiltered);
         yield return new("POST", "/api/v1/deadletters/requeue", $$"""{"ids":["{{job}}"]}""", ApiRole.Operator, Kind.Job);
         yield return new("POST", "/api/v1/deadletters/purge", $$"""{"ids":["{{job}}"]}""", ApiRole.Operator, Kind.Job);
+        yield return new("POST", "/api/v1/deadletters/purge-matching", """{"queue":"matrix"}""", ApiRole.Operator, Kind.TenantFiltered);
+        yield return new("POST", $"/api/v1/jobs/{job}/priority", """{"priority":10}""", ApiRole.Operator, Kind.Job);
+        yield return new("POST", $"/api/v1/workflows/{workflow}/priority", """{"priority":10}""", ApiRole.Operator, Kind.Workflow);
+        yield return new("GET", "/api/v1/gates", null, ApiRole.Viewer, Kind.Cluster);
+        foreach (var action in new[] { "pause", "resume", "drop" })
+            yield return new("POST", $"/api/v1/gates/queue:matrix/{action}", null, ApiRole.Operator, Kind.Cluster);
+        yield return new("GET", "/api/v1/breakers", null, ApiRole.Viewer, Kind.Cluster);
+        yield return new("GET", "/api/v1/breakers/handler:matrix", null, ApiRole.Viewer, Kind.Cluster);
+        yield return new("POST", "/api/v1/breakers/handler:matrix/reset", null, ApiRole.Operator, Kind.Cluster);
+        yield return new("GET", "/api/v1/webhooks/deliveries", null, ApiRole.Viewer, Kind.TenantFiltered);
+        yield return new("GET", $"/api/v1/webhooks/deliveries/job:{job}:0", null, ApiRole.Viewer, Kind.TenantFiltered);
         yield return new("GET", "/api/v1/audit", null, ApiRole.Admin, Kind.Admin);
         yield return new("GET", "/api/v1/keys", null, ApiRole.Admin, Kind.Admin);
         yield return new("POST", "/api/v1/keys", """{"name":"matrix","role":"viewer"}""", ApiRole.Admin, Kind.Admin);

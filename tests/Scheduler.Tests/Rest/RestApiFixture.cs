@@ -41,6 +41,10 @@ public sealed class RestApiFixture : IAsyncLifetime
     public string ClusterId { get; } = "rest-" + Guid.NewGuid().ToString("N")[..10];
     public ExecutionBook Book { get; } = new();
     public const string JwtIssuer = "https://issuer.test/";
+    /// <summary>The cluster's webhook secret, and a tenant with its own (docs/webhooks.md).</summary>
+    public const string WebhookSecret = "rest-fixture-webhook-secret-0001";
+    public const string WebhookTenant = "hooked";
+    public const string WebhookTenantSecret = "hooked-tenant-own-secret-000002";
     public SymmetricSecurityKey JwtKey { get; } = new(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>A token of the test issuer with these claims (and <paramref name="key"/>'s signature, default the issuer's).</summary>
@@ -86,6 +90,11 @@ public sealed class RestApiFixture : IAsyncLifetime
             ["Scheduler:Api:KeyCacheDuration"] = "00:00:00",
             ["Scheduler:Api:Jwt:Authority"] = JwtIssuer,
             ["Scheduler:Api:Jwt:Audience"] = "scheduler",
+            ["Scheduler:Webhooks:Secret"] = WebhookSecret,
+            ["Scheduler:Webhooks:TenantSecrets:" + WebhookTenant] = WebhookTenantSecret,
+            ["Scheduler:Webhooks:MaxAttempts"] = "3",
+            ["Scheduler:Webhooks:FirstRetryDelay"] = "00:00:00.100",
+            ["Scheduler:Webhooks:AttemptTimeout"] = "00:00:01",
         });
         // The issuer's metadata, as discovery would fetch it: its name and signing key (no issuer runs here).
         builder.Services.PostConfigure<JwtBearerOptions>("SchedulerJwt", o =>

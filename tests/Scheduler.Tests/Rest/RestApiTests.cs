@@ -241,6 +241,9 @@ public sealed class RestApiTests(RestApiFixture fixture)
         Assert.Contains("/api/v1/jobs", paths);
         Assert.Contains("/api/v1/jobs/{id}/logs/stream", paths);
         Assert.Contains("/api/v1/workflows", paths);
+        foreach (var path in new[] { "/api/v1/gates", "/api/v1/gates/{target}/pause", "/api/v1/breakers/{target}/reset", "/api/v1/jobs/{id}/priority",
+            "/api/v1/workflows/{id}/priority", "/api/v1/deadletters/purge-matching", "/api/v1/webhooks/deliveries", "/api/v1/webhooks/deliveries/{id}" })
+            Assert.Contains(path, paths);
         // "/docs/" itself: HttpClient drops the Authorization header when it follows the redirect from "/docs".
         var docs = await http.GetAsync("/docs/", ct);
         Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
