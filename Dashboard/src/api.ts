@@ -26,19 +26,20 @@ function headers(body: boolean): Record<string, string> {
   return h;
 }
 
-async function problem(response: Response): Promise<ApiError> {
+async function problem(response: Response, path: string): Promise<ApiError> {
   let text = `${response.status} ${response.statusText}`;
   try {
     const p = await response.json();
     text = p.detail || p.title || text;
   } catch { /* not a problem document */ }
-  if (response.status === 401) window.dispatchEvent(new Event('scheduler:signin'));
+  // A refused key (revoked, or signed out elsewhere) sends the user back to sign in; /me is how the app asks.
+  if (response.status === 401 && path !== '/me') window.dispatchEvent(new Event('scheduler:signin'));
   return new ApiError(response.status, text);
 }
 
 export async function get<T>(path: string, signal?: AbortSignal): Promise<T> {
   const response = await fetch(prefix + path, { headers: headers(false), signal });
-  if (!response.ok) throw await problem(response);
+  if (!response.ok) throw await problem(response, path);
   return response.json() as Promise<T>;
 }
 
@@ -46,7 +47,7 @@ export async function post<T>(path: string, body?: unknown): Promise<T> {
   const response = await fetch(prefix + path, {
     method: 'POST', headers: headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!response.ok) throw await problem(response);
+  if (!response.ok) throw await problem(response, path);
   const text = await response.text();
   return (text ? JSON.parse(text) : null) as T;
 }
@@ -74,7 +75,7 @@ export async function streamEvents(path: string, onEvent: (event: string, data: 
       h.Accept = 'text/event-stream';
       if (lastId) h['Last-Event-ID'] = lastId;
       const response = await fetch(prefix + path, { headers: h, signal });
-      if (!response.ok || !response.body) throw await problem(response);
+      if (!response.ok || !response.body) throw await problem(response, path);
       const parser = createParser({
         onEvent: e => {
           if (e.id) lastId = e.id;

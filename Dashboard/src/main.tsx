@@ -56,12 +56,14 @@ function App() {
   const [parts, params] = useRoute();
 
   useEffect(() => {
-    get<Me>('/me').then(m => { setMe(m); setSignIn(undefined); }).catch(e => {
+    const sent = apiKey();
+    get<Me>('/me').then(m => { if (apiKey() === sent) { setMe(m); setSignIn(undefined); } }).catch(e => {
       const err = e as ApiError;
+      if (apiKey() !== sent) return; // a newer key was entered meanwhile: its own check answers
       if (err.status === 401) {
-        const hadKey = apiKey() !== null;
         setApiKey(null);
-        setSignIn(hadKey ? 'That key was not accepted.' : null);
+        setMe(null);
+        setSignIn(sent ? 'That key was not accepted.' : null);
       } else setSignIn(err.message);
     });
   }, [attempt]);
