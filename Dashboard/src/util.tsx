@@ -7,7 +7,8 @@ export function fmtTime(t?: string | null): string {
   return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
-export function shortId(id: string): string { return id.slice(0, 8); }
+// Ids are UUIDv7 (time first): their last characters tell jobs apart.
+export function shortId(id: string): string { return "…" + id.slice(-8); }
 
 export function StateBadge({ state }: { state: string }) {
   return <span class={`badge state-${state}`}>{state}</span>;

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { canOperate, get, post, query, type Me } from '../api';
-import { ErrorLine, Section, fmtTime, shortId, usePoll, useSelection } from '../util';
+import { ErrorLine, Section, fmtTime, usePoll, useSelection } from '../util';
 
 interface DeadLetter {
   id: string; reason: string; lastError?: string; handler: string; queue: string; tenant: string; priority: number;
@@ -58,7 +58,7 @@ export function DeadLetters({ me }: { me: Me }) {
             <tr key={d.id} data-job={d.id}>
               <td><input type="checkbox" aria-label={`Select ${d.id}`} disabled={!operate}
                 checked={selection.selected.has(d.id)} onChange={() => selection.toggle(d.id)} /></td>
-              <td><a class="mono" href={`#/jobs/${d.id}`} title={d.id}>{shortId(d.id)}</a></td>
+              <td><a class="mono" href={`#/jobs/${d.id}`}>{d.id}</a></td>
               <td>{d.reason}</td><td>{d.handler}</td><td>{d.queue}</td><td>{d.tenant}</td><td class="num">{d.attempt}</td>
               <td>{fmtTime(d.failedAt)}</td>
               <td class="error-cell">

@@ -22,6 +22,7 @@ export function JobDetail({ id, me }: { id: string; me: Me }) {
   const [tail, setTail] = useState<'live' | 'ended'>('live');
   const logRef = useRef<HTMLPreElement>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [priority, setPriority] = useState('');
 
   useEffect(() => {
     setLines([]);
@@ -53,6 +54,10 @@ export function JobDetail({ id, me }: { id: string; me: Me }) {
         onClick={() => act('Retry', `/jobs/${id}/requeue`, {})}>Retry</button>
       <button id="run-now" disabled={!operate || s?.state !== 'queued'} title={why}
         onClick={() => act('Run now', `/jobs/${id}/reschedule`, { notBefore: null })}>Run now</button>
+      <label class="inline">Priority <input id="priority" type="number" min={0} max={100} size={4} value={priority}
+        disabled={!operate || s?.state !== 'queued'} onInput={e => setPriority((e.target as HTMLInputElement).value)} /></label>
+      <button id="set-priority" disabled={!operate || s?.state !== 'queued' || priority === ''} title={why}
+        onClick={() => act('Priority', `/jobs/${id}/priority`, { priority: Number(priority) })}>Set</button>
     </>}>
       <ErrorLine error={error} />
       {message && <p class="note" role="status">{message}</p>}

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { canOperate, get, post, query, type Me } from '../api';
-import { ErrorLine, Section, StateBadge, fmtTime, shortId, usePoll, useSelection } from '../util';
+import { ErrorLine, Section, StateBadge, fmtTime, usePoll, useSelection } from '../util';
 
 export interface JobSummary {
   id: string; state: string; handler: string; queue: string; priority: number; tenant: string; attempt: number;
@@ -22,6 +22,7 @@ export function Jobs({ me, params }: { me: Me; params: URLSearchParams }) {
     s => get<Page<JobSummary>>('/jobs' + query({ ...filters, limit: 50, cursor }), s), 5000, [key, cursor]);
   const selection = useSelection();
   const [message, setMessage] = useState<string | null>(null);
+  const [priority, setPriority] = useState('');
   const operate = canOperate(me);
 
   const apply = (e: Event) => {
@@ -49,6 +50,10 @@ export function Jobs({ me, params }: { me: Me; params: URLSearchParams }) {
         onClick={() => bulk('Requeue', id => post(`/jobs/${id}/requeue`, {}))}>Requeue selected</button>
       <button disabled={!operate || selection.selected.size === 0} title={operate ? '' : 'needs the operator role'}
         onClick={() => bulk('Run now', id => post(`/jobs/${id}/reschedule`, { notBefore: null }))}>Run selected now</button>
+      <label class="inline">Priority <input type="number" min={0} max={100} value={priority} size={4} disabled={!operate}
+        onInput={e => setPriority((e.target as HTMLInputElement).value)} /></label>
+      <button disabled={!operate || selection.selected.size === 0 || priority === ''} title={operate ? 'queued jobs only' : 'needs the operator role'}
+        onClick={() => bulk('Priority', id => post(`/jobs/${id}/priority`, { priority: Number(priority) }))}>Set priority</button>
     </>}>
       <form class="filters" onSubmit={apply} aria-label="Filter jobs">
         <label>State <select value={draft.state} onChange={e => setDraft({ ...draft, state: (e.target as HTMLSelectElement).value })}>
@@ -74,7 +79,7 @@ export function Jobs({ me, params }: { me: Me; params: URLSearchParams }) {
             <tr key={j.id} data-job={j.id}>
               <td><input type="checkbox" aria-label={`Select ${j.id}`} disabled={!operate}
                 checked={selection.selected.has(j.id)} onChange={() => selection.toggle(j.id)} /></td>
-              <td><a href={`#/jobs/${j.id}`} class="mono" title={j.id}>{shortId(j.id)}</a></td>
+              <td><a href={`#/jobs/${j.id}`} class="mono">{j.id}</a></td>
               <td><StateBadge state={j.state} /></td>
               <td>{j.handler}</td><td>{j.queue}</td><td>{j.tenant}</td><td class="num">{j.priority}</td>
               <td class="num">{j.attempt}</td><td>{fmtTime(j.createdAt)}</td><td>{fmtTime(j.updatedAt)}</td>
