@@ -41,7 +41,9 @@ function Chart({ title, series, data }: { title: string; series: { label: string
   useEffect(() => {
     plot.current = new uPlot({
       title, width: 520, height: 220, series: [{}, ...series.map(s => ({ ...s, width: 2 }))],
-      axes: [{ stroke: '#374151' }, { stroke: '#374151' }], scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      axes: [{ stroke: '#374151' }, { stroke: '#374151' }],
+      // At least the last five minutes on the time axis, so the first samples do not stretch over years.
+      scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - 300), max] }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     }, data, ref.current!);
     return () => plot.current?.destroy();
   }, []);
