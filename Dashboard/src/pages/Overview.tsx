@@ -72,12 +72,12 @@ export function Overview() {
           ))}
         </div>
       )}
-      <div class="charts">
+      {samples.length < 2 ? <p class="muted">Collecting samples for the charts…</p> : <div class="charts">
         <Chart title="Queue depth and running jobs" data={[t, samples.map(s => s.queued), samples.map(s => s.running)]}
           series={[{ label: 'queued', stroke: '#2563eb' }, { label: 'running', stroke: '#d97706' }]} />
         <Chart title="Throughput and failures (jobs/s)" data={[t, rate('succeeded'), rate('failed')]}
           series={[{ label: 'succeeded/s', stroke: '#15803d' }, { label: 'failed/s', stroke: '#b91c1c' }]} />
-      </div>
+      </div>}
       <p class="muted small">Sampled from <code>GET /api/v1/stats</code> every 2 s while this tab is open.</p>
     </Section>
   );
