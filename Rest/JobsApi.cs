@@ -34,10 +34,10 @@ internal static class JobsApi
         jobs.MapPost("/{id:guid}/cancel", Cancel).RequireAuthorization(operatorRole).Accepts<CancelBody>("application/json").WithSummary("Cancel a job");
         jobs.MapPost("/{id:guid}/reschedule", Reschedule).RequireAuthorization(operatorRole).Accepts<RescheduleBody>("application/json")
             .WithSummary("Move a queued job's due time");
+        jobs.MapPost("/{id:guid}/priority", ChangePriority).RequireAuthorization(operatorRole).Accepts<PriorityBody>("application/json")
+            .WithSummary("Give a queued job another priority (0 to 100); 409 when it is running or has ended");
         jobs.MapPost("/{id:guid}/requeue", Requeue).RequireAuthorization(operatorRole).Accepts<RequeueBody>("application/json")
             .WithSummary("Retry a dead-lettered job");
-        jobs.MapPost("/{id:guid}/priority", ChangePriority).RequireAuthorization(operatorRole).Accepts<PriorityBody>("application/json")
-            .WithSummary("Change a waiting job's priority");
         jobs.MapGet("/{id:guid}/history", History).RequireAuthorization(viewer).WithSummary("A job's transitions, oldest first");
         jobs.MapGet("/{id:guid}/logs", Logs).RequireAuthorization(viewer).WithSummary("A job's log lines after a sequence number");
         jobs.MapGet("/{id:guid}/logs/stream", Tail).RequireAuthorization(viewer)
@@ -174,6 +174,19 @@ internal static class JobsApi
         };
     }
 
+    private static async Task<IResult> ChangePriority(HttpContext http, ISchedulerClient client, Guid id)
+    {
+        var (body, problem) = await ApiJson.ReadAsync<PriorityBody>(http.Request);
+        if (problem is not null)
+            return problem;
+        if (await VisibleAsync(http, client, id) is null)
+            return JobNotFound(id);
+        // Out of range, running or ended: the SDK's SchedulerException, answered as 400 or 409 by the exception handler.
+        await client.ChangePriorityAsync(new JobId(id), body!.Priority, http.RequestAborted);
+        await AuditAsync(http, "job.priority", id.ToString(), $"priority={body.Priority}");
+        return TypedResults.Ok(new { priority = body.Priority });
+    }
+
     private static async Task<IResult> Requeue(HttpContext http, ISchedulerClient client, Guid id)
     {
         var (body, problem) = await ReadOptionalAsync<RequeueBody>(http.Request);
@@ -189,18 +202,6 @@ internal static class JobsApi
             RequeueOutcome.NotDeadLettered => Problems.Conflict($"job {id} is not dead-lettered (Failed): only a failed job can be requeued"),
             _ => JobNotFound(id),
         };
-    }
-
-    private static async Task<IResult> ChangePriority(HttpContext http, ISchedulerClient client, Guid id)
-    {
-        var (body, problem) = await ApiJson.ReadAsync<PriorityBody>(http.Request);
-        if (problem is not null)
-            return problem;
-        if (await VisibleAsync(http, client, id) is null)
-            return JobNotFound(id);
-        await client.ChangePriorityAsync(new JobId(id), body!.Priority, http.RequestAborted);
-        await AuditAsync(http, "job.priority", id.ToString(), $"priority={body.Priority}");
-        return TypedResults.Ok(new { priority = body.Priority });
     }
 
     private static async Task<IResult> History(HttpContext http, ISchedulerClient client, Guid id) =>

@@ -88,13 +88,14 @@ public static class RestApiExtensions
 
     /// <summary>
     /// Adds the API's middleware: problem details for exceptions and for bare error statuses (401, 403, 404, 405...),
-    /// then authentication and authorization. Call before mapping endpoints.
+    /// the web dashboard's files at / (unless turned off), then authentication and authorization. Call before mapping endpoints.
     /// </summary>
     public static IApplicationBuilder UseSchedulerRestApi(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseSchedulerDashboard();
         app.UseAuthentication();
         app.UseAuthorization();
         return app;
@@ -128,6 +129,7 @@ public static class RestApiExtensions
         api.MapWebhooksApi();
         api.MapAdminApi();
         endpoints.MapSchedulerGrpc(options);
+        api.MapDashboardApi();
 
         var openApi = endpoints.MapOpenApi("/openapi/{documentName}.json");
         var docs = endpoints.MapScalarApiReference("/docs", o => o.WithTitle("Scheduler REST API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));

@@ -36,6 +36,12 @@ public sealed class RestApiOptions
     /// </summary>
     public int? GrpcPort { get; set; }
 
+    /// <summary>
+    /// Whether the web dashboard is served at / (default true). Its pages hold no data: everything they show comes
+    /// from this API with the browser's credentials (docs/dashboard.md).
+    /// </summary>
+    public bool Dashboard { get; set; } = true;
+
     /// <summary>JWT bearer tokens from an OpenID Connect issuer; off unless <see cref="JwtOptions.Authority"/> is set.</summary>
     public JwtOptions Jwt { get; set; } = new();
 

@@ -16,9 +16,13 @@ done
 # The PostgreSQL and Redis tests start their own servers (loopback only, temp dirs, free ports) from the
 # Debian packages' binaries. Install the packages when the binaries are missing (needs root, or sudo without a
 # password); nothing else of the packages is used, and their own services may stay as the package left them.
+# The dashboard's browser tests drive Debian's Chromium through its chromedriver, and its build needs Node.js + npm.
 need_packages=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_packages+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need_packages+=(redis-server)
+[ -x /usr/bin/chromium ] || need_packages+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_packages+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || need_packages+=(nodejs npm)
 if [ "${#need_packages[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "error: the tests need ${need_packages[*]} and apt-get is not available to install them" >&2

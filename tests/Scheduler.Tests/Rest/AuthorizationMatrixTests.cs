@@ -35,6 +35,8 @@ public sealed class AuthorizationMatrixTests(RestApiFixture fixture)
         yield return new("POST", $"/api/v1/jobs/{job}/cancel", "{}", ApiRole.Operator, Kind.Job);
         yield return new("POST", $"/api/v1/jobs/{job}/reschedule", """{"notBefore":null}""", ApiRole.Operator, Kind.Job);
         yield return new("POST", $"/api/v1/jobs/{job}/requeue", "{}", ApiRole.Operator, Kind.Job);
+        yield return new("POST", $"/api/v1/jobs/{job}/priority", """{"priority":60}""", ApiRole.Operator, Kind.Job);
+        yield return new("GET", "/api/v1/me", null, ApiRole.Viewer, Kind.TenantFiltered);
         yield return new("POST", "/api/v1/jobs", work, ApiRole.Submitter, Kind.Submit);
         yield return new("POST", "/api/v1/jobs/batch", $$"""{"jobs":[{{work}}]}""", ApiRole.Submitter, Kind.Submit);
         yield return new("GET", "/api/v1/jobs", null, ApiRole.Viewer, Kind.TenantFiltered);
