@@ -695,7 +695,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
             await inner.AppendLogAsync(lines, cancellationToken);
         }
 
-        public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default) => inner.LoadOpenAsync(queue, shard, dueBefore, cancellationToken);
+        public Task<OpenRowsPage> LoadOpenPageAsync(string queue, int shard, DateTimeOffset dueBefore, OpenRowPosition? after, int limit, CancellationToken cancellationToken = default) => inner.LoadOpenPageAsync(queue, shard, dueBefore, after, limit, cancellationToken);
         public Task<IReadOnlyList<string>> SaveSchedulesAsync(IReadOnlyList<ScheduleRecord> records, CancellationToken cancellationToken = default) => inner.SaveSchedulesAsync(records, cancellationToken);
         public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) => inner.ReadScheduleAsync(id, cancellationToken);
         public Task<bool> DeleteScheduleAsync(string id, int version, CancellationToken cancellationToken = default) => inner.DeleteScheduleAsync(id, version, cancellationToken);
