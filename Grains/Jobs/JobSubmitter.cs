@@ -28,6 +28,15 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     private static readonly TimeSpan NoteExpiry = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<JobId, long> _newJobs = new();
+    // Jobs waiting in each shard as its last enqueue from this silo answered (see IsDeep).
+    private readonly ConcurrentDictionary<string, int> _depths = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Waiting jobs in a shard from which a newly submitted job's grain goes idle once it is stored: such a job starts
+    /// only after many others, and an activation held for each of a million waiting jobs would cost gigabytes (about
+    /// 3.6 KB each). Its start then reads its state once, which a job that waited that long does not notice.
+    /// </summary>
+    public const int DeepShard = 10_000;
     private long _nextSweep;
 
     /// <summary>
@@ -93,13 +102,16 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     {
         try
         {
-            await grains.Reference<IQueueShardGrain>(shard).Enqueue(entries);
+            _depths[shard] = await grains.Reference<IQueueShardGrain>(shard).Enqueue(entries);
         }
         catch (Exception) when (handToGrains)
         {
             await Task.WhenAll(entries.Select(entry => grains.Reference<IJobGrain>(entry.Id.Value).EnsureQueued()));
         }
     }
+
+    /// <summary>True when the shard held at least <see cref="DeepShard"/> waiting jobs at its last enqueue from this silo.</summary>
+    public bool IsDeep(string shard) => _depths.TryGetValue(shard, out var depth) && depth >= DeepShard;
 
     /// <summary>True (once) if <paramref name="id"/> is being submitted as new from this silo: its grain need not read its state.</summary>
     public bool TryTakeNewJob(JobId id) =>

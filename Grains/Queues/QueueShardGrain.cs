@@ -129,12 +129,12 @@ public sealed partial class QueueShardGrain(
         UpdateHead(enqueued: true);
     }
 
-    public Task Enqueue(ImmutableArray<QueueEntry> entries)
+    public Task<int> Enqueue(ImmutableArray<QueueEntry> entries)
     {
         foreach (var entry in entries)
             _queue.Add(entry);
         UpdateHead(enqueued: true);
-        return Task.CompletedTask;
+        return Task.FromResult(_queue.Count);
     }
 
     public Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull)
