@@ -336,6 +336,8 @@ public static class BacklogBench
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Each shard says when it has read all its rows after the restart, and how long that took.
+        builder.Logging.AddFilter(typeof(Scheduler.Queues.QueueShardGrain).FullName, LogLevel.Information);
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: serviceId);
