@@ -114,13 +114,6 @@ public sealed class RescheduleBody
     public DateTimeOffset? NotBefore { get; init; }
 }
 
-/// <summary>A queued job's new priority.</summary>
-public sealed class PriorityBody
-{
-    /// <summary>0 to 100; higher runs first.</summary>
-    public required int Priority { get; init; }
-}
-
 /// <summary>Attempts a requeued job gets.</summary>
 public sealed class RequeueBody
 {

@@ -10,9 +10,12 @@ namespace Scheduler;
 [Alias("scheduler.IQueueShardGrain")]
 public interface IQueueShardGrain : IGrainWithStringKey
 {
-    /// <summary>Adds jobs; a job already waiting in the shard is not added twice.</summary>
+    /// <summary>
+    /// Adds jobs; a job already waiting in the shard is not added twice. Returns how many jobs wait in the shard then:
+    /// submitters let the grains of jobs that wait behind many others go idle (docs/queues.md, "A large backlog").
+    /// </summary>
     [Alias("Enqueue")]
-    Task Enqueue(ImmutableArray<QueueEntry> entries);
+    Task<int> Enqueue(ImmutableArray<QueueEntry> entries);
 
     /// <summary>
     /// Takes up to <paramref name="max"/> of the most urgent entries whose priority is at least

@@ -112,6 +112,9 @@ public sealed partial class JobGrain(
         else
         {
             await MoveAsync(JobState.Queued, now);
+            // Behind a deep backlog, the job is only its row and its shard's entry until it starts.
+            if (submitter.IsDeep(Job.ShardKey))
+                DeactivateOnIdle();
         }
         return Submitted(SubmitOutcome.Accepted);
     }

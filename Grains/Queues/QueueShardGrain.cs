@@ -30,6 +30,18 @@ public sealed partial class QueueShardGrain(
     private readonly HashSet<JobId> _offerAgain = [];
     private ShardHead _head;
     private TaskCompletionSource? _headChanged;
+    private string _queueName = "";
+    private int _shardIndex;
+
+    // The rebuild from the rows, a page per timer tick (see LoadNextPageAsync): where the next page starts, null once
+    // every row has been read. While rows remain unread, nothing below _floor (the last row's priority) is handed
+    // out: an unread row may outrank it.
+    private OpenRowPosition? _loadAfter;
+    private int _floor;
+    private IGrainTimer? _loader;
+    private bool _rereadWhenLoaded;
+    private long _loaded;
+    private long _loadStarted;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -37,15 +49,16 @@ public sealed partial class QueueShardGrain(
         _head = new ShardHead(1, 0, 0, 0, time.GetUtcNow().UtcTicks);
         var key = this.GetPrimaryKeyString();
         var slash = key.LastIndexOf('/');
-        var ordering = options.Value.Ordering.For(key[..slash]);
+        _queueName = key[..slash];
+        _shardIndex = int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var ordering = options.Value.Ordering.For(_queueName);
         _queue = new ShardQueue(ordering, time);
-        // Delayed jobs due later than a job grain's timer reaches are left to their reminders.
-        var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture),
-            time.GetUtcNow() + Jobs.JobGrain.DueTimerHorizon, cancellationToken);
-        foreach (var entry in open)
-            _queue.Add(entry);
+        // The most urgent rows first, then the rest as a stream (a page per tick, between the calls it serves): a
+        // shard with a large backlog serves its head at once instead of after reading everything.
+        _loadStarted = time.GetTimestamp();
+        await LoadPageAsync(null, cancellationToken);
         UpdateHead();
-        LogActivated(logger, key, open.Count);
+        LogActivated(logger, key, _queue.Count, _loadAfter is not null);
         this.RegisterGrainTimer(static (self, _) => self.RequeueFromDeadSilos(), this,
             new GrainTimerCreationOptions { DueTime = options.Value.LeaseCheckInterval, Period = options.Value.LeaseCheckInterval });
         if (ordering.Aging is { } aging)
@@ -59,17 +72,74 @@ public sealed partial class QueueShardGrain(
         }
     }
 
-    public Task Enqueue(ImmutableArray<QueueEntry> entries)
+    /// <summary>
+    /// Reads the page of open rows after <paramref name="after"/> into the queue, and arms the loader for the next one
+    /// (or stops it after the last). Rows of jobs handed out meanwhile are skipped: their grains decide.
+    /// </summary>
+    private async Task LoadPageAsync(OpenRowPosition? after, CancellationToken cancellationToken)
+    {
+        // Delayed jobs due later than a job grain's timer reaches are left to their reminders.
+        var page = await store.LoadOpenPageAsync(_queueName, _shardIndex, time.GetUtcNow() + Jobs.JobGrain.DueTimerHorizon, after,
+            OpenRowsPage.DefaultSize, cancellationToken);
+        foreach (var entry in page.Entries)
+        {
+            if (!_inFlight.ContainsKey(entry.Id))
+                _queue.Add(entry);
+        }
+        _loaded += page.Entries.Count;
+        _loadAfter = page.Next;
+        if (page.Next is { } next)
+        {
+            _floor = next.Priority;
+            _loader ??= this.RegisterGrainTimer(static (self, ct) => self.LoadNextPageAsync(ct), this,
+                new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = TimeSpan.FromMilliseconds(1) });
+            return;
+        }
+        _floor = 0;
+        _loader?.Dispose();
+        _loader = null;
+        if (_loaded > OpenRowsPage.DefaultSize)
+            LogLoaded(logger, this.GetPrimaryKeyString(), _loaded, time.GetElapsedTime(_loadStarted).TotalMilliseconds);
+        if (_rereadWhenLoaded)
+        {
+            // A priority changed for a job not read yet: its row may have moved ahead of the pages read. Once more from
+            // the start (jobs already here are kept once).
+            _rereadWhenLoaded = false;
+            _loaded = 0;
+            await LoadPageAsync(null, cancellationToken);
+        }
+    }
+
+    /// <summary>One page per tick, so the calls the shard serves go between pages.</summary>
+    private async Task LoadNextPageAsync(CancellationToken cancellationToken)
+    {
+        if (_loadAfter is not { } after)
+            return;
+        try
+        {
+            await LoadPageAsync(after, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The next tick reads the same page again.
+            LogLoadFailed(logger, e, this.GetPrimaryKeyString());
+            return;
+        }
+        // A level the floor held back wakes the watchers as the shard turning non-empty does.
+        UpdateHead(enqueued: true);
+    }
+
+    public Task<int> Enqueue(ImmutableArray<QueueEntry> entries)
     {
         foreach (var entry in entries)
             _queue.Add(entry);
         UpdateHead(enqueued: true);
-        return Task.CompletedTask;
+        return Task.FromResult(_queue.Count);
     }
 
     public Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull)
     {
-        var taken = _queue.Take(max, minPriority);
+        var taken = _queue.Take(max, Math.Max(minPriority, _floor));
         foreach (var entry in taken)
             _inFlight[entry.Id] = (entry, silo, pull);
         UpdateHead();
@@ -139,21 +209,35 @@ public sealed partial class QueueShardGrain(
 
     public async Task<int> Reload()
     {
-        var key = this.GetPrimaryKeyString();
-        var slash = key.LastIndexOf('/');
-        var open = await store.LoadOpenAsync(key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture),
-            time.GetUtcNow() + Jobs.JobGrain.DueTimerHorizon);
+        // Every page in this call (the caller wants the jobs back before it answers), the queue growing as they come.
         var added = 0;
-        foreach (var entry in open)
+        OpenRowPosition? after = null;
+        do
         {
-            // One handed out may be on its way to being held (its acknowledgement not here yet): offered again once
-            // it is acknowledged. One that runs costs a refused offer then.
-            if (_inFlight.ContainsKey(entry.Id))
-                _offerAgain.Add(entry.Id);
-            else if (_queue.Add(entry))
-                added++;
+            var page = await store.LoadOpenPageAsync(_queueName, _shardIndex, time.GetUtcNow() + Jobs.JobGrain.DueTimerHorizon, after,
+                OpenRowsPage.DefaultSize);
+            foreach (var entry in page.Entries)
+            {
+                // One handed out may be on its way to being held (its acknowledgement not here yet): offered again once
+                // it is acknowledged. One that runs costs a refused offer then.
+                if (_inFlight.ContainsKey(entry.Id))
+                    _offerAgain.Add(entry.Id);
+                else if (_queue.Add(entry))
+                    added++;
+            }
+            after = page.Next;
         }
-        UpdateHead();
+        while (after is not null);
+        if (_loadAfter is not null)
+        {
+            // Every row is read now: the rebuild in progress has nothing left to do.
+            _loadAfter = null;
+            _floor = 0;
+            _loader?.Dispose();
+            _loader = null;
+        }
+        _rereadWhenLoaded = false;
+        UpdateHead(enqueued: true);
         return added;
     }
 
@@ -173,6 +257,11 @@ public sealed partial class QueueShardGrain(
         {
             // Handed out but not started yet: should it come back, it comes back at its new priority.
             _inFlight[id] = taken with { Entry = taken.Entry with { Priority = priority } };
+        }
+        else if (!changed && _loadAfter is not null)
+        {
+            // Not read yet, and its row (already at the new priority) may now sort ahead of the pages read.
+            _rereadWhenLoaded = true;
         }
         UpdateHead();
         return Task.FromResult(changed);
@@ -216,9 +305,15 @@ public sealed partial class QueueShardGrain(
         // With aging, the head's priority is its level's as raised by then (it rises between calls too; the next
         // change to the shard reports it).
         var priority = top is null ? 0 : _queue.TopPriority;
+        if (top is not null && priority < _floor)
+        {
+            // Unread rows may outrank everything here: nothing to hand out until they are read.
+            top = null;
+            priority = 0;
+        }
         var wake = top is { } t && (_head.IsEmpty || priority > _head.TopPriority
             || (enqueued && priority == _head.TopPriority && (t.Tenant != _head.TopTenant || t.SizeHint < _head.TopSizeHint)));
-        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, _queue.Count, priority, top?.EnqueuedAtTicks ?? 0, _head.Epoch, top?.Tenant, top?.SizeHint ?? 0);
+        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, top is null ? 0 : _queue.Count, priority, top?.EnqueuedAtTicks ?? 0, _head.Epoch, top?.Tenant, top?.SizeHint ?? 0);
         if (wake && _headChanged is { } waiters)
         {
             _headChanged = null;
@@ -232,6 +327,12 @@ public sealed partial class QueueShardGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue shard {Shard}: {Count} jobs handed to silo {Silo} that it does not hold are queued again")]
     private static partial void LogNotHeld(ILogger logger, string shard, int count, SiloAddress silo);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Queue shard {Shard} activated with {Count} open jobs from the store")]
-    private static partial void LogActivated(ILogger logger, string shard, int count);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Queue shard {Shard} activated with {Count} open jobs from the store (more to read: {More})")]
+    private static partial void LogActivated(ILogger logger, string shard, int count, bool more);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Queue shard {Shard} read its {Count} open jobs from the store in {Milliseconds:0} ms")]
+    private static partial void LogLoaded(ILogger logger, string shard, long count, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue shard {Shard}: reading a page of its open jobs failed; trying again")]
+    private static partial void LogLoadFailed(ILogger logger, Exception exception, string shard);
 }

@@ -19,6 +19,9 @@ public sealed class ShardQueue
     private readonly SortedSet<int> _active = new(Comparer<int>.Create(static (x, y) => y.CompareTo(x)));
     // Waiting jobs per (priority, tenant), kept as entries come and go, for the queue depth metric.
     private readonly Dictionary<(int Priority, string? Tenant), int> _counts = [];
+    // One string per tenant for all its waiting entries: a backlog read from rows or messages would otherwise hold a
+    // copy per job (about a sixth of an entry's memory).
+    private readonly Dictionary<string, (string Tenant, int Count)> _tenantNames = new(StringComparer.Ordinal);
     private long _sequence;
 
     /// <summary>A queue with fair share on, equal weights and no aging.</summary>
@@ -48,6 +51,12 @@ public sealed class ShardQueue
     {
         if (_byId.ContainsKey(entry.Id))
             return false;
+        if (entry.Tenant is { } name)
+        {
+            ref var shared = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_tenantNames, name, out var known);
+            shared = (known ? shared.Tenant : name, shared.Count + 1);
+            entry = entry with { Tenant = shared.Tenant };
+        }
         var priority = Math.Clamp(entry.Priority, JobPriority.Min, JobPriority.Max);
         var level = _levels[priority] ??= new Level(_ordering);
         var item = new Item(entry, ++_sequence);
@@ -121,6 +130,13 @@ public sealed class ShardQueue
 
     private void Tally(QueueEntry entry, int delta)
     {
+        if (delta < 0 && entry.Tenant is { } name && _tenantNames.TryGetValue(name, out var shared))
+        {
+            if (shared.Count <= 1)
+                _tenantNames.Remove(name);
+            else
+                _tenantNames[name] = (shared.Tenant, shared.Count - 1);
+        }
         ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, (entry.Priority, entry.Tenant), out _);
         count += delta;
         if (count == 0)

@@ -99,8 +99,9 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore, IWebhoo
         return lines.Count == 0 ? Task.CompletedTask : _logs.EnqueueAsync(lines, cancellationToken);
     }
 
-    public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default) =>
-        _inner.LoadOpenAsync(queue, shard, dueBefore, cancellationToken);
+    public Task<OpenRowsPage> LoadOpenPageAsync(string queue, int shard, DateTimeOffset dueBefore, OpenRowPosition? after, int limit,
+        CancellationToken cancellationToken = default) =>
+        _inner.LoadOpenPageAsync(queue, shard, dueBefore, after, limit, cancellationToken);
 
     public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) =>
         _inner.ListAsync(filter, cancellationToken);

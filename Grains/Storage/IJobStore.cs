@@ -22,11 +22,15 @@ public interface IJobStore
     Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Jobs of one queue shard that are Queued or Running, each at the place its record gave it (see
-    /// <see cref="JobRecord.QueuedAsOf"/>): what a shard reloads when it activates. Jobs due at or after
-    /// <paramref name="dueBefore"/> (<see cref="JobRecord.NotBefore"/>) are left out: their grains' reminders bring them.
+    /// Up to <paramref name="limit"/> of the jobs of one queue shard that are Queued or Running, each at the place its
+    /// record gave it (see <see cref="JobRecord.QueuedAsOf"/>), highest priority first, then by
+    /// creation and id, starting after <paramref name="after"/> (null: from the first): a shard rebuilds from these
+    /// pages one at a time, so a large backlog is neither read nor held in one piece. Each page costs the same however
+    /// deep it is (keyset pagination over the open rows' index). Jobs due at or after <paramref name="dueBefore"/>
+    /// (<see cref="JobRecord.NotBefore"/>) are left out: their grains' reminders bring them.
     /// </summary>
-    Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default);
+    Task<OpenRowsPage> LoadOpenPageAsync(string queue, int shard, DateTimeOffset dueBefore, OpenRowPosition? after, int limit,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Newest first (by CreatedAt, then id).</summary>
     Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default);
@@ -38,6 +42,36 @@ public interface IJobStore
 
     /// <summary>Every recorded transition of the job, oldest first.</summary>
     Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default);
+}
+
+public static class JobStoreExtensions
+{
+    /// <summary>Every page of <see cref="IJobStore.LoadOpenPageAsync"/>, in their order, in one list.</summary>
+    public static async Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(this IJobStore store, string queue, int shard, DateTimeOffset dueBefore,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var open = new List<QueueEntry>();
+        OpenRowPosition? after = null;
+        do
+        {
+            var page = await store.LoadOpenPageAsync(queue, shard, dueBefore, after, OpenRowsPage.DefaultSize, cancellationToken).ConfigureAwait(false);
+            open.AddRange(page.Entries);
+            after = page.Next;
+        }
+        while (after is not null);
+        return open;
+    }
+}
+
+/// <summary>Where a page of open rows ended (see <see cref="IJobStore.LoadOpenPageAsync"/>): the last row's key in their order.</summary>
+public readonly record struct OpenRowPosition(int Priority, long CreatedAtTicks, JobId Id);
+
+/// <summary>A page of open rows and where the next starts (null when this was the last).</summary>
+public sealed record OpenRowsPage(IReadOnlyList<QueueEntry> Entries, OpenRowPosition? Next)
+{
+    /// <summary>Rows per page when a shard rebuilds.</summary>
+    public const int DefaultSize = 1000;
 }
 
 /// <summary>How many jobs of one queue and tenant are Queued.</summary>

@@ -72,13 +72,29 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         return Task.FromResult<IReadOnlyDictionary<JobId, StoredJobState>>(found);
     }
 
-    public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default)
+    public Task<OpenRowsPage> LoadOpenPageAsync(string queue, int shard, DateTimeOffset dueBefore, OpenRowPosition? after, int limit,
+        CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<QueueEntry> open = [.. _jobs.Values
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        // The SQL stores' order and keyset: priority descending, then creation, then id.
+        var page = _jobs.Values
             .Where(j => j.Queue == queue && j.Shard == shard && j.State is JobState.Queued or JobState.Running
                 && !(j.NotBefore >= dueBefore))
-            .Select(j => new QueueEntry(j.Id, j.Priority, (j.QueuedAsOf ?? j.CreatedAt).UtcTicks, j.SizeHint, j.Tenant))];
-        return Task.FromResult(open);
+            .Select(j => (Key: new OpenRowPosition(j.Priority, j.CreatedAt.UtcTicks, j.Id),
+                Entry: new QueueEntry(j.Id, j.Priority, (j.QueuedAsOf ?? j.CreatedAt).UtcTicks, j.SizeHint, j.Tenant)))
+            .Where(x => after is not { } a || OpenRowOrder(x.Key, a) > 0)
+            .OrderBy(x => x.Key, Comparer<OpenRowPosition>.Create(OpenRowOrder))
+            .Take(limit)
+            .ToList();
+        return Task.FromResult(new OpenRowsPage([.. page.Select(x => x.Entry)], page.Count < limit ? null : page[^1].Key));
+    }
+
+    private static int OpenRowOrder(OpenRowPosition x, OpenRowPosition y)
+    {
+        var c = y.Priority.CompareTo(x.Priority);
+        if (c != 0) return c;
+        c = x.CreatedAtTicks.CompareTo(y.CreatedAtTicks);
+        return c != 0 ? c : x.Id.CompareTo(y.Id);
     }
 
     public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default)

@@ -47,12 +47,34 @@ public abstract partial class SqlJobStore : ISchedulerStore
     // The state list, as literals, matches the partial index ix_scheduler_jobs_open, whose order the rows come in:
     // the shard orders them by their entries, and keeps this order (creation, then id) among equal entries. Jobs due
     // later are filtered from the rows the index finds: few of a shard's open rows are delayed.
+    // The open rows' partial index (ix_scheduler_jobs_open) serves this order. A page after a position reads on in
+    // the position's priority from its creation time, then (if the page is not full) the lower priorities: each an
+    // index range that starts where the last page ended, so a deep page costs what the first does.
     private static readonly string LoadOpenSql = $"""
-        SELECT job_id, priority, COALESCE(queued_as_of, created_at), size_hint, tenant
+        SELECT job_id, priority, COALESCE(queued_as_of, created_at), size_hint, tenant, created_at
         FROM scheduler_jobs
         WHERE service_id = @service_id AND queue = @queue AND shard = @shard AND state IN ({(int)JobState.Queued}, {(int)JobState.Running})
             AND (not_before IS NULL OR not_before < @due_before)
+        """;
+
+    private const string LoadOpenSameLevelSql = """
+
+            AND priority = @after_priority AND created_at >= @after_created AND (created_at > @after_created OR job_id > @after_id)
+        ORDER BY created_at, job_id
+        LIMIT @limit
+        """;
+
+    private const string LoadOpenLowerSql = """
+
+            AND priority < @after_priority
         ORDER BY priority DESC, created_at, job_id
+        LIMIT @limit
+        """;
+
+    private const string LoadOpenFirstSql = """
+
+        ORDER BY priority DESC, created_at, job_id
+        LIMIT @limit
         """;
 
     private const string CountByStateSql = """
@@ -209,25 +231,41 @@ public abstract partial class SqlJobStore : ISchedulerStore
         }
     }
 
-    public async Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default)
+    public async Task<OpenRowsPage> LoadOpenPageAsync(string queue, int shard, DateTimeOffset dueBefore, OpenRowPosition? after, int limit,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
 
         await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = LoadOpenSql;
-        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
-        AddParameter(command, "queue", DbType.String).Value = queue;
-        AddParameter(command, "shard", DbType.Int32).Value = shard;
-        AddParameter(command, "due_before", DbType.Int64).Value = dueBefore.UtcTicks;
-
-        var entries = new List<QueueEntry>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        var entries = new List<QueueEntry>(Math.Min(limit, OpenRowsPage.DefaultSize));
+        OpenRowPosition? last = after;
+        foreach (var part in after is null ? [LoadOpenFirstSql] : new[] { LoadOpenSameLevelSql, LoadOpenLowerSql })
         {
-            entries.Add(new QueueEntry(ReadJobId(reader, 0), ReadInt32(reader, 1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4)));
+            await using var command = connection.CreateCommand();
+            command.CommandText = LoadOpenSql + part;
+            AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+            AddParameter(command, "queue", DbType.String).Value = queue;
+            AddParameter(command, "shard", DbType.Int32).Value = shard;
+            AddParameter(command, "due_before", DbType.Int64).Value = dueBefore.UtcTicks;
+            AddParameter(command, "limit", DbType.Int32).Value = limit - entries.Count;
+            if (after is { } position)
+            {
+                AddParameter(command, "after_priority", DbType.Int32).Value = position.Priority;
+                AddParameter(command, "after_created", DbType.Int64).Value = position.CreatedAtTicks;
+                AddParameter(command, "after_id", DbType.String).Value = position.Id.ToString();
+            }
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var entry = new QueueEntry(ReadJobId(reader, 0), ReadInt32(reader, 1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4));
+                entries.Add(entry);
+                last = new OpenRowPosition(entry.Priority, reader.GetInt64(5), entry.Id);
+            }
+            if (entries.Count == limit)
+                break;
         }
-        return entries;
+        return new OpenRowsPage(entries, entries.Count < limit ? null : last);
     }
 
     public async Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default)
@@ -250,7 +288,9 @@ public abstract partial class SqlJobStore : ISchedulerStore
         if (filter.After is { } after)
         {
             // Keyset pagination in the listing's own order, so a page costs the same however deep it is.
-            sql.Append(" AND (created_at < @after_created OR (created_at = @after_created AND job_id < @after_id))");
+            // A row comparison, which the index scans from the position (an OR of the two made PostgreSQL read every
+            // newer row first: 0.6 s for a page in the middle of a million).
+            sql.Append(" AND (created_at, job_id) < (@after_created, @after_id)");
             AddParameter(command, "after_created", DbType.Int64).Value = after.CreatedAt.UtcTicks;
             AddParameter(command, "after_id", DbType.String).Value = after.Id.ToString();
         }

@@ -62,6 +62,10 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
         { Mode: "recovery" } when Jobs > (Silos - 1) * Capacity =>
             $"--mode recovery runs every job at once, and the survivors of a kill need room for the killed silo's jobs: " +
             $"--jobs ({Jobs}) must be at most (--silos - 1) × --capacity ({(Silos - 1) * Capacity})",
+        { Mode: "backlog", Storage: not "postgres" } => "--mode backlog measures a backlog on PostgreSQL: use --storage postgres",
+        { Mode: "backlog", Silos: not 1 } => $"--mode backlog runs one silo (was --silos {Silos})",
+        { Mode: "backlog", Workflows: not null } or { Mode: "backlog", FailOncePercent: > 0 } or { Mode: "backlog", Keys: > 0 } =>
+            "--mode backlog takes no --workflows, --fail-once-percent or --keys",
         { Mode: "retention", Storage: not "postgres" } => "--mode retention measures pruning on PostgreSQL: use --storage postgres",
         { Mode: "retention", Silos: not 1 } => $"--mode retention runs one silo (was --silos {Silos})",
         { Mode: "retention", PruneRows: < 1 or > 100_000_000 } => $"--prune-rows must be 1 to 100000000 (was {PruneRows})",

@@ -252,6 +252,81 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         Assert.Equal(90, open[0].Priority);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(7)]
+    public async Task LoadOpenPageAsync_PagesThroughEveryOpenRowOnce_InPriorityThenCreationOrder_AcrossLevelsAndTies(int pageSize)
+    {
+        using var cts = Bounded.Timeout(60);
+        // Three levels, several rows sharing a creation time (the id breaks the tie), and rows no page may return.
+        var records = Enumerable.Range(0, 20).Select(i => Job(JobId.New(),
+            state: i % 5 == 4 ? JobState.Running : JobState.Queued,
+            priority: (i % 3) switch { 0 => 90, 1 => 50, _ => 10 },
+            created: T0.AddSeconds(i / 4))).ToList();
+        records.Add(Job(JobId.New(), JobState.Succeeded, priority: 90));
+        records.Add(Job(JobId.New(), shard: 1, priority: 90));
+        await _store.SaveAsync(records, cts.Token).WaitAsync(cts.Token);
+        var expected = records.Take(20)
+            .OrderByDescending(r => r.Priority).ThenBy(r => r.CreatedAt).ThenBy(r => r.Id.ToString(), StringComparer.Ordinal)
+            .Select(r => r.Id).ToList();
+
+        var paged = new List<JobId>();
+        OpenRowPosition? after = null;
+        var pages = 0;
+        do
+        {
+            var page = await _store.LoadOpenPageAsync("default", 0, DateTimeOffset.MaxValue, after, pageSize, cts.Token).WaitAsync(cts.Token);
+            Assert.True(page.Entries.Count <= pageSize);
+            paged.AddRange(page.Entries.Select(e => e.Id));
+            after = page.Next;
+            Assert.True(++pages <= 21, "the pages never end");
+        }
+        while (after is not null);
+
+        Assert.Equal(expected, paged);
+    }
+
+    [Fact]
+    public async Task ListAsync_PagesWithFiltersAndCursor_EveryMatchingRowOnceNewestFirst_WhenRowsShareACreationTime()
+    {
+        using var cts = Bounded.Timeout(60);
+        var records = Enumerable.Range(0, 30).Select(i => Job(JobId.New(),
+            state: i % 4 == 0 ? JobState.Succeeded : JobState.Queued,
+            tenant: i % 2 == 0 ? "alice" : "bob",
+            handler: i % 3 == 0 ? "http" : "command",
+            created: T0.AddSeconds(i / 3))).ToArray();
+        await _store.SaveAsync(records, cts.Token).WaitAsync(cts.Token);
+
+        foreach (var filter in new[]
+        {
+            new JobFilter { Limit = 4 },
+            new JobFilter { State = JobState.Queued, Tenant = "bob", Limit = 2 },
+            new JobFilter { Handler = "http", Limit = 3 },
+            new JobFilter { State = JobState.Queued, Handler = "command", Tenant = "alice", Limit = 1 },
+        })
+        {
+            var expected = records
+                .Where(r => (filter.State is null || r.State == filter.State) && (filter.Tenant is null || r.Tenant == filter.Tenant)
+                    && (filter.Handler is null || r.Handler == filter.Handler))
+                .OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id.ToString(), StringComparer.Ordinal)
+                .Select(r => r.Id).ToList();
+            var listed = new List<JobId>();
+            JobListPosition? after = null;
+            while (true)
+            {
+                var page = await _store.ListAsync(filter with { After = after }, cts.Token).WaitAsync(cts.Token);
+                listed.AddRange(page.Select(r => r.Id));
+                if (page.Count < filter.Limit)
+                    break;
+                after = new JobListPosition(page[^1].CreatedAt, page[^1].Id);
+                Assert.True(listed.Count <= records.Length, "the pages never end");
+            }
+
+            Assert.Equal(expected, listed);
+        }
+    }
+
     [Fact]
     public async Task LoadOpenAsync_ReturnsTheQueueTimeAndSizeHintSaved_AloneInABatchAndOnUpdate()
     {
@@ -695,7 +770,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
             await inner.AppendLogAsync(lines, cancellationToken);
         }
 
-        public Task<IReadOnlyList<QueueEntry>> LoadOpenAsync(string queue, int shard, DateTimeOffset dueBefore, CancellationToken cancellationToken = default) => inner.LoadOpenAsync(queue, shard, dueBefore, cancellationToken);
+        public Task<OpenRowsPage> LoadOpenPageAsync(string queue, int shard, DateTimeOffset dueBefore, OpenRowPosition? after, int limit, CancellationToken cancellationToken = default) => inner.LoadOpenPageAsync(queue, shard, dueBefore, after, limit, cancellationToken);
         public Task<IReadOnlyList<string>> SaveSchedulesAsync(IReadOnlyList<ScheduleRecord> records, CancellationToken cancellationToken = default) => inner.SaveSchedulesAsync(records, cancellationToken);
         public Task<StoredSchedule?> ReadScheduleAsync(string id, CancellationToken cancellationToken = default) => inner.ReadScheduleAsync(id, cancellationToken);
         public Task<bool> DeleteScheduleAsync(string id, int version, CancellationToken cancellationToken = default) => inner.DeleteScheduleAsync(id, version, cancellationToken);
