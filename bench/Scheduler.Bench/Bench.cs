@@ -135,6 +135,8 @@ public static class Bench
 
         // Flow control's modes count grain calls and database commands per job as well as timing them.
         using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" ? new FlowCounters() : null;
+        // Due-time modes split each job's lateness into the stages of its path.
+        using var stages = s.Mode is "schedules" or "delayed" ? new StageProbe() : null;
         var silos = new List<IHost>();
         var gateways = new List<string>();
         for (var i = 0; i < s.Silos; i++)
@@ -190,6 +192,8 @@ public static class Bench
                 silo.Services.AddSingleton(recorder);
                 if (flowCounters is not null)
                     silo.AddIncomingGrainCallFilter(flowCounters);
+                if (stages is not null)
+                    silo.AddIncomingGrainCallFilter(stages);
                 silo.Services.AddJobHandler<RecordingNoopHandler>(RecordingNoopHandler.Name);
                 silo.Services.AddJobHandler<RecordingSpanHandler>(RecordingSpanHandler.Name);
             });
@@ -223,14 +227,14 @@ public static class Bench
 
         if (s.Mode == "delayed")
         {
-            var ok = await DelayedBench.RunAsync(client, s, recorder, warmedUp, ct);
+            var ok = await DelayedBench.RunAsync(client, s, recorder, stages!, warmedUp, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }
 
         if (s.Mode == "schedules")
         {
-            var ok = await ScheduleBench.RunAsync(client, s, recorder, ct);
+            var ok = await ScheduleBench.RunAsync(client, s, recorder, stages!, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }
