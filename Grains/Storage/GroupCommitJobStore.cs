@@ -14,9 +14,6 @@ namespace Scheduler.Storage;
 /// Each caller's task completes when the batch holding its records is durable, or faults with that batch's
 /// exception. A call cancelled while still waiting is dropped; once its batch is being written it is not.
 /// Other reads pass straight through.
-/// On a server (more than one batch at once), saves of starts (records moving to <see cref="JobState.Running"/>) have
-/// batches of their own: a handler waits for its start's write, so a start never queues behind the larger batches
-/// of outcomes and submits.
 /// </summary>
 public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
 {
@@ -24,7 +21,6 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
 
     private readonly ISchedulerStore _inner;
     private readonly GroupCommitter<JobRecord, IReadOnlyList<JobId>> _saves;
-    private readonly GroupCommitter<JobRecord, IReadOnlyList<JobId>> _startSaves;
     private readonly GroupCommitter<JobLogRecord, bool> _logs;
     private readonly GroupCommitter<JobId, IReadOnlyDictionary<JobId, StoredJobState>> _reads;
     private readonly GroupCommitter<WorkflowRecord, IReadOnlyList<WorkflowId>> _workflowSaves;
@@ -48,10 +44,6 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
         MaxBatchRecords = maxBatchRecords;
         MaxConcurrentBatches = maxConcurrentBatches;
         _saves = new GroupCommitter<JobRecord, IReadOnlyList<JobId>>(inner.SaveAsync, maxBatchRecords, maxConcurrentBatches);
-        // One writer (SQLite): one line, as a second writer would only wait for the first.
-        _startSaves = maxConcurrentBatches > 1
-            ? new GroupCommitter<JobRecord, IReadOnlyList<JobId>>(inner.SaveAsync, maxBatchRecords, maxConcurrentBatches)
-            : _saves;
         _logs = new GroupCommitter<JobLogRecord, bool>(async (lines, ct) =>
         {
             await inner.AppendLogAsync(lines, ct).ConfigureAwait(false);
@@ -76,8 +68,7 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0)
             return [];
-        var lane = records.All(r => r.State == JobState.Running) ? _startSaves : _saves;
-        var conflicts = await lane.EnqueueAsync(records, cancellationToken).ConfigureAwait(false);
+        var conflicts = await _saves.EnqueueAsync(records, cancellationToken).ConfigureAwait(false);
         if (conflicts.Count == 0)
             return [];
         // The batch's conflicts, narrowed to this call's records.
