@@ -30,12 +30,16 @@ internal sealed partial class AttemptRunner(
     /// Starts a pull's jobs, off the caller's thread; each holds one of the slots taken for the pull. <paramref name="queue"/>
     /// is the shard's queue (the puller knows it per shard, so no job parses it from the shard key).
     /// </summary>
+    /// <remarks>
+    /// Queued on this thread's own queue, which it runs as soon as the puller awaits its next pull: under load the
+    /// global queue holds every activation's turns, and a pull's starts waited behind all of them.
+    /// </remarks>
     public void Start(ImmutableArray<QueueEntry> entries, string shard, string queue) =>
         ThreadPool.UnsafeQueueUserWorkItem(static s =>
         {
             foreach (var entry in s.Entries)
                 _ = s.Runner.RunAsync(new PulledJob(entry.Id, s.Shard), s.Queue);
-        }, (Runner: this, Entries: entries, Shard: shard, Queue: queue), preferLocal: false);
+        }, (Runner: this, Entries: entries, Shard: shard, Queue: queue), preferLocal: true);
 
     /// <summary>Stops every running handler (shutdown after the grace period): each reports a retriable outcome.</summary>
     public void StopAll() => _stopping.Cancel();

@@ -146,6 +146,8 @@ public static class Bench
         // So do bursts and paced runs, against the per-job cost budget (CostBudget).
         // Counting is not free (a grain call filter makes Orleans allocate per call): --counts off measures without it.
         using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" || (s.Mode is "burst" or "paced" && s.Counts) ? new FlowCounters() : null;
+        // Due-time modes split each job's lateness into the stages of its path.
+        using var stages = s.Mode is "schedules" or "delayed" ? new StageProbe() : null;
         var silos = new List<IHost>();
         var gateways = new List<string>();
         for (var i = 0; i < s.Silos; i++)
@@ -201,6 +203,8 @@ public static class Bench
                 silo.Services.AddSingleton(recorder);
                 if (flowCounters is not null)
                     silo.AddIncomingGrainCallFilter(flowCounters);
+                if (stages is not null)
+                    silo.AddIncomingGrainCallFilter(stages);
                 silo.Services.AddJobHandler<RecordingNoopHandler>(RecordingNoopHandler.Name);
                 silo.Services.AddJobHandler<RecordingSpanHandler>(RecordingSpanHandler.Name);
             });
@@ -234,14 +238,14 @@ public static class Bench
 
         if (s.Mode == "delayed")
         {
-            var ok = await DelayedBench.RunAsync(client, s, recorder, warmedUp, ct);
+            var ok = await DelayedBench.RunAsync(client, s, recorder, stages!, warmedUp, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }
 
         if (s.Mode == "schedules")
         {
-            var ok = await ScheduleBench.RunAsync(client, s, recorder, ct);
+            var ok = await ScheduleBench.RunAsync(client, s, recorder, stages!, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }

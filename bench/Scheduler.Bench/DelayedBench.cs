@@ -10,7 +10,7 @@ namespace Scheduler.Bench;
 /// </summary>
 public static class DelayedBench
 {
-    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, int warmedUp, CancellationToken ct)
+    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, StageProbe stages, int warmedUp, CancellationToken ct)
     {
         // Every job is submitted before the first is due (a delayed submit also registers a reminder: PostgreSQL takes
         // about 1,500 a second here), so the figure is the due-time path, not the submit path; late_submits says if not.
@@ -18,6 +18,7 @@ public static class DelayedBench
         var startWall = DateTimeOffset.UtcNow;
         var startTicks = Stopwatch.GetTimestamp();
         var firstDue = startWall + lead;
+        var runtime = new RuntimeCounters();
         var requests = Enumerable.Range(0, s.Jobs).Select(i => new JobRequest
         {
             Handler = RecordingNoopHandler.Name,
@@ -29,6 +30,7 @@ public static class DelayedBench
         var submitSeconds = Stopwatch.GetElapsedTime(startTicks).TotalSeconds;
         var lateSubmits = requests.Count(r => r.NotBefore!.Value < startWall + TimeSpan.FromSeconds(submitSeconds));
 
+        stages.StartWindow();
         var lastDue = requests[^1].NotBefore!.Value;
         var deadline = DateTime.UtcNow + (lastDue - DateTimeOffset.UtcNow) + s.Timeout;
         long succeeded = 0;
@@ -75,6 +77,9 @@ public static class DelayedBench
                 max = lateness.Length == 0 ? double.NaN : Math.Round(lateness[^1], 2),
             },
             capacity = s.Capacity,
+            runtime = runtime.Since(),
+            stages = stages.Breakdown([.. requests.Where(r => recorder.StartTicks.ContainsKey(r.Id!.Value.Value)).Select(r => (r.Id!.Value.Value, (string?)null,
+                startTicks + (long)((r.NotBefore!.Value - startWall).TotalSeconds * Stopwatch.Frequency), recorder.StartTicks[r.Id!.Value.Value]))]),
         };
         Console.Error.WriteLine($"delayed {s.Storage}: {completed}/{s.Jobs} completed, due {s.Rate}/s; lateness p50 {result.lateness_ms.p50} ms, " +
             $"p99 {result.lateness_ms.p99} ms, max {result.lateness_ms.max} ms; early {early}, lost {lost}, duplicates {duplicates}");

@@ -19,6 +19,9 @@ public sealed class RuntimeCounters
 
     public long AllocatedSince => GC.GetTotalAllocatedBytes() - _allocated;
 
+    /// <summary>The process's CPU time since this was made.</summary>
+    public TimeSpan CpuSince => Process.GetCurrentProcess().TotalProcessorTime - _cpu;
+
     /// <summary>The window's figures: collections by generation, pause time, and the process's CPU as cores busy on average.</summary>
     public object Since() => new
     {

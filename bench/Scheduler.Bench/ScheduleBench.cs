@@ -11,12 +11,13 @@ namespace Scheduler.Bench;
 /// </summary>
 public static class ScheduleBench
 {
-    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, CancellationToken ct)
+    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, StageProbe stages, CancellationToken ct)
     {
         var every = TimeSpan.FromSeconds(s.Every);
         // Wall-clock time of a handler start, from the recorder's stopwatch ticks.
         var (wall0, ticks0) = (DateTimeOffset.UtcNow, Stopwatch.GetTimestamp());
         DateTimeOffset Wall(long ticks) => wall0 + TimeSpan.FromSeconds((ticks - ticks0) / (double)Stopwatch.Frequency);
+        long Ticks(DateTimeOffset wall) => ticks0 + (long)((wall - wall0).TotalSeconds * Stopwatch.Frequency);
 
         var ids = Enumerable.Range(0, s.Schedules).Select(i => $"bench-{i:D6}").ToArray();
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct }, async (id, token) =>
@@ -32,9 +33,17 @@ public static class ScheduleBench
         using var memory = new Bench.PeakWorkingSet();
         var from = created + every;
         var to = from + s.Duration;
+        await Task.Delay(from - DateTimeOffset.UtcNow is { Ticks: > 0 } wait ? wait : TimeSpan.Zero, ct);
+        stages.StartWindow();
+        var runtime = new RuntimeCounters();
         await Task.Delay(to - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5), ct);
+        var runtimeFigures = runtime.Since();
+        // CPU and allocations per firing: what the shared host cannot blur.
+        var cpuMs = runtime.CpuSince.TotalMilliseconds;
+        var allocated = runtime.AllocatedSince;
 
         var lateness = new List<double>();
+        var staged = new List<(Guid, string?, long, long)>();
         long expected = 0, missed = 0, duplicates = 0, skipped = 0;
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct }, async (id, token) =>
         {
@@ -45,6 +54,7 @@ public static class ScheduleBench
             var occurrences = Enumerable.Range(0, (int)Math.Max(0, last - first + 1)).Select(k => status.CreatedAt + every * (first + k)).ToList();
             var runs = status.LastRuns.Where(r => r.Occurrence >= from && r.Occurrence < to).ToList();
             var mine = new List<double>();
+            var myStaged = new List<(Guid, string?, long, long)>();
             long myMissed = 0, myDuplicates = 0, mySkipped = 0;
             foreach (var occurrence in occurrences)
             {
@@ -58,10 +68,12 @@ public static class ScheduleBench
                 }
                 myDuplicates += Math.Max(0, recorder.Runs.GetValueOrDefault(run[0].RunId) - 1);
                 mine.Add((Wall(started) - occurrence).TotalMilliseconds);
+                myStaged.Add((run[0].RunId, id, Ticks(occurrence), started));
             }
             lock (lateness)
             {
                 lateness.AddRange(mine);
+                staged.AddRange(myStaged);
                 expected += occurrences.Count;
                 missed += myMissed;
                 duplicates += myDuplicates;
@@ -86,6 +98,10 @@ public static class ScheduleBench
             duplicates,
             lateness_ms = new { p50 = Percentile(sorted, 0.50), p95 = Percentile(sorted, 0.95), p99 = Percentile(sorted, 0.99), max = sorted.Length == 0 ? double.NaN : Math.Round(sorted[^1], 2) },
             peak_working_set_mb = Math.Round(memory.PeakBytes / 1024.0 / 1024.0, 1),
+            runtime = runtimeFigures,
+            cpu_ms_per_firing = sorted.Length == 0 ? double.NaN : Math.Round(cpuMs / sorted.Length, 3),
+            allocated_kb_per_firing = sorted.Length == 0 ? double.NaN : Math.Round(allocated / 1024.0 / sorted.Length, 1),
+            stages = stages.Breakdown(staged),
         };
         Console.Error.WriteLine($"schedules {s.Storage}: {s.Schedules} every {s.Every} s for {s.Duration.TotalSeconds} s: {sorted.Length}/{expected} occurrences fired; " +
             $"lateness p50 {result.lateness_ms.p50} ms, p99 {result.lateness_ms.p99} ms; missed {missed}, duplicates {duplicates}; peak working set {result.peak_working_set_mb} MiB");

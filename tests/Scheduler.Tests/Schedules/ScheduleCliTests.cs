@@ -118,6 +118,29 @@ public sealed class ScheduleCliTests(SiloHostFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Backfill_RunsEachOccurrenceOfThePastRange_AndAgainRunsNothingNew()
+    {
+        using var cts = EndToEnd.EndToEnd.Timeout(120);
+        var file = Write($$"""{ "id": "{{_id}}", "cron": "0 3 * * *", "timeZone": "Europe/Berlin", "job": { "command": ["/bin/true"] } }""");
+        Assert.Equal(ExitCodes.Ok, (await CliAsync(cts.Token, "schedule", "create", file)).ExitCode);
+        // Two whole days ending at a past midnight UTC: two nights at 03:00 Berlin time (01:00 or 02:00 UTC).
+        var to = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-1), TimeSpan.Zero);
+        var range = new[] { "--from", to.AddDays(-2).ToString("O"), "--to", to.ToString("O") };
+
+        var first = await CliAsync(cts.Token, ["schedule", "backfill", _id, .. range, "--json"]);
+        var again = await CliAsync(cts.Token, ["schedule", "backfill", _id, .. range, "--json"]);
+
+        Assert.True(first.ExitCode == ExitCodes.Ok, first.ToString());
+        Assert.True(again.ExitCode == ExitCodes.Ok, again.ToString());
+        var runs = JsonDocument.Parse(first.Out).RootElement.EnumerateArray().Select(r => r.GetProperty("runId").GetString()).ToList();
+        Assert.Equal(2, runs.Count);
+        Assert.Equal(runs, JsonDocument.Parse(again.Out).RootElement.EnumerateArray().Select(r => r.GetProperty("runId").GetString()));
+        var show = await CliAsync(cts.Token, "schedule", "show", _id);
+        Assert.Equal(2, show.Out.Split('\n').Count(line => line.Contains("Backfill", StringComparison.Ordinal)));
+        Assert.Equal(ExitCodes.Ok, (await CliAsync(cts.Token, "schedule", "delete", _id)).ExitCode);
+    }
+
+    [Fact]
     public async Task Backfill_RefusesARangeGivenBackwards()
     {
         using var cts = EndToEnd.EndToEnd.Timeout(60);
