@@ -32,7 +32,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         Assert.Equal(0, result.VersionBefore);
         Assert.Equal(13, result.VersionAfter);
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], result.Applied.Select(s => s.Version));
-        Assert.Equal(12L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(13L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
         Assert.Equal(11L, await ScalarAsync(cs, "SELECT COUNT(*) FROM OrleansQuery", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_jobs", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_job_logs", cts.Token));
@@ -49,7 +49,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
 
         Assert.Equal((13, 13), (second.VersionBefore, second.VersionAfter));
         Assert.Empty(second.Applied);
-        Assert.Equal(12L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(13L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
 
         Assert.All(results, r => Assert.Equal(13, r.VersionAfter));
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
-        Assert.Equal(12L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(13L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]
