@@ -203,6 +203,7 @@ public sealed partial class JobGrain(
             Tenant = Job.Tenant,
             MaxAttempts = Job.MaxAttempts,
             TraceParent = Job.TraceParent,
+            RateKeys = granted is null ? [] : _rateKeys,
         };
     }
 

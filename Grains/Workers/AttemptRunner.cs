@@ -146,8 +146,14 @@ internal sealed partial class AttemptRunner(
         try
         {
             // On its own work item: a handler that blocks before its first await must not hold up other jobs' starts.
-            result = await Task.Run(() => handler.ExecuteAsync(context, linked.Token), CancellationToken.None)
-                ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
+            result = await Task.Run(() =>
+                {
+                    var run = handler.ExecuteAsync(context, linked.Token);
+                    // Once the handler has begun (it ran to its first await): rate-limited keys count the start from
+                    // when they hear this, so no window of handler starts holds more than the rate (docs/flow-control.md).
+                    ReportStarted(execution);
+                    return run;
+                }, CancellationToken.None) ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
@@ -176,6 +182,15 @@ internal sealed partial class AttemptRunner(
         if (result.Outcome != JobOutcome.Success)
             log.Write(LogStream.System, $"attempt {execution.Attempt}: {result.Outcome}: {result.Reason}");
         return result;
+    }
+
+    private void ReportStarted(JobExecution execution)
+    {
+        if (execution.RateKeys.IsDefaultOrEmpty)
+            return;
+        // One-way: a report that is lost is stamped when the attempt gives the key back.
+        foreach (var key in execution.RateKeys)
+            _ = grains.GetGrain<IFlowKeyGrain>(key).Started(execution.Id, execution.Attempt);
     }
 
     /// <summary>The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md).</summary>
