@@ -86,6 +86,8 @@ public sealed record KeyAnswer
     [Id(3)] public DateTimeOffset? EligibleAt { get; init; }
     /// <summary>When granted: the key counted a start against its rate limit and wants to hear when the handler began (<see cref="IFlowKeyGrain.Started"/>).</summary>
     [Id(4)] public bool RateCounted { get; init; }
+    /// <summary>When granted: the key's concurrency limit in force (null: none), which a silo uses to set aside jobs it knows would be refused.</summary>
+    [Id(5)] public int? Limit { get; init; }
 }
 
 /// <summary>A key as <c>scheduler limits show</c> prints it.</summary>

@@ -21,6 +21,9 @@ public sealed partial class JobGrain
     // The rate-limited keys that counted the start being claimed: its worker tells them when the handler began.
     private ImmutableArray<string> _rateKeys = [];
 
+    // The keys that attempt holds, with the limits they granted under: its worker sets aside jobs it knows would be refused.
+    private ImmutableArray<ConcurrencyKey> _heldKeys = [];
+
     private static ImmutableArray<ConcurrencyKey> KeysOf(JobRequest request) =>
         request.Concurrency.IsDefaultOrEmpty ? [] : [.. request.Concurrency.OrderBy(k => k.Key, StringComparer.Ordinal)];
 
@@ -50,6 +53,7 @@ public sealed partial class JobGrain
         var keys = Job.Keys.IsDefault ? [] : Job.Keys;
         var taken = new List<ConcurrencyKey>(keys.Length);
         var rateKeys = ImmutableArray.CreateBuilder<string>();
+        var held = ImmutableArray.CreateBuilder<ConcurrencyKey>(keys.Length);
         var at = DateTimeOffset.MinValue;
         try
         {
@@ -75,6 +79,7 @@ public sealed partial class JobGrain
                 taken.Add(key);
                 if (answer.RateCounted)
                     rateKeys.Add(key.Key);
+                held.Add(new ConcurrencyKey(key.Key, answer.Limit));
                 if (answer.GrantedAt > at)
                     at = answer.GrantedAt;
             }
@@ -100,6 +105,7 @@ public sealed partial class JobGrain
         }
         _waitingFor = null;
         _rateKeys = rateKeys.ToImmutable();
+        _heldKeys = held.ToImmutable();
         return at;
     }
 

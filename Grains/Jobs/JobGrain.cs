@@ -204,6 +204,7 @@ public sealed partial class JobGrain(
             MaxAttempts = Job.MaxAttempts,
             TraceParent = Job.TraceParent,
             RateKeys = granted is null ? [] : _rateKeys,
+            HeldKeys = granted is null ? [] : _heldKeys,
         };
     }
 

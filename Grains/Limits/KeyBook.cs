@@ -24,6 +24,8 @@ public sealed class KeyBook(string key, FlowKeyState state)
     /// <summary>Whether <paramref name="job"/> was handed a slot and has not claimed it yet.</summary>
     public bool IsPending(JobId job) => _pending.ContainsKey(job);
 
+    private int? LimitInForce => Limit == int.MaxValue ? null : Limit;
+
     public bool IsIdle => state.Holders.Count == 0 && state.Waiters.Count == 0;
 
     // Rate slots handed to jobs that have not claimed them yet (stored, so a new activation counts them too).
@@ -50,7 +52,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
                         state.RateLog.Add(new RateEntry(claim.Job, held.Attempt, now, Unreported: true));
                     changed = true;
                 }
-                return new KeyAnswer { Granted = true, GrantedAt = held.Since, RateCounted = Rate is not null && IsUnreported(claim.Job, held.Attempt) };
+                return new KeyAnswer { Granted = true, GrantedAt = held.Since, RateCounted = Rate is not null && IsUnreported(claim.Job, held.Attempt), Limit = LimitInForce };
             }
             if (held.Attempt > claim.Attempt)
                 return new KeyAnswer { Granted = false, Reason = $"attempt {claim.Attempt} is older than attempt {held.Attempt}, which holds {key}" };
@@ -81,7 +83,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
             if (Rate is not null)
                 state.RateLog.Add(new RateEntry(claim.Job, claim.Attempt, now, Unreported: true));
             state.Waiters.RemoveAll(w => w.Job == claim.Job);
-            return new KeyAnswer { Granted = true, GrantedAt = now, RateCounted = Rate is not null };
+            return new KeyAnswer { Granted = true, GrantedAt = now, RateCounted = Rate is not null, Limit = LimitInForce };
         }
 
         AddWaiter(claim, now);
