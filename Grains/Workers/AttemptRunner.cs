@@ -59,7 +59,7 @@ internal sealed partial class AttemptRunner(
     /// How long a job may stay set aside on this silo; then it goes back to its queue and, pulled again, to its key,
     /// whose waiters and the job's status show it (a held key's holder may run for hours).
     /// </summary>
-    internal static readonly TimeSpan ParkLimit = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan ParkLimit = TimeSpan.FromSeconds(5);
 
     private ITimer? _sweep;
 
