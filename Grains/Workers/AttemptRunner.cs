@@ -49,7 +49,7 @@ internal sealed partial class AttemptRunner(
         slots.Release();
         if (_sweep is null)
         {
-            var sweep = time.CreateTimer(static s => ((AttemptRunner)s!).SendBackParked(), this, ParkLimit, ParkLimit);
+            var sweep = time.CreateTimer(static s => ((AttemptRunner)s!).SendBackParked(), this, SweepPeriod, SweepPeriod);
             if (Interlocked.CompareExchange(ref _sweep, sweep, null) is not null)
                 sweep.Dispose();
         }
@@ -60,6 +60,9 @@ internal sealed partial class AttemptRunner(
     /// whose waiters and the job's status show it (a held key's holder may run for hours).
     /// </summary>
     internal static readonly TimeSpan ParkLimit = TimeSpan.FromSeconds(5);
+
+    // A job goes back at most this long after its time set aside is up.
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(1);
 
     private ITimer? _sweep;
 
