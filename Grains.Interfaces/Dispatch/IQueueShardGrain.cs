@@ -96,6 +96,8 @@ public readonly record struct WaitingCount(
 /// <summary>
 /// A queued job as the queue sees it (docs/queues.md): within a priority, tenants take turns (<see cref="Tenant"/>;
 /// null is the default tenant), and each tenant's jobs go smaller <see cref="SizeHint"/> first, then by enqueue time.
+/// <see cref="Keys"/> are the job's concurrency keys, if any: a silo that pulls it sets it aside while its own jobs
+/// fill one of them (the key would refuse it), instead of starting it (docs/flow-control.md).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.QueueEntry")]
 public readonly record struct QueueEntry(
@@ -103,7 +105,8 @@ public readonly record struct QueueEntry(
     [property: Id(1)] int Priority,
     [property: Id(2)] long EnqueuedAtTicks,
     [property: Id(3)] long SizeHint = 0,
-    [property: Id(4)] string? Tenant = null);
+    [property: Id(4)] string? Tenant = null,
+    [property: Id(5)] ImmutableArray<string> Keys = default);
 
 /// <summary>
 /// The most urgent waiting entry of a shard (Count 0 = empty). <see cref="Version"/> grows whenever a pool would now

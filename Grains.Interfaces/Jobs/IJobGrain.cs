@@ -189,4 +189,8 @@ public sealed record JobExecution
     [Id(7)] public required int MaxAttempts { get; init; }
     /// <summary>The W3C trace context of the job's submit, which the attempt's span is a child of; null: none.</summary>
     [Id(20)] public string? TraceParent { get; init; }
+    /// <summary>Rate-limited keys that counted this start: the worker tells each once the handler has begun (<see cref="IFlowKeyGrain.Started"/>).</summary>
+    [Id(21)] public System.Collections.Immutable.ImmutableArray<string> RateKeys { get; init; } = [];
+    /// <summary>The concurrency keys the attempt holds, each with the limit its key granted under (null: none).</summary>
+    [Id(22)] public System.Collections.Immutable.ImmutableArray<ConcurrencyKey> HeldKeys { get; init; } = [];
 }

@@ -34,6 +34,15 @@ public interface IFlowKeyGrain : IGrainWithStringKey
     [Alias("Withdraw"), AlwaysInterleave]
     Task Withdraw(JobId job, int attempt);
 
+    /// <summary>
+    /// The handler of attempt <paramref name="attempt"/> has begun (sent by its worker once the handler was called,
+    /// when the key's grant counted a start; see <see cref="KeyAnswer.RateCounted"/>). The key stamps the start with
+    /// its own clock as the message arrives, so the stamp is never earlier than the handler's start; until then the
+    /// start counts in every window. A report that never comes is stamped when the attempt releases the key.
+    /// </summary>
+    [Alias("Started"), AlwaysInterleave, OneWay]
+    Task Started(JobId job, int attempt);
+
     /// <summary>Changes the key's settings at runtime; they win over configuration and jobs' own limits.</summary>
     [Alias("Set")]
     Task<KeyStatus> Set(KeySettings settings);
@@ -75,6 +84,10 @@ public sealed record KeyAnswer
     [Id(2)] public string? Reason { get; init; }
     /// <summary>When refused by the rate limit: the earliest time a start may be allowed again.</summary>
     [Id(3)] public DateTimeOffset? EligibleAt { get; init; }
+    /// <summary>When granted: the key counted a start against its rate limit and wants to hear when the handler began (<see cref="IFlowKeyGrain.Started"/>).</summary>
+    [Id(4)] public bool RateCounted { get; init; }
+    /// <summary>When granted: the key's concurrency limit in force (null: none), which a silo uses to set aside jobs it knows would be refused.</summary>
+    [Id(5)] public int? Limit { get; init; }
 }
 
 /// <summary>A key as <c>scheduler limits show</c> prints it.</summary>

@@ -18,6 +18,12 @@ public sealed partial class JobGrain
     // The attempt whose keys are being claimed (0: none): it holds the keys granted so far, though not Running yet.
     private int _claiming;
 
+    // The rate-limited keys that counted the start being claimed: its worker tells them when the handler began.
+    private ImmutableArray<string> _rateKeys = [];
+
+    // The keys that attempt holds, with the limits they granted under: its worker sets aside jobs it knows would be refused.
+    private ImmutableArray<ConcurrencyKey> _heldKeys = [];
+
     private static ImmutableArray<ConcurrencyKey> KeysOf(JobRequest request) =>
         request.Concurrency.IsDefaultOrEmpty ? [] : [.. request.Concurrency.OrderBy(k => k.Key, StringComparer.Ordinal)];
 
@@ -46,6 +52,8 @@ public sealed partial class JobGrain
         var (shard, entry) = Job.QueuedAs(Id);
         var keys = Job.Keys.IsDefault ? [] : Job.Keys;
         var taken = new List<ConcurrencyKey>(keys.Length);
+        var rateKeys = ImmutableArray.CreateBuilder<string>();
+        var held = ImmutableArray.CreateBuilder<ConcurrencyKey>(keys.Length);
         var at = DateTimeOffset.MinValue;
         try
         {
@@ -69,6 +77,9 @@ public sealed partial class JobGrain
                     return null;
                 }
                 taken.Add(key);
+                if (answer.RateCounted)
+                    rateKeys.Add(key.Key);
+                held.Add(new ConcurrencyKey(key.Key, answer.Limit));
                 if (answer.GrantedAt > at)
                     at = answer.GrantedAt;
             }
@@ -93,6 +104,8 @@ public sealed partial class JobGrain
                 at = answer.GrantedAt;
         }
         _waitingFor = null;
+        _rateKeys = rateKeys.ToImmutable();
+        _heldKeys = held.ToImmutable();
         return at;
     }
 

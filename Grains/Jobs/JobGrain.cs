@@ -207,6 +207,8 @@ public sealed partial class JobGrain(
             Tenant = Job.Tenant,
             MaxAttempts = Job.MaxAttempts,
             TraceParent = Job.TraceParent,
+            RateKeys = granted is null ? [] : _rateKeys,
+            HeldKeys = granted is null ? [] : _heldKeys,
         };
     }
 

@@ -77,12 +77,21 @@ public sealed partial class FlowKeyGrain(
 
     public async Task Release(JobId job, int attempt, bool started)
     {
-        if (!_book.Release(job, attempt, started))
+        if (!_book.Release(job, attempt, started, time.GetUtcNow()))
         {
             LogStaleRelease(logger, job, attempt, Key);
             return;
         }
         // The freed slot goes to the next waiter in the same write (see Pump).
+        Pump();
+        await WriteAsync();
+    }
+
+    public async Task Started(JobId job, int attempt)
+    {
+        if (!_book.Started(job, attempt, time.GetUtcNow()))
+            return;
+        // The start now leaves the window at a known time: the pump plans its next look by it.
         Pump();
         await WriteAsync();
     }
@@ -269,7 +278,7 @@ public sealed partial class FlowKeyGrain(
                 LogWakeFailed(logger, e, job, Key);
                 continue;
             }
-            if (!holds && _book.Release(job, held.Attempt, started: true))
+            if (!holds && _book.Release(job, held.Attempt, started: true, now))
             {
                 LogLeakFreed(logger, job, held.Attempt, Key);
                 freed = true;

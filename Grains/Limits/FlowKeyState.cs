@@ -10,7 +10,7 @@ public sealed class FlowKeyState
     [Id(1)] public Dictionary<JobId, HeldSlot> Holders { get; set; } = [];
     /// <summary>The jobs waiting, best first (priority, then oldest).</summary>
     [Id(2)] public List<WaitingJob> Waiters { get; set; } = [];
-    /// <summary>Starts within the current rate window, oldest first (only with a rate limit).</summary>
+    /// <summary>Starts within the current rate window, and those whose handler has not reported beginning (only with a rate limit).</summary>
     [Id(3)] public List<RateEntry> RateLog { get; set; } = [];
     /// <summary>The limit the last claiming job asked for: the limit of a key without configured settings.</summary>
     [Id(4)] public int? JobLimit { get; set; }
@@ -47,6 +47,13 @@ public sealed record WaitingJob(
     }
 }
 
-/// <summary>One start counted by a rate limit.</summary>
+/// <summary>
+/// One start counted by a rate limit. <see cref="Unreported"/>: granted at <see cref="At"/>, and its handler has not
+/// reported beginning yet, so it counts in every window until it does (then <see cref="At"/> is when it reported).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.RateEntry")]
-public sealed record RateEntry([property: Id(0)] JobId Job, [property: Id(1)] int Attempt, [property: Id(2)] DateTimeOffset At);
+public sealed record RateEntry(
+    [property: Id(0)] JobId Job,
+    [property: Id(1)] int Attempt,
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] bool Unreported = false);

@@ -24,6 +24,8 @@ public sealed class KeyBook(string key, FlowKeyState state)
     /// <summary>Whether <paramref name="job"/> was handed a slot and has not claimed it yet.</summary>
     public bool IsPending(JobId job) => _pending.ContainsKey(job);
 
+    private int? LimitInForce => Limit == int.MaxValue ? null : Limit;
+
     public bool IsIdle => state.Holders.Count == 0 && state.Waiters.Count == 0;
 
     // Rate slots handed to jobs that have not claimed them yet (stored, so a new activation counts them too).
@@ -47,10 +49,10 @@ public sealed class KeyBook(string key, FlowKeyState state)
                     // A rate-limited start counts from now, as the job starts, not from when the slot was handed over.
                     state.Holders[claim.Job] = held = new HeldSlot(held.Attempt, now);
                     if (Rate is not null)
-                        state.RateLog.Add(new RateEntry(claim.Job, held.Attempt, now));
+                        state.RateLog.Add(new RateEntry(claim.Job, held.Attempt, now, Unreported: true));
                     changed = true;
                 }
-                return new KeyAnswer { Granted = true, GrantedAt = held.Since };
+                return new KeyAnswer { Granted = true, GrantedAt = held.Since, RateCounted = Rate is not null && IsUnreported(claim.Job, held.Attempt), Limit = LimitInForce };
             }
             if (held.Attempt > claim.Attempt)
                 return new KeyAnswer { Granted = false, Reason = $"attempt {claim.Attempt} is older than attempt {held.Attempt}, which holds {key}" };
@@ -79,9 +81,9 @@ public sealed class KeyBook(string key, FlowKeyState state)
         {
             state.Holders[claim.Job] = new HeldSlot(claim.Attempt, now);
             if (Rate is not null)
-                state.RateLog.Add(new RateEntry(claim.Job, claim.Attempt, now));
+                state.RateLog.Add(new RateEntry(claim.Job, claim.Attempt, now, Unreported: true));
             state.Waiters.RemoveAll(w => w.Job == claim.Job);
-            return new KeyAnswer { Granted = true, GrantedAt = now };
+            return new KeyAnswer { Granted = true, GrantedAt = now, RateCounted = Rate is not null, Limit = LimitInForce };
         }
 
         AddWaiter(claim, now);
@@ -97,8 +99,11 @@ public sealed class KeyBook(string key, FlowKeyState state)
         return new KeyAnswer { Granted = false, Reason = $"waiting for {key}: {ahead} job{(ahead == 1 ? "" : "s")} ahead of it" };
     }
 
-    /// <summary>Gives back attempt <paramref name="attempt"/>'s slot; false when that attempt holds none (a stale release).</summary>
-    public bool Release(JobId job, int attempt, bool started)
+    /// <summary>
+    /// Gives back attempt <paramref name="attempt"/>'s slot; false when that attempt holds none (a stale release). A
+    /// start whose handler never reported beginning is stamped <paramref name="now"/>: it began, if at all, before its end.
+    /// </summary>
+    public bool Release(JobId job, int attempt, bool started, DateTimeOffset now)
     {
         if (!state.Holders.TryGetValue(job, out var held) || held.Attempt != attempt)
             return false;
@@ -106,8 +111,27 @@ public sealed class KeyBook(string key, FlowKeyState state)
         _pending.Remove(job);
         if (!started)
             state.RateLog.RemoveAll(e => e.Job == job && e.Attempt == attempt);
+        else
+            Started(job, attempt, now);
         return true;
     }
+
+    /// <summary>
+    /// The handler of <paramref name="attempt"/> has begun, as of <paramref name="now"/> (the key's clock when it heard,
+    /// never earlier than the start): from now on the start leaves the window one window after this. Until then it
+    /// counts in every window, so however late a handler begins after its grant, no window of handler starts holds more
+    /// than the rate. Returns whether the log changed.
+    /// </summary>
+    public bool Started(JobId job, int attempt, DateTimeOffset now)
+    {
+        var index = state.RateLog.FindIndex(e => e.Unreported && e.Job == job && e.Attempt == attempt);
+        if (index < 0)
+            return false;
+        state.RateLog[index] = new RateEntry(job, attempt, now);
+        return true;
+    }
+
+    private bool IsUnreported(JobId job, int attempt) => state.RateLog.Exists(e => e.Unreported && e.Job == job && e.Attempt == attempt);
 
     /// <summary>
     /// The job no longer wants the key (it ended while it waited): drops it from the waiters, and gives back the slot
@@ -116,7 +140,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
     public bool Withdraw(JobId job, int attempt)
     {
         var changed = state.Waiters.RemoveAll(w => w.Job == job) > 0;
-        return Release(job, attempt, started: false) || changed;
+        return Release(job, attempt, started: false, default) || changed;
     }
 
     /// <summary>
@@ -180,12 +204,12 @@ public sealed class KeyBook(string key, FlowKeyState state)
         }
         if (wants == true)
             return false;
-        return state.Holders.TryGetValue(job, out var held) && Release(job, held.Attempt, started: false);
+        return state.Holders.TryGetValue(job, out var held) && Release(job, held.Attempt, started: false, default);
     }
 
     public KeyStatus ToStatus(string source, DateTimeOffset now)
     {
-        var window = Rate is { } rate ? state.RateLog.Where(e => e.At > now - rate.Window).Select(e => e.At).ToList() : [];
+        var window = Rate is { } rate ? state.RateLog.Where(e => e.Unreported || e.At > now - rate.Window).Select(e => e.At).Order().ToList() : [];
         return new KeyStatus
         {
             Key = key,
@@ -195,7 +219,7 @@ public sealed class KeyBook(string key, FlowKeyState state)
             Holders = [.. state.Holders.OrderBy(h => h.Value.Since).Select(h => new KeyHolder(h.Key, h.Value.Attempt, h.Value.Since))],
             Waiters = [.. state.Waiters.Select(w => new KeyWaiter(w.Job, w.Priority, w.Since, false))],
             RateWindowStarts = [.. window],
-            NextRateSlotAt = Rate is { } r && window.Count >= r.Count ? window[window.Count - r.Count] + r.Window : null,
+            NextRateSlotAt = Rate is { } r && window.Count + Reserved >= r.Count ? NextRateSlot(now, Reserved) : null,
         };
     }
 
@@ -210,15 +234,14 @@ public sealed class KeyBook(string key, FlowKeyState state)
             return true;
         }
         var from = now - rate.Window;
-        var old = 0;
-        while (old < state.RateLog.Count && state.RateLog[old].At <= from)
-            old++;
-        if (old > 0)
-            state.RateLog.RemoveRange(0, old);
-        return old > 0;
+        // A start whose handler has not reported beginning stays: it may begin at any moment yet.
+        return state.RateLog.RemoveAll(e => !e.Unreported && e.At <= from) > 0;
     }
 
-    /// <summary>When the window has room for one more start beyond <paramref name="reserved"/> promised ones.</summary>
+    /// <summary>
+    /// When the window has room for one more start beyond <paramref name="reserved"/> promised ones, at the earliest: a
+    /// start not reported yet is taken as beginning now (it leaves the window no sooner than one window from now).
+    /// </summary>
     private DateTimeOffset? NextRateSlot(DateTimeOffset now, int reserved)
     {
         if (Rate is not { } rate)
@@ -227,7 +250,8 @@ public sealed class KeyBook(string key, FlowKeyState state)
         var leave = state.RateLog.Count + reserved - rate.Count;
         if (leave < 0)
             return now;
-        return leave < state.RateLog.Count ? state.RateLog[leave].At + rate.Window : null;
+        var times = state.RateLog.Select(e => e.Unreported ? now : e.At).Order().ToList();
+        return leave < times.Count ? times[leave] + rate.Window : null;
     }
 
     private void AddWaiter(KeyClaim claim, DateTimeOffset now)

@@ -20,6 +20,7 @@ internal sealed partial class AttemptRunner(
     IJobLogStore store,
     ILocalSiloDetails silo,
     ExclusiveGate gate,
+    LocalKeys keys,
     TimeProvider time,
     Telemetry.SchedulerMetrics metrics,
     ILogger<AttemptRunner> logger) : IDisposable
@@ -38,14 +39,58 @@ internal sealed partial class AttemptRunner(
         ThreadPool.UnsafeQueueUserWorkItem(static s =>
         {
             foreach (var entry in s.Entries)
-                _ = s.Runner.RunAsync(new PulledJob(entry.Id, s.Shard), s.Queue);
+                s.Runner.Admit(new LocalKeys.Parked(new PulledJob(entry.Id, s.Shard), s.Queue, entry));
         }, (Runner: this, Entries: entries, Shard: shard, Queue: queue), preferLocal: true);
+
+    private void Admit(LocalKeys.Parked job)
+    {
+        // A job whose key this silo's own jobs fill is set aside, without its slot, until one of them ends.
+        if (keys.Admit(job, time.GetTimestamp()))
+        {
+            _ = RunAsync(job);
+            return;
+        }
+        slots.Release();
+        if (_sweep is null)
+        {
+            var sweep = time.CreateTimer(static s => ((AttemptRunner)s!).SendBackParked(), this, SweepPeriod, SweepPeriod);
+            if (Interlocked.CompareExchange(ref _sweep, sweep, null) is not null)
+                sweep.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// How long a job may stay set aside on this silo; then it goes back to its queue and, pulled again, to its key,
+    /// whose waiters and the job's status show it (a held key's holder may run for hours).
+    /// </summary>
+    internal static readonly TimeSpan ParkLimit = TimeSpan.FromSeconds(5);
+
+    // A job goes back at most this long after its time set aside is up.
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(1);
+
+    private ITimer? _sweep;
+
+    private void SendBackParked()
+    {
+        var now = time.GetTimestamp();
+        var limit = (long)(ParkLimit.TotalSeconds * time.TimestampFrequency);
+        foreach (var job in keys.Expire(now - limit, now - 60 * limit))
+            reporter.GiveBack(job.Job);
+    }
+
+    /// <summary>The silo stops pulling: jobs set aside go back to their queues, and no job takes an ended one's slot any more.</summary>
+    public void StopHandOffs()
+    {
+        foreach (var job in keys.Close())
+            reporter.GiveBack(job.Job);
+    }
 
     /// <summary>Stops every running handler (shutdown after the grace period): each reports a retriable outcome.</summary>
     public void StopAll() => _stopping.Cancel();
 
-    private async Task RunAsync(PulledJob pulled, string queue)
+    private async Task RunAsync(LocalKeys.Parked admitted)
     {
+        var (pulled, queue) = (admitted.Job, admitted.Queue);
         var givenBack = false;
         gate.Enter(queue);
         try
@@ -75,6 +120,8 @@ internal sealed partial class AttemptRunner(
             }
             if (execution is null)
                 return;
+            foreach (var parked in keys.Granted(execution.HeldKeys))
+                reporter.GiveBack(parked.Job);
             var lease = leases.Track(job, execution.Id, execution.Attempt, asked);
             // The attempt's span (a child of the job's submit span) and log scope cover the handler and the report.
             var span = Telemetry.JobTracing.StartAttempt(execution);
@@ -104,7 +151,14 @@ internal sealed partial class AttemptRunner(
             if (!givenBack)
                 reporter.Ended(pulled);
             gate.Exit(queue);
-            slots.Release();
+            // A job set aside for one of this job's keys takes its slot; one nothing here would free goes back to its queue.
+            var (next, giveBack) = keys.Ended(admitted.Keys);
+            foreach (var job in giveBack)
+                reporter.GiveBack(job.Job);
+            if (next is { } successor)
+                _ = RunAsync(successor);
+            else
+                slots.Release();
         }
     }
 
@@ -150,8 +204,14 @@ internal sealed partial class AttemptRunner(
         try
         {
             // On its own work item: a handler that blocks before its first await must not hold up other jobs' starts.
-            result = await Task.Run(() => handler.ExecuteAsync(context, linked.Token), CancellationToken.None)
-                ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
+            result = await Task.Run(() =>
+                {
+                    var run = handler.ExecuteAsync(context, linked.Token);
+                    // Once the handler has begun (it ran to its first await): rate-limited keys count the start from
+                    // when they hear this, so no window of handler starts holds more than the rate (docs/flow-control.md).
+                    ReportStarted(execution);
+                    return run;
+                }, CancellationToken.None) ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
@@ -182,6 +242,15 @@ internal sealed partial class AttemptRunner(
         return result;
     }
 
+    private void ReportStarted(JobExecution execution)
+    {
+        if (execution.RateKeys.IsDefaultOrEmpty)
+            return;
+        // One-way: a report that is lost is stamped when the attempt gives the key back.
+        foreach (var key in execution.RateKeys)
+            _ = grains.GetGrain<IFlowKeyGrain>(key).Started(execution.Id, execution.Attempt);
+    }
+
     /// <summary>The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md).</summary>
     private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result)
     {
@@ -205,7 +274,11 @@ internal sealed partial class AttemptRunner(
         }
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        _sweep?.Dispose();
+        _stopping.Dispose();
+    }
 
     private static readonly TimeSpan StartRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ReportPatience = TimeSpan.FromMinutes(1);

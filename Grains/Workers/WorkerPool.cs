@@ -70,6 +70,7 @@ public sealed partial class WorkerPool : ILifecycleParticipant<ISiloLifecycle>, 
         _stopPulling.Cancel();
         _slots.Wake();
         await _pulling.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _runner.StopHandOffs();
         var idle = _slots.WhenIdle();
         if (!idle.IsCompleted)
         {
@@ -111,6 +112,7 @@ internal static class WorkerPoolServiceCollectionExtensions
         services.AddSingleton<ShardReporter>();
         services.AddSingleton<LeaseRenewer>();
         services.AddSingleton<ExclusiveGate>();
+        services.AddSingleton<LocalKeys>();
         services.AddSingleton<AttemptRunner>();
         services.AddSingleton<ShardPuller>();
         services.AddSingleton(sp => new WorkerPool(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<SchedulerOptions>>(),

@@ -34,6 +34,13 @@ public sealed class RateLimitTests(FlowClusterFixture fixture)
         for (var i = 0; i + rate.Count < starts.Count; i++)
             Assert.True(starts[i + rate.Count] - starts[i] >= rate.Window,
                 $"starts {i} at {starts[i]:O} and {i + rate.Count} at {starts[i + rate.Count]:O} are in one window of {rate.Window}");
+        // The same of the handlers' own starts, as a user calling a rate-limited service sees them: a handler begins
+        // some time after its grant, by more for some jobs than for others, and that must not crowd a window either.
+        var begun = fixture.Book.Tagged(tag).Select(r => r.Started).Order().ToList();
+        Assert.Equal(statuses.Length, begun.Count);
+        for (var i = 0; i + rate.Count < begun.Count; i++)
+            Assert.True(begun[i + rate.Count] - begun[i] >= rate.Window,
+                $"handlers began {i} at {begun[i]:O} and {i + rate.Count} at {begun[i + rate.Count]:O}, in one window of {rate.Window}");
         if (limit is { } max)
             Assert.InRange(FlowClusterFixture.MostAtOnce(fixture.Book.Tagged(tag)), 1, max);
     }
