@@ -41,34 +41,11 @@ public sealed class DashboardFixture : IAsyncLifetime
         }
         var ports = ServerProcess.FreeLoopbackPorts(3);
         BaseUrl = $"http://127.0.0.1:{ports[0]}";
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            ApplicationName = typeof(SchedulerHostExtensions).Assembly.GetName().Name,
-            EnvironmentName = "Production",
-        });
-        var cluster = "dash-" + Guid.NewGuid().ToString("N")[..10];
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Urls"] = BaseUrl,
-            ["Scheduler:Storage"] = "Embedded",
-            ["Scheduler:DataDirectory"] = Path.Combine(_dir.Path, "data"),
-            ["Scheduler:ClusterId"] = cluster,
-            ["Scheduler:ServiceId"] = cluster,
-            ["Scheduler:SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
-            ["Scheduler:GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
-            ["Scheduler:MaxConcurrentJobs"] = "8",
-            ["Scheduler:ShutdownGracePeriod"] = "00:00:02",
-            ["Scheduler:Api:TrustLoopback"] = "false",
-            ["Scheduler:Api:KeyCacheDuration"] = "00:00:00",
-        });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
+        var builder = WebSilo.CreateBuilder(Path.Combine(_dir.Path, "data"), "dash-" + Guid.NewGuid().ToString("N")[..10], ports[1], ports[2],
+            new Dictionary<string, string?> { ["Urls"] = BaseUrl, ["Scheduler:MaxConcurrentJobs"] = "8" });
         builder.AddScheduler(silo => silo.Services.AddJobHandler<HeldHandler>(HeldHandler.Name, o => o.MaxAttempts = 1));
         App = builder.Build();
-        App.MapScheduler();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await App.StartAsync(cts.Token).WaitAsync(cts.Token);
+        await WebSilo.StartAsync(App);
 
         Directory.CreateDirectory(ScreenshotDir);
         var options = new ChromeOptions { BinaryLocation = Chromium };
@@ -157,19 +134,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         HeldHandler.ReleaseAll();
         Browser?.Quit();
         Browser?.Dispose();
-        if (App is not null)
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await App.StopAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // Disposed below all the same.
-            }
-            await App.DisposeAsync();
-        }
+        await WebSilo.StopAsync(App);
         _dir.Dispose();
     }
 }

@@ -66,28 +66,14 @@ public sealed class RestApiFixture : IAsyncLifetime
         BaseUrl = $"http://127.0.0.1:{ports[0]}";
         GrpcUrl = $"http://127.0.0.1:{ports[3]}";
         GatewayPort = ports[2];
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            ApplicationName = typeof(SchedulerHostExtensions).Assembly.GetName().Name,
-            EnvironmentName = "Production",
-        });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var builder = WebSilo.CreateBuilder(Path.Combine(_dir.Path, "data"), ClusterId, ports[1], ports[2], new Dictionary<string, string?>
         {
             ["Urls"] = $"{BaseUrl};{GrpcUrl}",
             ["Scheduler:Api:GrpcPort"] = ports[3].ToString(CultureInfo.InvariantCulture),
-            ["Scheduler:Storage"] = "Embedded",
-            ["Scheduler:DataDirectory"] = Path.Combine(_dir.Path, "data"),
-            ["Scheduler:ClusterId"] = ClusterId,
-            ["Scheduler:ServiceId"] = ClusterId,
-            ["Scheduler:SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
-            ["Scheduler:GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
             ["Scheduler:Dashboard"] = "true",
             ["Scheduler:MaxConcurrentJobs"] = "4",
             ["Scheduler:Queues:0"] = "default",
             ["Scheduler:Queues:1"] = "other",
-            ["Scheduler:ShutdownGracePeriod"] = "00:00:02",
-            ["Scheduler:Api:TrustLoopback"] = "false",
-            ["Scheduler:Api:KeyCacheDuration"] = "00:00:00",
             ["Scheduler:Api:Jwt:Authority"] = JwtIssuer,
             ["Scheduler:Api:Jwt:Audience"] = "scheduler",
             ["Scheduler:Webhooks:Secret"] = WebhookSecret,
@@ -103,18 +89,13 @@ public sealed class RestApiFixture : IAsyncLifetime
             configuration.SigningKeys.Add(JwtKey);
             o.ConfigurationManager = new StaticConfigurationManager<OpenIdConnectConfiguration>(configuration);
         });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddScheduler(silo =>
         {
             silo.Services.AddSingleton(Book);
             silo.Services.AddJobHandler<WorkHandler>(WorkHandler.Name);
         });
         App = builder.Build();
-        App.MapScheduler();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await App.StartAsync(cts.Token).WaitAsync(cts.Token);
+        await WebSilo.StartAsync(App);
     }
 
     /// <summary>A client sending the token of a key with this role and tenant (made once, then reused).</summary>
@@ -144,19 +125,7 @@ public sealed class RestApiFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (App is not null)
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await App.StopAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // Disposed below all the same.
-            }
-            await App.DisposeAsync();
-        }
+        await WebSilo.StopAsync(App);
         _dir.Dispose();
     }
 }
