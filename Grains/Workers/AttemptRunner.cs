@@ -32,15 +32,15 @@ internal sealed partial class AttemptRunner(
     /// is the shard's queue (the puller knows it per shard, so no job parses it from the shard key).
     /// </summary>
     /// <remarks>
-    /// On the global queue: starts queued on the puller thread's own queue (faster under load) broke fair share across
-    /// shards, B's last job starting 23rd to 37th of 45 instead of by the 22nd (QueueOrderClusterTests).
+    /// Queued on this thread's own queue, which it runs as soon as the puller awaits its next pull: under load the
+    /// global queue holds every activation's turns, and a pull's starts waited behind all of them.
     /// </remarks>
     public void Start(ImmutableArray<QueueEntry> entries, string shard, string queue) =>
         ThreadPool.UnsafeQueueUserWorkItem(static s =>
         {
             foreach (var entry in s.Entries)
                 s.Runner.Admit(new LocalKeys.Parked(new PulledJob(entry.Id, s.Shard), s.Queue, entry));
-        }, (Runner: this, Entries: entries, Shard: shard, Queue: queue), preferLocal: false);
+        }, (Runner: this, Entries: entries, Shard: shard, Queue: queue), preferLocal: true);
 
     private void Admit(LocalKeys.Parked job)
     {
