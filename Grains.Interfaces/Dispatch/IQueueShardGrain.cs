@@ -20,10 +20,12 @@ public interface IQueueShardGrain : IGrainWithStringKey
     /// <summary>
     /// Takes up to <paramref name="max"/> of the most urgent entries whose priority is at least
     /// <paramref name="minPriority"/>, and says what is left. <paramref name="pull"/> numbers the pulls of
-    /// <paramref name="silo"/> one by one, for <see cref="RequeueUnheld"/>.
+    /// <paramref name="silo"/> one by one, for <see cref="RequeueUnheld"/>. With <paramref name="tenant"/> set (a
+    /// tenant the head named), that tenant's next job at the head's level goes first, whether or not it was the
+    /// shard's turn for it: the puller chooses whose turn it is across shards (docs/queues.md, "Across shards").
     /// </summary>
     [Alias("Pull")]
-    Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull);
+    Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull, string? tenant);
 
     /// <summary>
     /// The given jobs, pulled earlier, have ended their run (in any way). Until then the shard remembers which silo
@@ -114,7 +116,9 @@ public readonly record struct QueueEntry(
 /// can only empty and its top priority only fall, so a later head of the same version is never more urgent.
 /// <see cref="Epoch"/> identifies the shard's activation (it grows too), so that (Epoch, Version) orders the
 /// versions a shard ever reported. <see cref="TopTenant"/> and <see cref="TopSizeHint"/> are those of the entry the
-/// shard hands out next, so that pools choosing between shards at equal priority order them as a shard does.
+/// shard hands out next, so that pools choosing between shards at equal priority order them as a shard does;
+/// <see cref="Behind"/> names the other tenants waiting at that level, so that a pool sees a tenant's job waiting behind
+/// another tenant's head (a new tenant there bumps the version too).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("scheduler.ShardHead")]
 public readonly record struct ShardHead(
@@ -124,8 +128,12 @@ public readonly record struct ShardHead(
     [property: Id(3)] long TopEnqueuedAtTicks,
     [property: Id(4)] long Epoch,
     [property: Id(5)] string? TopTenant = null,
-    [property: Id(6)] long TopSizeHint = 0)
+    [property: Id(6)] long TopSizeHint = 0,
+    [property: Id(7)] ImmutableArray<TenantHead> Behind = default)
 {
+    /// <summary>Most tenants a head names in <see cref="Behind"/> (the first in the shard's turn order).</summary>
+    public const int MaxBehind = 15;
+
     /// <summary>True when the shard has no waiting job.</summary>
     public bool IsEmpty => Count == 0;
 
@@ -142,6 +150,16 @@ public readonly record struct ShardHead(
     /// <summary>True when both heads come from the same activation and version of the shard.</summary>
     public bool IsSameVersion(ShardHead other) => Epoch == other.Epoch && Version == other.Version;
 }
+
+/// <summary>
+/// A tenant waiting at the level of a shard's head, and the size and enqueue time of the job of it the shard would hand
+/// out next (null tenant: the default one).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("scheduler.TenantHead")]
+public readonly record struct TenantHead(
+    [property: Id(0)] string? Tenant,
+    [property: Id(1)] long SizeHint,
+    [property: Id(2)] long EnqueuedAtTicks);
 
 /// <summary>The answer to a pull: the entries taken, and the shard's head after them.</summary>
 /// <param name="Entries">The entries handed to the puller, most urgent first.</param>

@@ -137,9 +137,9 @@ public sealed partial class QueueShardGrain(
         return Task.FromResult(_queue.Count);
     }
 
-    public Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull)
+    public Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull, string? tenant)
     {
-        var taken = _queue.Take(max, Math.Max(minPriority, _floor));
+        var taken = _queue.Take(max, Math.Max(minPriority, _floor), tenant);
         foreach (var entry in taken)
             _inFlight[entry.Id] = (entry, silo, pull);
         UpdateHead();
@@ -203,7 +203,7 @@ public sealed partial class QueueShardGrain(
                 count++;
             }
         }
-        UpdateHead();
+        UpdateHead(enqueued: count > 0);
         return count;
     }
 
@@ -295,9 +295,9 @@ public sealed partial class QueueShardGrain(
     /// that answer, which costs less than waking every silo's watcher twice for each job at low rates.
     /// </summary>
     /// <param name="enqueued">
-    /// New jobs arrived: a new tenant's or a smaller job at the head, at equal priority, wakes the watchers too, so
-    /// pools choosing between shards by tenant turn and size see it (pulls alone keep the version: the puller gets
-    /// the new head in its answer).
+    /// New jobs arrived: a new tenant's or a smaller job at the head, or a tenant new to those waiting behind it, at
+    /// equal priority, wakes the watchers too, so pools choosing between shards by tenant turn and size see it (pulls
+    /// alone keep the version: the puller gets the new head in its answer).
     /// </param>
     private void UpdateHead(bool enqueued = false)
     {
@@ -311,14 +311,34 @@ public sealed partial class QueueShardGrain(
             top = null;
             priority = 0;
         }
+        var behind = top is null ? [] : _queue.Behind(ShardHead.MaxBehind);
         var wake = top is { } t && (_head.IsEmpty || priority > _head.TopPriority
-            || (enqueued && priority == _head.TopPriority && (t.Tenant != _head.TopTenant || t.SizeHint < _head.TopSizeHint)));
-        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, top is null ? 0 : _queue.Count, priority, top?.EnqueuedAtTicks ?? 0, _head.Epoch, top?.Tenant, top?.SizeHint ?? 0);
+            || (enqueued && priority == _head.TopPriority
+                && (t.Tenant != _head.TopTenant || t.SizeHint < _head.TopSizeHint || HasNewTenant(behind, _head))));
+        _head = new ShardHead(wake ? _head.Version + 1 : _head.Version, top is null ? 0 : _queue.Count, priority, top?.EnqueuedAtTicks ?? 0,
+            _head.Epoch, top?.Tenant, top?.SizeHint ?? 0, behind);
         if (wake && _headChanged is { } waiters)
         {
             _headChanged = null;
             waiters.TrySetResult();
         }
+    }
+
+    /// <summary>True when <paramref name="behind"/> names a tenant that <paramref name="known"/> did not.</summary>
+    private static bool HasNewTenant(ImmutableArray<TenantHead> behind, ShardHead known)
+    {
+        var knownBehind = known.Behind.IsDefault ? [] : known.Behind;
+        foreach (var tenant in behind)
+        {
+            if (tenant.Tenant == known.TopTenant)
+                continue;
+            var seen = false;
+            foreach (var other in knownBehind)
+                seen |= other.Tenant == tenant.Tenant;
+            if (!seen)
+                return true;
+        }
+        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue shard {Shard}: {Count} jobs taken by silos that died are queued again")]

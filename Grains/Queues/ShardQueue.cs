@@ -43,6 +43,13 @@ public sealed class ShardQueue
     /// <summary>The priority the next entry competes with (its level's, raised by aging), or 0 when empty.</summary>
     public int TopPriority => PickLevel()?.Effective ?? 0;
 
+    /// <summary>
+    /// The other tenants waiting at <see cref="Peek"/>'s level, in turn order, at most <paramref name="max"/>, each with
+    /// the job it would hand out next; empty without fair share or with one tenant.
+    /// </summary>
+    public ImmutableArray<TenantHead> Behind(int max) =>
+        _ordering.FairShare && PickLevel() is { } pick ? pick.Level.Behind(max) : [];
+
     /// <summary>True when the job waits here.</summary>
     public bool Contains(JobId id) => _byId.ContainsKey(id);
 
@@ -96,14 +103,16 @@ public sealed class ShardQueue
 
     /// <summary>
     /// Takes up to <paramref name="max"/> entries in order, stopping at the first whose priority (raised by aging) is
-    /// below <paramref name="minPriority"/>.
+    /// below <paramref name="minPriority"/>. With <paramref name="first"/> set and fair share on, that tenant's next
+    /// entry at the first level taken goes first (its turn moves on as if it had been its turn).
     /// </summary>
-    public ImmutableArray<QueueEntry> Take(int max, int minPriority)
+    public ImmutableArray<QueueEntry> Take(int max, int minPriority, string? first = null)
     {
         var taken = ImmutableArray.CreateBuilder<QueueEntry>(Math.Max(0, Math.Min(max, Count)));
+        var tenant = _ordering.FairShare && first is not null ? first : null;
         while (taken.Count < max && PickLevel() is { } pick && pick.Effective >= minPriority)
         {
-            var item = pick.Level.TakeNext();
+            var item = pick.Level.TakeNext(taken.Count == 0 ? tenant : null);
             _byId.Remove(item.Entry.Id);
             if (pick.Level.Count == 0)
                 _active.Remove(pick.Priority);
@@ -212,9 +221,23 @@ public sealed class ShardQueue
 
         public Item Peek() => _turns.Min!.Jobs.Min!;
 
-        public Item TakeNext()
+        public ImmutableArray<TenantHead> Behind(int max)
         {
-            var turn = _turns.Min!;
+            if (_turns.Count < 2 || max <= 0)
+                return [];
+            var behind = ImmutableArray.CreateBuilder<TenantHead>(Math.Min(max, _turns.Count - 1));
+            foreach (var turn in _turns.Skip(1).Take(max))
+            {
+                var next = turn.Jobs.Min!.Entry;
+                behind.Add(new TenantHead(next.Tenant, next.SizeHint, next.EnqueuedAtTicks));
+            }
+            return behind.MoveToImmutable();
+        }
+
+        /// <param name="tenant">Take this tenant's next job if it has one here, else the one whose turn it is.</param>
+        public Item TakeNext(string? tenant = null)
+        {
+            var turn = tenant is not null && _tenants.TryGetValue(tenant, out var chosen) && chosen.Jobs.Count > 0 ? chosen : _turns.Min!;
             _turns.Remove(turn);
             var item = turn.Jobs.Min!;
             turn.Jobs.Remove(item);

@@ -11,8 +11,8 @@ internal sealed class ShardHeads(int count, Func<string, double>? weightOf = nul
 {
     private readonly object _lock = new();
     // Stride passes of the tenants this silo started jobs of, as each shard keeps them for its own jobs: between shards
-    // at equal priority, the head of the tenant with the lowest pass goes first, so a shard's fair turn is not lost to
-    // an older head elsewhere. Tenants the clock has caught up with are dropped.
+    // at equal priority, the tenant with the lowest pass goes first, wherever it waits at a head's level, so a tenant's
+    // turn is not lost to older jobs of another elsewhere. Tenants the clock has caught up with are dropped.
     private readonly Dictionary<string, double> _passes = new(StringComparer.Ordinal);
     private double _clock;
     // The newest head seen per shard; the default (epoch 0) means "unknown", which every real head replaces.
@@ -56,36 +56,60 @@ internal sealed class ShardHeads(int count, Func<string, double>? weightOf = nul
     }
 
     /// <summary>
-    /// The shard whose head is most urgent (priority, then tenant turn, size and age), or -1, and the priority floor for pulling from it:
-    /// the best priority any other shard holds, so no job is taken ahead of a more urgent one elsewhere. Nothing is
-    /// picked until every shard has answered once: one not heard from yet may hold more urgent jobs.
+    /// The shard to pull from next, or -1, the priority floor for pulling from it, and (with fair share) the tenant
+    /// whose job it should hand out first. The most urgent priority goes first; at that priority, with fair share, the
+    /// tenant this silo has served least (by weight) among those heading or waiting behind the heads of every shard,
+    /// then the smaller job, then the older. The floor is the best priority any other shard holds, so no job is taken
+    /// ahead of a more urgent one elsewhere. Nothing is picked until every shard has answered once: one not heard from
+    /// yet may hold more urgent jobs.
     /// </summary>
     /// <param name="allowed">Shards that may be pulled now; the others are skipped and do not set the floor.</param>
-    public (int Shard, int Floor) Pick(Func<int, bool>? allowed = null)
+    public (int Shard, int Floor, string? Tenant) Pick(Func<int, bool>? allowed = null)
     {
         lock (_lock)
         {
             if (Array.IndexOf(_answered, false) >= 0)
-                return (-1, 0);
+                return (-1, 0, null);
+            var top = -1;
+            for (var i = 0; i < _heads.Length; i++)
+            {
+                if (!_heads[i].IsEmpty && (allowed is null || allowed(i)))
+                    top = Math.Max(top, _heads[i].TopPriority);
+            }
+            if (top < 0)
+                return (-1, 0, null);
             var best = -1;
+            var next = default(Candidate);
             for (var i = 0; i < _heads.Length; i++)
             {
                 var head = _heads[i];
-                if (head.IsEmpty || (allowed is not null && !allowed(i)))
+                if (head.IsEmpty || head.TopPriority != top || (allowed is not null && !allowed(i)))
                     continue;
-                if (best < 0 || head.TopPriority > _heads[best].TopPriority
-                    || (head.TopPriority == _heads[best].TopPriority && IsTurnBefore(head, _heads[best])))
-                    best = i;
+                Consider(i, new TenantHead(head.TopTenant, head.TopSizeHint, head.TopEnqueuedAtTicks));
+                // A tenant waiting behind another's head is as near as the head: the shard hands it out when asked.
+                if (weightOf is not null && !head.Behind.IsDefault)
+                {
+                    foreach (var behind in head.Behind)
+                        Consider(i, behind);
+                }
             }
-            if (best < 0)
-                return (-1, 0);
             var floor = JobPriority.Min;
             for (var i = 0; i < _heads.Length; i++)
             {
                 if (i != best && !_heads[i].IsEmpty && (allowed is null || allowed(i)))
                     floor = Math.Max(floor, _heads[i].TopPriority);
             }
-            return (best, floor);
+            return (best, floor, weightOf is null ? null : next.Job.Tenant ?? JobRequest.DefaultTenant);
+
+            void Consider(int shard, TenantHead job)
+            {
+                var candidate = new Candidate(job, weightOf is null ? 0 : PassOf(job.Tenant));
+                if (best < 0 || candidate.IsBefore(next))
+                {
+                    best = shard;
+                    next = candidate;
+                }
+            }
         }
     }
 
@@ -114,15 +138,12 @@ internal sealed class ShardHeads(int count, Func<string, double>? weightOf = nul
     private double PassOf(string? tenant) =>
         _passes.TryGetValue(tenant ?? JobRequest.DefaultTenant, out var pass) && pass > _clock ? pass : _clock;
 
-    /// <summary>At equal priority: the lower tenant pass first (with fair share), then the smaller, then the older head.</summary>
-    private bool IsTurnBefore(ShardHead head, ShardHead other)
+    /// <summary>A tenant's next job in one shard, and that tenant's pass here: the lower pass, then smaller, then older first.</summary>
+    private readonly record struct Candidate(TenantHead Job, double Pass)
     {
-        if (weightOf is not null && head.TopTenant != other.TopTenant)
-        {
-            var c = PassOf(head.TopTenant).CompareTo(PassOf(other.TopTenant));
-            if (c != 0)
-                return c < 0;
-        }
-        return head.TopSizeHint != other.TopSizeHint ? head.TopSizeHint < other.TopSizeHint : head.TopEnqueuedAtTicks < other.TopEnqueuedAtTicks;
+        public bool IsBefore(Candidate other) =>
+            Pass != other.Pass ? Pass < other.Pass
+            : Job.SizeHint != other.Job.SizeHint ? Job.SizeHint < other.Job.SizeHint
+            : Job.EnqueuedAtTicks < other.Job.EnqueuedAtTicks;
     }
 }

@@ -5,8 +5,9 @@ namespace Scheduler.Workers;
 
 /// <summary>
 /// Fills this silo's free slots. It watches every queue shard's head (long polls, no timer polling), and whenever
-/// slots are free it pulls from the shard holding the most urgent job, taking no job of lower priority than another
-/// shard's head, and hands what it got to the runner.
+/// slots are free it pulls from the shard holding the most urgent job (with fair share: of the tenant whose turn it is
+/// on this silo, whether it heads its shard or waits behind another tenant's head), taking no job of lower priority
+/// than another shard's head, and hands what it got to the runner.
 /// </summary>
 internal sealed partial class ShardPuller(
     ILocalSiloDetails silo,
@@ -89,7 +90,7 @@ internal sealed partial class ShardPuller(
             while (slots.Free > 0 && !stop.IsCancellationRequested && idle < _shards.Count)
             {
                 // Shards of a queue under an exclusive barrier are left alone (see ExclusiveGate).
-                var (index, floor) = _heads.Pick(_mayPull);
+                var (index, floor, tenant) = _heads.Pick(_mayPull);
                 if (index < 0)
                     break;
                 var shard = _shards[index];
@@ -98,7 +99,7 @@ internal sealed partial class ShardPuller(
                 PullResult pulled;
                 try
                 {
-                    pulled = await shard.Grain.Pull(taken, floor, silo.SiloAddress, pull);
+                    pulled = await shard.Grain.Pull(taken, floor, silo.SiloAddress, pull, tenant);
                 }
                 catch (Exception e)
                 {

@@ -20,8 +20,8 @@ public sealed class QueueShardRequeueTests(MemoryClusterFixture fixture)
         var (a, b, c) = (Entry(30), Entry(20), Entry(10));
         await shard.Enqueue([a, b, c]);
 
-        var mine = await shard.Pull(2, JobPriority.Min, silo, pull: 7);
-        var theirs = await shard.Pull(1, JobPriority.Min, elsewhere, pull: 1);
+        var mine = await shard.Pull(2, JobPriority.Min, silo, pull: 7, tenant: null);
+        var theirs = await shard.Pull(1, JobPriority.Min, elsewhere, pull: 1, tenant: null);
         Assert.Equal([a.Id, b.Id], mine.Entries.Select(e => e.Id));
         Assert.Equal([c.Id], theirs.Entries.Select(e => e.Id));
 
@@ -31,7 +31,7 @@ public sealed class QueueShardRequeueTests(MemoryClusterFixture fixture)
 
         // Pull 7 settled and only a arrived: b goes back to the queue; the other silo's job stays with it.
         Assert.Equal(1, (await shard.RequeueUnheld(silo, settledPull: 7, held: [a.Id])).Requeued);
-        var again = await shard.Pull(10, JobPriority.Min, silo, pull: 8);
+        var again = await shard.Pull(10, JobPriority.Min, silo, pull: 8, tenant: null);
         Assert.Equal([b.Id], again.Entries.Select(e => e.Id));
 
         // Acknowledged and held jobs are not queued again.
@@ -42,7 +42,7 @@ public sealed class QueueShardRequeueTests(MemoryClusterFixture fixture)
 
         // A job returned while its return was lost: the report without it settles it.
         Assert.Equal(1, (await shard.RequeueUnheld(silo, settledPull: 8, held: [])).Requeued);
-        Assert.Equal([b.Id], (await shard.Pull(10, JobPriority.Min, silo, pull: 9)).Entries.Select(e => e.Id));
+        Assert.Equal([b.Id], (await shard.Pull(10, JobPriority.Min, silo, pull: 9, tenant: null)).Entries.Select(e => e.Id));
     }
 
     private static QueueEntry Entry(int priority) => new(JobId.New(), priority, DateTimeOffset.UtcNow.UtcTicks);

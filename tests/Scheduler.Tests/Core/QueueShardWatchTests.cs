@@ -25,7 +25,7 @@ public sealed class QueueShardWatchTests(MemoryClusterFixture fixture)
         Assert.Equal(1, filled.Count);
         Assert.True(filled.Supersedes(first));
 
-        var pulled = await shard.Pull(10, JobPriority.Min, fixture.Cluster.Silos[0].SiloAddress, 1);
+        var pulled = await shard.Pull(10, JobPriority.Min, fixture.Cluster.Silos[0].SiloAddress, 1, tenant: null);
         Assert.Single(pulled.Entries);
         Assert.True(pulled.Head.IsEmpty);
         Assert.True(pulled.Head.Supersedes(filled), "the pull's empty head is newer than the watch's full one");

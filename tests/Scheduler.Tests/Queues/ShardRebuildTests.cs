@@ -40,7 +40,7 @@ public sealed class ShardRebuildTests(EmbeddedClusterFixture fixture)
         var silo = fixture.Cluster.Silos[0].SiloAddress;
         var taken = new List<QueueEntry>();
         // The first pull activates the shard, which has read one page by then; the rest arrive while it hands them out.
-        taken.AddRange((await shard.Pull(7, JobPriority.Min, silo, 1).WaitAsync(cts.Token)).Entries);
+        taken.AddRange((await shard.Pull(7, JobPriority.Min, silo, 1, tenant: null).WaitAsync(cts.Token)).Entries);
         // Jobs submitted meanwhile: one below every stored row (it must wait for them all), one above them.
         var (late, urgent) = (InShard0(), InShard0());
         await shard.Enqueue([new QueueEntry(late, 10, DateTimeOffset.UtcNow.UtcTicks), new QueueEntry(urgent, 95, DateTimeOffset.UtcNow.UtcTicks)])
@@ -49,7 +49,7 @@ public sealed class ShardRebuildTests(EmbeddedClusterFixture fixture)
         var pull = 1L;
         while (taken.Count < priorities.Count)
         {
-            var pulled = await shard.Pull(50, JobPriority.Min, silo, ++pull).WaitAsync(cts.Token);
+            var pulled = await shard.Pull(50, JobPriority.Min, silo, ++pull, tenant: null).WaitAsync(cts.Token);
             taken.AddRange(pulled.Entries);
             if (pulled.Entries.IsEmpty)
                 await Task.Delay(10, cts.Token);

@@ -181,4 +181,30 @@ public sealed class FairQueueOrderTests
         Assert.Equal(a, Drain(queue));
         Assert.Equal(0, queue.Count);
     }
+
+    [Fact]
+    public void A_shard_names_the_tenants_waiting_behind_its_head_and_hands_out_the_one_asked_for_first()
+    {
+        var queue = new ShardQueue();
+        var a = Enumerable.Range(0, 4).Select(i => Job("a", ticks: i)).ToList();
+        var b = Job("b", ticks: 10, size: 7);
+        var urgent = Job("c", priority: 90, ticks: 20);
+        a.ForEach(e => queue.Add(e));
+        queue.Add(b);
+        Assert.Equal<TenantHead>([new TenantHead("b", 7, b.EnqueuedAtTicks)], queue.Behind(ShardHead.MaxBehind));
+        queue.Add(urgent);
+        // Only the head's level is named: "c" heads it alone.
+        Assert.Empty(queue.Behind(ShardHead.MaxBehind));
+        Assert.Equal<QueueEntry>([urgent], queue.Take(1, JobPriority.Min));
+
+        // Asked for b: b first although a joined first, then turns go on (b has nothing left).
+        Assert.Equal<QueueEntry>([b, a[0], a[1]], queue.Take(3, JobPriority.Min, first: "b"));
+        // A tenant with nothing here, or no fair share, leaves the order as it is.
+        Assert.Equal<QueueEntry>([a[2]], queue.Take(1, JobPriority.Min, first: "nobody"));
+        var plain = new ShardQueue(new QueueOrdering(false, _ => 1, null), TimeProvider.System);
+        plain.Add(a[3]);
+        plain.Add(b);
+        Assert.Empty(plain.Behind(ShardHead.MaxBehind));
+        Assert.Equal<QueueEntry>([a[3], b], plain.Take(2, JobPriority.Min, first: "b"));
+    }
 }

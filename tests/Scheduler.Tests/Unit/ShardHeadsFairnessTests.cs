@@ -50,6 +50,53 @@ public sealed class ShardHeadsFairnessTests
         heads.Observe(1, Head("a", enqueuedAt: 9, size: 5));
         heads.Observe(2, Head("a", enqueuedAt: 99, size: 9_999, priority: 40));
 
-        Assert.Equal((1, 50), heads.Pick());
+        Assert.Equal((1, 50, "a"), heads.Pick());
     }
+
+    [Fact]
+    public void A_tenant_waiting_behind_another_tenants_head_goes_before_older_heads_elsewhere()
+    {
+        var heads = new ShardHeads(2, _ => 1);
+        heads.Observe(0, Head("flood", enqueuedAt: 1));
+        heads.Observe(1, Head("flood", enqueuedAt: 50) with { Behind = [new TenantHead("few", 0, 100)] });
+        Assert.Equal((0, 50, "flood"), heads.Pick());
+
+        heads.Served([Started("flood")]);
+
+        // "few" has been served less: its job behind shard 1's head is asked for by name.
+        Assert.Equal((1, 50, "few"), heads.Pick());
+    }
+
+    [Fact]
+    public void One_slot_draining_four_shards_starts_a_later_tenants_jobs_every_other_start()
+    {
+        var random = new Random(17);
+        var start = new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero).UtcTicks;
+        for (var run = 0; run < 50; run++)
+        {
+            var shards = Enumerable.Range(0, 4).Select(_ => new Scheduler.Queues.ShardQueue()).ToArray();
+            for (var i = 0; i < 40; i++)
+                shards[random.Next(4)].Add(new QueueEntry(JobId.New(), 50, start + i, 0, "flood"));
+            for (var i = 0; i < 5; i++)
+                shards[random.Next(4)].Add(new QueueEntry(JobId.New(), 50, start + 100 + i, 0, "few"));
+            var heads = new ShardHeads(4, _ => 1);
+            var order = new List<string>();
+            while (order.Count < 45)
+            {
+                for (var s = 0; s < 4; s++)
+                    heads.Observe(s, HeadOf(shards[s]));
+                var (shard, floor, tenant) = heads.Pick();
+                var taken = shards[shard].Take(1, floor, tenant);
+                heads.Served(taken);
+                order.AddRange(taken.Select(e => e.Tenant!));
+            }
+
+            // Wherever its jobs landed: the 2nd, 4th, ... 10th start.
+            Assert.Equal([1, 3, 5, 7, 9], order.Select((t, i) => (t, i)).Where(x => x.t == "few").Select(x => x.i));
+        }
+    }
+
+    private static ShardHead HeadOf(Scheduler.Queues.ShardQueue queue) => queue.Peek is { } top
+        ? new(1, queue.Count, queue.TopPriority, top.EnqueuedAtTicks, 1, top.Tenant, top.SizeHint, queue.Behind(ShardHead.MaxBehind))
+        : new(1, 0, 0, 0, 1);
 }

@@ -18,7 +18,7 @@ public sealed class ShardHeadsTests
         Assert.Equal(-1, heads.Pick().Shard);
 
         heads.Observe(2, Head(count: 1, priority: 90));
-        Assert.Equal((2, 10), heads.Pick());
+        Assert.Equal((2, 10, null), heads.Pick());
     }
 
     [Fact]
@@ -29,7 +29,7 @@ public sealed class ShardHeadsTests
         Assert.Equal(-1, heads.Pick().Shard);
 
         heads.Forget(1, watchFailed: true);
-        Assert.Equal((0, JobPriority.Min), heads.Pick());
+        Assert.Equal((0, JobPriority.Min, null), heads.Pick());
     }
 
     [Fact]
@@ -40,11 +40,11 @@ public sealed class ShardHeadsTests
         heads.Observe(1, Head(count: 3, priority: 50, enqueuedAt: 10));
         heads.Observe(2, Head(count: 3, priority: 20));
 
-        Assert.Equal((1, 50), heads.Pick());
+        Assert.Equal((1, 50, null), heads.Pick());
 
         // A failed pull forgets the head (the shard may come back as a new activation) until it answers again.
         heads.Forget(1, watchFailed: false);
-        Assert.Equal((0, 20), heads.Pick());
+        Assert.Equal((0, 20, null), heads.Pick());
         heads.Forget(0, watchFailed: false);
         heads.Forget(2, watchFailed: false);
         Assert.Equal(-1, heads.Pick().Shard);

@@ -41,7 +41,7 @@ public sealed class SizeHintReloadTests(EmbeddedClusterFixture fixture)
         }
 
         var pulled = await client.GetGrain<IQueueShardGrain>(SchedulerOptions.ShardKey(queue, 0))
-            .Pull(10, JobPriority.Min, fixture.Cluster.Silos[0].SiloAddress, 1).WaitAsync(cts.Token);
+            .Pull(10, JobPriority.Min, fixture.Cluster.Silos[0].SiloAddress, 1, tenant: null).WaitAsync(cts.Token);
 
         Assert.Equal([queuedAs[oldSmall], queuedAs[youngSmall], queuedAs[big]], pulled.Entries.ToArray());
         foreach (var id in new[] { big, youngSmall, oldSmall })
