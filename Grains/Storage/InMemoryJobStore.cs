@@ -8,9 +8,10 @@ namespace Scheduler.Storage;
 /// </summary>
 public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookStore
 {
-    private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
+    // Striped wider than the default (one lock per core): every job's three writes add or replace entries here.
+    private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new(concurrencyLevel: 64, capacity: 1024);
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
-    private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new();
+    private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new(concurrencyLevel: 64, capacity: 1024);
     private readonly ConcurrentDictionary<WorkflowId, WorkflowRecord> _workflows = new();
     private readonly ConcurrentDictionary<string, ScheduleRecord> _schedules = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FlowKeyRecord> _flowKeys = new(StringComparer.Ordinal);
