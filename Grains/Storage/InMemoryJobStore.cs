@@ -20,7 +20,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     private readonly ConcurrentDictionary<string, WebhookDelivery> _deliveries = new(StringComparer.Ordinal);
     // A job's writes lock its stripe only (bursts write thousands of jobs a second from every core); what spans jobs
     // (counts, listings, purges, other tables) takes every stripe.
-    private readonly object[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new object())];
+    private readonly Lock[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new Lock())];
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
 
@@ -66,21 +66,21 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     private static readonly Task<IReadOnlyList<JobId>> NoConflicts = Task.FromResult<IReadOnlyList<JobId>>([]);
 
-    private object StripeOf(JobId id) => _stripes[(id.Value.GetHashCode() & int.MaxValue) % _stripes.Length];
+    private Lock StripeOf(JobId id) => _stripes[(id.Value.GetHashCode() & int.MaxValue) % _stripes.Length];
 
     private AllStripes LockAll()
     {
         foreach (var stripe in _stripes)
-            Monitor.Enter(stripe);
+            stripe.Enter();
         return new AllStripes(_stripes);
     }
 
-    private readonly struct AllStripes(object[] stripes) : IDisposable
+    private readonly struct AllStripes(Lock[] stripes) : IDisposable
     {
         public void Dispose()
         {
             for (var i = stripes.Length - 1; i >= 0; i--)
-                Monitor.Exit(stripes[i]);
+                stripes[i].Exit();
         }
     }
 
