@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Placement;
+using Orleans.Storage;
 using Scheduler.Storage;
 
 namespace Scheduler.Jobs;
@@ -11,7 +13,7 @@ namespace Scheduler.Jobs;
 /// </summary>
 [PreferLocalPlacement]
 public sealed partial class JobGrain(
-    [PersistentState(JobGrainStorage.StateName, JobGrainStorage.ProviderName)] IPersistentState<JobGrainState> state,
+    [FromKeyedServices(JobGrainStorage.ProviderName)] IGrainStorage storage,
     IDeadLetterStore store,
     JobSubmitter submitter,
     Protection.SiloProtection protection,
@@ -22,6 +24,7 @@ public sealed partial class JobGrain(
     ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
     private readonly SchedulerOptions _options = options.Value;
+    private JobStateStore state = null!;
 
     // While Running: the attempt is leased until this time. Its executor renews the lease with heartbeats; when
     // they stop, the attempt is abandoned and the job requeued. Kept in memory only: a fresh activation that reads
@@ -48,8 +51,10 @@ public sealed partial class JobGrain(
     /// </summary>
     public static readonly TimeSpan UnstoredQueuedLimit = TimeSpan.FromSeconds(1);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        state = new JobStateStore(storage, this.GetGrainId(), logger);
+        await state.ReadAsync();
         if (Job.State == JobState.Running)
         {
             var executorDead = Job.SiloAddress is { } executor && membership.CurrentSnapshot.GetSiloStatus(executor) == SiloStatus.Dead;
@@ -59,7 +64,6 @@ public sealed partial class JobGrain(
         // A due time far off is left to the reminder (StartRetryTimer arms only near ones).
         if (Job.State == JobState.Queued && Job.NotBefore is { } due)
             StartRetryTimer(due);
-        return Task.CompletedTask;
     }
 
     private JobId Id => new(this.GetPrimaryKey());
@@ -495,7 +499,7 @@ public sealed partial class JobGrain(
         {
             // One write: the state, the job row's columns and the history entry (see JobGrainStorage); a job's first
             // write that is not Queued records its Queued transition too.
-            _writing = state.WriteStateAsync();
+            _writing = state.WriteAsync();
             await _writing;
         }
         catch

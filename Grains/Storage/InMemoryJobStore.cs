@@ -8,25 +8,28 @@ namespace Scheduler.Storage;
 /// </summary>
 public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookStore
 {
-    private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new();
+    // Striped wider than the default (one lock per core): every job's three writes add or replace entries here.
+    private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new(concurrencyLevel: 64, capacity: 1024);
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
-    private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new();
+    private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new(concurrencyLevel: 64, capacity: 1024);
     private readonly ConcurrentDictionary<WorkflowId, WorkflowRecord> _workflows = new();
     private readonly ConcurrentDictionary<string, ScheduleRecord> _schedules = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FlowKeyRecord> _flowKeys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StoredApiKey> _keys = new(StringComparer.Ordinal);
     private readonly List<AuditEntry> _audit = [];
     private readonly ConcurrentDictionary<string, WebhookDelivery> _deliveries = new(StringComparer.Ordinal);
-    private readonly object _writeLock = new();
+    // A job's writes lock its stripe only (bursts write thousands of jobs a second from every core); what spans jobs
+    // (counts, listings, purges, other tables) takes every stripe.
+    private readonly Lock[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new Lock())];
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
 
     public Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
     {
         List<JobId>? conflicts = null;
-        lock (_writeLock)
+        foreach (var record in records)
         {
-            foreach (var record in records)
+            lock (StripeOf(record.Id))
             {
                 var exists = _jobs.TryGetValue(record.Id, out var existing);
                 var stored = existing?.Version ?? 0;
@@ -37,14 +40,14 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 }
                 if (existing is not null)
                 {
-                    _countByState[(int)existing.State]--;
+                    Interlocked.Decrement(ref _countByState[(int)existing.State]);
                     _jobs[record.Id] = record with { CreatedAt = existing.CreatedAt, Version = record.Version == 0 ? stored : record.Version };
                 }
                 else
                 {
                     _jobs[record.Id] = record;
                 }
-                _countByState[(int)record.State]++;
+                Interlocked.Increment(ref _countByState[(int)record.State]);
                 var history = _history.GetOrAdd(record.Id, _ => []);
                 if (record.QueuedAt is { } queuedAt)
                     history.Add(new JobTransition { Timestamp = queuedAt, State = JobState.Queued, Attempt = 0 });
@@ -58,7 +61,27 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 });
             }
         }
-        return Task.FromResult<IReadOnlyList<JobId>>(conflicts ?? []);
+        return conflicts is null ? NoConflicts : Task.FromResult<IReadOnlyList<JobId>>(conflicts);
+    }
+
+    private static readonly Task<IReadOnlyList<JobId>> NoConflicts = Task.FromResult<IReadOnlyList<JobId>>([]);
+
+    private Lock StripeOf(JobId id) => _stripes[(id.Value.GetHashCode() & int.MaxValue) % _stripes.Length];
+
+    private AllStripes LockAll()
+    {
+        foreach (var stripe in _stripes)
+            stripe.Enter();
+        return new AllStripes(_stripes);
+    }
+
+    private readonly struct AllStripes(Lock[] stripes) : IDisposable
+    {
+        public void Dispose()
+        {
+            for (var i = stripes.Length - 1; i >= 0; i--)
+                stripes[i].Exit();
+        }
     }
 
     public Task<IReadOnlyDictionary<JobId, StoredJobState>> ReadStatesAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default)
@@ -126,7 +149,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default)
     {
-        lock (_writeLock)
+        using (LockAll())
         {
             IReadOnlyDictionary<JobState, long> counts = Enum.GetValues<JobState>()
                 .Where(state => _countByState[(int)state] > 0)
@@ -157,7 +180,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default)
     {
-        lock (_writeLock)
+        using (LockAll())
             return Task.FromResult<IReadOnlyList<JobTransition>>(_history.TryGetValue(id, out var history) ? [.. history] : []);
     }
 
@@ -172,7 +195,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     public Task<IReadOnlyList<DeadLetter>> ListFailedAsync(DeadLetterFilter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        lock (_writeLock)
+        using (LockAll())
         {
             IReadOnlyList<DeadLetter> rows = [.. _jobs.Values
                 .Where(j => j.State == JobState.Failed
@@ -207,7 +230,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     {
         ArgumentNullException.ThrowIfNull(ids);
         var deleted = 0;
-        lock (_writeLock)
+        using (LockAll())
         {
             foreach (var id in ids.Distinct())
             {
@@ -231,7 +254,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         if (!state.IsFinal())
             throw new ArgumentOutOfRangeException(nameof(state), state, "Only finished jobs (Succeeded, Failed, Cancelled) are pruned.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        lock (_writeLock)
+        using (LockAll())
         {
             var batch = _jobs.Values
                 .Where(j => j.State == state && j.UpdatedAt < before && j.Workflow is null)
@@ -249,7 +272,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         if (state is not (WorkflowState.Succeeded or WorkflowState.Failed or WorkflowState.Cancelled))
             throw new ArgumentOutOfRangeException(nameof(state), state, "Only finished workflows (Succeeded, Failed, Cancelled) are pruned.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        lock (_writeLock)
+        using (LockAll())
         {
             var open = _jobs.Values
                 .Where(j => j.Workflow is not null && j.State is JobState.Queued or JobState.Running)
@@ -270,7 +293,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         }
     }
 
-    // Under _writeLock.
+    // Under LockAll.
     private void RemoveJob(JobRecord job)
     {
         _jobs.TryRemove(job.Id, out _);
@@ -282,7 +305,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     public Task<IReadOnlyList<WorkflowId>> SaveWorkflowsAsync(IReadOnlyList<WorkflowRecord> records, CancellationToken cancellationToken = default)
     {
         List<WorkflowId>? conflicts = null;
-        lock (_writeLock)
+        using (LockAll())
         {
             foreach (var record in records)
             {
@@ -301,7 +324,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     public Task<IReadOnlyList<string>> SaveFlowKeysAsync(IReadOnlyList<FlowKeyRecord> records, CancellationToken cancellationToken = default)
     {
         List<string>? conflicts = null;
-        lock (_writeLock)
+        using (LockAll())
         {
             foreach (var record in records)
             {
@@ -341,7 +364,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
-        lock (_writeLock)
+        using (LockAll())
         {
             foreach (var id in ids)
             {
@@ -356,7 +379,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     {
         ArgumentNullException.ThrowIfNull(records);
         var conflicts = new List<string>();
-        lock (_writeLock)
+        using (LockAll())
         {
             foreach (var record in records)
             {
@@ -376,7 +399,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<bool> DeleteScheduleAsync(string id, int version, CancellationToken cancellationToken = default)
     {
-        lock (_writeLock)
+        using (LockAll())
             return Task.FromResult(_schedules.TryGetValue(id, out var stored) && stored.Version == version && _schedules.TryRemove(id, out _));
     }
 
@@ -419,7 +442,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
-        lock (_writeLock)
+        using (LockAll())
         {
             if (!_keys.TryGetValue(id, out var key) || key.Info.RevokedAt is not null)
                 return Task.FromResult(false);

@@ -2,22 +2,35 @@ using Microsoft.Extensions.Logging;
 
 namespace Scheduler.Workers;
 
+/// <summary>Why a running attempt was stopped on this silo (<see cref="AttemptLease.Reason"/>).</summary>
+internal enum AttemptStop
+{
+    None = 0,
+    /// <summary>The self-fence: the grain refused a renewal, renewals kept failing, or none was confirmed in time.</summary>
+    Lost = 1,
+    /// <summary>The job was cancelled while it ran.</summary>
+    Cancelled = 2,
+    /// <summary>The silo is shutting down and its grace period is over.</summary>
+    Shutdown = 3,
+}
+
 /// <summary>
 /// This silo's side of one running attempt's lease: renews it on the job grain and stops the attempt
-/// (<see cref="Lost"/>) when the grain refuses, when renewals keep failing, or when none was confirmed for
-/// <see cref="LeaseRenewer.SelfFenceAfter"/> (docs/design.md, "Liveness"). <see cref="Cancelled"/> fires when the
-/// job was cancelled while it ran.
+/// (<see cref="Stopped"/>, with <see cref="Reason"/> <see cref="AttemptStop.Lost"/>) when the grain refuses, when renewals
+/// keep failing, or when none was confirmed for <see cref="LeaseRenewer.SelfFenceAfter"/> (docs/design.md, "Liveness").
+/// The same token stops it when the job was cancelled while it ran and when the silo shuts down: one token per attempt,
+/// which its handler gets as is (a linked token over several sources cost every job a few registrations and allocations).
 /// </summary>
 internal sealed partial class AttemptLease : IDisposable
 {
-    private readonly CancellationTokenSource _lost;
-    private readonly CancellationTokenSource _cancelled = new();
+    // Fires at the self-fence deadline (CancelAfter, moved by every confirmed renewal) or when Stop is called.
+    private readonly CancellationTokenSource _stop;
     private readonly TimeSpan _selfFenceAfter;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private int _renewing;
     private int _failedRenewals;
-    private volatile bool _lossLogged;
+    private int _reason;
     private volatile bool _handlerReturned;
     private long _handlerReturnedAt;
     private volatile bool _ended;
@@ -32,12 +45,13 @@ internal sealed partial class AttemptLease : IDisposable
         _selfFenceAfter = selfFenceAfter;
         _time = time;
         _logger = logger;
-        _lost = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _stop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         ExtendFrom(askedAt);
-        _lost.Token.UnsafeRegister(static state =>
+        _stop.Token.UnsafeRegister(static state =>
         {
+            // No reason given: the deadline passed. Recorded as a loss, so that a later Stop does not rename it.
             var lease = (AttemptLease)state!;
-            if (!lease._lossLogged && !lease._ended)
+            if (Interlocked.CompareExchange(ref lease._reason, (int)AttemptStop.Lost, 0) == 0 && !lease._ended)
                 LogNotConfirmed(lease._logger, lease.Id, lease.Attempt, lease._selfFenceAfter);
         }, this);
     }
@@ -46,8 +60,30 @@ internal sealed partial class AttemptLease : IDisposable
     public JobId Id { get; }
     public int Attempt { get; }
 
-    public CancellationToken Lost => _lost.Token;
-    public CancellationToken Cancelled => _cancelled.Token;
+    /// <summary>Fires when the attempt must stop; <see cref="Reason"/> says why.</summary>
+    public CancellationToken Stopped => _stop.Token;
+
+    /// <summary>Why <see cref="Stopped"/> fired (the first reason given); <see cref="AttemptStop.None"/> while it has not.</summary>
+    /// <remarks>Stopped with no reason recorded yet is the deadline: the token's callbacks run last-registered first, so a
+    /// caller's own callback may run before the one that records it.</remarks>
+    public AttemptStop Reason => Volatile.Read(ref _reason) is var reason and not 0 ? (AttemptStop)reason
+        : _stop.IsCancellationRequested ? AttemptStop.Lost : AttemptStop.None;
+
+    /// <summary>Stops the attempt for <paramref name="reason"/>, unless it was stopped already (its first reason stays).</summary>
+    public void Stop(AttemptStop reason)
+    {
+        // Past the deadline already: the loss is the reason.
+        if (Interlocked.CompareExchange(ref _reason, _stop.IsCancellationRequested ? (int)AttemptStop.Lost : (int)reason, 0) != 0)
+            return;
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The attempt ended meanwhile.
+        }
+    }
 
     /// <summary>
     /// The handler has returned and its outcome is being reported: renewals go on (a report may take retries), but a
@@ -99,7 +135,7 @@ internal sealed partial class AttemptLease : IDisposable
                     return;
                 case LeaseStatus.CancelRequested:
                     _failedRenewals = 0;
-                    Signal(_cancelled);
+                    Stop(AttemptStop.Cancelled);
                     return;
                 default:
                     // A renewal that waited behind the attempt's own outcome report is refused too: nothing to stop.
@@ -115,8 +151,7 @@ internal sealed partial class AttemptLease : IDisposable
                 return;
             LogRenewalsFailed(_logger, e, Id, Attempt, _failedRenewals);
         }
-        _lossLogged = true;
-        Signal(_lost);
+        Stop(AttemptStop.Lost);
     }
 
     /// <summary>Moves the self-fence deadline to <see cref="_selfFenceAfter"/> past <paramref name="sent"/>.</summary>
@@ -125,19 +160,7 @@ internal sealed partial class AttemptLease : IDisposable
         var left = _selfFenceAfter - _time.GetElapsedTime(sent);
         try
         {
-            _lost.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The attempt ended meanwhile.
-        }
-    }
-
-    private static void Signal(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
+            _stop.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         }
         catch (ObjectDisposedException)
         {
@@ -148,8 +171,7 @@ internal sealed partial class AttemptLease : IDisposable
     public void Dispose()
     {
         _ended = true;
-        _lost.Dispose();
-        _cancelled.Dispose();
+        _stop.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the lease of attempt {Attempt} was refused; stopping it (the job may run elsewhere)")]

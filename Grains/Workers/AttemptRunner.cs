@@ -25,7 +25,6 @@ internal sealed partial class AttemptRunner(
     Telemetry.SchedulerMetrics metrics,
     ILogger<AttemptRunner> logger) : IDisposable
 {
-    private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>
     /// Starts a pull's jobs, off the caller's thread; each holds one of the slots taken for the pull. <paramref name="queue"/>
@@ -86,7 +85,7 @@ internal sealed partial class AttemptRunner(
     }
 
     /// <summary>Stops every running handler (shutdown after the grace period): each reports a retriable outcome.</summary>
-    public void StopAll() => _stopping.Cancel();
+    public void StopAll() => leases.StopAll();
 
     private async Task RunAsync(LocalKeys.Parked admitted)
     {
@@ -187,8 +186,10 @@ internal sealed partial class AttemptRunner(
         if (handler is null)
             return JobResult.Fatal($"handler '{execution.Handler}' is not registered on silo {silo.Name}");
 
-        using var timeout = execution.Timeout is { } limit ? new CancellationTokenSource(limit, time) : new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _stopping.Token, lease.Lost, lease.Cancelled);
+        // The lease's token stops the attempt when it is lost or cancelled, or the silo stops; a time limit adds its own.
+        using var timeout = execution.Timeout is { } limit ? new CancellationTokenSource(limit, time) : null;
+        using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, lease.Stopped);
+        var stop = linked?.Token ?? lease.Stopped;
         var context = new JobContext
         {
             Id = execution.Id,
@@ -206,28 +207,26 @@ internal sealed partial class AttemptRunner(
             // On its own work item: a handler that blocks before its first await must not hold up other jobs' starts.
             result = await Task.Run(() =>
                 {
-                    var run = handler.ExecuteAsync(context, linked.Token);
+                    var run = handler.ExecuteAsync(context, stop);
                     // Once the handler has begun (it ran to its first await): rate-limited keys count the start from
                     // when they hear this, so no window of handler starts holds more than the rate (docs/flow-control.md).
                     ReportStarted(execution);
                     return run;
                 }, CancellationToken.None) ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true)
         {
             result = JobResult.Retry($"timed out after {execution.Timeout}");
         }
-        catch (OperationCanceledException) when (lease.Cancelled.IsCancellationRequested)
+        catch (OperationCanceledException) when (lease.Stopped.IsCancellationRequested)
         {
-            result = JobResult.Fatal($"attempt {execution.Attempt} was cancelled while it ran");
-        }
-        catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested)
-        {
-            result = JobResult.Retry($"attempt {execution.Attempt} lost its lease on silo {silo.Name} and was stopped");
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-            result = JobResult.Retry($"silo {silo.Name} shut down while the job ran");
+            // No reason yet: the self-fence's deadline fired and its callback has not run yet.
+            result = lease.Reason switch
+            {
+                AttemptStop.Cancelled => JobResult.Fatal($"attempt {execution.Attempt} was cancelled while it ran"),
+                AttemptStop.Shutdown => JobResult.Retry($"silo {silo.Name} shut down while the job ran"),
+                _ => JobResult.Retry($"attempt {execution.Attempt} lost its lease on silo {silo.Name} and was stopped"),
+            };
         }
         catch (Exception e)
         {
@@ -277,7 +276,6 @@ internal sealed partial class AttemptRunner(
     public void Dispose()
     {
         _sweep?.Dispose();
-        _stopping.Dispose();
     }
 
     private static readonly TimeSpan StartRetryDelay = TimeSpan.FromSeconds(1);

@@ -12,6 +12,7 @@ internal sealed class LeaseRenewer(IOptions<SchedulerOptions> options, TimeProvi
 {
     private readonly SchedulerOptions _options = options.Value;
     private readonly ConcurrentDictionary<AttemptLease, byte> _leases = new();
+    private bool _stopped;
 
     /// <summary>
     /// How long after sending its last confirmed renewal an attempt is stopped here: three quarters of the lease
@@ -25,10 +26,21 @@ internal sealed class LeaseRenewer(IOptions<SchedulerOptions> options, TimeProvi
     {
         var lease = new AttemptLease(job, id, attempt, askedAt, SelfFenceAfter, time, logger);
         _leases.TryAdd(lease, 0);
+        // Added before the flag is read, and StopAll sets it before it looks: every attempt is stopped by one or the other.
+        if (Volatile.Read(ref _stopped))
+            lease.Stop(AttemptStop.Shutdown);
         // A slow start (a loaded machine, a slow storage write) used up part of the lease: renew now, not at the next tick.
         if (time.GetElapsedTime(askedAt) > _options.LeaseCheckInterval)
             lease.Renew();
         return lease;
+    }
+
+    /// <summary>Stops every running attempt, and any started from now on (shutdown, after the grace period): each reports a retriable outcome.</summary>
+    public void StopAll()
+    {
+        Interlocked.Exchange(ref _stopped, true);
+        foreach (var (lease, _) in _leases)
+            lease.Stop(AttemptStop.Shutdown);
     }
 
     /// <summary>The attempt has ended: no more renewals.</summary>

@@ -12,6 +12,7 @@ internal sealed class Slots : IDisposable
     private int _free;
     private int _running;
     private int _closed;
+    private int _wakePending;
 
     public Slots(int capacity) => _free = capacity;
 
@@ -52,10 +53,19 @@ internal sealed class Slots : IDisposable
         return _idle.Task;
     }
 
-    public Task WaitAsync(CancellationToken cancellationToken) => _wake.WaitAsync(cancellationToken);
+    /// <summary>Waits for a wake-up; the caller looks at the slots after it, so a wake-up meanwhile is not lost.</summary>
+    public async Task WaitAsync(CancellationToken cancellationToken)
+    {
+        await _wake.WaitAsync(cancellationToken);
+        Volatile.Write(ref _wakePending, 0);
+    }
 
     public void Wake()
     {
+        // Every ended job wakes the puller: one wake-up pending is enough, and the semaphore's lock is left alone
+        // while one is (it was contended in bursts).
+        if (Interlocked.Exchange(ref _wakePending, 1) != 0)
+            return;
         try
         {
             if (_wake.CurrentCount == 0)

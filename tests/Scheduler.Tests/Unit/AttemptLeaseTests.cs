@@ -18,8 +18,8 @@ public sealed class AttemptLeaseTests
 
         lease.Renew();
 
-        await WhenCancelled(lease.Lost);
-        Assert.False(lease.Cancelled.IsCancellationRequested);
+        await WhenCancelled(lease.Stopped);
+        Assert.Equal(AttemptStop.Lost, lease.Reason);
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class AttemptLeaseTests
 
         await RenewAndWaitAsync(lease, grain, renewals: 2);
 
-        Assert.False(lease.Lost.IsCancellationRequested);
+        Assert.False(lease.Stopped.IsCancellationRequested);
     }
 
     [Fact]
@@ -43,8 +43,8 @@ public sealed class AttemptLeaseTests
 
         lease.Renew();
 
-        await WhenCancelled(lease.Cancelled);
-        Assert.False(lease.Lost.IsCancellationRequested);
+        await WhenCancelled(lease.Stopped);
+        Assert.Equal(AttemptStop.Cancelled, lease.Reason);
     }
 
     [Fact]
@@ -55,10 +55,11 @@ public sealed class AttemptLeaseTests
         using var lease = NewLease(grain, Never);
 
         await RenewAndWaitAsync(lease, grain, renewals: 3); // the third starts only once the second has ended
-        Assert.False(lease.Lost.IsCancellationRequested);
+        Assert.False(lease.Stopped.IsCancellationRequested);
 
         third.SetException(new TimeoutException());
-        await WhenCancelled(lease.Lost);
+        await WhenCancelled(lease.Stopped);
+        Assert.Equal(AttemptStop.Lost, lease.Reason);
     }
 
     [Fact]
@@ -70,7 +71,21 @@ public sealed class AttemptLeaseTests
 
         lease.Renew();
 
-        await WhenCancelled(lease.Lost);
+        await WhenCancelled(lease.Stopped);
+        Assert.Equal(AttemptStop.Lost, lease.Reason);
+    }
+
+    [Fact]
+    public void AStopAfterTheLoss_KeepsLostAsTheReason()
+    {
+        var grain = JobGrainFake.Create(_ => Task.FromResult(LeaseStatus.Renewed));
+        using var lease = NewLease(grain, Never);
+
+        lease.Stop(AttemptStop.Lost);
+        lease.Stop(AttemptStop.Shutdown);
+
+        Assert.True(lease.Stopped.IsCancellationRequested);
+        Assert.Equal(AttemptStop.Lost, lease.Reason);
     }
 
     [Fact]
