@@ -88,15 +88,22 @@ internal sealed partial class AttemptRunner(
     /// <summary>Stops every running handler (shutdown after the grace period): each reports a retriable outcome.</summary>
     public void StopAll() => _stopping.Cancel();
 
-    private async Task RunAsync(LocalKeys.Parked admitted)
+    /// <summary>
+    /// Runs one admitted job. <paramref name="after"/>: the attempt here whose handler returned and whose key slot this
+    /// job takes; this job's claims give that slot back at its keys, and the attempt waits to hear which did before it
+    /// reports its outcome (so its job grain need not give them back: one key call per job of a busy key, not two).
+    /// </summary>
+    private async Task RunAsync(LocalKeys.Parked admitted, HandOff? after = null)
     {
         var (pulled, queue) = (admitted.Job, admitted.Queue);
         var givenBack = false;
+        var (handedOn, slotPassed) = (false, false);
         gate.Enter(queue);
         try
         {
             if (!gate.MayStart(queue, pulled.Id))
             {
+                after?.Released.TrySetResult([]);
                 // An exclusive job has its scope: this one waits with the scope until it ends, in no queue meanwhile.
                 givenBack = !await ParkAsync(queue, pulled);
                 return;
@@ -106,10 +113,12 @@ internal sealed partial class AttemptRunner(
             var asked = time.GetTimestamp();
             try
             {
-                execution = await job.TryStart(silo.SiloAddress);
+                execution = await job.TryStart(silo.SiloAddress, after?.From);
+                after?.Released.TrySetResult(execution?.AfterReleased ?? []);
             }
             catch (Exception e)
             {
+                after?.Released.TrySetResult([]);
                 // Most likely storage is unreachable. Hand the job back to its shard after a pause (holding the
                 // slot meanwhile slows pulling down while the outage lasts) instead of forgetting it.
                 LogStartFailed(logger, e, pulled.Id);
@@ -133,7 +142,22 @@ internal sealed partial class AttemptRunner(
                 result = await ExecuteAsync(execution, lease);
                 metrics.RunTime(execution.Queue, execution.Handler, result.Outcome, time.GetElapsedTime(started));
                 lease.HandlerReturned();
-                await ReportAsync(job, execution, result);
+                // The run is over: a job set aside for one of its keys starts now, its claims giving back this attempt's
+                // slots at the keys, rather than after the outcome is stored (a storage round trip per job of a key).
+                HandOff? handOff = null;
+                if (keys.HandOff(admitted.Keys, out var next, out var giveBack))
+                {
+                    handedOn = true;
+                    foreach (var back in giveBack)
+                        reporter.GiveBack(back.Job);
+                    if (next is { } successor)
+                    {
+                        slotPassed = true;
+                        handOff = new HandOff(new KeyPredecessor(execution.Id, execution.Attempt));
+                        _ = RunAsync(successor, handOff);
+                    }
+                }
+                await ReportAsync(job, execution, result, handOff is null ? [] : await handOff.ReleasedAsync(time));
             }
             finally
             {
@@ -148,17 +172,49 @@ internal sealed partial class AttemptRunner(
         }
         finally
         {
+            after?.Released.TrySetResult([]);
             if (!givenBack)
                 reporter.Ended(pulled);
             gate.Exit(queue);
-            // A job set aside for one of this job's keys takes its slot; one nothing here would free goes back to its queue.
-            var (next, giveBack) = keys.Ended(admitted.Keys);
-            foreach (var job in giveBack)
-                reporter.GiveBack(job.Job);
-            if (next is { } successor)
-                _ = RunAsync(successor);
-            else
+            if (!handedOn)
+            {
+                // A job set aside for one of this job's keys takes its slot; one nothing here would free goes back to its queue.
+                var (next, giveBack) = keys.Ended(admitted.Keys);
+                foreach (var job in giveBack)
+                    reporter.GiveBack(job.Job);
+                if (next is { } successor)
+                {
+                    slotPassed = true;
+                    _ = RunAsync(successor);
+                }
+            }
+            if (!slotPassed)
                 slots.Release();
+        }
+    }
+
+    /// <summary>An attempt whose handler returned, handing its key slots to the job set aside for them here.</summary>
+    private sealed class HandOff(KeyPredecessor from)
+    {
+        // Past this, the attempt reports without waiting, and its job gives back all its keys (a release of a slot
+        // already taken over is ignored by the key).
+        private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+
+        public KeyPredecessor From => from;
+
+        /// <summary>The keys that gave the slot back while the next job claimed them (empty: none, or it never claimed).</summary>
+        public TaskCompletionSource<ImmutableArray<string>> Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<ImmutableArray<string>> ReleasedAsync(TimeProvider time)
+        {
+            try
+            {
+                return await Released.Task.WaitAsync(Patience, time);
+            }
+            catch (TimeoutException)
+            {
+                return [];
+            }
         }
     }
 
@@ -252,7 +308,7 @@ internal sealed partial class AttemptRunner(
     }
 
     /// <summary>The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md).</summary>
-    private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result)
+    private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result, ImmutableArray<string> keysReleased)
     {
         // Keep trying for a while (storage may be restarting); the lease stays renewed meanwhile. If it never gets
         // through, the lease runs out after this runner stops renewing it and the job runs again: at least once.
@@ -262,7 +318,7 @@ internal sealed partial class AttemptRunner(
         {
             try
             {
-                await job.Complete(execution.Attempt, result);
+                await job.Complete(execution.Attempt, result, keysReleased);
                 return;
             }
             catch (Exception e) when (time.GetUtcNow() < deadline && e is not InvalidOperationException)
