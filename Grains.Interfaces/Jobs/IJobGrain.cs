@@ -38,11 +38,11 @@ public interface IJobGrain : IGrainWithGuidKey
 
     /// <summary>
     /// Reports the outcome of an attempt; an outcome for any attempt but the current one is ignored.
-    /// <paramref name="keysReleased"/>: keys that no longer hold the attempt's slot (the next job on its silo took it,
-    /// see <see cref="TryStart"/>), which the job need not give back.
+    /// <paramref name="keysHandedOn"/>: keys whose slot the attempt handed to the next job on its silo (see
+    /// <see cref="TryStart"/>): that job's claim gives it back, or else the worker does, so the job does not.
     /// </summary>
     [Alias("Complete")]
-    Task<JobState> Complete(int attempt, JobResult result, ImmutableArray<string> keysReleased = default);
+    Task<JobState> Complete(int attempt, JobResult result, ImmutableArray<string> keysHandedOn = default);
 
     /// <summary>
     /// Cancels a queued job at once; a running job is asked to stop through its lease (see
@@ -202,8 +202,8 @@ public sealed record JobExecution
     /// <summary>The concurrency keys the attempt holds, each with the limit its key granted under (null: none).</summary>
     [Id(22)] public System.Collections.Immutable.ImmutableArray<ConcurrencyKey> HeldKeys { get; init; } = [];
     /// <summary>
-    /// The keys that gave back the slot of the attempt this one started after (<see cref="KeyClaim.After"/>): that
-    /// attempt's outcome report names them (<see cref="IJobGrain.Complete"/>), so its job does not give them back again.
+    /// The keys that gave back the slot of the attempt this one started after (<see cref="KeyClaim.After"/>); the worker
+    /// gives back those it handed on that are not among them.
     /// </summary>
     [Id(23)] public System.Collections.Immutable.ImmutableArray<string> AfterReleased { get; init; } = [];
 }

@@ -27,8 +27,8 @@ public sealed partial class JobGrain
     // The keys that gave back the slot of the attempt this one started after on its silo (see KeyClaim.After).
     private ImmutableArray<string> _afterReleased = [];
 
-    // While an outcome is being stored: the keys that no longer hold the attempt's slot (see Complete).
-    private ImmutableArray<string> _keysReleased = [];
+    // While an outcome is being stored: the keys whose slot the attempt handed to the next job on its silo (see Complete).
+    private ImmutableArray<string> _keysHandedOn = [];
 
     private static ImmutableArray<ConcurrencyKey> KeysOf(JobRequest request) =>
         request.Concurrency.IsDefaultOrEmpty ? [] : [.. request.Concurrency.OrderBy(k => k.Key, StringComparer.Ordinal)];
@@ -127,8 +127,8 @@ public sealed partial class JobGrain
     private async Task ReleaseAllAsync(bool started)
     {
         var keys = Job.Keys.IsDefault ? [] : Job.Keys;
-        // Keys the attempt's successor on its silo took the slot of need no release (it would be ignored there anyway).
-        await ReleaseKeysAsync(_keysReleased.IsDefaultOrEmpty ? keys : [.. keys.Where(k => !_keysReleased.Contains(k.Key))], Job.Attempt, started);
+        // Slots handed to the next job on the attempt's silo are given back by its claims (or its worker), not here.
+        await ReleaseKeysAsync(_keysHandedOn.IsDefaultOrEmpty ? keys : [.. keys.Where(k => !_keysHandedOn.Contains(k.Key))], Job.Attempt, started);
         if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
             await ReleaseScopeAsync(scope, Job.Attempt);
     }

@@ -284,21 +284,21 @@ public sealed partial class JobGrain(
         return true;
     }
 
-    public async Task<JobState> Complete(int attempt, JobResult result, ImmutableArray<string> keysReleased = default)
+    public async Task<JobState> Complete(int attempt, JobResult result, ImmutableArray<string> keysHandedOn = default)
     {
         if (Job.State != JobState.Running || attempt != Job.Attempt)
         {
             LogStaleOutcome(logger, Id, attempt, Job.Attempt, Job.State);
             return Job.State;
         }
-        _keysReleased = keysReleased.IsDefault ? [] : keysReleased;
+        _keysHandedOn = keysHandedOn.IsDefault ? [] : keysHandedOn;
         try
         {
             return await CompleteAsync(result);
         }
         finally
         {
-            _keysReleased = [];
+            _keysHandedOn = [];
         }
     }
 

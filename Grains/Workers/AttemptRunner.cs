@@ -89,9 +89,9 @@ internal sealed partial class AttemptRunner(
     public void StopAll() => _stopping.Cancel();
 
     /// <summary>
-    /// Runs one admitted job. <paramref name="after"/>: the attempt here whose handler returned and whose key slot this
-    /// job takes; this job's claims give that slot back at its keys, and the attempt waits to hear which did before it
-    /// reports its outcome (so its job grain need not give them back: one key call per job of a busy key, not two).
+    /// Runs one admitted job. <paramref name="after"/>: the attempt here whose handler returned and whose key slots this
+    /// job takes; this job's claims give those slots back at its keys (one key call per job of a busy key, not two),
+    /// and any that no claim gave back are released here once the start is decided.
     /// </summary>
     private async Task RunAsync(LocalKeys.Parked admitted, HandOff? after = null)
     {
@@ -103,7 +103,7 @@ internal sealed partial class AttemptRunner(
         {
             if (!gate.MayStart(queue, pulled.Id))
             {
-                after?.Released.TrySetResult([]);
+                after?.Finish(this, []);
                 // An exclusive job has its scope: this one waits with the scope until it ends, in no queue meanwhile.
                 givenBack = !await ParkAsync(queue, pulled);
                 return;
@@ -114,11 +114,11 @@ internal sealed partial class AttemptRunner(
             try
             {
                 execution = await job.TryStart(silo.SiloAddress, after?.From);
-                after?.Released.TrySetResult(execution?.AfterReleased ?? []);
+                after?.Finish(this, execution?.AfterReleased ?? []);
             }
             catch (Exception e)
             {
-                after?.Released.TrySetResult([]);
+                after?.Finish(this, []);
                 // Most likely storage is unreachable. Hand the job back to its shard after a pause (holding the
                 // slot meanwhile slows pulling down while the outage lasts) instead of forgetting it.
                 LogStartFailed(logger, e, pulled.Id);
@@ -153,11 +153,11 @@ internal sealed partial class AttemptRunner(
                     if (next is { } successor)
                     {
                         slotPassed = true;
-                        handOff = new HandOff(new KeyPredecessor(execution.Id, execution.Attempt));
+                        handOff = new HandOff(new KeyPredecessor(execution.Id, execution.Attempt), [.. admitted.Keys.Intersect(successor.Keys, StringComparer.Ordinal)]);
                         _ = RunAsync(successor, handOff);
                     }
                 }
-                await ReportAsync(job, execution, result, handOff is null ? [] : await handOff.ReleasedAsync(time));
+                await ReportAsync(job, execution, result, handOff?.Keys ?? []);
             }
             finally
             {
@@ -172,7 +172,7 @@ internal sealed partial class AttemptRunner(
         }
         finally
         {
-            after?.Released.TrySetResult([]);
+            after?.Finish(this, []);
             if (!givenBack)
                 reporter.Ended(pulled);
             gate.Exit(queue);
@@ -193,27 +193,55 @@ internal sealed partial class AttemptRunner(
         }
     }
 
-    /// <summary>An attempt whose handler returned, handing its key slots to the job set aside for them here.</summary>
-    private sealed class HandOff(KeyPredecessor from)
+    /// <summary>
+    /// An attempt whose handler returned, handing the slots of <see cref="Keys"/> (the keys it shares with the job set
+    /// aside here that takes its place) to that job. Its outcome report names them, so its job grain does not give them
+    /// back: that job's claims do, and <see cref="Finish"/> gives back any they did not.
+    /// </summary>
+    private sealed class HandOff(KeyPredecessor from, ImmutableArray<string> keys)
     {
-        // Past this, the attempt reports without waiting, and its job gives back all its keys (a release of a slot
-        // already taken over is ignored by the key).
-        private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+        private int _finished;
 
         public KeyPredecessor From => from;
 
-        /// <summary>The keys that gave the slot back while the next job claimed them (empty: none, or it never claimed).</summary>
-        public TaskCompletionSource<ImmutableArray<string>> Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public ImmutableArray<string> Keys => keys;
 
-        public async Task<ImmutableArray<string>> ReleasedAsync(TimeProvider time)
+        /// <summary>The start of the job taking over is decided; <paramref name="released"/>: the keys its claims gave back.</summary>
+        public void Finish(AttemptRunner runner, ImmutableArray<string> released)
+        {
+            if (Interlocked.Exchange(ref _finished, 1) != 0)
+                return;
+            foreach (var key in keys)
+            {
+                if (!released.Contains(key))
+                    _ = runner.ReleaseHandedAsync(key, from);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives back a slot handed on that the next job did not take (refused, cancelled, or it failed to start). Fenced by
+    /// the attempt, so a release that crossed one by a claim is ignored by the key. Tried a few times, as the job grain
+    /// would; should all fail, the key finds the slot's job finished when it checks its holders.
+    /// </summary>
+    private async Task ReleaseHandedAsync(string key, KeyPredecessor from)
+    {
+        for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await Released.Task.WaitAsync(Patience, time);
+                await grains.GetGrain<IFlowKeyGrain>(key).Release(from.Job, from.Attempt, started: true);
+                return;
             }
-            catch (TimeoutException)
+            catch (Exception e) when (attempt < 3)
             {
-                return [];
+                LogReleaseRetry(logger, e, from.Job, key, attempt);
+                await Task.Delay(StartRetryDelay * 2, time);
+            }
+            catch (Exception e)
+            {
+                LogReleaseRetry(logger, e, from.Job, key, attempt);
+                return;
             }
         }
     }
@@ -308,7 +336,7 @@ internal sealed partial class AttemptRunner(
     }
 
     /// <summary>The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md).</summary>
-    private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result, ImmutableArray<string> keysReleased)
+    private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result, ImmutableArray<string> keysHandedOn)
     {
         // Keep trying for a while (storage may be restarting); the lease stays renewed meanwhile. If it never gets
         // through, the lease runs out after this runner stops renewing it and the job runs again: at least once.
@@ -318,7 +346,7 @@ internal sealed partial class AttemptRunner(
         {
             try
             {
-                await job.Complete(execution.Attempt, result, keysReleased);
+                await job.Complete(execution.Attempt, result, keysHandedOn);
                 return;
             }
             catch (Exception e) when (time.GetUtcNow() < deadline && e is not InvalidOperationException)
@@ -341,6 +369,9 @@ internal sealed partial class AttemptRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Starting job {JobId} failed; it goes back to its queue")]
     private static partial void LogStartFailed(ILogger logger, Exception exception, JobId jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: giving back key {Key}, which the next job did not take, failed (try {Try})")]
+    private static partial void LogReleaseRetry(ILogger logger, Exception exception, JobId jobId, string key, int @try);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Running job {JobId} failed outside its handler")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, JobId jobId);
