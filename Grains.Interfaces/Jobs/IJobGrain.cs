@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Orleans.Concurrency;
 
 namespace Scheduler;
@@ -21,9 +22,12 @@ public interface IJobGrain : IGrainWithGuidKey
     /// <summary>
     /// A worker asks to run the job. Returns what to run with a fresh attempt number (the fencing token),
     /// or null when the job is not runnable (already finished, cancelled, or running elsewhere).
+    /// <paramref name="after"/>: the attempt on the same silo whose handler just returned holding a key this job needs,
+    /// and whose slot it takes: the keys give that attempt's slots back as they decide this job's claims
+    /// (<see cref="KeyClaim.After"/>), and <see cref="JobExecution.AfterReleased"/> says which did.
     /// </summary>
     [Alias("TryStart")]
-    Task<JobExecution?> TryStart(SiloAddress silo);
+    Task<JobExecution?> TryStart(SiloAddress silo, KeyPredecessor? after = null);
 
     /// <summary>
     /// Renews the lease of a running attempt, and tells its executor whether to go on. <see cref="LeaseStatus.Lost"/>:
@@ -32,9 +36,13 @@ public interface IJobGrain : IGrainWithGuidKey
     [Alias("Heartbeat")]
     Task<LeaseStatus> Heartbeat(int attempt);
 
-    /// <summary>Reports the outcome of an attempt; an outcome for any attempt but the current one is ignored.</summary>
+    /// <summary>
+    /// Reports the outcome of an attempt; an outcome for any attempt but the current one is ignored.
+    /// <paramref name="keysHandedOn"/>: keys whose slot the attempt handed to the next job on its silo (see
+    /// <see cref="TryStart"/>): that job's claim gives it back, or else the worker does, so the job does not.
+    /// </summary>
     [Alias("Complete")]
-    Task<JobState> Complete(int attempt, JobResult result);
+    Task<JobState> Complete(int attempt, JobResult result, ImmutableArray<string> keysHandedOn = default);
 
     /// <summary>
     /// Cancels a queued job at once; a running job is asked to stop through its lease (see
@@ -193,4 +201,9 @@ public sealed record JobExecution
     [Id(21)] public System.Collections.Immutable.ImmutableArray<string> RateKeys { get; init; } = [];
     /// <summary>The concurrency keys the attempt holds, each with the limit its key granted under (null: none).</summary>
     [Id(22)] public System.Collections.Immutable.ImmutableArray<ConcurrencyKey> HeldKeys { get; init; } = [];
+    /// <summary>
+    /// The keys that gave back the slot of the attempt this one started after (<see cref="KeyClaim.After"/>); the worker
+    /// gives back those it handed on that are not among them.
+    /// </summary>
+    [Id(23)] public System.Collections.Immutable.ImmutableArray<string> AfterReleased { get; init; } = [];
 }

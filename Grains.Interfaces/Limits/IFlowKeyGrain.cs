@@ -70,7 +70,19 @@ public sealed record KeyClaim
     [Id(5)] public string? Shard { get; init; }
     /// <summary>The job's size hint in its shard (see <see cref="QueueEntry.SizeHint"/>).</summary>
     [Id(6)] public long SizeHint { get; init; }
+    /// <summary>
+    /// The attempt on the claimant's silo whose handler has just returned and whose slot this job takes: if it still
+    /// holds the key, its slot is given back first, in the same stored write as this claim's answer (a start for a
+    /// rate limit counts as begun). Null: an ordinary claim.
+    /// </summary>
+    [Id(7)] public KeyPredecessor? After { get; init; }
 }
+
+/// <summary>One attempt of a job whose handler has returned, handing its key slots on to the next job on its silo.</summary>
+[GenerateSerializer, Immutable, Alias("scheduler.KeyPredecessor")]
+public sealed record KeyPredecessor(
+    [property: Id(0)] JobId Job,
+    [property: Id(1)] int Attempt);
 
 /// <summary>What a key answers a claim.</summary>
 [GenerateSerializer, Immutable, Alias("scheduler.KeyAnswer")]
@@ -88,6 +100,11 @@ public sealed record KeyAnswer
     [Id(4)] public bool RateCounted { get; init; }
     /// <summary>When granted: the key's concurrency limit in force (null: none), which a silo uses to set aside jobs it knows would be refused.</summary>
     [Id(5)] public int? Limit { get; init; }
+    /// <summary>
+    /// Whether the key holds no slot of the claim's <see cref="KeyClaim.After"/> any more (this claim gave it back, or it
+    /// was already given back): its job need not give it back again.
+    /// </summary>
+    [Id(6)] public bool AfterReleased { get; init; }
 }
 
 /// <summary>A key as <c>scheduler limits show</c> prints it.</summary>

@@ -24,6 +24,12 @@ public sealed partial class JobGrain
     // The keys that attempt holds, with the limits they granted under: its worker sets aside jobs it knows would be refused.
     private ImmutableArray<ConcurrencyKey> _heldKeys = [];
 
+    // The keys that gave back the slot of the attempt this one started after on its silo (see KeyClaim.After).
+    private ImmutableArray<string> _afterReleased = [];
+
+    // While an outcome is being stored: the keys whose slot the attempt handed to the next job on its silo (see Complete).
+    private ImmutableArray<string> _keysHandedOn = [];
+
     private static ImmutableArray<ConcurrencyKey> KeysOf(JobRequest request) =>
         request.Concurrency.IsDefaultOrEmpty ? [] : [.. request.Concurrency.OrderBy(k => k.Key, StringComparer.Ordinal)];
 
@@ -32,14 +38,15 @@ public sealed partial class JobGrain
     /// <summary>
     /// Takes every key for <paramref name="attempt"/>; returns when the start counts from (the latest grant), or null
     /// when a key made the job wait (it took none then). Keys are claimed one by one and never waited on while
-    /// holding others, so no set of jobs can deadlock.
+    /// holding others, so no set of jobs can deadlock. <paramref name="after"/>: the attempt on the same silo whose
+    /// slots this one takes; each of its keys gives that slot back as it decides the claim.
     /// </summary>
-    private async Task<DateTimeOffset?> AcquireKeysAsync(int attempt)
+    private async Task<DateTimeOffset?> AcquireKeysAsync(int attempt, KeyPredecessor? after)
     {
         _claiming = attempt;
         try
         {
-            return await ClaimKeysAsync(attempt);
+            return await ClaimKeysAsync(attempt, after);
         }
         finally
         {
@@ -47,13 +54,14 @@ public sealed partial class JobGrain
         }
     }
 
-    private async Task<DateTimeOffset?> ClaimKeysAsync(int attempt)
+    private async Task<DateTimeOffset?> ClaimKeysAsync(int attempt, KeyPredecessor? after)
     {
         var (shard, entry) = Job.QueuedAs(Id);
         var keys = Job.Keys.IsDefault ? [] : Job.Keys;
         var taken = new List<ConcurrencyKey>(keys.Length);
         var rateKeys = ImmutableArray.CreateBuilder<string>();
         var held = ImmutableArray.CreateBuilder<ConcurrencyKey>(keys.Length);
+        var afterReleased = ImmutableArray.CreateBuilder<string>();
         var at = DateTimeOffset.MinValue;
         try
         {
@@ -68,6 +76,7 @@ public sealed partial class JobGrain
                     Limit = key.Limit,
                     Shard = shard,
                     SizeHint = entry.SizeHint,
+                    After = after,
                 });
                 if (!answer.Granted)
                 {
@@ -77,6 +86,8 @@ public sealed partial class JobGrain
                     return null;
                 }
                 taken.Add(key);
+                if (answer.AfterReleased)
+                    afterReleased.Add(key.Key);
                 if (answer.RateCounted)
                     rateKeys.Add(key.Key);
                 held.Add(new ConcurrencyKey(key.Key, answer.Limit));
@@ -106,6 +117,7 @@ public sealed partial class JobGrain
         _waitingFor = null;
         _rateKeys = rateKeys.ToImmutable();
         _heldKeys = held.ToImmutable();
+        _afterReleased = afterReleased.ToImmutable();
         return at;
     }
 
@@ -114,7 +126,9 @@ public sealed partial class JobGrain
     /// <summary>Gives back the current attempt's keys and scope.</summary>
     private async Task ReleaseAllAsync(bool started)
     {
-        await ReleaseKeysAsync(Job.Keys.IsDefault ? [] : Job.Keys, Job.Attempt, started);
+        var keys = Job.Keys.IsDefault ? [] : Job.Keys;
+        // Slots handed to the next job on the attempt's silo are given back by its claims (or its worker), not here.
+        await ReleaseKeysAsync(_keysHandedOn.IsDefaultOrEmpty ? keys : [.. keys.Where(k => !_keysHandedOn.Contains(k.Key))], Job.Attempt, started);
         if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
             await ReleaseScopeAsync(scope, Job.Attempt);
     }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection;
@@ -155,7 +156,7 @@ public sealed partial class JobGrain(
             await StoreQueuedAsync();
     }
 
-    public async Task<JobExecution?> TryStart(SiloAddress silo)
+    public async Task<JobExecution?> TryStart(SiloAddress silo, KeyPredecessor? after = null)
     {
         if (Job.State == JobState.Running)
         {
@@ -182,7 +183,7 @@ public sealed partial class JobGrain(
             return null;
         // A job with keys takes all of them or none (and its exclusive scope); it waits outside its queue until woken.
         DateTimeOffset? granted = null;
-        if (Job.IsControlled && (granted = await AcquireKeysAsync(Job.Attempt + 1)) is null)
+        if (Job.IsControlled && (granted = await AcquireKeysAsync(Job.Attempt + 1, after)) is null)
             return null;
         StopRetryTimer();
         var delayed = Job.NotBefore is not null;
@@ -213,6 +214,7 @@ public sealed partial class JobGrain(
             TraceParent = Job.TraceParent,
             RateKeys = granted is null ? [] : _rateKeys,
             HeldKeys = granted is null ? [] : _heldKeys,
+            AfterReleased = granted is null ? [] : _afterReleased,
         };
     }
 
@@ -286,13 +288,26 @@ public sealed partial class JobGrain(
         return true;
     }
 
-    public async Task<JobState> Complete(int attempt, JobResult result)
+    public async Task<JobState> Complete(int attempt, JobResult result, ImmutableArray<string> keysHandedOn = default)
     {
         if (Job.State != JobState.Running || attempt != Job.Attempt)
         {
             LogStaleOutcome(logger, Id, attempt, Job.Attempt, Job.State);
             return Job.State;
         }
+        _keysHandedOn = keysHandedOn.IsDefault ? [] : keysHandedOn;
+        try
+        {
+            return await CompleteAsync(result);
+        }
+        finally
+        {
+            _keysHandedOn = [];
+        }
+    }
+
+    private async Task<JobState> CompleteAsync(JobResult result)
+    {
         StopLeaseTimer();
         if (_cancelReason is not null && result.Outcome != JobOutcome.Success)
         {

@@ -64,13 +64,22 @@ public sealed partial class FlowKeyGrain(
 
     public async Task<KeyAnswer> TryAcquire(KeyClaim claim)
     {
-        var answer = _book.Claim(claim, time.GetUtcNow(), out var changed);
-        if (Pump() | changed)
+        var now = time.GetUtcNow();
+        // The attempt whose slot this job takes on its silo gives it back here, so its release and this claim are one
+        // call and one write; the claim is then decided by the same rules as any (a better waiter still comes first).
+        var released = claim.After is { } prior && prior.Job != claim.Job && _book.Release(prior.Job, prior.Attempt, started: true, now);
+        var answer = _book.Claim(claim, now, out var changed);
+        if (Pump() | changed | released)
             await WriteAsync();
+        else
+            // A job confirming the slot handed to it: the hand-off may still be on its way to storage.
+            await (_nextWrite ?? _lastWrite);
+        if (claim.After is { } after && !_book.Holds(after.Job, after.Attempt))
+            answer = answer with { AfterReleased = true };
         if (!answer.Granted)
             LogWaiting(logger, claim.Job, Key, answer.Reason);
         // Not awaited: a reminder service on a dying silo can take a call timeout to answer, and claims must not wait.
-        if (!_reminderArmed && !_reminderArming && !_book.IsIdle)
+        if (!_reminderArmed && !_reminderArming && _book.NeedsBackstop)
             _ = ArmReminderAsync();
         return answer;
     }
@@ -240,15 +249,16 @@ public sealed partial class FlowKeyGrain(
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         _reminderArmed = true;
-        if (_book.IsIdle)
+        if (!_book.NeedsBackstop)
         {
+            // Holders alone need none: their releases reach the key whenever they come (see NeedsBackstop).
             if (await this.GetReminder(ReminderName) is { } reminder)
                 await this.UnregisterReminder(reminder);
             _reminderArmed = false;
             // A claim may have come in meanwhile (claims interleave).
-            if (!_book.IsIdle)
+            if (_book.NeedsBackstop)
                 _ = ArmReminderAsync();
-            else
+            else if (_book.IsIdle)
                 DeactivateOnIdle();
             return;
         }

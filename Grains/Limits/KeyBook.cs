@@ -24,9 +24,20 @@ public sealed class KeyBook(string key, FlowKeyState state)
     /// <summary>Whether <paramref name="job"/> was handed a slot and has not claimed it yet.</summary>
     public bool IsPending(JobId job) => _pending.ContainsKey(job);
 
+    /// <summary>Whether attempt <paramref name="attempt"/> of <paramref name="job"/> holds a slot.</summary>
+    public bool Holds(JobId job, int attempt) => state.Holders.TryGetValue(job, out var held) && held.Attempt == attempt;
+
     private int? LimitInForce => Limit == int.MaxValue ? null : Limit;
 
     public bool IsIdle => state.Holders.Count == 0 && state.Waiters.Count == 0;
+
+    /// <summary>
+    /// Whether the key needs its reminder: while jobs wait for it (or were handed a slot and are not back), only the key
+    /// moves them on, so it must come back after its silo died. Holders alone need none: a release reaches the key
+    /// whenever it comes, and one lost with its job grain is found once a job waits for the key (the reminder then
+    /// checks old holders against their jobs).
+    /// </summary>
+    public bool NeedsBackstop => state.Waiters.Count > 0 || _pending.Count > 0;
 
     // Rate slots handed to jobs that have not claimed them yet (stored, so a new activation counts them too).
     private int Reserved => Rate is null ? 0 : state.Holders.Values.Count(h => h.Pending);

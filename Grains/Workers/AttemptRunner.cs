@@ -87,15 +87,22 @@ internal sealed partial class AttemptRunner(
     /// <summary>Stops every running handler (shutdown after the grace period): each reports a retriable outcome.</summary>
     public void StopAll() => leases.StopAll();
 
-    private async Task RunAsync(LocalKeys.Parked admitted)
+    /// <summary>
+    /// Runs one admitted job. <paramref name="after"/>: the attempt here whose handler returned and whose key slots this
+    /// job takes; this job's claims give those slots back at its keys (one key call per job of a busy key, not two),
+    /// and any that no claim gave back are released here once the start is decided.
+    /// </summary>
+    private async Task RunAsync(LocalKeys.Parked admitted, HandOff? after = null)
     {
         var (pulled, queue) = (admitted.Job, admitted.Queue);
         var givenBack = false;
+        var (handedOn, slotPassed) = (false, false);
         gate.Enter(queue);
         try
         {
             if (!gate.MayStart(queue, pulled.Id))
             {
+                after?.Finish(this, []);
                 // An exclusive job has its scope: this one waits with the scope until it ends, in no queue meanwhile.
                 givenBack = !await ParkAsync(queue, pulled);
                 return;
@@ -105,10 +112,12 @@ internal sealed partial class AttemptRunner(
             var asked = time.GetTimestamp();
             try
             {
-                execution = await job.TryStart(silo.SiloAddress);
+                execution = await job.TryStart(silo.SiloAddress, after?.From);
+                after?.Finish(this, execution?.AfterReleased ?? []);
             }
             catch (Exception e)
             {
+                after?.Finish(this, []);
                 // Most likely storage is unreachable. Hand the job back to its shard after a pause (holding the
                 // slot meanwhile slows pulling down while the outage lasts) instead of forgetting it.
                 LogStartFailed(logger, e, pulled.Id);
@@ -132,7 +141,22 @@ internal sealed partial class AttemptRunner(
                 result = await ExecuteAsync(execution, lease);
                 metrics.RunTime(execution.Queue, execution.Handler, result.Outcome, time.GetElapsedTime(started));
                 lease.HandlerReturned();
-                await ReportAsync(job, execution, result);
+                // The run is over: a job set aside for one of its keys starts now, its claims giving back this attempt's
+                // slots at the keys, rather than after the outcome is stored (a storage round trip per job of a key).
+                HandOff? handOff = null;
+                if (keys.HandOff(admitted.Keys, out var next, out var giveBack))
+                {
+                    handedOn = true;
+                    foreach (var back in giveBack)
+                        reporter.GiveBack(back.Job);
+                    if (next is { } successor)
+                    {
+                        slotPassed = true;
+                        handOff = new HandOff(new KeyPredecessor(execution.Id, execution.Attempt), [.. admitted.Keys.Intersect(successor.Keys, StringComparer.Ordinal)]);
+                        _ = RunAsync(successor, handOff);
+                    }
+                }
+                await ReportAsync(job, execution, result, handOff?.Keys ?? []);
             }
             finally
             {
@@ -147,17 +171,77 @@ internal sealed partial class AttemptRunner(
         }
         finally
         {
+            after?.Finish(this, []);
             if (!givenBack)
                 reporter.Ended(pulled);
             gate.Exit(queue);
-            // A job set aside for one of this job's keys takes its slot; one nothing here would free goes back to its queue.
-            var (next, giveBack) = keys.Ended(admitted.Keys);
-            foreach (var job in giveBack)
-                reporter.GiveBack(job.Job);
-            if (next is { } successor)
-                _ = RunAsync(successor);
-            else
+            if (!handedOn)
+            {
+                // A job set aside for one of this job's keys takes its slot; one nothing here would free goes back to its queue.
+                var (next, giveBack) = keys.Ended(admitted.Keys);
+                foreach (var job in giveBack)
+                    reporter.GiveBack(job.Job);
+                if (next is { } successor)
+                {
+                    slotPassed = true;
+                    _ = RunAsync(successor);
+                }
+            }
+            if (!slotPassed)
                 slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// An attempt whose handler returned, handing the slots of <see cref="Keys"/> (the keys it shares with the job set
+    /// aside here that takes its place) to that job. Its outcome report names them, so its job grain does not give them
+    /// back: that job's claims do, and <see cref="Finish"/> gives back any they did not.
+    /// </summary>
+    private sealed class HandOff(KeyPredecessor from, ImmutableArray<string> keys)
+    {
+        private int _finished;
+
+        public KeyPredecessor From => from;
+
+        public ImmutableArray<string> Keys => keys;
+
+        /// <summary>The start of the job taking over is decided; <paramref name="released"/>: the keys its claims gave back.</summary>
+        public void Finish(AttemptRunner runner, ImmutableArray<string> released)
+        {
+            if (Interlocked.Exchange(ref _finished, 1) != 0)
+                return;
+            foreach (var key in keys)
+            {
+                if (!released.Contains(key))
+                    _ = runner.ReleaseHandedAsync(key, from);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives back a slot handed on that the next job did not take (refused, cancelled, or it failed to start). Fenced by
+    /// the attempt, so a release that crossed one by a claim is ignored by the key. Tried a few times, as the job grain
+    /// would; should all fail, the key finds the slot's job finished when it checks its holders.
+    /// </summary>
+    private async Task ReleaseHandedAsync(string key, KeyPredecessor from)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await grains.GetGrain<IFlowKeyGrain>(key).Release(from.Job, from.Attempt, started: true);
+                return;
+            }
+            catch (Exception e) when (attempt < 3)
+            {
+                LogReleaseRetry(logger, e, from.Job, key, attempt);
+                await Task.Delay(StartRetryDelay * 2, time);
+            }
+            catch (Exception e)
+            {
+                LogReleaseRetry(logger, e, from.Job, key, attempt);
+                return;
+            }
         }
     }
 
@@ -251,7 +335,7 @@ internal sealed partial class AttemptRunner(
     }
 
     /// <summary>The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md).</summary>
-    private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result)
+    private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result, ImmutableArray<string> keysHandedOn)
     {
         // Keep trying for a while (storage may be restarting); the lease stays renewed meanwhile. If it never gets
         // through, the lease runs out after this runner stops renewing it and the job runs again: at least once.
@@ -261,7 +345,7 @@ internal sealed partial class AttemptRunner(
         {
             try
             {
-                await job.Complete(execution.Attempt, result);
+                await job.Complete(execution.Attempt, result, keysHandedOn);
                 return;
             }
             catch (Exception e) when (time.GetUtcNow() < deadline && e is not InvalidOperationException)
@@ -283,6 +367,9 @@ internal sealed partial class AttemptRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Starting job {JobId} failed; it goes back to its queue")]
     private static partial void LogStartFailed(ILogger logger, Exception exception, JobId jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: giving back key {Key}, which the next job did not take, failed (try {Try})")]
+    private static partial void LogReleaseRetry(ILogger logger, Exception exception, JobId jobId, string key, int @try);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Running job {JobId} failed outside its handler")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, JobId jobId);

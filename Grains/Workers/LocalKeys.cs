@@ -154,39 +154,62 @@ internal sealed class LocalKeys
     /// </summary>
     public (Parked? Next, List<Parked> GiveBack) Ended(ImmutableArray<string> keys)
     {
+        if (keys.IsDefaultOrEmpty)
+            return (null, []);
+        lock (_lock)
+            return EndedLocked(keys);
+    }
+
+    private (Parked? Next, List<Parked> GiveBack) EndedLocked(ImmutableArray<string> keys)
+    {
         Parked? next = null;
         var giveBack = new List<Parked>();
-        if (keys.IsDefaultOrEmpty)
-            return (next, giveBack);
-        lock (_lock)
+        foreach (var key in keys)
         {
-            foreach (var key in keys)
+            if (_keys.TryGetValue(key, out var use))
+                use.Running--;
+        }
+        foreach (var key in keys)
+        {
+            if (!_keys.TryGetValue(key, out var use))
+                continue;
+            // One that another of its keys holds back is set aside there (a key this silo fills, so not for long).
+            while (next is null && use.Parked is { Count: > 0 } parked && use.Running < use.Limit)
             {
-                if (_keys.TryGetValue(key, out var use))
-                    use.Running--;
-            }
-            foreach (var key in keys)
-            {
-                if (!_keys.TryGetValue(key, out var use))
-                    continue;
-                // One that another of its keys holds back is set aside there (a key this silo fills, so not for long).
-                while (next is null && use.Parked is { Count: > 0 } parked && use.Running < use.Limit)
-                {
-                    var candidate = parked.Dequeue();
-                    if (AdmitLocked(candidate))
-                        next = candidate;
-                }
-            }
-            foreach (var key in keys)
-            {
-                if (!_keys.TryGetValue(key, out var use) || use.Running > 0)
-                    continue;
-                if (use.Parked is { Count: > 0 } stranded)
-                    giveBack.AddRange(stranded.UnorderedItems.Select(i => i.Element));
-                _keys.Remove(key);
+                var candidate = parked.Dequeue();
+                if (AdmitLocked(candidate))
+                    next = candidate;
             }
         }
+        foreach (var key in keys)
+        {
+            if (!_keys.TryGetValue(key, out var use) || use.Running > 0)
+                continue;
+            if (use.Parked is { Count: > 0 } stranded)
+                giveBack.AddRange(stranded.UnorderedItems.Select(i => i.Element));
+            _keys.Remove(key);
+        }
         return (next, giveBack);
+    }
+
+    /// <summary>
+    /// An admitted job's handler has returned: when jobs are set aside for one of its keys, ends it (as
+    /// <see cref="Ended"/>, whose results <paramref name="next"/> and <paramref name="giveBack"/> are) and returns true,
+    /// so the next starts at once; otherwise changes nothing and returns false (the job keeps its keys here until its
+    /// end is reported, so a job pulled meanwhile is set aside rather than refused by a key not yet released).
+    /// </summary>
+    public bool HandOff(ImmutableArray<string> keys, out Parked? next, out List<Parked> giveBack)
+    {
+        (next, giveBack) = (null, []);
+        if (keys.IsDefaultOrEmpty)
+            return false;
+        lock (_lock)
+        {
+            if (!keys.Any(key => _keys.TryGetValue(key, out var use) && use.Parked is { Count: > 0 }))
+                return false;
+            (next, giveBack) = EndedLocked(keys);
+            return true;
+        }
     }
 
     private sealed class KeyUse

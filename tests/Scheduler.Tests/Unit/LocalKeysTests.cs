@@ -29,6 +29,25 @@ public sealed class LocalKeysTests
     }
 
     [Fact]
+    public void HandlerReturned_HandsTheSlotOnOnlyWhenAJobIsSetAside_ElseTheHolderKeepsItUntilItsEnd()
+    {
+        var keys = new LocalKeys();
+        var holder = Job(keys: "upload:1");
+        Assert.True(keys.Admit(holder, 0));
+
+        // Nothing set aside: the holder still counts, so a job pulled before its end is reported is set aside, not refused.
+        Assert.False(keys.HandOff(holder.Keys, out _, out _));
+        var next = Job(keys: "upload:1");
+        Assert.False(keys.Admit(next, 0));
+
+        Assert.True(keys.HandOff(holder.Keys, out var successor, out var giveBack));
+        Assert.Equal(next.Job, successor!.Value.Job);
+        Assert.Empty(giveBack);
+        // The successor now holds the key here: a third job waits for it.
+        Assert.False(keys.Admit(Job(keys: "upload:1"), 0));
+    }
+
+    [Fact]
     public void JobsSetAside_StartByPriorityThenAge()
     {
         var keys = new LocalKeys();
