@@ -91,7 +91,19 @@ public sealed partial class JobGrain(
         Job.TraceParent = request.TraceParent;
         Job.Webhook = request.Webhook;
         Job.CreatedAt = now;
-        if (request.NotBefore is { } due && due > now)
+        if (request.NotBefore is { } early && early > now && storeAtStart)
+        {
+            // A schedule's run fired ahead of its time: waiting in memory for its time, enqueued by its timer. Its
+            // schedule is its backstop (it submits the id again should the run be lost before it starts), so neither a
+            // reminder nor a write comes before its start; UnstoredQueuedLimit counts from its time.
+            Job.NotBefore = early;
+            Move(JobState.Queued, now);
+            _unsaved = true;
+            StartRetryTimer(early, evenIfFar: true);
+            _storeTimer = this.RegisterGrainTimer(static (self, _) => self.StoreQueuedAsync(), this,
+                new GrainTimerCreationOptions { DueTime = early - now + UnstoredQueuedLimit, Period = Timeout.InfiniteTimeSpan });
+        }
+        else if (request.NotBefore is { } due && due > now)
         {
             // A delayed job: stored Queued with its due time, enqueued by its timer or reminder when due. The reminder
             // goes first, so a stored delayed job always has its backstop (a reminder without a job drops itself).
@@ -181,7 +193,8 @@ public sealed partial class JobGrain(
         if (Job.IsControlled && (granted = await AcquireKeysAsync(Job.Attempt + 1)) is null)
             return null;
         StopRetryTimer();
-        var delayed = Job.NotBefore is not null;
+        // A run its schedule fired ahead, never stored, has no reminder to drop (looking for one is a storage read).
+        var delayed = Job.NotBefore is not null && !_unsaved;
         // Ready since it was queued (submitted, queued again or rescheduled: each sets UpdatedAt) or came due.
         var readySince = Job.NotBefore is { } due && due > Job.UpdatedAt ? due : Job.UpdatedAt;
         Job.NotBefore = null;
