@@ -347,9 +347,12 @@ public sealed partial class JobGrain(
         if (Job.State == JobState.Running && time.GetUtcNow() < _leaseUntil)
             return CancelOutcome.Requested;
 
+        // A run its schedule fired ahead waits for its time outside its shard: nothing to remove there.
+        var inShard = !(_unsaved && Job.NotBefore > time.GetUtcNow());
         await CancelNowAsync();
         // The shard would skip it anyway (TryStart refuses a final job); removing it keeps queue depths honest.
-        await GrainFactory.Reference<IQueueShardGrain>(Job.ShardKey).Remove(Id);
+        if (inShard)
+            await GrainFactory.Reference<IQueueShardGrain>(Job.ShardKey).Remove(Id);
         return CancelOutcome.Cancelled;
     }
 
@@ -357,7 +360,8 @@ public sealed partial class JobGrain(
     {
         Job.LastError = _cancelReason ?? "cancelled";
         _cancelReason = null;
-        var delayed = Job.NotBefore is not null;
+        // Never stored (a run fired ahead): no reminder to drop.
+        var delayed = Job.NotBefore is not null && !_unsaved;
         Job.NotBefore = null;
         await FinishAsync(JobState.Cancelled);
         if (delayed)

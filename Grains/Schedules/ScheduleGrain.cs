@@ -404,9 +404,8 @@ public sealed partial class ScheduleGrain(
             return;
         var now = time.GetUtcNow();
         var ahead = of.Runs.Where(r => r is { Outcome: ScheduleRunOutcome.Running, Reason: ScheduleFireReason.Scheduled }
-            && DueOf(r.Occurrence, of.Definition) > now).ToList();
-        foreach (var run in ahead)
-            await GrainFactory.Reference<IJobGrain>(run.RunId).Cancel($"schedule '{Id}' {why} before the run's time");
+            && DueOf(r.Occurrence, of.Definition) > now);
+        await Task.WhenAll(ahead.Select(run => GrainFactory.Reference<IJobGrain>(run.RunId).Cancel($"schedule '{Id}' {why} before the run's time")));
     }
 
     private async Task CancelAsync(ScheduleRun run)
