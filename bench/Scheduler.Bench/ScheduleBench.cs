@@ -105,11 +105,11 @@ public static class ScheduleBench
             runtime = runtimeFigures,
             cpu_ms_per_firing = sorted.Length == 0 ? double.NaN : Math.Round(cpuMs / sorted.Length, 3),
             allocated_kb_per_firing = sorted.Length == 0 ? double.NaN : Math.Round(allocated / 1024.0 / sorted.Length, 1),
-            // Rows inserted or updated per firing, by table, and transactions committed per firing (PostgreSQL's own
-            // counters over the measured window, which the silo's group commit shares between firings).
-            writes_per_firing = sorted.Length == 0 || rowsBefore is null || rowsAfter is null
+            // Rows inserted or updated per occurrence of the window (run or skipped), by table, and transactions
+            // committed (PostgreSQL's own counters, which the silo's group commit shares between firings).
+            writes_per_firing = expected == 0 || rowsBefore is null || rowsAfter is null
                 ? null
-                : rowsAfter.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - rowsBefore.GetValueOrDefault(kv.Key)) / (double)sorted.Length, 3)),
+                : rowsAfter.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - rowsBefore.GetValueOrDefault(kv.Key)) / (double)expected, 3)),
             stages = stages.Breakdown(staged),
         };
         Console.Error.WriteLine($"schedules {s.Storage}: {s.Schedules} every {s.Every} s for {s.Duration.TotalSeconds} s: {sorted.Length}/{expected} occurrences fired; " +
