@@ -388,11 +388,12 @@ public sealed partial class ScheduleGrain(
     /// the occurrence's time, not ahead of it. A workflow fires at its time.
     /// </summary>
     private TimeSpan LeadOf(ScheduleGrainState state) =>
-        state.Definition.Job is null
-        || state.Definition.Overlap != ScheduleOverlapPolicy.AllowAll
-            && state.Runs.Exists(r => r.Outcome is ScheduleRunOutcome.Running or ScheduleRunOutcome.Buffered)
+        state.Definition.Overlap != ScheduleOverlapPolicy.AllowAll
+        && state.Runs.Exists(r => r.Outcome is ScheduleRunOutcome.Running or ScheduleRunOutcome.Buffered)
             ? TimeSpan.Zero
-            : _options.ScheduleLead;
+            : LongestLeadOf(state);
+
+    private TimeSpan LongestLeadOf(ScheduleGrainState state) => state.Definition.Job is null ? TimeSpan.Zero : _options.ScheduleLead;
 
     /// <summary>
     /// Cancels the runs fired ahead whose time has not come (they have not started): a paused or deleted schedule runs
@@ -510,7 +511,12 @@ public sealed partial class ScheduleGrain(
         {
             if (clock.NextAfter(state.HandledUntil) is not { } next)
                 return;
-            delay = DueOf(next, state.Definition) - LeadOf(state) - time.GetUtcNow();
+            // Woken a lead ahead (the run just fired is still going now, but seldom by then): whether it fires ahead
+            // is decided at that point (LeadOf). Past that point, it fires at its time.
+            var due = DueOf(next, state.Definition);
+            var ahead = due - LongestLeadOf(state);
+            var now = time.GetUtcNow();
+            delay = (ahead > now ? ahead : due) - now;
         }
         var dueTime = delay.Value < TimeSpan.Zero ? TimeSpan.Zero : delay.Value > LongestTimer ? LongestTimer : delay.Value;
         _timer = this.RegisterGrainTimer(static (self, _) => self.FireDueLoggedAsync(), this,
