@@ -14,7 +14,8 @@ public interface IJobGrain : IGrainWithGuidKey
     /// Records the job (idempotent: an existing job is returned as it is) and says where it waits, if it does.
     /// <paramref name="order"/> places it among jobs of equal priority; null: by its own creation time.
     /// <paramref name="storeAtStart"/>: the caller submits the same id again should the job be lost before it starts
-    /// (a schedule firing an occurrence), so a job that waits for no due time may stay unstored until its start.
+    /// (a schedule firing an occurrence), so the job may stay unstored until its start; one with a due time then waits
+    /// for it in memory (a schedule's run fired ahead of its time), with no reminder.
     /// </summary>
     [Alias("Submit")]
     Task<JobSubmitted> Submit(JobRequest request, QueueOrder? order = null, bool storeAtStart = false);

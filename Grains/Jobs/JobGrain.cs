@@ -96,7 +96,19 @@ public sealed partial class JobGrain(
         Job.TraceParent = request.TraceParent;
         Job.Webhook = request.Webhook;
         Job.CreatedAt = now;
-        if (request.NotBefore is { } due && due > now)
+        if (request.NotBefore is { } early && early > now && storeAtStart)
+        {
+            // A schedule's run fired ahead of its time: waiting in memory for its time, enqueued by its timer. Its
+            // schedule is its backstop (it submits the id again should the run be lost before it starts), so neither a
+            // reminder nor a write comes before its start; UnstoredQueuedLimit counts from its time.
+            Job.NotBefore = early;
+            Move(JobState.Queued, now);
+            _unsaved = true;
+            StartRetryTimer(early, evenIfFar: true);
+            _storeTimer = this.RegisterGrainTimer(static (self, _) => self.StoreQueuedAsync(), this,
+                new GrainTimerCreationOptions { DueTime = early - now + UnstoredQueuedLimit, Period = Timeout.InfiniteTimeSpan });
+        }
+        else if (request.NotBefore is { } due && due > now)
         {
             // A delayed job: stored Queued with its due time, enqueued by its timer or reminder when due. The reminder
             // goes first, so a stored delayed job always has its backstop (a reminder without a job drops itself).
@@ -186,7 +198,8 @@ public sealed partial class JobGrain(
         if (Job.IsControlled && (granted = await AcquireKeysAsync(Job.Attempt + 1, after)) is null)
             return null;
         StopRetryTimer();
-        var delayed = Job.NotBefore is not null;
+        // A run its schedule fired ahead, never stored, has no reminder to drop (looking for one is a storage read).
+        var delayed = Job.NotBefore is not null && !_unsaved;
         // Ready since it was queued (submitted, queued again or rescheduled: each sets UpdatedAt) or came due.
         var readySince = Job.NotBefore is { } due && due > Job.UpdatedAt ? due : Job.UpdatedAt;
         Job.NotBefore = null;
@@ -353,9 +366,12 @@ public sealed partial class JobGrain(
         if (Job.State == JobState.Running && time.GetUtcNow() < _leaseUntil)
             return CancelOutcome.Requested;
 
+        // A run its schedule fired ahead waits for its time outside its shard: nothing to remove there.
+        var inShard = !(_unsaved && Job.NotBefore > time.GetUtcNow());
         await CancelNowAsync();
         // The shard would skip it anyway (TryStart refuses a final job); removing it keeps queue depths honest.
-        await GrainFactory.Reference<IQueueShardGrain>(Job.ShardKey).Remove(Id);
+        if (inShard)
+            await GrainFactory.Reference<IQueueShardGrain>(Job.ShardKey).Remove(Id);
         return CancelOutcome.Cancelled;
     }
 
@@ -363,7 +379,8 @@ public sealed partial class JobGrain(
     {
         Job.LastError = _cancelReason ?? "cancelled";
         _cancelReason = null;
-        var delayed = Job.NotBefore is not null;
+        // Never stored (a run fired ahead): no reminder to drop.
+        var delayed = Job.NotBefore is not null && !_unsaved;
         Job.NotBefore = null;
         await FinishAsync(JobState.Cancelled);
         if (delayed)

@@ -54,8 +54,8 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     /// sent again.
     /// </param>
     /// <param name="storeAtStart">
-    /// The caller submits the same ids again should the jobs be lost before they start (a schedule's runs): a job that
-    /// waits for no due time is stored when it starts (see <see cref="IJobGrain.Submit"/>).
+    /// The caller submits the same ids again should the jobs be lost before they start (a schedule's runs): a job is
+    /// stored when it starts, and one with a due time waits for it in memory (see <see cref="IJobGrain.Submit"/>).
     /// </param>
     public async Task<SubmitResult[]> SubmitAsync(IReadOnlyList<JobRequest> requests, QueueOrder? order, bool mayBeNew, bool storeAtStart = false)
     {

@@ -13,7 +13,9 @@ namespace Scheduler.Schedules;
 /// (period: Orleans' minimum, 1 minute) wakes it after a restart or a failover; while active, a timer fires each
 /// occurrence on time. Firing submits the occurrence's run through the one path (<see cref="JobSubmitter"/> for a
 /// job, <see cref="IWorkflowGrain.Submit"/> for a workflow) under an id derived from the occurrence, and then records
-/// it: a crash in between fires the same id again, which the idempotent submit turns into nothing new.
+/// it: a crash in between fires the same id again, which the idempotent submit turns into nothing new. A job run is
+/// fired <see cref="SchedulerOptions.ScheduleLead"/> ahead of its time, waiting in its grain for that time, so only
+/// its start is left for the time itself.
 /// </summary>
 /// <remarks>
 /// The end of a run (for the overlap policy and the run list) is learned by a long poll that runs off the grain's
@@ -106,6 +108,7 @@ public sealed partial class ScheduleGrain(
         _timer?.Dispose();
         _timer = null;
         await DropReminderAsync();
+        await CancelAheadAsync("paused");
         return new ScheduleReply();
     }
 
@@ -164,12 +167,14 @@ public sealed partial class ScheduleGrain(
             return false;
         if (!await store.DeleteScheduleAsync(Id, _version))
             throw Conflict();
+        var ahead = _state;
         _state = null;
         _clock = null;
         _version = 0;
         _timer?.Dispose();
         _timer = null;
         await DropReminderAsync();
+        await CancelAheadAsync("deleted", ahead);
         // Stop following the deleted schedule's runs; a schedule created again in this activation follows its own.
         await _deactivating.CancelAsync();
         _deactivating = new CancellationTokenSource();
@@ -266,7 +271,8 @@ public sealed partial class ScheduleGrain(
     {
         if (_state is not { Paused: false } state || _clock is not { } clock || IsEnded(state))
             return [];
-        var pass = SchedulePass.Plan(Id, state.Definition, clock, state.HandledUntil, time.GetUtcNow(), allMissed);
+        var pass = SchedulePass.Plan(Id, state.Definition, clock, state.HandledUntil, time.GetUtcNow(), allMissed,
+            allMissed ? TimeSpan.Zero : LeadOf(state));
         if (pass.HandledUntil is not { } handledUntil)
             return [];
         if (pass.Dropped > 0)
@@ -344,7 +350,7 @@ public sealed partial class ScheduleGrain(
             // Most likely new (a re-fire is rare), so its grain skips reading state that does not exist; for a job that
             // does exist its first write fails, and an activation that reads takes over. Stored when it starts: a run
             // lost before that is submitted again by its watch (WatchAsync), under the same id.
-            var results = await submitter.SubmitAsync([RunRequest(job, run)], order: null, mayBeNew: true, storeAtStart: true);
+            var results = await submitter.SubmitAsync([RunRequest(job, run, definition)], order: null, mayBeNew: true, storeAtStart: true);
             LogFired(logger, Id, run.Occurrence, run.RunId, results[0].Outcome);
         }
         else
@@ -360,8 +366,48 @@ public sealed partial class ScheduleGrain(
         return run;
     }
 
-    private static JobRequest RunRequest(JobRequest template, ScheduleRun run) =>
-        template with { Id = new JobId(run.RunId), IdempotencyKey = null };
+    /// <summary>
+    /// The job of a run. A scheduled occurrence's run waits for its time (and jitter): fired ahead, it starts then; fired
+    /// at or after it, the time is past and it starts at once.
+    /// </summary>
+    private JobRequest RunRequest(JobRequest template, ScheduleRun run, ScheduleDefinition definition) =>
+        template with
+        {
+            Id = new JobId(run.RunId),
+            IdempotencyKey = null,
+            NotBefore = run.Reason == ScheduleFireReason.Scheduled ? DueOf(run.Occurrence, definition) : null,
+        };
+
+    /// <summary>When an occurrence's run may start: its time plus its jitter.</summary>
+    private DateTimeOffset DueOf(DateTimeOffset occurrence, ScheduleDefinition definition) =>
+        occurrence + ScheduleIds.JitterOf(Id, occurrence.ToUniversalTime(), definition.Jitter);
+
+    /// <summary>
+    /// How far ahead of its time the next occurrence fires: <see cref="SchedulerOptions.ScheduleLead"/> for a job
+    /// schedule, unless the overlap policy has to look at the previous run (still going or waiting), which it does at
+    /// the occurrence's time, not ahead of it. A workflow fires at its time.
+    /// </summary>
+    private TimeSpan LeadOf(ScheduleGrainState state) =>
+        state.Definition.Overlap != ScheduleOverlapPolicy.AllowAll
+        && state.Runs.Exists(r => r.Outcome is ScheduleRunOutcome.Running or ScheduleRunOutcome.Buffered)
+            ? TimeSpan.Zero
+            : LongestLeadOf(state);
+
+    private TimeSpan LongestLeadOf(ScheduleGrainState state) => state.Definition.Job is null ? TimeSpan.Zero : _options.ScheduleLead;
+
+    /// <summary>
+    /// Cancels the runs fired ahead whose time has not come (they have not started): a paused or deleted schedule runs
+    /// nothing after it. Their watches record them as cancelled.
+    /// </summary>
+    private async Task CancelAheadAsync(string why, ScheduleGrainState? state = null)
+    {
+        if ((state ?? _state) is not { Definition.Job: not null } of)
+            return;
+        var now = time.GetUtcNow();
+        var ahead = of.Runs.Where(r => r is { Outcome: ScheduleRunOutcome.Running, Reason: ScheduleFireReason.Scheduled }
+            && DueOf(r.Occurrence, of.Definition) > now);
+        await Task.WhenAll(ahead.Select(run => GrainFactory.Reference<IJobGrain>(run.RunId).Cancel($"schedule '{Id}' {why} before the run's time")));
+    }
 
     private async Task CancelAsync(ScheduleRun run)
     {
@@ -404,12 +450,12 @@ public sealed partial class ScheduleGrain(
                 else
                 {
                     var status = await GrainFactory.Reference<IJobGrain>(run.RunId).WaitForFinal(RunPoll);
-                    if (status is null && MayResubmit(run) && _state?.Definition.Job is { } job)
+                    if (status is null && MayResubmit(run) && _state?.Definition is { Job: { } job } definition)
                     {
                         // Lost before it started (its job is stored at its start, and its silo died): it never ran, and
                         // no row of it can have been pruned yet, so submitting its id again runs it once.
                         LogRunLost(logger, Id, run.RunId, run.Occurrence);
-                        await submitter.SubmitAsync([RunRequest(job, run)], order: null, mayBeNew: false, storeAtStart: true);
+                        await submitter.SubmitAsync([RunRequest(job, run, definition)], order: null, mayBeNew: false, storeAtStart: true);
                         continue;
                     }
                     outcome = status is null ? ScheduleRunOutcome.Failed : OutcomeOf(status.State);
@@ -454,7 +500,7 @@ public sealed partial class ScheduleGrain(
         _ => null,
     };
 
-    /// <summary>Sets the timer for the next occurrence (its time plus jitter), or after <paramref name="delay"/>.</summary>
+    /// <summary>Sets the timer for the next occurrence (its time plus jitter, less the lead), or after <paramref name="delay"/>.</summary>
     private void Arm(TimeSpan? delay = null)
     {
         _timer?.Dispose();
@@ -465,8 +511,12 @@ public sealed partial class ScheduleGrain(
         {
             if (clock.NextAfter(state.HandledUntil) is not { } next)
                 return;
-            var at = next + ScheduleIds.JitterOf(Id, next.ToUniversalTime(), state.Definition.Jitter);
-            delay = at - time.GetUtcNow();
+            // Woken a lead ahead (the run just fired is still going now, but seldom by then): whether it fires ahead
+            // is decided at that point (LeadOf). Past that point, it fires at its time.
+            var due = DueOf(next, state.Definition);
+            var ahead = due - LongestLeadOf(state);
+            var now = time.GetUtcNow();
+            delay = (ahead > now ? ahead : due) - now;
         }
         var dueTime = delay.Value < TimeSpan.Zero ? TimeSpan.Zero : delay.Value > LongestTimer ? LongestTimer : delay.Value;
         _timer = this.RegisterGrainTimer(static (self, _) => self.FireDueLoggedAsync(), this,

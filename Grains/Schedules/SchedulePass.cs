@@ -24,15 +24,20 @@ internal sealed record SchedulePass(
     public const int MaxDuePerPass = ScheduleIds.MaxBackfill;
 
     /// <param name="allMissed">Count every due occurrence as missed (the first pass after a pause).</param>
+    /// <param name="lead">
+    /// Also fire the occurrences whose time (and jitter) comes within this much after <paramref name="now"/>: their runs
+    /// are submitted ahead, to start at their time.
+    /// </param>
     public static SchedulePass Plan(string id, ScheduleDefinition definition, ScheduleClock clock, DateTimeOffset handledUntil,
-        DateTimeOffset now, bool allMissed)
+        DateTimeOffset now, bool allMissed, TimeSpan lead = default)
     {
-        // Due: time and jitter passed. Stop at the first not yet due, so nothing is handled out of turn.
+        // Due: time and jitter passed (or come within the lead). Stop at the first not yet due, so nothing is handled out of turn.
         var due = new List<DateTimeOffset>();
+        var until = now + lead;
         var cursor = ScanFrom(definition, clock, handledUntil, now);
-        while (clock.NextAfter(cursor) is { } occurrence && occurrence <= now)
+        while (clock.NextAfter(cursor) is { } occurrence && occurrence <= until)
         {
-            if (occurrence + ScheduleIds.JitterOf(id, occurrence, definition.Jitter) > now)
+            if (occurrence + ScheduleIds.JitterOf(id, occurrence, definition.Jitter) > until)
                 break;
             // After a long outage of a frequent schedule only the latest ones matter; older ones are dropped as missed.
             if (due.Count == MaxDuePerPass)

@@ -24,6 +24,9 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     /// <summary>Count grain calls, activations and database traffic per job and check them against the cost budget (<c>--counts</c>).</summary>
     public bool Counts { get; init; } = true;
 
+    /// <summary>The silos' <c>Scheduler:ScheduleLead</c> (<c>--schedule-lead</c>); null: the default.</summary>
+    public TimeSpan? ScheduleLead { get; init; }
+
     public string? Validate() => this switch
     {
         { Tenants: < 1 or > 100_000 } => $"--tenants must be 1 to 100000 (was {Tenants})",
@@ -87,10 +90,17 @@ public sealed class Recorder
 {
     // Striped wider than the default (one lock per core): every job's handler writes both, and on a busy host their
     // locks showed in the profile as the bench's own contention.
-    public readonly ConcurrentDictionary<Guid, long> StartTicks = new(concurrencyLevel: 64, capacity: 1024);
-    public readonly ConcurrentDictionary<Guid, int> Runs = new(concurrencyLevel: 64, capacity: 1024);
+    public readonly ConcurrentDictionary<Guid, long> StartTicks;
+    public readonly ConcurrentDictionary<Guid, int> Runs;
     /// <summary>When each job's handler returned (<see cref="RecordingSpanHandler"/> only).</summary>
     public readonly ConcurrentDictionary<Guid, long> EndTicks = new();
+
+    /// <param name="capacity">The jobs expected, so that the dictionaries need not grow while handlers write them.</param>
+    public Recorder(int capacity = 1024)
+    {
+        StartTicks = new(concurrencyLevel: 64, capacity: capacity);
+        Runs = new(concurrencyLevel: 64, capacity: capacity);
+    }
 }
 
 /// <summary>
@@ -132,7 +142,10 @@ public static class Bench
 {
     public static async Task<int> RunAsync(BenchSettings s, CancellationToken ct)
     {
-        var recorder = new Recorder();
+        // The schedules mode records every firing of its run: sized for them up front, so the recorder's and the probe's
+        // dictionaries do not grow (a resize locks every writer, the handlers' starts among them) in the measured window.
+        var expectedJobs = s.Mode == "schedules" ? s.Schedules * (int)(s.Duration.TotalSeconds / s.Every + 4) + 20_000 : 1024;
+        var recorder = new Recorder(expectedJobs);
         var dataDir = Path.Combine(Path.GetTempPath(), $"scheduler-bench-{Guid.NewGuid():N}");
         var serviceId = $"bench-{Guid.NewGuid():N}";
 
@@ -147,7 +160,7 @@ public static class Bench
         // Counting is not free (a grain call filter makes Orleans allocate per call): --counts off measures without it.
         using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" || (s.Mode is "burst" or "paced" && s.Counts) ? new FlowCounters() : null;
         // Due-time modes split each job's lateness into the stages of its path.
-        using var stages = s.Mode is "schedules" or "delayed" ? new StageProbe() : null;
+        using var stages = s.Mode is "schedules" or "delayed" ? new StageProbe(expectedJobs) : null;
         var silos = new List<IHost>();
         var gateways = new List<string>();
         for (var i = 0; i < s.Silos; i++)
@@ -174,6 +187,8 @@ public static class Bench
                 {
                     o.MaxConcurrentJobs = s.Capacity;
                     o.PullBatchSize = Math.Min(1000, s.Capacity);
+                    if (s.ScheduleLead is { } lead)
+                        o.ScheduleLead = lead;
                     // The retention mode prunes when it measures, not when the silo's reminder would.
                     o.Retention.Enabled = s.Mode != "retention";
                     o.Ordering.FairShare = s.Ordering == "on";
@@ -245,7 +260,7 @@ public static class Bench
 
         if (s.Mode == "schedules")
         {
-            var ok = await ScheduleBench.RunAsync(client, s, recorder, stages!, ct);
+            var ok = await ScheduleBench.RunAsync(client, s, recorder, stages!, postgres, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }

@@ -53,6 +53,7 @@ var counts = new Option<string>("--counts")
     DefaultValueFactory = _ => "on",
 };
 counts.AcceptOnlyFromAmong("on", "off");
+var scheduleLead = new Option<int?>("--schedule-lead") { Description = "schedules mode: the silos' Scheduler:ScheduleLead in milliseconds (how far ahead of its time an occurrence fires; default the silo's, 500)" };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
@@ -61,6 +62,7 @@ var root = new RootCommand("Scheduler load generator: end-to-end throughput, sub
     schedules, every, duration, pruneRows, keys, rateLimit, window, metrics, ordering, tenants, protection,
 };
 root.Options.Add(counts);
+root.Options.Add(scheduleLead);
 root.SetAction(async (parse, ct) =>
 {
     var settings = new BenchSettings(
@@ -70,7 +72,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
         parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration) ?? (parse.GetValue(mode) switch { "ratelimit" => 180, "rest" => 30, _ => 120 })),
         parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window), parse.GetValue(metrics),
-        parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection)) { Counts = parse.GetValue(counts) == "on" };
+        parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection)) { Counts = parse.GetValue(counts) == "on", ScheduleLead = parse.GetValue(scheduleLead) is { } lead ? TimeSpan.FromMilliseconds(lead) : null };
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");

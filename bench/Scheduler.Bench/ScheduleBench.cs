@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Npgsql;
 using Scheduler.Client;
 
 namespace Scheduler.Bench;
@@ -11,8 +12,9 @@ namespace Scheduler.Bench;
 /// </summary>
 public static class ScheduleBench
 {
-    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, StageProbe stages, CancellationToken ct)
+    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, StageProbe stages, string? postgres, CancellationToken ct)
     {
+        await using var database = postgres is null ? null : NpgsqlDataSource.Create(postgres);
         var every = TimeSpan.FromSeconds(s.Every);
         // Wall-clock time of a handler start, from the recorder's stopwatch ticks.
         var (wall0, ticks0) = (DateTimeOffset.UtcNow, Stopwatch.GetTimestamp());
@@ -36,8 +38,10 @@ public static class ScheduleBench
         await Task.Delay(from - DateTimeOffset.UtcNow is { Ticks: > 0 } wait ? wait : TimeSpan.Zero, ct);
         stages.StartWindow();
         var runtime = new RuntimeCounters();
+        var rowsBefore = await RowWritesAsync(database, ct);
         await Task.Delay(to - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5), ct);
         var runtimeFigures = runtime.Since();
+        var rowsAfter = await RowWritesAsync(database, ct);
         // CPU and allocations per firing: what the shared host cannot blur.
         var cpuMs = runtime.CpuSince.TotalMilliseconds;
         var allocated = runtime.AllocatedSince;
@@ -101,6 +105,11 @@ public static class ScheduleBench
             runtime = runtimeFigures,
             cpu_ms_per_firing = sorted.Length == 0 ? double.NaN : Math.Round(cpuMs / sorted.Length, 3),
             allocated_kb_per_firing = sorted.Length == 0 ? double.NaN : Math.Round(allocated / 1024.0 / sorted.Length, 1),
+            // Rows inserted or updated per occurrence of the window (run or skipped), by table, and transactions
+            // committed (PostgreSQL's own counters, which the silo's group commit shares between firings).
+            writes_per_firing = expected == 0 || rowsBefore is null || rowsAfter is null
+                ? null
+                : rowsAfter.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - rowsBefore.GetValueOrDefault(kv.Key)) / (double)expected, 3)),
             stages = stages.Breakdown(staged),
         };
         Console.Error.WriteLine($"schedules {s.Storage}: {s.Schedules} every {s.Every} s for {s.Duration.TotalSeconds} s: {sorted.Length}/{expected} occurrences fired; " +
@@ -126,6 +135,25 @@ public static class ScheduleBench
         });
 
         return missed == 0 && duplicates == 0;
+    }
+
+    /// <summary>
+    /// Rows written so far (inserted plus updated) in the tables a firing writes, and the database's commits; null
+    /// without PostgreSQL. Its statistics are flushed about once a second, close enough for a window of minutes.
+    /// </summary>
+    private static async Task<Dictionary<string, long>?> RowWritesAsync(NpgsqlDataSource? database, CancellationToken ct)
+    {
+        if (database is null)
+            return null;
+        await using var command = database.CreateCommand(
+            "SELECT relname, n_tup_ins + n_tup_upd FROM pg_stat_user_tables " +
+            "WHERE relname IN ('scheduler_jobs', 'scheduler_job_history', 'scheduler_schedules', 'orleansreminderstable') " +
+            "UNION ALL SELECT 'commits', xact_commit FROM pg_stat_database WHERE datname = current_database()");
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var rows = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+            rows[reader.GetString(0)] = reader.GetInt64(1);
+        return rows;
     }
 
     private static double Percentile(double[] sorted, double p) =>

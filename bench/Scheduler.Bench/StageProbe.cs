@@ -23,7 +23,7 @@ public sealed class StageProbe : IIncomingGrainCallFilter, IDisposable
     // Per job: when Submit, Enqueue, the pull, TryStart's arrival and its answer were seen (first time each).
     private const int Submit = 0, Enqueue = 1, Pulled = 2, TryStartIn = 3, TryStartOut = 4;
 
-    private readonly ConcurrentDictionary<Guid, long[]> _jobs = new();
+    private readonly ConcurrentDictionary<Guid, long[]> _jobs;
     // Each schedule grain's timer ticks (their turns' starts), to split "due → submit" into the timer's lateness and
     // the turn's work before its submit.
     private readonly ConcurrentDictionary<string, List<long>> _ticks = new(StringComparer.Ordinal);
@@ -37,8 +37,10 @@ public sealed class StageProbe : IIncomingGrainCallFilter, IDisposable
     private int _maxPending;
     private int _maxThreads;
 
-    public StageProbe()
+    /// <param name="capacity">The jobs expected (so that the per-job dictionary need not grow during the run).</param>
+    public StageProbe(int capacity = 1024)
     {
+        _jobs = new(Environment.ProcessorCount, capacity);
         _sampler = SampleAsync(_stop.Token);
         _listener.InstrumentPublished = (instrument, listener) =>
         {

@@ -47,6 +47,22 @@ public sealed class SchedulePassTests
     }
 
     [Fact]
+    public void Lead_FiresAnOccurrenceOnceItsTimeIsWithinTheLead_NotEarlier()
+    {
+        var time = new FakeTimeProvider(At(12, 59, 59).AddMilliseconds(600));
+        var lead = TimeSpan.FromMilliseconds(500);
+        var definition = Hourly(ScheduleMissedPolicy.FireOnce);
+
+        var ahead = SchedulePass.Plan(definition.Id, definition, ScheduleClock.Of(definition, Created), At(12), time.GetUtcNow(), false, lead);
+        var tooEarly = SchedulePass.Plan(definition.Id, definition, ScheduleClock.Of(definition, Created), At(12), time.GetUtcNow() - lead, false, lead);
+
+        Assert.Equal([(At(13), ScheduleFireReason.Scheduled)], ahead.Fire);
+        Assert.Equal(At(13), ahead.HandledUntil);
+        Assert.Empty(tooEarly.Fire);
+        Assert.Null(tooEarly.HandledUntil);
+    }
+
+    [Fact]
     public void FireAll_FiresEveryMissedOccurrenceWithinTheWindow_OldestFirst()
     {
         var time = new FakeTimeProvider(At(13, 20));
