@@ -28,7 +28,7 @@ internal static class JobsApi
         jobs.MapPost("/batch", SubmitBatch).RequireAuthorization(submitter).Accepts<BatchBody>("application/json")
             .Produces<IReadOnlyList<SubmitResult>>().WithSummary("Submit jobs, all or none");
         jobs.MapGet("", List).RequireAuthorization(viewer)
-            .WithSummary("List jobs, newest first, a page at a time; filters: state, queue, tenant, handler, createdAfter, createdBefore, id (a prefix)");
+            .WithSummary("List jobs, newest first, a page at a time; filters: state, queue, tenant, handler, createdAfter, createdBefore, id (a prefix), q (free text: a prefix of the id, handler or tenant)");
         jobs.MapGet("/{id:guid}", Get).RequireAuthorization(viewer).WithSummary("A job's status");
         jobs.MapGet("/{id:guid}/wait", Wait).RequireAuthorization(viewer)
             .WithSummary("Long poll: answers once the job is final or the timeout (seconds, at most 300) passes");
@@ -91,10 +91,13 @@ internal static class JobsApi
 
     private static async Task<IResult> List(HttpContext http, ISchedulerClient client,
         string? state, string? queue, string? tenant, string? handler, int? limit, string? cursor,
-        DateTimeOffset? createdAfter, DateTimeOffset? createdBefore, string? id)
+        string? createdAfter, string? createdBefore, string? id, string? q)
     {
         if (!TryParseEnum<JobState>(state, out var parsedState, out var stateProblem))
             return Problems.BadRequest(stateProblem!);
+        if (!TryParseTime("createdAfter", createdAfter, out var from, out var timeProblem)
+            || !TryParseTime("createdBefore", createdBefore, out var to, out timeProblem))
+            return Problems.BadRequest(timeProblem!);
         var after = DecodeCursor(cursor, out var cursorProblem);
         if (cursorProblem is not null)
             return Problems.BadRequest(cursorProblem);
@@ -114,7 +117,8 @@ internal static class JobsApi
         var filter = new JobFilter
         {
             State = parsedState, Queue = queue, Tenant = tenant, Handler = handler, Limit = limit ?? 100, After = after,
-            CreatedAfter = createdAfter, CreatedBefore = createdBefore, IdPrefix = string.IsNullOrWhiteSpace(id) ? null : id.Trim(),
+            CreatedAfter = from, CreatedBefore = to, IdPrefix = string.IsNullOrWhiteSpace(id) ? null : id.Trim(),
+            Text = string.IsNullOrWhiteSpace(q) ? null : q.Trim(),
         };
         if (filter.Problem() is { } filterProblem)
             return Problems.BadRequest(filterProblem);

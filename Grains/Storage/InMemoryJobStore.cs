@@ -107,6 +107,8 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 && (filter.CreatedAfter is null || j.CreatedAt >= filter.CreatedAfter)
                 && (filter.CreatedBefore is null || j.CreatedAt < filter.CreatedBefore)
                 && (filter.IdPrefix is null || j.Id.ToString().StartsWith(filter.IdPrefix, StringComparison.OrdinalIgnoreCase))
+                && (filter.Text is null || j.Id.ToString().StartsWith(filter.Text, StringComparison.OrdinalIgnoreCase)
+                    || j.Handler.StartsWith(filter.Text, StringComparison.OrdinalIgnoreCase) || j.Tenant.StartsWith(filter.Text, StringComparison.OrdinalIgnoreCase))
                 && (filter.After is null || j.CreatedAt < filter.After.CreatedAt
                     || (j.CreatedAt == filter.After.CreatedAt && j.Id.CompareTo(filter.After.Id) < 0)))
             .OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)

@@ -295,6 +295,20 @@ public abstract partial class SqlJobStore : ISchedulerStore
             AddParameter(command, "id_low", DbType.String).Value = low;
             AddParameter(command, "id_high", DbType.String).Value = high;
         }
+        if (filter.Text is { } text)
+        {
+            // lower() on both sides: LIKE ignores case in SQLite and not in PostgreSQL; '!' escapes the text's wildcards.
+            sql.Append(" AND (lower(handler) LIKE @text ESCAPE '!' OR lower(tenant) LIKE @text ESCAPE '!'");
+            AddParameter(command, "text", DbType.String).Value =
+                text.ToLowerInvariant().Replace("!", "!!", StringComparison.Ordinal).Replace("%", "!%", StringComparison.Ordinal).Replace("_", "!_", StringComparison.Ordinal) + "%";
+            if (filter.TextIdRange() is var (textLow, textHigh))
+            {
+                sql.Append(" OR job_id BETWEEN @text_low AND @text_high");
+                AddParameter(command, "text_low", DbType.String).Value = textLow;
+                AddParameter(command, "text_high", DbType.String).Value = textHigh;
+            }
+            sql.Append(')');
+        }
         if (filter.After is { } after)
         {
             // Keyset pagination in the listing's own order, so a page costs the same however deep it is.
