@@ -126,7 +126,7 @@ public sealed class DashboardDataApiTests(RestApiFixture fixture)
         Assert.Empty(await ListAsync($"tenant={tenant}&q=%25"));
         Assert.Empty(await ListAsync($"tenant={tenant}&q=t_t"));
 
-        var sdk = await fixture.Sdk.ListAsync(new JobFilter { Text = one[..13], Limit = 10 }, ct);
+        var sdk = await fixture.Sdk.ListAsync(new JobFilter { Text = one[..20], Limit = 10 }, ct);
         Assert.Equal([submitted[1].Id], sdk.Select(j => j.Id));
     }
 
