@@ -15,6 +15,12 @@ public partial interface ISchedulerClient
     Task<WorkflowStatus?> GetWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Workflows newest first, filtered by state, tenant and name; pass the page's <see cref="WorkflowPage.Next"/> as
+    /// <see cref="WorkflowFilter.After"/> for the next page. Throws <see cref="SchedulerException"/> for a bad filter.
+    /// </summary>
+    Task<WorkflowPage> ListWorkflowsAsync(WorkflowFilter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Waits until the workflow reaches a final state (long polls, no busy loop) or <paramref name="timeout"/> passes,
     /// and returns its last known status; null when no such workflow exists.
     /// </summary>

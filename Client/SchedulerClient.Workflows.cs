@@ -18,6 +18,14 @@ internal sealed partial class SchedulerClient
     public Task<WorkflowStatus?> GetWorkflowAsync(WorkflowId id, CancellationToken cancellationToken = default) =>
         CallAsync(g => g.Reference<IWorkflowGrain>(Checked(id)).GetStatus(), cancellationToken);
 
+    public Task<WorkflowPage> ListWorkflowsAsync(WorkflowFilter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.Problem() is { } problem)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
+        return CallAsync(g => g.Reference<ISchedulerGrain>(0).ListWorkflows(filter), cancellationToken);
+    }
+
     public Task<WorkflowStatus?> WaitForWorkflowAsync(WorkflowId id, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         WaitAsync(timeout, (g, wait) => g.Reference<IWorkflowGrain>(Checked(id)).WaitForFinal(wait), s => s.State.IsFinal(), cancellationToken);
 

@@ -82,6 +82,8 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
         ArgumentNullException.ThrowIfNull(filter);
         if (filter.Limit is < 1 or > JobFilter.MaxLimit)
             throw new SchedulerException(SchedulerErrorCode.InvalidRequest, $"limit {filter.Limit} is out of range: use 1 to {JobFilter.MaxLimit}");
+        if (filter.Problem() is { } problem)
+            throw new SchedulerException(SchedulerErrorCode.InvalidRequest, problem);
         return CallAsync<IReadOnlyList<JobSummary>>(async g => await g.Reference<ISchedulerGrain>(0).List(filter), cancellationToken);
     }
 

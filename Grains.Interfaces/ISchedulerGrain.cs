@@ -51,6 +51,14 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>Purges up to <see cref="DeadLetterFilter.Limit"/> dead-lettered jobs matching the filter; returns how many.</summary>
     [Alias("PurgeMatching")]
     Task<int> PurgeMatching(DeadLetterFilter filter);
+
+    /// <summary>Workflows matching the filter, newest first (see <see cref="WorkflowPage"/>).</summary>
+    [Alias("ListWorkflows")]
+    Task<WorkflowPage> ListWorkflows(WorkflowFilter filter);
+
+    /// <summary>Every active silo with its job slots and how many are busy, by silo address.</summary>
+    [Alias("ListSilos")]
+    Task<ImmutableArray<SiloSlots>> ListSilos();
 }
 
 /// <summary>What one silo serves.</summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Scheduler.Client;
 
 namespace Scheduler.Rest;
 
@@ -48,6 +49,9 @@ internal static class DashboardApi
             })
             .RequireAuthorization(RestApiExtensions.Policy(ApiRole.Viewer)).WithTags("Admin")
             .WithSummary("Who the caller is: role, tenant scope and the name the audit log records (the dashboard shows its controls by it)");
+        api.MapGet("/silos", async (ISchedulerClient client, CancellationToken ct) => TypedResults.Ok(await client.ListSilosAsync(ct)))
+            .RequireAuthorization(RestApiExtensions.ClusterPolicy(ApiRole.Viewer)).WithTags("Stats")
+            .WithSummary("Every active silo with its job slots and how many are busy");
         return api;
     }
 }

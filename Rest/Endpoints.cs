@@ -81,6 +81,26 @@ internal static class Endpoints
         return null;
     }
 
+    /// <summary>
+    /// A query's time: ISO 8601 with an offset or Z (2026-12-07T10:00:00Z); without one it is taken as UTC, so a
+    /// browser's and a server's time zones cannot shift a range.
+    /// </summary>
+    public static bool TryParseTime(string name, string? text, out DateTimeOffset? value, out string? problem)
+    {
+        value = null;
+        problem = null;
+        if (string.IsNullOrWhiteSpace(text))
+            return true;
+        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AllowWhiteSpaces, out var parsed))
+        {
+            value = parsed;
+            return true;
+        }
+        problem = $"{name} '{text}' is not a time: use ISO 8601, as in 2026-12-07T10:00:00Z";
+        return false;
+    }
+
     public static bool TryParseEnum<T>(string? text, out T? value, out string? problem) where T : struct, Enum
     {
         value = null;

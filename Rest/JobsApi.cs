@@ -27,7 +27,8 @@ internal static class JobsApi
             .Produces<SubmitResult>(StatusCodes.Status201Created).Produces<SubmitResult>().WithSummary("Submit a job");
         jobs.MapPost("/batch", SubmitBatch).RequireAuthorization(submitter).Accepts<BatchBody>("application/json")
             .Produces<IReadOnlyList<SubmitResult>>().WithSummary("Submit jobs, all or none");
-        jobs.MapGet("", List).RequireAuthorization(viewer).WithSummary("List jobs, newest first, a page at a time");
+        jobs.MapGet("", List).RequireAuthorization(viewer)
+            .WithSummary("List jobs, newest first, a page at a time; filters: state, queue, tenant, handler, createdAfter, createdBefore, id (a prefix), q (free text: a prefix of the id, handler or tenant)");
         jobs.MapGet("/{id:guid}", Get).RequireAuthorization(viewer).WithSummary("A job's status");
         jobs.MapGet("/{id:guid}/wait", Wait).RequireAuthorization(viewer)
             .WithSummary("Long poll: answers once the job is final or the timeout (seconds, at most 300) passes");
@@ -89,10 +90,14 @@ internal static class JobsApi
     }
 
     private static async Task<IResult> List(HttpContext http, ISchedulerClient client,
-        string? state, string? queue, string? tenant, string? handler, int? limit, string? cursor)
+        string? state, string? queue, string? tenant, string? handler, int? limit, string? cursor,
+        string? createdAfter, string? createdBefore, string? id, string? q)
     {
         if (!TryParseEnum<JobState>(state, out var parsedState, out var stateProblem))
             return Problems.BadRequest(stateProblem!);
+        if (!TryParseTime("createdAfter", createdAfter, out var from, out var timeProblem)
+            || !TryParseTime("createdBefore", createdBefore, out var to, out timeProblem))
+            return Problems.BadRequest(timeProblem!);
         var after = DecodeCursor(cursor, out var cursorProblem);
         if (cursorProblem is not null)
             return Problems.BadRequest(cursorProblem);
@@ -109,7 +114,14 @@ internal static class JobsApi
                 return TypedResults.Ok(new Page<JobSummary>([], null));
             tenant = caller.Tenant;
         }
-        var filter = new JobFilter { State = parsedState, Queue = queue, Tenant = tenant, Handler = handler, Limit = limit ?? 100, After = after };
+        var filter = new JobFilter
+        {
+            State = parsedState, Queue = queue, Tenant = tenant, Handler = handler, Limit = limit ?? 100, After = after,
+            CreatedAfter = from, CreatedBefore = to, IdPrefix = string.IsNullOrWhiteSpace(id) ? null : id.Trim(),
+            Text = string.IsNullOrWhiteSpace(q) ? null : q.Trim(),
+        };
+        if (filter.Problem() is { } filterProblem)
+            return Problems.BadRequest(filterProblem);
         var rows = await client.ListAsync(filter, http.RequestAborted);
         return TypedResults.Ok(new Page<JobSummary>(rows, rows.Count == filter.Limit && rows.Count > 0 ? EncodeCursor(rows[^1]) : null));
     }

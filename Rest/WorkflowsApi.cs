@@ -6,7 +6,7 @@ using static Scheduler.Rest.Endpoints;
 
 namespace Scheduler.Rest;
 
-/// <summary>/workflows: submit, get, wait, cancel, pause, resume, rerun failed, reschedule, add jobs.</summary>
+/// <summary>/workflows: submit, list, get, wait, cancel, pause, resume, rerun failed, reschedule, add jobs.</summary>
 internal static class WorkflowsApi
 {
     public static RouteGroupBuilder MapWorkflowsApi(this RouteGroupBuilder api)
@@ -18,6 +18,8 @@ internal static class WorkflowsApi
         workflows.MapPost("", Submit).RequireAuthorization(RestApiExtensions.Policy(ApiRole.Submitter))
             .Accepts<WorkflowDefinition>("application/json").Produces<WorkflowSubmitResult>(StatusCodes.Status201Created)
             .WithSummary("Submit a workflow (a graph of jobs)");
+        workflows.MapGet("", List).RequireAuthorization(viewer).Produces<Page<WorkflowSummary>>()
+            .WithSummary("List workflows, newest first, a page at a time; filters: state, tenant, name (contains)");
         workflows.MapGet("/{id:guid}", Get).RequireAuthorization(viewer).Produces<WorkflowStatus>().WithSummary("A workflow's status");
         workflows.MapGet("/{id:guid}/wait", Wait).RequireAuthorization(viewer)
             .WithSummary("Long poll: answers once the workflow is final or the timeout (seconds, at most 300) passes");
@@ -51,6 +53,32 @@ internal static class WorkflowsApi
         return result.Outcome == SubmitOutcome.Accepted
             ? TypedResults.Created($"{RestApiExtensions.Prefix}/workflows/{result.Id}", result)
             : TypedResults.Ok(result);
+    }
+
+    private static async Task<IResult> List(HttpContext http, ISchedulerClient client, string? state, string? tenant, string? name, int? limit, string? cursor)
+    {
+        if (!TryParseEnum<WorkflowState>(state, out var parsedState, out var stateProblem))
+            return Problems.BadRequest(stateProblem!);
+        WorkflowId? after = null;
+        if (!string.IsNullOrEmpty(cursor))
+        {
+            if (!Guid.TryParse(cursor, out var position))
+                return Problems.BadRequest($"cursor '{cursor}' is not one this API gave out");
+            after = new WorkflowId(position);
+        }
+        var caller = Caller.Of(http);
+        if (caller.Tenant is not null)
+        {
+            // Another tenant's workflows do not exist for this caller: an empty page.
+            if (tenant is not null && tenant != caller.Tenant)
+                return TypedResults.Ok(new Page<WorkflowSummary>([], null));
+            tenant = caller.Tenant;
+        }
+        var filter = new WorkflowFilter { State = parsedState, Tenant = tenant, Name = string.IsNullOrEmpty(name) ? null : name, Limit = limit ?? 50, After = after };
+        if (filter.Problem() is { } problem)
+            return Problems.BadRequest(problem);
+        var page = await client.ListWorkflowsAsync(filter, http.RequestAborted);
+        return TypedResults.Ok(new Page<WorkflowSummary>(page.Items, page.Next?.ToString()));
     }
 
     private static async Task<WorkflowStatus?> VisibleAsync(HttpContext http, ISchedulerClient client, Guid id)

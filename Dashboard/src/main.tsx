@@ -81,7 +81,7 @@ function App() {
   switch (page) {
     case undefined: body = <Overview />; break;
     case 'jobs': body = id ? <JobDetail id={id} me={me} /> : <Jobs me={me} params={params} />; break;
-    case 'workflows': body = id ? <WorkflowGraphPage id={id} me={me} /> : <Workflows />; break;
+    case 'workflows': body = id ? <WorkflowGraphPage id={id} me={me} /> : <Workflows params={params} />; break;
     case 'deadletters': body = <DeadLetters me={me} />; break;
     case 'schedules': body = <Schedules me={me} />; break;
     case 'limits': body = <Limits />; break;

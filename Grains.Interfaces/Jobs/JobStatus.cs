@@ -96,6 +96,58 @@ public sealed record JobFilter
     /// Null: from the newest.
     /// </summary>
     [Id(5)] public JobListPosition? After { get; init; }
+    /// <summary>Only jobs submitted at or after this time.</summary>
+    [Id(6)] public DateTimeOffset? CreatedAfter { get; init; }
+    /// <summary>Only jobs submitted before this time.</summary>
+    [Id(7)] public DateTimeOffset? CreatedBefore { get; init; }
+    /// <summary>
+    /// Only jobs whose id starts with this text: a whole id, or its first <see cref="MinIdPrefix"/> characters or more
+    /// (ids are time-ordered, so a prefix names the jobs of a stretch of time), any case. Served by the primary key.
+    /// </summary>
+    [Id(8)] public string? IdPrefix { get; init; }
+    /// <summary>
+    /// Free text: only jobs whose id, handler or tenant starts with it, ignoring case. Unlike the other filters no index
+    /// serves it, so it filters the rows in listing order: bound it with a time range when matches are rare.
+    /// </summary>
+    [Id(9)] public string? Text { get; init; }
+
+    /// <summary>Longest <see cref="Text"/>.</summary>
+    public const int MaxText = 200;
+
+    /// <summary>Shortest <see cref="IdPrefix"/>: 8 characters name a window of about a minute of a time-ordered id.</summary>
+    public const int MinIdPrefix = 8;
+
+    /// <summary>What is wrong with the filter, or null when it can be used.</summary>
+    public string? Problem()
+    {
+        if (Limit is < 1 or > MaxLimit)
+            return $"limit {Limit} is out of range: use 1 to {MaxLimit}";
+        if (CreatedAfter is { } from && CreatedBefore is { } to && from >= to)
+            return $"createdAfter {from:O} is not before createdBefore {to:O}";
+        if (IdPrefix is not null && (IdPrefix.Length is < MinIdPrefix or > 36 || !IsIdStart(IdPrefix)))
+            return $"id '{IdPrefix}' is not the start of a job id (its first {MinIdPrefix} to 36 characters, as in 0199a0b1-c2d3-...)";
+        if (Text is not null && (Text.Length is 0 or > MaxText || Text.Any(char.IsControl)))
+            return $"text must be 1 to {MaxText} characters without control characters";
+        return null;
+    }
+
+    /// <summary>
+    /// The lowest and highest ids starting with <see cref="IdPrefix"/> (lower case, canonical form), so a store
+    /// finds them with a range of its primary key in any collation.
+    /// </summary>
+    public (string Low, string High)? IdRange() => IdPrefix is null ? null : RangeOf(IdPrefix);
+
+    /// <summary>The range of ids starting with <see cref="Text"/>, or null when the text cannot start an id.</summary>
+    public (string Low, string High)? TextIdRange() => Text is { Length: <= 36 } text && IsIdStart(text) ? RangeOf(text) : null;
+
+    private static bool IsIdStart(string text) =>
+        text.Select((c, i) => i is 8 or 13 or 18 or 23 ? c == '-' : char.IsAsciiHexDigit(c)).All(ok => ok);
+
+    private static (string Low, string High) RangeOf(string prefix)
+    {
+        prefix = prefix.ToLowerInvariant();
+        return (prefix + "00000000-0000-0000-0000-000000000000"[prefix.Length..], prefix + "ffffffff-ffff-ffff-ffff-ffffffffffff"[prefix.Length..]);
+    }
 }
 
 /// <summary>Where a listing stopped: the last row's creation time and id (see <see cref="JobFilter.After"/>).</summary>

@@ -19,7 +19,9 @@ public sealed class SchedulerGrain(
     IDeadLetterStore deadLetters,
     JobSubmitter submitter,
     Protection.Backlog backlog,
-    ILocalSiloDetails silo) : Grain, ISchedulerGrain
+    ILocalSiloDetails silo,
+    IWorkflowStore workflows,
+    Orleans.Serialization.Serializer serializer) : Grain, ISchedulerGrain
 {
     private readonly SchedulerOptions _options = options.Value;
 
@@ -49,6 +51,8 @@ public sealed class SchedulerGrain(
         ArgumentNullException.ThrowIfNull(filter);
         if (filter.Limit is < 1 or > JobFilter.MaxLimit)
             throw new ArgumentOutOfRangeException(nameof(filter), $"limit {filter.Limit} is out of range: use 1 to {JobFilter.MaxLimit}");
+        if (filter.Problem() is { } problem)
+            throw new ArgumentException(problem, nameof(filter));
         return [.. await store.ListAsync(filter)];
     }
 
@@ -92,6 +96,62 @@ public sealed class SchedulerGrain(
         var batch = await deadLetters.ListFailedAsync(filter with { Limit = Math.Min(filter.Limit, MaxPurgeBatch) });
         var outcomes = await Task.WhenAll(batch.Select(d => GrainFactory.Reference<IJobGrain>(d.Id.Value).Purge()));
         return outcomes.Count(o => o == PurgeOutcome.Purged);
+    }
+
+    public async Task<WorkflowPage> ListWorkflows(WorkflowFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.Problem() is { } problem)
+            throw new ArgumentException(problem, nameof(filter));
+        // Tenant and name are inside the stored state, not columns: rows are read newest first in batches and
+        // filtered here, at most MaxScan of them per page, so a page may come back short with a place to read on.
+        var items = ImmutableArray.CreateBuilder<WorkflowSummary>();
+        var after = filter.After;
+        var scanned = 0;
+        var filtered = filter.Tenant is not null || filter.Name is not null;
+        while (true)
+        {
+            var batchSize = filtered ? Math.Min(500, WorkflowFilter.MaxScan - scanned) : filter.Limit - items.Count;
+            var rows = await workflows.ListWorkflowsAsync(filter.State, after, batchSize);
+            foreach (var row in rows)
+            {
+                scanned++;
+                after = row.Id;
+                var state = serializer.Deserialize<Workflows.WorkflowGrainState>(row.Data)!;
+                if ((filter.Tenant is null || state.Tenant == filter.Tenant)
+                    && (filter.Name is null || (state.Name?.Contains(filter.Name, StringComparison.OrdinalIgnoreCase) ?? false)))
+                {
+                    items.Add(Summary(row, state));
+                    if (items.Count == filter.Limit)
+                        return new WorkflowPage(items.ToImmutable(), row.Id);
+                }
+            }
+            if (rows.Count < batchSize)
+                return new WorkflowPage(items.ToImmutable(), null);
+            if (scanned >= WorkflowFilter.MaxScan)
+                return new WorkflowPage(items.ToImmutable(), after);
+        }
+    }
+
+    private static WorkflowSummary Summary(StoredWorkflowRow row, Workflows.WorkflowGrainState state) => new()
+    {
+        Id = row.Id,
+        Name = state.Name,
+        State = row.State,
+        Tenant = state.Tenant,
+        Priority = state.Priority,
+        CreatedAt = state.CreatedAt,
+        FinishedAt = state.FinishedAt,
+        Jobs = state.Nodes.Count,
+        Counts = state.Nodes.GroupBy(n => n.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
+    };
+
+    public async Task<ImmutableArray<SiloSlots>> ListSilos()
+    {
+        // One call to each active silo's control target, which asks that silo's worker pool (Workers.SlotsControllable).
+        var answers = await GrainFactory.GetGrain<IManagementGrain>(0)
+            .SendControlCommandToProvider<Workers.SlotsControllable>(Workers.SlotsControllable.Name, 0, null);
+        return [.. answers.OfType<SiloSlots>().OrderBy(s => s.Name, StringComparer.Ordinal).ThenBy(s => s.Silo, StringComparer.Ordinal)];
     }
 
     /// <summary>Most jobs one <see cref="PurgeMatching"/> call purges.</summary>

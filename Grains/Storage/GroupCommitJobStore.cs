@@ -164,6 +164,9 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore, IWebhoo
     public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) =>
         _inner.ListWatchedWorkflowsAsync(bucket, updatedBefore, limit, cancellationToken);
 
+    public Task<IReadOnlyList<StoredWorkflowRow>> ListWorkflowsAsync(WorkflowState? state, WorkflowId? after, int limit, CancellationToken cancellationToken = default) =>
+        _inner.ListWorkflowsAsync(state, after, limit, cancellationToken);
+
     public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default) =>
         _inner.TouchWorkflowsAsync(ids, at, cancellationToken);
 

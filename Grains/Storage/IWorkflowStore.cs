@@ -26,7 +26,17 @@ public interface IWorkflowStore
     /// nothing else: a watchdog's mark that it has checked them, which sends them to the back of its list.
     /// </summary>
     Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> workflow rows, newest first (by id, which is time-ordered), optionally only those
+    /// in <paramref name="state"/> and those after (older than) <paramref name="after"/>: the primary key's order, so a
+    /// page costs the same at any depth.
+    /// </summary>
+    Task<IReadOnlyList<StoredWorkflowRow>> ListWorkflowsAsync(WorkflowState? state, WorkflowId? after, int limit, CancellationToken cancellationToken = default);
 }
+
+/// <summary>A workflow row as a listing reads it: the state, serialized as the grain stored it.</summary>
+public sealed record StoredWorkflowRow(WorkflowId Id, WorkflowState State, byte[] Data);
 
 /// <summary>One workflow grain state write.</summary>
 /// <param name="Watch">True while the workflow has released jobs it has not heard the end of.</param>

@@ -127,6 +127,11 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 && (filter.Queue is null || j.Queue == filter.Queue)
                 && (filter.Tenant is null || j.Tenant == filter.Tenant)
                 && (filter.Handler is null || j.Handler == filter.Handler)
+                && (filter.CreatedAfter is null || j.CreatedAt >= filter.CreatedAfter)
+                && (filter.CreatedBefore is null || j.CreatedAt < filter.CreatedBefore)
+                && (filter.IdPrefix is null || j.Id.ToString().StartsWith(filter.IdPrefix, StringComparison.OrdinalIgnoreCase))
+                && (filter.Text is null || j.Id.ToString().StartsWith(filter.Text, StringComparison.OrdinalIgnoreCase)
+                    || j.Handler.StartsWith(filter.Text, StringComparison.OrdinalIgnoreCase) || j.Tenant.StartsWith(filter.Text, StringComparison.OrdinalIgnoreCase))
                 && (filter.After is null || j.CreatedAt < filter.After.CreatedAt
                     || (j.CreatedAt == filter.After.CreatedAt && j.Id.CompareTo(filter.After.Id) < 0)))
             .OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
@@ -361,6 +366,13 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         }
         return Task.FromResult<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>>(found);
     }
+
+    public Task<IReadOnlyList<StoredWorkflowRow>> ListWorkflowsAsync(WorkflowState? state, WorkflowId? after, int limit, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<StoredWorkflowRow>>([.. _workflows.Values
+            .Where(w => (state is null || w.State == state) && (after is null || string.CompareOrdinal(w.Id.ToString(), after.Value.ToString()) < 0))
+            .OrderByDescending(w => w.Id.ToString(), StringComparer.Ordinal)
+            .Take(limit)
+            .Select(w => new StoredWorkflowRow(w.Id, w.State, w.Data))]);
 
     public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default)
     {

@@ -25,6 +25,27 @@ public abstract partial class SqlJobStore
         LIMIT @limit
         """;
 
+    public async Task<IReadOnlyList<StoredWorkflowRow>> ListWorkflowsAsync(WorkflowState? state, WorkflowId? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        var sql = new System.Text.StringBuilder("SELECT workflow_id, state, data FROM scheduler_workflows WHERE service_id = @service_id");
+        AddParameter(command, "service_id", DbType.String).Value = ServiceId;
+        // Newest first along the primary key (ids are UUIDv7); the state is a filter on the rows it reads, which is
+        // cheap while that state is common among recent workflows (running and finished ones are).
+        AndWhere(sql, command, "state =", "state", DbType.Int32, (int?)state);
+        AndWhere(sql, command, "workflow_id <", "after", DbType.String, after?.ToString());
+        sql.Append(" ORDER BY workflow_id DESC LIMIT @limit");
+        AddParameter(command, "limit", DbType.Int32).Value = limit;
+        command.CommandText = sql.ToString();
+        var rows = new List<StoredWorkflowRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            rows.Add(new StoredWorkflowRow(new WorkflowId(Guid.Parse(reader.GetString(0))), (WorkflowState)ReadInt32(reader, 1), (byte[])reader.GetValue(2)));
+        return rows;
+    }
+
     public async Task<IReadOnlyList<WorkflowId>> SaveWorkflowsAsync(IReadOnlyList<WorkflowRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);

@@ -285,6 +285,30 @@ public abstract partial class SqlJobStore : ISchedulerStore
         AndWhere(sql, command, "queue =", "queue", DbType.String, filter.Queue);
         AndWhere(sql, command, "tenant =", "tenant", DbType.String, filter.Tenant);
         AndWhere(sql, command, "handler =", "handler", DbType.String, filter.Handler);
+        // The time range bounds created_at, the column every listing index orders by after its equality prefix, so
+        // the scan starts and stops inside the range. An id prefix is a range of the primary key.
+        AndWhere(sql, command, "created_at >=", "created_from", DbType.Int64, filter.CreatedAfter?.UtcTicks);
+        AndWhere(sql, command, "created_at <", "created_to", DbType.Int64, filter.CreatedBefore?.UtcTicks);
+        if (filter.IdRange() is var (low, high))
+        {
+            sql.Append(" AND job_id BETWEEN @id_low AND @id_high");
+            AddParameter(command, "id_low", DbType.String).Value = low;
+            AddParameter(command, "id_high", DbType.String).Value = high;
+        }
+        if (filter.Text is { } text)
+        {
+            // lower() on both sides: LIKE ignores case in SQLite and not in PostgreSQL; '!' escapes the text's wildcards.
+            sql.Append(" AND (lower(handler) LIKE @text ESCAPE '!' OR lower(tenant) LIKE @text ESCAPE '!'");
+            AddParameter(command, "text", DbType.String).Value =
+                text.ToLowerInvariant().Replace("!", "!!", StringComparison.Ordinal).Replace("%", "!%", StringComparison.Ordinal).Replace("_", "!_", StringComparison.Ordinal) + "%";
+            if (filter.TextIdRange() is var (textLow, textHigh))
+            {
+                sql.Append(" OR job_id BETWEEN @text_low AND @text_high");
+                AddParameter(command, "text_low", DbType.String).Value = textLow;
+                AddParameter(command, "text_high", DbType.String).Value = textHigh;
+            }
+            sql.Append(')');
+        }
         if (filter.After is { } after)
         {
             // Keyset pagination in the listing's own order, so a page costs the same however deep it is.

@@ -119,6 +119,7 @@ internal static class WorkerPoolServiceCollectionExtensions
             sp.GetRequiredService<Slots>(), sp.GetRequiredService<ShardPuller>(), sp.GetRequiredService<AttemptRunner>(),
             sp.GetRequiredService<LeaseRenewer>(), sp.GetRequiredService<ShardReporter>(), sp.GetRequiredService<ILogger<WorkerPool>>()));
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerPool>());
+        services.AddKeyedSingleton<Orleans.Providers.IControllable, SlotsControllable>(SlotsControllable.Name);
         return services;
     }
 }

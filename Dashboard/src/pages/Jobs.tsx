@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { canOperate, get, post, query, type Me } from '../api';
 import { ErrorLine, Section, StateBadge, fmtTime, usePoll, useSelection } from '../util';
 
@@ -9,7 +9,7 @@ export interface JobSummary {
 interface Page<T> { items: T[]; nextCursor: string | null }
 
 const states = ['', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
-const filterNames = ['state', 'queue', 'tenant', 'handler'] as const;
+const filterNames = ['state', 'queue', 'tenant', 'handler', 'createdAfter', 'createdBefore', 'q'] as const;
 
 export function Jobs({ me, params }: { me: Me; params: URLSearchParams }) {
   const filters = Object.fromEntries(filterNames.map(n => [n, params.get(n) ?? ''])) as Record<string, string>;
@@ -18,6 +18,7 @@ export function Jobs({ me, params }: { me: Me; params: URLSearchParams }) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors[cursors.length - 1];
   const key = JSON.stringify(filters);
+  useEffect(() => { setCursors([null]); setDraft(filters); }, [key]);
   const { data, error, refresh } = usePoll(
     s => get<Page<JobSummary>>('/jobs' + query({ ...filters, limit: 50, cursor }), s), 5000, [key, cursor]);
   const selection = useSelection();
@@ -40,7 +41,7 @@ export function Jobs({ me, params }: { me: Me; params: URLSearchParams }) {
     selection.clear();
     refresh();
   };
-  const items = data?.items ?? [];
+  const items = error ? [] : data?.items ?? [];
   return (
     <Section title="Jobs" actions={<>
       <button disabled={!operate || selection.selected.size === 0} title={operate ? '' : 'needs the operator role'}
@@ -62,7 +63,14 @@ export function Jobs({ me, params }: { me: Me; params: URLSearchParams }) {
           <label>{n[0].toUpperCase() + n.slice(1)} <input name={n} value={draft[n]} size={12}
             onInput={e => setDraft({ ...draft, [n]: (e.target as HTMLInputElement).value })} /></label>
         ))}
-        <button type="submit">Filter</button>
+        {/* Times are UTC, as the table shows them; the server parses them and says what it cannot read. */}
+        <label>Submitted from <input id="jobs-from" value={draft.createdAfter} size={17} placeholder="2026-12-07 10:00Z"
+          onInput={e => setDraft({ ...draft, createdAfter: (e.target as HTMLInputElement).value })} /></label>
+        <label>to <input id="jobs-to" value={draft.createdBefore} size={17} placeholder="UTC"
+          onInput={e => setDraft({ ...draft, createdBefore: (e.target as HTMLInputElement).value })} /></label>
+        <label>Search <input id="jobs-q" type="search" value={draft.q} size={18} placeholder="id, handler or tenant prefix"
+          onInput={e => setDraft({ ...draft, q: (e.target as HTMLInputElement).value })} /></label>
+        <button type="submit" id="jobs-filter">Filter</button>
       </form>
       <ErrorLine error={error} />
       {message && <p class="note" role="status">{message}</p>}
@@ -85,7 +93,7 @@ export function Jobs({ me, params }: { me: Me; params: URLSearchParams }) {
               <td class="num">{j.attempt}</td><td>{fmtTime(j.createdAt)}</td><td>{fmtTime(j.updatedAt)}</td>
             </tr>
           ))}
-          {data && items.length === 0 && <tr><td colSpan={10} class="empty">No jobs match.</td></tr>}
+          {data && !error && items.length === 0 && <tr><td colSpan={10} class="empty">No jobs match.</td></tr>}
         </tbody>
       </table>
       <div class="pager">

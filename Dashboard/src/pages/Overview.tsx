@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { ApiError, get } from '../api';
-import { ErrorLine, Section } from '../util';
+import { ErrorLine, Section, usePoll } from '../util';
 
 interface Stats { byState: Record<string, number> }
 interface Sample { t: number; queued: number; running: number; succeeded: number; failed: number; cancelled: number }
@@ -51,6 +51,33 @@ function Chart({ title, series, data }: { title: string; series: { label: string
   return <div class="chart" ref={ref} role="img" aria-label={title} />;
 }
 
+interface SiloSlots { silo: string; name: string; slots: number; busy: number; pulling: boolean }
+
+/** Each active silo's worker slots, busy and total, from GET /silos (each silo counts its own). */
+function Silos() {
+  const { data, error } = usePoll(s => get<SiloSlots[]>('/silos', s), 2000, []);
+  if (error) return <p class="muted" id="silos-error">Silos: {error.includes('403') || error.toLowerCase().includes('forbidden')
+    ? 'the silo list spans tenants: this key is scoped to one tenant.' : error}</p>;
+  if (!data) return null;
+  const busy = data.reduce((n, s) => n + s.busy, 0), total = data.reduce((n, s) => n + s.slots, 0);
+  return (
+    <>
+      <h3>Silos <span class="muted small">{busy} of {total} slots busy</span></h3>
+      <table class="grid" id="silos-table">
+        <thead><tr><th>Silo</th><th>Address</th><th>Busy slots</th><th></th><th>Pulling</th></tr></thead>
+        <tbody>{data.map(s => (
+          <tr data-silo={s.name}>
+            <td>{s.name}</td><td class="mono">{s.silo}</td>
+            <td class="num slots">{s.busy} / {s.slots}</td>
+            <td><meter min={0} max={Math.max(1, s.slots)} value={s.busy} aria-label={`${s.name}: ${s.busy} of ${s.slots} slots busy`} /></td>
+            <td>{s.pulling ? 'yes' : 'no (starting or stopping)'}</td>
+          </tr>
+        ))}</tbody>
+      </table>
+    </>
+  );
+}
+
 export function Overview() {
   const [, setTick] = useState(0);
   const [error, setError] = useState<string | null>(null);
@@ -78,6 +105,7 @@ export function Overview() {
         <Chart title="Throughput and failures (jobs/s)" data={[t, rate('succeeded'), rate('failed')]}
           series={[{ label: 'succeeded/s', stroke: '#15803d' }, { label: 'failed/s', stroke: '#b91c1c' }]} />
       </div>}
+      <Silos />
       <p class="muted small">Sampled from <code>GET /api/v1/stats</code> every 2 s while this tab is open.</p>
     </Section>
   );

@@ -218,8 +218,111 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, ITestOutputH
         HeldHandler.Release(_tag);
     }
 
+    private IReadOnlyList<string> Rows(string table, string attribute) =>
+        [.. Browser.FindElements(By.CssSelector($"#{table} tbody tr[{attribute}]")).Select(r => r.GetAttribute(attribute) ?? "")];
+
     [Fact]
-    public async Task LargeWorkflowGraph_RendersAllItsNodes_AndReportsTheTime()
+    public async Task WorkflowsPage_ListsFromTheServer_FilteredAndPaged()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var ids = new List<WorkflowId>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add((await fixture.Sdk.SubmitWorkflowAsync(new WorkflowDefinition
+            {
+                Name = $"listed-{_tag}-{i}",
+                NotBefore = DateTimeOffset.UtcNow.AddHours(1),
+                Jobs = [HeldJob("only", _tag)],
+            }, cts.Token)).Id);
+        }
+        await fixture.Sdk.CancelWorkflowAsync(ids[0], "browser test", cts.Token);
+        var newestFirst = ids.AsEnumerable().Reverse().Select(id => id.ToString()).ToList();
+
+        // Two a page: the newest two, then the oldest; Previous goes back.
+        await fixture.SignInAsync(ApiRole.Viewer, $"#/workflows?name=listed-{_tag}&limit=2");
+        fixture.Until(_ => Rows("workflows-table", "data-workflow").SequenceEqual(newestFirst.Take(2)));
+        fixture.Screenshot("workflows-list");
+        Browser.FindElement(By.Id("workflows-next")).Click();
+        fixture.Until(_ => Rows("workflows-table", "data-workflow").SequenceEqual(newestFirst.Skip(2)));
+        Assert.False(Browser.FindElement(By.Id("workflows-next")).Enabled);
+        Browser.FindElement(By.XPath("//button[text()='Previous']")).Click();
+        fixture.Until(_ => Rows("workflows-table", "data-workflow").SequenceEqual(newestFirst.Take(2)));
+
+        // The state filter, chosen in the form, asks the server again.
+        Browser.FindElement(By.Id("workflow-state")).SendKeys("cancelled");
+        Browser.FindElement(By.Id("workflow-filter")).Click();
+        fixture.Until(_ => Rows("workflows-table", "data-workflow").SequenceEqual([ids[0].ToString()]));
+        Assert.Contains("state=cancelled", Browser.Url, StringComparison.Ordinal);
+        Browser.FindElement(By.LinkText(ids[0].ToString())).Click();
+        fixture.Until(d => d.FindElement(By.CssSelector("#workflow-graph g.node[data-name='only']")));
+        Assert.Empty(fixture.ConsoleErrors());
+    }
+
+    [Fact]
+    public async Task JobsPage_FiltersByTimeAndText_AndShowsWhatTheServerRefuses()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var tenant = "find-" + _tag;
+        var jobs = await fixture.Sdk.SubmitManyAsync(
+            [.. Enumerable.Range(0, 2).Select(_ => Held(_tag) with { Tenant = tenant, NotBefore = DateTimeOffset.UtcNow.AddHours(1) })], cts.Token);
+        var mine = jobs.Select(j => j.Id.ToString()).ToHashSet();
+        await fixture.SignInAsync(ApiRole.Viewer, "#/jobs");
+        fixture.Until(d => d.FindElement(By.CssSelector("#jobs-table tbody tr")));
+
+        void Filter(string from, string to, string text)
+        {
+            foreach (var (id, value) in new[] { ("jobs-from", from), ("jobs-to", to), ("jobs-q", text) })
+            {
+                var input = Browser.FindElement(By.Id(id));
+                input.Clear();
+                input.SendKeys(value);
+            }
+            Browser.FindElement(By.Id("jobs-filter")).Click();
+        }
+
+        // Free text: a tenant's prefix, in another case.
+        Filter("", "", tenant.ToUpperInvariant());
+        fixture.Until(_ => Rows("jobs-table", "data-job").ToHashSet().SetEquals(mine));
+        // Then the first characters of one job's id, within the last hour (UTC, as the table shows times).
+        var one = jobs[0].Id.ToString();
+        Filter(DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture) + "Z", "", one[..23]);
+        fixture.Until(_ => Rows("jobs-table", "data-job").SequenceEqual([one]));
+        fixture.Screenshot("jobs-filtered");
+        // A range that ends before the jobs were submitted.
+        Filter("", DateTimeOffset.UtcNow.AddHours(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture), tenant);
+        fixture.Until(d => d.FindElement(By.CssSelector("#jobs-table td.empty")).Text == "No jobs match.");
+        fixture.ConsoleErrors();
+
+        // What the server cannot read is said on the page, and no stale rows stay beside it.
+        Filter("last tuesday", "", tenant);
+        var error = fixture.Until(d => d.FindElement(By.CssSelector("main .error")));
+        Assert.Equal("createdAfter 'last tuesday' is not a time: use ISO 8601, as in 2026-12-07T10:00:00Z", error.Text);
+        Assert.Empty(Rows("jobs-table", "data-job"));
+        Filter("2026-12-07T10:00Z", "2026-12-07T09:00Z", "");
+        fixture.Until(d => d.FindElement(By.CssSelector("main .error")).Text.Contains("is not before createdBefore", StringComparison.Ordinal));
+        fixture.Screenshot("jobs-filter-refused");
+        // The browser logs each refused request (400) as a failed load; nothing else.
+        Assert.All(fixture.ConsoleErrors(), e => Assert.Contains("400", e, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Overview_ShowsTheSiloWithItsBusySlots()
+    {
+        using var cts = new CancellationTokenSource(Patience);
+        var id = await SubmitAsync(Held(_tag), cts.Token);
+        await UntilAsync(id, s => s.State == JobState.Running, cts.Token);
+        await fixture.SignInAsync(ApiRole.Viewer, "#/");
+        var cell = fixture.Until(d => d.FindElement(By.CssSelector("#silos-table tbody td.slots")));
+        // 8 slots (the fixture's MaxConcurrentJobs), at least this job's busy; other tests' jobs may hold more.
+        fixture.Until(_ => cell.Text.EndsWith(" / 8", StringComparison.Ordinal) && int.Parse(cell.Text.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        fixture.Screenshot("overview-silos");
+        HeldHandler.Release(_tag);
+        await UntilAsync(id, s => s.State == JobState.Succeeded, cts.Token);
+        Assert.Empty(fixture.ConsoleErrors());
+    }
+
+    [Fact]
+    public async Task LargeWorkflowGraph_DrawsTheNodesInView_AndReportsTheTime()
     {
         using var cts = new CancellationTokenSource(Patience);
         // 1,000 jobs in 10 layers of 100, each waiting for two of the layer before; not due for an hour, so they wait.
@@ -244,12 +347,19 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, ITestOutputH
             Browser.Navigate().GoToUrl(fixture.BaseUrl + $"/#/workflows/{submitted.Id}");
             Browser.Navigate().Refresh();
             var svg = fixture.Until(d => d.FindElement(By.CssSelector("#workflow-graph[data-render-ms]")), 60);
-            Assert.Equal(1000, Browser.FindElements(By.CssSelector("#workflow-graph g.node")).Count);
+            Assert.Equal("1000", svg.GetAttribute("data-nodes"));
             times.Add((double.Parse(svg.GetAttribute("data-render-ms")!, CultureInfo.InvariantCulture),
                 double.Parse(svg.GetAttribute("data-layout-ms")!, CultureInfo.InvariantCulture)));
         }
         fixture.Screenshot("workflow-1000");
-        var report = "1,000-job workflow graph: " + string.Join("; ", times.Select(t => $"render {t.Render:F0} ms (layout {t.Layout:F0} ms)"));
+        // Only the nodes in and near the view are drawn; scrolling halfway down draws those there.
+        var Drawn = () => Browser.FindElements(By.CssSelector("#workflow-graph g.node")).Select(n => n.GetAttribute("data-name")).ToHashSet();
+        var first = Drawn();
+        Assert.InRange(first.Count, 1, 999);
+        ((IJavaScriptExecutor)Browser).ExecuteScript("const w = document.querySelector('.graph-wrap'); w.scrollTop = w.scrollHeight / 2;");
+        fixture.Until(_ => Drawn().Except(first).Any());
+        var report = "1,000-job workflow graph: " + string.Join("; ", times.Select(t => $"render {t.Render:F0} ms (layout {t.Layout:F0} ms)"))
+            + $"; {first.Count} nodes drawn in and near the first view";
         output.WriteLine(report);
         File.WriteAllText(Path.Combine(fixture.ScreenshotDir, "workflow-1000.txt"), report + "\n");
         Assert.Empty(fixture.ConsoleErrors());

@@ -796,6 +796,7 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
         public Task<IReadOnlyDictionary<WorkflowId, StoredWorkflowState>> ReadWorkflowsAsync(IReadOnlyList<WorkflowId> ids, CancellationToken cancellationToken = default) => inner.ReadWorkflowsAsync(ids, cancellationToken);
         public Task TouchWorkflowsAsync(IReadOnlyList<WorkflowId> ids, DateTimeOffset at, CancellationToken cancellationToken = default) => inner.TouchWorkflowsAsync(ids, at, cancellationToken);
         public Task<IReadOnlyList<WorkflowId>> ListWatchedWorkflowsAsync(int bucket, DateTimeOffset updatedBefore, int limit, CancellationToken cancellationToken = default) => inner.ListWatchedWorkflowsAsync(bucket, updatedBefore, limit, cancellationToken);
+        public Task<IReadOnlyList<StoredWorkflowRow>> ListWorkflowsAsync(WorkflowState? state, WorkflowId? after, int limit, CancellationToken cancellationToken = default) => inner.ListWorkflowsAsync(state, after, limit, cancellationToken);
         public Task<int> PurgeFailedAsync(IReadOnlyList<JobId> ids, CancellationToken cancellationToken = default) => inner.PurgeFailedAsync(ids, cancellationToken);
         public Task<IReadOnlyList<string>> SaveFlowKeysAsync(IReadOnlyList<FlowKeyRecord> records, CancellationToken cancellationToken = default) => inner.SaveFlowKeysAsync(records, cancellationToken);
         public Task<IReadOnlyDictionary<string, StoredFlowKey>> ReadFlowKeysAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) => inner.ReadFlowKeysAsync(keys, cancellationToken);
