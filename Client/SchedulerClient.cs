@@ -113,6 +113,9 @@ internal sealed partial class SchedulerClient(IClusterClient cluster, IOptions<S
     public Task<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
         CallAsync(g => g.Reference<ISchedulerGrain>(0).GetStats(), cancellationToken);
 
+    public Task<QueueOverview> GetQueuesAsync(CancellationToken cancellationToken = default) =>
+        CallAsync(g => g.Reference<ISchedulerGrain>(0).GetQueues(), cancellationToken);
+
     public async Task<SiloDescription> DescribeAsync(CancellationToken cancellationToken = default) =>
         _silo ??= await CallAsync(g => g.Reference<ISchedulerGrain>(0).Describe(), cancellationToken);
 

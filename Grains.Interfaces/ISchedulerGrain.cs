@@ -32,6 +32,10 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     [Alias("GetStats")]
     Task<QueueStats> GetStats();
 
+    /// <summary>The queues' depth by priority and tenant, gathered from every shard of every queue (for the dashboard).</summary>
+    [Alias("GetQueues")]
+    Task<QueueOverview> GetQueues();
+
     /// <summary>The handler names and queues this silo serves.</summary>
     [Alias("Describe")]
     Task<SiloDescription> Describe();

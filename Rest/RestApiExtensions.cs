@@ -128,6 +128,7 @@ public static class RestApiExtensions
         api.MapProtectionApi();
         api.MapWebhooksApi();
         api.MapAdminApi();
+        api.MapQueuesApi();
         endpoints.MapSchedulerGrpc(options);
         api.MapDashboardApi();
 

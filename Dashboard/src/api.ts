@@ -52,6 +52,16 @@ export async function post<T>(path: string, body?: unknown): Promise<T> {
   return (text ? JSON.parse(text) : null) as T;
 }
 
+/** A call of any method (PUT, DELETE...) with an optional JSON body; the parsed answer, or null when it has none. */
+export async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(prefix + path, {
+    method, headers: headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw await problem(response, path);
+  const text = await response.text();
+  return (text ? JSON.parse(text) : null) as T;
+}
+
 export function query(params: Record<string, string | number | null | undefined>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') q.set(k, String(v));

@@ -8,6 +8,7 @@ import { Workflows, WorkflowGraphPage } from './pages/Workflows';
 import { DeadLetters } from './pages/DeadLetters';
 import { Schedules } from './pages/Schedules';
 import { Limits } from './pages/Limits';
+import { Queues } from './pages/Queues';
 import './style.css';
 
 // Routes live in the location's hash (#/jobs/ID), so the server serves one page at / and never has to tell a
@@ -28,7 +29,7 @@ function useRoute(): [string[], URLSearchParams] {
 
 const nav: [string, string][] = [
   ['#/', 'Overview'], ['#/jobs', 'Jobs'], ['#/workflows', 'Workflows'], ['#/deadletters', 'Dead letters'],
-  ['#/schedules', 'Schedules'], ['#/limits', 'Limits'],
+  ['#/queues', 'Queues'], ['#/schedules', 'Schedules'], ['#/limits', 'Limits'],
 ];
 
 function SignIn({ onDone, error }: { onDone: () => void; error: string | null }) {
@@ -84,7 +85,8 @@ function App() {
     case 'workflows': body = id ? <WorkflowGraphPage id={id} me={me} /> : <Workflows params={params} />; break;
     case 'deadletters': body = <DeadLetters me={me} />; break;
     case 'schedules': body = <Schedules me={me} />; break;
-    case 'limits': body = <Limits />; break;
+    case 'queues': body = <Queues />; break;
+    case 'limits': body = <Limits me={me} />; break;
     default: body = <p>No page here. <a href="#/">Overview</a></p>;
   }
   const current = '#/' + (page ?? '');

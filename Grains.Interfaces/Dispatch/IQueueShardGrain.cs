@@ -71,7 +71,36 @@ public interface IQueueShardGrain : IGrainWithStringKey
     /// </summary>
     [Alias("WatchHead"), AlwaysInterleave]
     Task<ShardHead> WatchHead(ShardHead known, TimeSpan maxWait);
+
+    /// <summary>
+    /// What the shard holds now, for the dashboard's queue page (<see cref="ISchedulerGrain.GetQueues"/>): its waiting
+    /// jobs and those it handed to silos (starting or running), by priority and tenant.
+    /// </summary>
+    [Alias("Snapshot"), ReadOnly]
+    Task<ShardSnapshot> Snapshot();
 }
+
+/// <summary>A shard's contents by priority and tenant (the default tenant by its name).</summary>
+/// <param name="Waiting">Jobs waiting in it; at most <see cref="WaitingCount.MaxGroups"/> groups, the rest summed per priority under a null tenant.</param>
+/// <param name="Taken">Jobs handed to a silo and not yet ended there, grouped the same way.</param>
+/// <param name="Loading">True while it still reads its backlog from the job rows (so fewer are counted than wait).</param>
+[GenerateSerializer, Immutable, Alias("scheduler.ShardSnapshot")]
+public sealed record ShardSnapshot(
+    [property: Id(0)] ImmutableArray<ShardGroup> Waiting,
+    [property: Id(1)] ImmutableArray<ShardGroup> Taken,
+    [property: Id(2)] bool Loading);
+
+/// <summary>Jobs of one priority and tenant in a shard.</summary>
+/// <param name="Priority">Their priority.</param>
+/// <param name="Tenant">Their tenant; null: the tenants summed beyond those named one by one.</param>
+/// <param name="Count">How many.</param>
+/// <param name="OldestTicks">The earliest enqueue time among them (UTC ticks).</param>
+[GenerateSerializer, Immutable, Alias("scheduler.ShardGroup")]
+public readonly record struct ShardGroup(
+    [property: Id(0)] int Priority,
+    [property: Id(1)] string? Tenant,
+    [property: Id(2)] int Count,
+    [property: Id(3)] long OldestTicks);
 
 /// <summary>A shard's answer to a held-jobs report.</summary>
 /// <param name="Requeued">How many jobs it queued again.</param>

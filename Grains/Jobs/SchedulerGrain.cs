@@ -64,6 +64,31 @@ public sealed class SchedulerGrain(
     public async Task<QueueStats> GetStats() =>
         new() { ByState = (await store.CountByStateAsync()).ToImmutableDictionary() };
 
+    public async Task<QueueOverview> GetQueues()
+    {
+        var queues = await Task.WhenAll(_options.Queues.Select(async queue =>
+        {
+            var shards = await Task.WhenAll(Enumerable.Range(0, _options.ShardsPerQueue).Select(i => SnapshotAsync(SchedulerOptions.ShardKey(queue, i))));
+            return Queues.QueueOverviews.Compose(queue, shards, _options.Ordering.For(queue));
+        }));
+        return new QueueOverview { Queues = [.. queues], FairShare = _options.Ordering.FairShare };
+    }
+
+    /// <summary>A shard's snapshot; null when it does not answer in time (the overview counts it as unanswered rather than failing).</summary>
+    private async Task<ShardSnapshot?> SnapshotAsync(string shard)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IQueueShardGrain>(shard).Snapshot().WaitAsync(SnapshotTimeout);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            return null;
+        }
+    }
+
+    private static readonly TimeSpan SnapshotTimeout = TimeSpan.FromSeconds(5);
+
     public Task<SiloDescription> Describe() =>
         Task.FromResult(new SiloDescription(silo.Name, [.. handlers.Names], [.. _options.Queues], _options.MaxPayloadBytes));
 

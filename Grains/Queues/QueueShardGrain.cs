@@ -288,6 +288,11 @@ public sealed partial class QueueShardGrain(
         return _head;
     }
 
+    public Task<ShardSnapshot> Snapshot() => Task.FromResult(new ShardSnapshot(
+        QueueOverviews.Group(_queue.Entries),
+        QueueOverviews.Group(_inFlight.Values.Select(v => (v.Entry.Priority, v.Entry.Tenant, v.Entry.EnqueuedAtTicks))),
+        _loadAfter is not null));
+
     /// <summary>
     /// Bumps the version, waking the watchers, only when a pool would now pull where it did not before: the shard
     /// went from empty to holding jobs, or its top priority rose. A shard that empties or whose top priority falls

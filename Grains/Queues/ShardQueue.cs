@@ -137,6 +137,13 @@ public sealed class ShardQueue
         return [.. named, .. rest];
     }
 
+    /// <summary>
+    /// Every waiting job as (priority, tenant, enqueue ticks); null tenant: enqueued without one, the default tenant.
+    /// Walks the whole queue: for an operator's overview, not for the dispatch path.
+    /// </summary>
+    public IEnumerable<(int Priority, string? Tenant, long EnqueuedAtTicks)> Entries =>
+        _byId.Values.Select(static i => (i.Entry.Priority, i.Entry.Tenant, i.Entry.EnqueuedAtTicks));
+
     private void Tally(QueueEntry entry, int delta)
     {
         if (delta < 0 && entry.Tenant is { } name && _tenantNames.TryGetValue(name, out var shared))

@@ -42,8 +42,16 @@ public sealed class DashboardFixture : IAsyncLifetime
         var ports = ServerProcess.FreeLoopbackPorts(3);
         BaseUrl = $"http://127.0.0.1:{ports[0]}";
         var builder = WebSilo.CreateBuilder(Path.Combine(_dir.Path, "data"), "dash-" + Guid.NewGuid().ToString("N")[..10], ports[1], ports[2],
-            new Dictionary<string, string?> { ["Urls"] = BaseUrl, ["Scheduler:MaxConcurrentJobs"] = "8" });
-        builder.AddScheduler(silo => silo.Services.AddJobHandler<HeldHandler>(HeldHandler.Name, o => o.MaxAttempts = 1));
+            new Dictionary<string, string?>
+            {
+                ["Urls"] = BaseUrl,
+                ["Scheduler:MaxConcurrentJobs"] = "8",
+                // The Limits page's breaker: its handler's first failure opens it, for an hour unless reset.
+                [$"Scheduler:Breakers:Handlers:{BreakerHandler}:ConsecutiveFailures"] = "1",
+                [$"Scheduler:Breakers:Handlers:{BreakerHandler}:CoolDown"] = "01:00:00",
+            });
+        builder.AddScheduler(silo => silo.Services.AddJobHandler<HeldHandler>(HeldHandler.Name, o => o.MaxAttempts = 1)
+            .AddJobHandler<HeldHandler>(BreakerHandler, o => o.MaxAttempts = 1));
         App = builder.Build();
         await WebSilo.StartAsync(App);
 
@@ -61,6 +69,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         Browser = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
         Browser.Manage().Timeouts().PageLoad = TimeSpan.FromSeconds(60);
     }
+
+    /// <summary>A second name of <see cref="HeldHandler"/>, with a circuit breaker that opens at its first failure.</summary>
+    public const string BreakerHandler = "test.breaker";
 
     private const string Chromium = "/usr/bin/chromium";
     private const string ChromeDriverPath = "/usr/bin/chromedriver";

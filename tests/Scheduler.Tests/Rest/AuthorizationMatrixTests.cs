@@ -62,6 +62,7 @@ public sealed class AuthorizationMatrixTests(RestApiFixture fixture)
         yield return new("GET", "/api/v1/stats", null, ApiRole.Viewer, Kind.Cluster);
         yield return new("GET", "/api/v1/silos", null, ApiRole.Viewer, Kind.Cluster);
         yield return new("GET", "/api/v1/workflows", null, ApiRole.Viewer, Kind.TenantFiltered);
+        yield return new("GET", "/api/v1/queues", null, ApiRole.Viewer, Kind.Cluster);
         yield return new("GET", "/api/v1/deadletters", null, ApiRole.Viewer, Kind.TenantFiltered);
         yield return new("POST", "/api/v1/deadletters/requeue", $$"""{"ids":["{{job}}"]}""", ApiRole.Operator, Kind.Job);
         yield return new("POST", "/api/v1/deadletters/purge", $$"""{"ids":["{{job}}"]}""", ApiRole.Operator, Kind.Job);

@@ -74,6 +74,7 @@ public sealed class RestApiFixture : IAsyncLifetime
             ["Scheduler:MaxConcurrentJobs"] = "4",
             ["Scheduler:Queues:0"] = "default",
             ["Scheduler:Queues:1"] = "other",
+            ["Scheduler:Ordering:TenantWeights:qa-gold"] = "3",
             ["Scheduler:Api:Jwt:Authority"] = JwtIssuer,
             ["Scheduler:Api:Jwt:Audience"] = "scheduler",
             ["Scheduler:Webhooks:Secret"] = WebhookSecret,
