@@ -48,9 +48,9 @@ public sealed class SchedulerOptions
     /// How long before its time a job schedule fires an occurrence: its run is submitted then and waits in memory for
     /// the time, when it is queued and started, so the firing's work and the schedule's write are done by then. Not
     /// when the overlap policy must look at a previous run still going (that is done at the time). Pausing or deleting
-    /// the schedule cancels a run fired ahead. 0: fire at the time. 0 to 5 s; default 0.5 s.
+    /// the schedule cancels a run fired ahead (it shows as a cancelled run). 0 to 5 s; default 0: fire at the time.
     /// </summary>
-    public TimeSpan ScheduleLead { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan ScheduleLead { get; set; } = TimeSpan.Zero;
 
     /// <summary>How long finished jobs and workflows are kept (section "Scheduler:Retention").</summary>
     public RetentionOptions Retention { get; set; } = new();

@@ -53,7 +53,7 @@ var counts = new Option<string>("--counts")
     DefaultValueFactory = _ => "on",
 };
 counts.AcceptOnlyFromAmong("on", "off");
-var scheduleLead = new Option<int?>("--schedule-lead") { Description = "schedules mode: the silos' Scheduler:ScheduleLead in milliseconds (how far ahead of its time an occurrence fires; default the silo's, 500)" };
+var scheduleLead = new Option<int?>("--schedule-lead") { Description = "schedules mode: the silos' Scheduler:ScheduleLead in milliseconds (how far ahead of its time an occurrence fires; default the silo's, 0)" };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
