@@ -336,7 +336,7 @@ public sealed class ScheduleClusterTests(MemoryClusterFixture fixture) : IAsyncL
         foreach (var run in status.LastRuns.Where(r => r.Outcome == ScheduleRunOutcome.Succeeded))
         {
             var delay = ScheduleIds.JitterOf(definition.Id, run.Occurrence, definition.Jitter);
-            // Fired ahead of its time (Scheduler:ScheduleLead), the run's job waits for it: its start is what the jitter delays.
+            // FiredAt is ahead of its time with Scheduler:ScheduleLead set: the start is what the jitter delays.
             var job = await Client.GetStatusAsync(new JobId(run.RunId));
             Assert.True(job?.StartedAt >= run.Occurrence + delay, $"{run} started at {job?.StartedAt:O}, before its jitter of {delay} passed");
             Assert.Equal(ScheduleIds.RunIdOf(definition.Id, status.CreatedAt, run.Occurrence), run.RunId);
