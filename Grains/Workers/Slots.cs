@@ -57,7 +57,9 @@ internal sealed class Slots : IDisposable
     public async Task WaitAsync(CancellationToken cancellationToken)
     {
         await _wake.WaitAsync(cancellationToken);
-        Volatile.Write(ref _wakePending, 0);
+        // A full fence: a plain write could pass the caller's next read of the slots, and a Wake() seeing 1 meanwhile
+        // would then be lost.
+        Interlocked.Exchange(ref _wakePending, 0);
     }
 
     public void Wake()
