@@ -104,6 +104,7 @@ public static class SchedulerSiloExtensions
             sp.GetService<Scheduler.Workers.Slots>() is { } slots ? () => slots.Running : null,
             sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.MaxConcurrentJobs));
         services.TryAddSingleton<JobSubmitter>();
+        services.TryAddSingleton<LeaseWatch>();
         // Job grains consult it; only a silo that runs the scheduler starts its watch of gates and breakers.
         services.TryAddSingleton<Protection.SiloProtection>();
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(

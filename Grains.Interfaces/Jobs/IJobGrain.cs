@@ -38,6 +38,14 @@ public interface IJobGrain : IGrainWithGuidKey
     Task<LeaseStatus> Heartbeat(int attempt);
 
     /// <summary>
+    /// Asked by the silo's lease watch once the running attempt's lease seems to have passed its end: abandons the
+    /// attempt (the job goes back to its queue, or fails with no attempts left) unless a renewal came meanwhile.
+    /// Anything but a running job is left as it is.
+    /// </summary>
+    [Alias("CheckLease")]
+    Task CheckLease();
+
+    /// <summary>
     /// Reports the outcome of an attempt; an outcome for any attempt but the current one is ignored.
     /// <paramref name="keysHandedOn"/>: keys whose slot the attempt handed to the next job on its silo (see
     /// <see cref="TryStart"/>): that job's claim gives it back, or else the worker does, so the job does not.

@@ -22,6 +22,7 @@ public sealed partial class JobGrain(
     IClusterMembershipService membership,
     TimeProvider time,
     Telemetry.SchedulerMetrics metrics,
+    LeaseWatch leases,
     ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
     private readonly SchedulerOptions _options = options.Value;
@@ -29,9 +30,10 @@ public sealed partial class JobGrain(
 
     // While Running: the attempt is leased until this time. Its executor renews the lease with heartbeats; when
     // they stop, the attempt is abandoned and the job requeued. Kept in memory only: a fresh activation that reads
-    // a Running state gives the executor one lease period to show up (or none, if its silo is known dead).
+    // a Running state gives the executor one lease period to show up (or none, if its silo is known dead). The silo's
+    // LeaseWatch asks for a check (CheckLease) once it has passed.
     private DateTimeOffset _leaseUntil;
-    private IGrainTimer? _leaseTimer;
+    private bool _leaseWatched;
 
     // Set when a running job is cancelled: the next heartbeat tells its executor to stop. Memory only: if this
     // activation is lost meanwhile, the job runs on and can be cancelled again.
@@ -164,6 +166,8 @@ public sealed partial class JobGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // A later activation watches it again, should it still be running.
+        StopLeaseTimer();
         if (_unsaved && Job.State == JobState.Queued)
             await StoreQueuedAsync();
     }
@@ -241,12 +245,15 @@ public sealed partial class JobGrain(
             return Task.FromResult(LeaseStatus.Lost);
         }
         _leaseUntil = time.GetUtcNow() + _options.LeasePeriod;
+        leases.Watch(Id, _leaseUntil);
         return Task.FromResult(_cancelReason is null ? LeaseStatus.Renewed : LeaseStatus.CancelRequested);
     }
 
-    private void StartLeaseTimer() =>
-        _leaseTimer ??= this.RegisterGrainTimer(static (self, _) => self.CheckLeaseAsync(), this,
-            new GrainTimerCreationOptions { DueTime = _options.LeaseCheckInterval, Period = _options.LeaseCheckInterval });
+    private void StartLeaseTimer()
+    {
+        leases.Watch(Id, _leaseUntil);
+        _leaseWatched = true;
+    }
 
     private void StopRetryTimer()
     {
@@ -256,19 +263,29 @@ public sealed partial class JobGrain(
 
     private void StopLeaseTimer()
     {
-        _leaseTimer?.Dispose();
-        _leaseTimer = null;
+        if (!_leaseWatched)
+            return;
+        leases.Forget(Id);
+        _leaseWatched = false;
     }
+
+    public Task CheckLease() => CheckLeaseAsync();
 
     private async Task CheckLeaseAsync()
     {
         if (Job.State != JobState.Running)
         {
             StopLeaseTimer();
+            // Asked by the watch after it ended (the check crossed its outcome), maybe in a fresh activation.
+            if (!Exists || Job.State.IsFinal())
+                DeactivateOnIdle();
             return;
         }
         if (time.GetUtcNow() < _leaseUntil)
+        {
+            StartLeaseTimer();
             return;
+        }
         if (_cancelReason is not null)
             await CancelNowAsync();
         else

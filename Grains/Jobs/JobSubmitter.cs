@@ -151,7 +151,9 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     {
         var now = time.GetTimestamp();
         _newJobs[id] = now;
-        if (_newJobs.Count > 10_000 && now >= Interlocked.Read(ref _nextSweep))
+        // Counting takes every stripe's lock: at most once a second, not at every submit (it was a burst's contention).
+        var due = Interlocked.Read(ref _nextSweep);
+        if (now >= due && Interlocked.CompareExchange(ref _nextSweep, now + time.TimestampFrequency, due) == due && _newJobs.Count > 10_000)
             Sweep(now);
     }
 
