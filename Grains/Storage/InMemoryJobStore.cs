@@ -8,10 +8,10 @@ namespace Scheduler.Storage;
 /// </summary>
 public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookStore
 {
-    // Striped wider than the default (one lock per core): every job's three writes add or replace entries here.
-    private readonly ConcurrentDictionary<JobId, JobRecord> _jobs = new(concurrencyLevel: 64, capacity: 1024);
+    // A job's row and its history in one entry, added at its first write and changed in place under its stripe's lock
+    // after that: a burst's writes took the dictionary's own locks five times a job (and a new node at each update).
+    private readonly ConcurrentDictionary<JobId, Row> _jobs = new(concurrencyLevel: 64, capacity: 1024);
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
-    private readonly ConcurrentDictionary<JobId, List<JobTransition>> _history = new(concurrencyLevel: 64, capacity: 1024);
     private readonly ConcurrentDictionary<WorkflowId, WorkflowRecord> _workflows = new();
     private readonly ConcurrentDictionary<string, ScheduleRecord> _schedules = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FlowKeyRecord> _flowKeys = new(StringComparer.Ordinal);
@@ -31,24 +31,27 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         {
             lock (StripeOf(record.Id))
             {
-                var exists = _jobs.TryGetValue(record.Id, out var existing);
+                var exists = _jobs.TryGetValue(record.Id, out var row);
+                var existing = row?.Record;
                 var stored = existing?.Version ?? 0;
                 if (record.Version > 0 && (stored != record.Version - 1 || (record.Version > 1 && !exists)))
                 {
                     (conflicts ??= []).Add(record.Id);
                     continue;
                 }
-                if (existing is not null)
+                if (row is not null && existing is not null)
                 {
                     Interlocked.Decrement(ref _countByState[(int)existing.State]);
-                    _jobs[record.Id] = record with { CreatedAt = existing.CreatedAt, Version = record.Version == 0 ? stored : record.Version };
+                    row.Record = record.CreatedAt == existing.CreatedAt && record.Version != 0
+                        ? record
+                        : record with { CreatedAt = existing.CreatedAt, Version = record.Version == 0 ? stored : record.Version };
                 }
                 else
                 {
-                    _jobs[record.Id] = record;
+                    _jobs[record.Id] = row = new Row(record);
                 }
                 Interlocked.Increment(ref _countByState[(int)record.State]);
-                var history = _history.GetOrAdd(record.Id, _ => []);
+                var history = row.History;
                 if (record.QueuedAt is { } queuedAt)
                     history.Add(new JobTransition { Timestamp = queuedAt, State = JobState.Queued, Attempt = 0 });
                 history.Add(new JobTransition
@@ -65,6 +68,19 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     }
 
     private static readonly Task<IReadOnlyList<JobId>> NoConflicts = Task.FromResult<IReadOnlyList<JobId>>([]);
+
+    /// <summary>A job's row and history. Replaced and appended to under the job's stripe; the row is read without it.</summary>
+    private sealed class Row(JobRecord record)
+    {
+        private volatile JobRecord _record = record;
+
+        public JobRecord Record { get => _record; set => _record = value; }
+
+        public List<JobTransition> History { get; } = [];
+    }
+
+    /// <summary>Every job's row, enumerated without locks (a moving view: under <see cref="LockAll"/> nothing moves).</summary>
+    private IEnumerable<JobRecord> Jobs => _jobs.Select(kv => kv.Value.Record);
 
     private Lock StripeOf(JobId id) => _stripes[(id.Value.GetHashCode() & int.MaxValue) % _stripes.Length];
 
@@ -89,7 +105,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         var found = new Dictionary<JobId, StoredJobState>();
         foreach (var id in ids)
         {
-            if (_jobs.TryGetValue(id, out var job))
+            if (_jobs.TryGetValue(id, out var row) && row.Record is var job)
                 found[id] = new StoredJobState(job.Version, job.Data);
         }
         return Task.FromResult<IReadOnlyDictionary<JobId, StoredJobState>>(found);
@@ -100,7 +116,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         // The SQL stores' order and keyset: priority descending, then creation, then id.
-        var page = _jobs.Values
+        var page = Jobs
             .Where(j => j.Queue == queue && j.Shard == shard && j.State is JobState.Queued or JobState.Running
                 && !(j.NotBefore >= dueBefore))
             .Select(j => (Key: new OpenRowPosition(j.Priority, j.CreatedAt.UtcTicks, j.Id),
@@ -122,7 +138,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<JobSummary> rows = [.. _jobs.Values
+        IReadOnlyList<JobSummary> rows = [.. Jobs
             .Where(j => (filter.State is null || j.State == filter.State)
                 && (filter.Queue is null || j.Queue == filter.Queue)
                 && (filter.Tenant is null || j.Tenant == filter.Tenant)
@@ -144,7 +160,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     {
         var counts = new Dictionary<(string, string), long>();
         // The dictionary's own enumerator takes no locks (Values would take them all and copy).
-        foreach (var (_, job) in _jobs)
+        foreach (var job in Jobs)
         {
             if (job.State == JobState.Queued)
                 counts[(job.Queue, job.Tenant)] = counts.GetValueOrDefault((job.Queue, job.Tenant)) + 1;
@@ -185,8 +201,8 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default)
     {
-        using (LockAll())
-            return Task.FromResult<IReadOnlyList<JobTransition>>(_history.TryGetValue(id, out var history) ? [.. history] : []);
+        lock (StripeOf(id))
+            return Task.FromResult<IReadOnlyList<JobTransition>>(_jobs.TryGetValue(id, out var row) ? [.. row.History] : []);
     }
 
     public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default)
@@ -202,7 +218,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         ArgumentNullException.ThrowIfNull(filter);
         using (LockAll())
         {
-            IReadOnlyList<DeadLetter> rows = [.. _jobs.Values
+            IReadOnlyList<DeadLetter> rows = [.. Jobs
                 .Where(j => j.State == JobState.Failed
                     && (filter.Queue is null || j.Queue == filter.Queue)
                     && (filter.Tenant is null || j.Tenant == filter.Tenant)
@@ -212,7 +228,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 .Take(filter.Limit)
                 .Select(j =>
                 {
-                    var lastError = _history.TryGetValue(j.Id, out var history) && history.Count > 0 ? history[^1].Reason : null;
+                    var lastError = _jobs.TryGetValue(j.Id, out var row) && row.History.Count > 0 ? row.History[^1].Reason : null;
                     return new DeadLetter
                     {
                         Id = j.Id,
@@ -239,15 +255,14 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         {
             foreach (var id in ids.Distinct())
             {
-                if (_jobs.TryGetValue(id, out var job))
+                if (_jobs.TryGetValue(id, out var row))
                 {
-                    if (job.State != JobState.Failed)
+                    if (row.Record.State != JobState.Failed)
                         continue;
                     _jobs.TryRemove(id, out _);
-                    _countByState[(int)job.State]--;
+                    _countByState[(int)row.Record.State]--;
                     deleted++;
                 }
-                _history.TryRemove(id, out _);
                 _logs.TryRemove(id, out _);
             }
         }
@@ -261,7 +276,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         using (LockAll())
         {
-            var batch = _jobs.Values
+            var batch = Jobs
                 .Where(j => j.State == state && j.UpdatedAt < before && j.Workflow is null)
                 .OrderBy(j => j.UpdatedAt)
                 .Take(limit)
@@ -279,7 +294,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         using (LockAll())
         {
-            var open = _jobs.Values
+            var open = Jobs
                 .Where(j => j.Workflow is not null && j.State is JobState.Queued or JobState.Running)
                 .Select(j => j.Workflow!.Value)
                 .ToHashSet();
@@ -289,7 +304,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 .Take(limit)
                 .Select(w => w.Id)
                 .ToHashSet();
-            var jobs = _jobs.Values.Where(j => j.Workflow is { } workflow && batch.Contains(workflow)).ToList();
+            var jobs = Jobs.Where(j => j.Workflow is { } workflow && batch.Contains(workflow)).ToList();
             foreach (var job in jobs)
                 RemoveJob(job);
             foreach (var id in batch)
@@ -303,7 +318,6 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     {
         _jobs.TryRemove(job.Id, out _);
         _countByState[(int)job.State]--;
-        _history.TryRemove(job.Id, out _);
         _logs.TryRemove(job.Id, out _);
     }
 
