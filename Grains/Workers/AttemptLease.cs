@@ -28,7 +28,9 @@ internal sealed partial class AttemptLease : IDisposable
     private readonly TimeSpan _selfFenceAfter;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly long _askedAt;
     private int _renewing;
+    private int _armed;
     private int _failedRenewals;
     private int _reason;
     private volatile bool _handlerReturned;
@@ -46,7 +48,10 @@ internal sealed partial class AttemptLease : IDisposable
         _time = time;
         _logger = logger;
         _stop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        ExtendFrom(askedAt);
+        // The self-fence's deadline is armed at the first renewal (the renewer's first tick, or at once after a slow
+        // start), not here: most attempts end before it, and each armed deadline is a timer in the runtime's contended
+        // timer queue. The deadline still counts from the start: at most a quarter period has passed when it is armed.
+        _askedAt = askedAt;
         _stop.Token.UnsafeRegister(static state =>
         {
             // No reason given: the deadline passed. Recorded as a loss, so that a later Stop does not rename it.
@@ -106,6 +111,8 @@ internal sealed partial class AttemptLease : IDisposable
     /// <summary>Sends one renewal unless one is in flight already; does not wait for it.</summary>
     public void Renew()
     {
+        if (Interlocked.Exchange(ref _armed, 1) == 0)
+            ExtendFrom(_askedAt);
         if (Interlocked.CompareExchange(ref _renewing, 1, 0) == 0)
             _ = RenewAsync();
     }
