@@ -65,17 +65,21 @@ public static class FlowKeys
             return null;
         if (keys.Length > MaxKeysPerJob)
             return $"a job may hold at most {MaxKeysPerJob} concurrency keys; this one names {keys.Length}";
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var key in keys)
+        for (var i = 0; i < keys.Length; i++)
         {
+            var key = keys[i];
             if (key is null)
                 return "a concurrency key must not be null";
             if (!IsKey(key.Key))
                 return $"concurrency key '{key.Key}' is not valid ({KeyRule})";
             if (LimitProblem(key.Limit, key.Key) is { } limit)
                 return limit;
-            if (!seen.Add(key.Key))
-                return $"concurrency key '{key.Key}' is named twice";
+            // At most 16 keys: comparing pairs costs less than a set per submitted job.
+            for (var j = 0; j < i; j++)
+            {
+                if (string.Equals(keys[j].Key, key.Key, StringComparison.Ordinal))
+                    return $"concurrency key '{key.Key}' is named twice";
+            }
         }
         return null;
     }

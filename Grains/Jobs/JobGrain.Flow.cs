@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace Scheduler.Jobs;
@@ -56,15 +57,17 @@ public sealed partial class JobGrain
 
     private async Task<DateTimeOffset?> ClaimKeysAsync(int attempt, KeyPredecessor? after)
     {
-        var (shard, entry) = Job.QueuedAs(Id);
+        // The job's place in its queue, as QueuedAs gives it, without building a whole entry per claim.
+        var queuedAt = (Job.QueuedAsOf ?? Job.CreatedAt).UtcTicks;
         var keys = Job.Keys.IsDefault ? [] : Job.Keys;
-        var taken = new List<ConcurrencyKey>(keys.Length);
-        var rateKeys = ImmutableArray.CreateBuilder<string>();
-        var held = ImmutableArray.CreateBuilder<ConcurrencyKey>(keys.Length);
-        var afterReleased = ImmutableArray.CreateBuilder<string>();
+        var taken = 0;
+        var held = new ConcurrencyKey[keys.Length];
+        // Most claims count no rate and follow no attempt: these stay empty, unallocated.
+        ImmutableArray<string>.Builder? rateKeys = null, afterReleased = null;
         var at = DateTimeOffset.MinValue;
         try
         {
+            var shard = keys.Length > 0 ? Job.ShardKey : null;
             foreach (var key in keys)
             {
                 var answer = await KeyGrain(key.Key).TryAcquire(new KeyClaim
@@ -72,42 +75,41 @@ public sealed partial class JobGrain
                     Job = Id,
                     Attempt = attempt,
                     Priority = Job.Priority,
-                    QueuedAt = entry.EnqueuedAtTicks,
+                    QueuedAt = queuedAt,
                     Limit = key.Limit,
                     Shard = shard,
-                    SizeHint = entry.SizeHint,
+                    SizeHint = Job.SizeHint,
                     After = after,
                 });
                 if (!answer.Granted)
                 {
                     metrics.FlowWait(Job.Queue, Job.Handler, answer.EligibleAt is null ? "concurrency" : "rate");
-                    await ReleaseKeysAsync(taken, attempt, started: false);
+                    await ReleaseKeysAsync(keys[..taken], attempt, started: false);
                     _waitingFor = answer.Reason;
                     return null;
                 }
-                taken.Add(key);
                 if (answer.AfterReleased)
-                    afterReleased.Add(key.Key);
+                    (afterReleased ??= ImmutableArray.CreateBuilder<string>()).Add(key.Key);
                 if (answer.RateCounted)
-                    rateKeys.Add(key.Key);
-                held.Add(new ConcurrencyKey(key.Key, answer.Limit));
+                    (rateKeys ??= ImmutableArray.CreateBuilder<string>()).Add(key.Key);
+                held[taken++] = answer.Limit == key.Limit ? key : new ConcurrencyKey(key.Key, answer.Limit);
                 if (answer.GrantedAt > at)
                     at = answer.GrantedAt;
             }
         }
         catch
         {
-            await ReleaseKeysAsync(taken, attempt, started: false);
+            await ReleaseKeysAsync(keys[..taken], attempt, started: false);
             throw;
         }
         if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
         {
             // Last, so a job never holds back its scope's barrier while it waits for a key.
-            var answer = await Scope(scope).Claim(new KeyClaim { Job = Id, Attempt = attempt, Priority = Job.Priority, QueuedAt = entry.EnqueuedAtTicks });
+            var answer = await Scope(scope).Claim(new KeyClaim { Job = Id, Attempt = attempt, Priority = Job.Priority, QueuedAt = queuedAt });
             if (!answer.Granted)
             {
                 metrics.FlowWait(Job.Queue, Job.Handler, "exclusive");
-                await ReleaseKeysAsync(taken, attempt, started: false);
+                await ReleaseKeysAsync(keys, attempt, started: false);
                 _waitingFor = answer.Reason;
                 return null;
             }
@@ -115,9 +117,9 @@ public sealed partial class JobGrain
                 at = answer.GrantedAt;
         }
         _waitingFor = null;
-        _rateKeys = rateKeys.ToImmutable();
-        _heldKeys = held.ToImmutable();
-        _afterReleased = afterReleased.ToImmutable();
+        _rateKeys = rateKeys?.ToImmutable() ?? [];
+        _heldKeys = ImmutableCollectionsMarshal.AsImmutableArray(held);
+        _afterReleased = afterReleased?.ToImmutable() ?? [];
         return at;
     }
 
@@ -152,12 +154,12 @@ public sealed partial class JobGrain
     /// Gives back slots. A release that fails (the key's silo died) is tried again every few seconds while this
     /// activation lives; should it die too, the key's check of old holders frees the slot.
     /// </summary>
-    private async Task ReleaseKeysAsync(IReadOnlyCollection<ConcurrencyKey> keys, int attempt, bool started)
+    private Task ReleaseKeysAsync(ImmutableArray<ConcurrencyKey> keys, int attempt, bool started) => keys.Length switch
     {
-        if (keys.Count == 0)
-            return;
-        await Task.WhenAll(keys.Select(key => ReleaseKeyAsync(key.Key, attempt, started)));
-    }
+        0 => Task.CompletedTask,
+        1 => ReleaseKeyAsync(keys[0].Key, attempt, started),
+        _ => Task.WhenAll(keys.Select(key => ReleaseKeyAsync(key.Key, attempt, started))),
+    };
 
     private async Task ReleaseKeyAsync(string key, int attempt, bool started)
     {

@@ -41,6 +41,8 @@ public sealed partial class FlowKeyGrain(
     // The write in flight, and the one that will carry the changes made meanwhile (see WriteAsync).
     private Task _lastWrite = Task.CompletedTask;
     private Task? _nextWrite;
+    // A release not stored yet (see Release).
+    private bool _releaseUnstored;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -56,6 +58,21 @@ public sealed partial class FlowKeyGrain(
         if (_book.State.Waiters.Count > 0)
             SchedulePump(TimeSpan.Zero);
         return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (!_releaseUnstored)
+            return;
+        try
+        {
+            await WriteAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The next activation checks its holders against their jobs and frees the slot then.
+            LogDeactivationWriteFailed(logger, e, Key);
+        }
     }
 
     private string Source => state.State.Runtime is not null ? "runtime" : options.Value.FlowControl.SettingsOf(Key) is not null ? "configuration" : "jobs";
@@ -91,9 +108,15 @@ public sealed partial class FlowKeyGrain(
             LogStaleRelease(logger, job, attempt, Key);
             return;
         }
-        // The freed slot goes to the next waiter in the same write (see Pump).
-        Pump();
-        await WriteAsync();
+        // The freed slot goes to the next waiter in the same write (see Pump). A release that hands nothing on is not
+        // stored before it answers: the stored state then names one holder too many, which can only refuse a start,
+        // never grant one twice; the next write carries it (or deactivation's), and should this activation die first,
+        // the next one finds the holder's job done when it checks its holders. A rate limit's window moves with a
+        // release, so there it is stored at once.
+        if (Pump() || _book.Rate is not null)
+            await WriteAsync();
+        else
+            _releaseUnstored = true;
     }
 
     public async Task Started(JobId job, int attempt)
@@ -146,20 +169,27 @@ public sealed partial class FlowKeyGrain(
             changed |= _book.Told(job, wants, now + WakeRetryDelay);
         _wakeAnswers.Clear();
         var retell = _book.Pump(now, WakeGrace, out var handed, out var next, out var pumped);
+        if (handed.Count > 0)
+            Requeue(handed);
+        foreach (var job in retell)
+        {
+            LogRetell(logger, Key, job);
+            _ = WakeAsync(job);
+        }
+        if (next is { } at)
+            SchedulePump(at - now);
+        return changed | pumped;
+    }
+
+    /// <summary>Puts jobs handed a slot straight back in their queue shards, one call per shard; a job that gave no shard is woken instead.</summary>
+    private void Requeue(List<WaitingJob> handed)
+    {
         foreach (var waiter in handed)
             LogHanded(logger, Key, waiter.Job, waiter.Attempt);
-        foreach (var job in retell)
-            LogRetell(logger, Key, job);
-        // Straight back to the job's queue shard, one call per shard; a job that gave no shard is woken instead.
         foreach (var group in handed.Where(w => w.Shard is not null).GroupBy(w => w.Shard!, StringComparer.Ordinal))
             _ = RequeueAsync(group.Key, [.. group]);
         foreach (var waiter in handed.Where(w => w.Shard is null))
             _ = WakeAsync(waiter.Job);
-        foreach (var job in retell)
-            _ = WakeAsync(job);
-        if (next is { } at)
-            SchedulePump(at - now);
-        return changed | pumped;
     }
 
     private async Task RequeueAsync(string shard, WaitingJob[] jobs)
@@ -340,6 +370,8 @@ public sealed partial class FlowKeyGrain(
     {
         try
         {
+            // The state is serialized as the write starts: it carries every release made so far.
+            _releaseUnstored = false;
             await state.WriteStateAsync();
         }
         catch
@@ -369,6 +401,9 @@ public sealed partial class FlowKeyGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: attempt {Attempt} no longer runs but held key {Key} (its release was lost); freed")]
     private static partial void LogLeakFreed(ILogger logger, JobId jobId, int attempt, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key {Key}: could not store its releases as it deactivated; its next activation checks its holders")]
+    private static partial void LogDeactivationWriteFailed(ILogger logger, Exception exception, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Key {Key}: could not register its reminder")]
     private static partial void LogReminderFailed(ILogger logger, Exception exception, string key);

@@ -8,6 +8,10 @@ namespace Scheduler.Limits;
 /// </summary>
 public sealed class KeyBook(string key, FlowKeyState state)
 {
+    // What Pump returns when it has nothing to hand or tell: shared, so callers only read what it returns.
+    private static readonly List<JobId> NoJobs = [];
+    private static readonly List<WaitingJob> NoWaiters = [];
+
     // Holders handed a slot while they waited that have not claimed it yet, and when to tell them again.
     private readonly Dictionary<JobId, DateTimeOffset> _pending = [];
 
@@ -164,20 +168,24 @@ public sealed class KeyBook(string key, FlowKeyState state)
     {
         changed = Prune(now);
         nextCheck = null;
-        var retell = new List<JobId>();
-        foreach (var (job, until) in _pending.ToList())
+        // Pumped on every claim and release: nothing is allocated when nothing is due.
+        var retell = NoJobs;
+        foreach (var (job, until) in _pending)
         {
             if (until > now)
                 continue;
             // Handed a slot and not back within the grace: tell it again. It may wait for a worker slot (a repeat costs
             // a call the queue ignores), or the way back to its queue may have been lost.
-            _pending[job] = now + grace;
+            if (retell == NoJobs)
+                retell = [];
             retell.Add(job);
         }
+        foreach (var job in retell)
+            _pending[job] = now + grace;
         var free = Limit == int.MaxValue ? int.MaxValue : Limit - state.Holders.Count;
         var rateFree = Rate is { } rate ? rate.Count - state.RateLog.Count - Reserved : int.MaxValue;
         var room = Math.Min(free, rateFree);
-        handed = [];
+        handed = room > 0 && state.Waiters.Count > 0 ? [] : NoWaiters;
         while (room > 0 && state.Waiters.Count > 0)
         {
             var waiter = state.Waiters[0];

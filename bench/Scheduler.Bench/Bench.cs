@@ -288,7 +288,7 @@ public static class Bench
 
         if (s.Mode is "keys" or "mutex" or "ratelimit")
         {
-            var ok = await FlowBench.RunAsync(client, s, recorder, flowCounters!, warmedUp, ct);
+            var ok = await FlowBench.RunAsync(client, s, recorder, flowCounters!, warmedUp, postgres, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }

@@ -15,15 +15,17 @@ namespace Scheduler.Bench;
 /// </summary>
 public static class FlowBench
 {
-    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, FlowCounters counters, int warmedUp, CancellationToken ct) =>
+    public static async Task<bool> RunAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, FlowCounters counters, int warmedUp,
+        string? postgres, CancellationToken ct) =>
         s.Mode switch
         {
-            "keys" => await KeysAsync(client, s, recorder, counters, warmedUp, ct),
+            "keys" => await KeysAsync(client, s, recorder, counters, warmedUp, await ServerCpu.FindAsync(postgres, ct), ct),
             "mutex" => await MutexAsync(client, s, recorder, counters, warmedUp, ct),
             _ => await RateLimitAsync(client, s, recorder, warmedUp, ct),
         };
 
-    private static async Task<bool> KeysAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, FlowCounters counters, int warmedUp, CancellationToken ct)
+    private static async Task<bool> KeysAsync(ISchedulerClient client, BenchSettings s, Recorder recorder, FlowCounters counters, int warmedUp,
+        ServerCpu? database, CancellationToken ct)
     {
         var keys = s.Keys > 0 ? s.Keys : 1000;
         // Alternate, without and with keys, twice: the machine is shared, and drift hits both alike.
@@ -33,6 +35,10 @@ public static class FlowBench
         var (lost, duplicates) = (0, 0);
         // Counts per job of the second round's bursts (the first warms up the keyed path).
         object? withoutCost = null, withCost = null;
+        // CPU per job (the bench process, and the database server where it runs here) and bytes allocated per job, each
+        // burst: unlike rates, they hardly move with the load of a shared host.
+        var withoutCpu = new List<object>();
+        var withCpu = new List<object>();
         for (var round = 0; round < 2; round++)
         {
             foreach (var withKeys in new[] { false, true })
@@ -45,8 +51,16 @@ public static class FlowBench
                 }).ToArray();
                 expected += s.Jobs;
                 var before = counters.Take();
+                var runtime = new RuntimeCounters();
+                var databaseBefore = database?.Seconds();
                 var burst = await BurstAsync(client, requests, s, recorder, expected, ct);
                 var cost = counters.Take().PerJob(before, s.Jobs);
+                (withKeys ? withCpu : withoutCpu).Add(new
+                {
+                    process_cpu_ms = Math.Round(runtime.CpuSince.TotalMilliseconds / s.Jobs, 3),
+                    database_cpu_ms = database is null ? (double?)null : Math.Round((database.Seconds() - databaseBefore!.Value) * 1000 / s.Jobs, 3),
+                    allocated_kb = Math.Round(runtime.AllocatedSince / 1024.0 / s.Jobs, 1),
+                });
                 if (withKeys)
                     withCost = cost;
                 else
@@ -73,6 +87,8 @@ public static class FlowBench
             capacity = s.Capacity,
             without_keys_per_job = withoutCost,
             with_keys_per_job = withCost,
+            without_keys_cpu_per_job = withoutCpu,
+            with_keys_cpu_per_job = withCpu,
         };
         Console.Error.WriteLine($"keys {s.Storage}: {s.Jobs} jobs, {keys} mutex keys: {with.Average():0} jobs/s against {without.Average():0} without keys " +
             $"(ratio {ratio}); lost {lost}, duplicates {duplicates}");

@@ -81,6 +81,7 @@ public sealed class FlowCounters : IIncomingGrainCallFilter, IDisposable
             return new
             {
                 db_commands = Math.Round((Commands - before.Commands) / (double)jobs, 2),
+                db_bytes_sent = Math.Round((BytesWritten - before.BytesWritten) / (double)jobs),
                 grain_calls = Math.Round(calls.Sum(c => c.Count) / (double)jobs, 2),
                 by_method = calls.ToDictionary(c => c.Key, c => Math.Round(c.Count / (double)jobs, 2)),
             };

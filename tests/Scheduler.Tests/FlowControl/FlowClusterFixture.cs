@@ -44,7 +44,10 @@ public sealed class FlowClusterFixture : IAsyncLifetime
                 o.MaxConcurrentJobs = SlotsPerSilo;
                 o.Queues = ["default", SerialQueue, MaintenanceQueue];
                 o.ShardsPerQueue = 2;
-                o.LeasePeriod = TimeSpan.FromSeconds(2);
+                // The default lease: tests here hold keys with long-running blockers, and a shorter lease's self-fence
+                // (1.5 s without a confirmed renewal, with a 2 s lease) stopped a blocker during a GC or thread-pool
+                // stall on a loaded machine, handing its key to the jobs a test was still counting as waiters.
+                o.LeasePeriod = TimeSpan.FromSeconds(8);
                 o.ShutdownGracePeriod = TimeSpan.FromSeconds(1);
                 o.FlowControl.Handlers[UploadHandler] = [new KeyTemplateOptions { Key = "upload:{payload.tag}" }];
                 o.FlowControl.Queues[SerialQueue] = [new KeyTemplateOptions { Key = "serial:{queue}", Limit = 1 }];
