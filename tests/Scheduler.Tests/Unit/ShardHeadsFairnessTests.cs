@@ -139,6 +139,19 @@ public sealed class ShardHeadsFairnessTests
         Assert.Equal((0, 1), (heads.PickPull().Shard, heads.PickPull().Batch));
     }
 
+    [Fact]
+    public void A_round_gives_a_heavier_tenant_as_many_jobs_as_its_weight()
+    {
+        var heads = new ShardHeads(2, t => t == "gold" ? 3 : 1);
+        heads.Observe(0, Head("gold", enqueuedAt: 1) with { Behind = [new TenantHead("basic", 0, 2)] });
+        heads.Observe(1, Head("basic", enqueuedAt: 3));
+        Assert.Equal((0, 4), (heads.PickPull().Shard, heads.PickPull().Batch));
+
+        heads.Observe(0, Head("gold", enqueuedAt: 1, priority: 40) with { Behind = [new TenantHead("basic", 0, 2)] });
+        // Alone at the top priority: a whole batch, the lower level waiting as it always did.
+        Assert.Equal((1, int.MaxValue), (heads.PickPull().Shard, heads.PickPull().Batch));
+    }
+
     private static ShardHead HeadOf(Scheduler.Queues.ShardQueue queue) => queue.Peek is { } top
         ? new(1, queue.Count, queue.TopPriority, top.EnqueuedAtTicks, 1, top.Tenant, top.SizeHint, queue.Behind(ShardHead.MaxBehind))
         : new(1, 0, 0, 0, 1);
