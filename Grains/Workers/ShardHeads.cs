@@ -66,10 +66,22 @@ internal sealed class ShardHeads(int count, Func<string, double>? weightOf = nul
     /// <param name="allowed">Shards that may be pulled now; the others are skipped and do not set the floor.</param>
     public (int Shard, int Floor, string? Tenant) Pick(Func<int, bool>? allowed = null)
     {
+        var (shard, floor, tenant, _) = PickPull(allowed);
+        return (shard, floor, tenant);
+    }
+
+    /// <summary>
+    /// <see cref="Pick"/>, and the most jobs to pull from that shard: with fair share and more than one tenant waiting
+    /// at that priority in this silo's view, one round of the shard's turns (a job per tenant named at its head, more
+    /// for a heavier one), so a tenant waiting elsewhere gets its turn after the next few starts, not after a whole
+    /// batch of another tenant's jobs; otherwise no limit.
+    /// </summary>
+    public (int Shard, int Floor, string? Tenant, int Batch) PickPull(Func<int, bool>? allowed = null)
+    {
         lock (_lock)
         {
             if (Array.IndexOf(_answered, false) >= 0)
-                return (-1, 0, null);
+                return (-1, 0, null, 0);
             var top = -1;
             for (var i = 0; i < _heads.Length; i++)
             {
@@ -77,7 +89,7 @@ internal sealed class ShardHeads(int count, Func<string, double>? weightOf = nul
                     top = Math.Max(top, _heads[i].TopPriority);
             }
             if (top < 0)
-                return (-1, 0, null);
+                return (-1, 0, null, 0);
             var best = -1;
             var next = default(Candidate);
             for (var i = 0; i < _heads.Length; i++)
@@ -99,7 +111,7 @@ internal sealed class ShardHeads(int count, Func<string, double>? weightOf = nul
                 if (i != best && !_heads[i].IsEmpty && (allowed is null || allowed(i)))
                     floor = Math.Max(floor, _heads[i].TopPriority);
             }
-            return (best, floor, weightOf is null ? null : next.Job.Tenant ?? JobRequest.DefaultTenant);
+            return (best, floor, weightOf is null ? null : next.Job.Tenant ?? JobRequest.DefaultTenant, RoundOf(best, top, allowed));
 
             void Consider(int shard, TenantHead job)
             {
@@ -111,6 +123,52 @@ internal sealed class ShardHeads(int count, Func<string, double>? weightOf = nul
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One round of <paramref name="shard"/>'s turns at <paramref name="top"/>: each tenant named at its head counts
+    /// its weight against the lightest tenant waiting at that priority anywhere (at least 1); no limit without fair
+    /// share or with one tenant only. Called under the lock.
+    /// </summary>
+    private int RoundOf(int shard, int top, Func<int, bool>? allowed)
+    {
+        if (weightOf is null)
+            return int.MaxValue;
+        string? only = null;
+        var several = false;
+        var lightest = double.MaxValue;
+        for (var i = 0; i < _heads.Length; i++)
+        {
+            var head = _heads[i];
+            if (head.IsEmpty || head.TopPriority != top || (allowed is not null && !allowed(i)))
+                continue;
+            Note(head.TopTenant);
+            if (!head.Behind.IsDefault)
+            {
+                foreach (var behind in head.Behind)
+                    Note(behind.Tenant);
+            }
+        }
+        if (!several)
+            return int.MaxValue;
+        var chosen = _heads[shard];
+        var round = Share(chosen.TopTenant);
+        if (!chosen.Behind.IsDefault)
+        {
+            foreach (var behind in chosen.Behind)
+                round += Share(behind.Tenant);
+        }
+        return round;
+
+        void Note(string? tenant)
+        {
+            tenant ??= JobRequest.DefaultTenant;
+            several |= only is not null && only != tenant;
+            only ??= tenant;
+            lightest = Math.Min(lightest, weightOf(tenant));
+        }
+
+        int Share(string? tenant) => Math.Max(1, (int)Math.Round(weightOf(tenant ?? JobRequest.DefaultTenant) / lightest));
     }
 
     /// <summary>This silo took <paramref name="entries"/>: their tenants' passes move on.</summary>

@@ -7,7 +7,8 @@ namespace Scheduler.Workers;
 /// Fills this silo's free slots. It watches every queue shard's head (long polls, no timer polling), and whenever
 /// slots are free it pulls from the shard holding the most urgent job (with fair share: of the tenant whose turn it is
 /// on this silo, whether it heads its shard or waits behind another tenant's head), taking no job of lower priority
-/// than another shard's head, and hands what it got to the runner.
+/// than another shard's head (with fair share and several tenants waiting: one round of that shard's turns, so the
+/// batch follows the tenants' turns across shards too), and hands what it got to the runner.
 /// </summary>
 internal sealed partial class ShardPuller(
     ILocalSiloDetails silo,
@@ -90,11 +91,11 @@ internal sealed partial class ShardPuller(
             while (slots.Free > 0 && !stop.IsCancellationRequested && idle < _shards.Count)
             {
                 // Shards of a queue under an exclusive barrier are left alone (see ExclusiveGate).
-                var (index, floor, tenant) = _heads.Pick(_mayPull);
+                var (index, floor, tenant, batch) = _heads.PickPull(_mayPull);
                 if (index < 0)
                     break;
                 var shard = _shards[index];
-                var taken = slots.Take(_options.PullBatchSize);
+                var taken = slots.Take(Math.Min(_options.PullBatchSize, batch));
                 var pull = ++_pulls;
                 PullResult pulled;
                 try

@@ -27,13 +27,18 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     /// <summary>The silos' <c>Scheduler:ScheduleLead</c> (<c>--schedule-lead</c>); null: the default.</summary>
     public TimeSpan? ScheduleLead { get; init; }
 
+    /// <summary>Told a burst's or paced run's jobs/s (features mode compares them).</summary>
+    public Action<double>? OnRate { get; init; }
+
     public string? Validate() => this switch
     {
         { Tenants: < 1 or > 100_000 } => $"--tenants must be 1 to 100000 (was {Tenants})",
-        { Tenants: > 1, Mode: not ("burst" or "paced") } => "--tenants applies to burst and paced mode",
+        { Tenants: > 1, Mode: not ("burst" or "paced" or "features") } => "--tenants applies to burst, paced and features mode",
         { Mode: "fairness", Workflows: not null } or { Mode: "fairness", FailOncePercent: > 0 } or { Mode: "fairness", Keys: > 0 } =>
             "--mode fairness takes no --workflows, --fail-once-percent or --keys",
         { Protection: true, Mode: not ("burst" or "paced") } => "--protection applies to burst and paced mode",
+        { Mode: "features", Workflows: not null } or { Mode: "features", FailOncePercent: > 0 } or { Mode: "features", Silos: > 1 } =>
+            "--mode features takes no --workflows, --fail-once-percent or --silos",
         { Keys: < 0 or > 1_000_000 } => $"--keys must be 0 to 1000000 (was {Keys})",
         { Keys: > 0, Workflows: not null } or { Keys: > 0, Mode: not ("burst" or "paced" or "keys") } => "--keys applies to jobs in burst, paced or keys mode",
         { Mode: "keys" or "mutex" or "ratelimit" or "rest", Workflows: not null } => $"--workflows does not apply to --mode {Mode}",
@@ -454,6 +459,7 @@ public static class Bench
             $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}" +
             (overBudget.Length > 0 ? $"; OVER the per-job cost budget (docs/cost-budget.md): {string.Join(", ", overBudget)}" : ""));
         Console.WriteLine(JsonSerializer.Serialize(result));
+        s.OnRate?.Invoke(result.jobs_per_sec);
 
         await StopAsync();
         return lost != 0 || duplicates != 0 ? 1 : overBudget.Length > 0 ? CostBudget.OverBudgetExitCode : 0;

@@ -14,11 +14,12 @@ var mode = new Option<string>("--mode")
         "mutex: --jobs jobs on one key with limit 1, gaps from each run's end to the next start; " +
         "ratelimit: one key limited to --rate-limit starts per --window seconds for --duration seconds, starts per window; " +
         "fairness: tenant A floods --jobs jobs, then tenant B submits 10: B's start latency and start positions; " +
+        "features: bursts of --jobs with fair share, aging, gates, breakers and backpressure on and off, in turn (2 each), ratio of the rates; " +
         "backlog: --capacity slots held by long jobs, --jobs waiting jobs submitted (postgres): submit rate empty vs full, memory, listing latency, then a restart: shard heads, first start, strict priority; " +
         "rest: batch submits of --jobs through the REST API and through the SDK, alternated (jobs/s of each, ratio), then single REST submits at 200/s for --duration seconds (latency p50/p99)",
     DefaultValueFactory = _ => "burst",
 };
-mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "schedules", "retention", "keys", "mutex", "ratelimit", "fairness", "rest", "backlog");
+mode.AcceptOnlyFromAmong("burst", "paced", "recovery", "delayed", "schedules", "retention", "keys", "mutex", "ratelimit", "fairness", "rest", "backlog", "features");
 var rate = new Option<int>("--rate") { Description = "jobs per second in paced mode (with --workflows: a workflow every 4 / rate seconds)", DefaultValueFactory = _ => 1000 };
 var capacity = new Option<int>("--capacity") { Description = "the silo's MaxConcurrentJobs", DefaultValueFactory = _ => 1000 };
 var batch = new Option<int>("--batch") { Description = "requests per submit call in burst mode", DefaultValueFactory = _ => 1000 };
@@ -82,6 +83,7 @@ root.SetAction(async (parse, ct) =>
     {
         "recovery" => await RecoveryBench.RunAsync(settings, ct),
         "backlog" => await BacklogBench.RunAsync(settings, ct),
+        "features" => await FeaturesBench.RunAsync(settings, ct),
         _ => await Bench.RunAsync(settings, ct),
     };
 });

@@ -96,6 +96,62 @@ public sealed class ShardHeadsFairnessTests
         }
     }
 
+    [Fact]
+    public void Pulls_of_sixteen_slots_still_give_a_later_tenant_every_other_start()
+    {
+        var random = new Random(17);
+        var start = new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero).UtcTicks;
+        for (var run = 0; run < 50; run++)
+        {
+            var shards = Enumerable.Range(0, 4).Select(_ => new Scheduler.Queues.ShardQueue()).ToArray();
+            for (var i = 0; i < 400; i++)
+                shards[random.Next(4)].Add(new QueueEntry(JobId.New(), 50, start + i, 0, "flood"));
+            for (var i = 0; i < 10; i++)
+                shards[random.Next(4)].Add(new QueueEntry(JobId.New(), 50, start + 1_000 + i, 0, "few"));
+            var heads = new ShardHeads(4, _ => 1);
+            var order = new List<string>();
+            while (order.Count < 410)
+            {
+                for (var s = 0; s < 4; s++)
+                    heads.Observe(s, HeadOf(shards[s]));
+                var (shard, floor, tenant, batch) = heads.PickPull();
+                var taken = shards[shard].Take(Math.Min(16, batch), floor, tenant);
+                heads.Served(taken);
+                order.AddRange(taken.Select(e => e.Tenant!));
+            }
+
+            // In pull order, wherever its jobs landed: never more than two starts apart, as with one slot.
+            var few = order.Select((t, i) => (t, i)).Where(x => x.t == "few").Select(x => x.i).ToArray();
+            Assert.True(few[0] <= 1, $"run {run}: first at {few[0]}");
+            Assert.All(few.Zip(few.Skip(1), (a, b) => b - a), gap => Assert.InRange(gap, 1, 2));
+        }
+    }
+
+    [Fact]
+    public void A_tenant_waiting_alone_is_pulled_a_whole_batch_at_a_time()
+    {
+        var heads = new ShardHeads(2, _ => 1);
+        heads.Observe(0, Head("flood", enqueuedAt: 1));
+        heads.Observe(1, Head("flood", enqueuedAt: 2));
+        Assert.Equal(int.MaxValue, heads.PickPull().Batch);
+
+        heads.Observe(1, Head("flood", enqueuedAt: 2) with { Behind = [new TenantHead("few", 0, 3)] });
+        Assert.Equal((0, 1), (heads.PickPull().Shard, heads.PickPull().Batch));
+    }
+
+    [Fact]
+    public void A_round_gives_a_heavier_tenant_as_many_jobs_as_its_weight()
+    {
+        var heads = new ShardHeads(2, t => t == "gold" ? 3 : 1);
+        heads.Observe(0, Head("gold", enqueuedAt: 1) with { Behind = [new TenantHead("basic", 0, 2)] });
+        heads.Observe(1, Head("basic", enqueuedAt: 3));
+        Assert.Equal((0, 4), (heads.PickPull().Shard, heads.PickPull().Batch));
+
+        heads.Observe(0, Head("gold", enqueuedAt: 1, priority: 40) with { Behind = [new TenantHead("basic", 0, 2)] });
+        // Alone at the top priority: a whole batch, the lower level waiting as it always did.
+        Assert.Equal((1, int.MaxValue), (heads.PickPull().Shard, heads.PickPull().Batch));
+    }
+
     private static ShardHead HeadOf(Scheduler.Queues.ShardQueue queue) => queue.Peek is { } top
         ? new(1, queue.Count, queue.TopPriority, top.EnqueuedAtTicks, 1, top.Tenant, top.SizeHint, queue.Behind(ShardHead.MaxBehind))
         : new(1, 0, 0, 0, 1);
