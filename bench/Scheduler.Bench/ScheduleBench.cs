@@ -124,7 +124,8 @@ public static class ScheduleBench
             // committed (PostgreSQL's own counters, which the silo's group commit shares between firings).
             writes_per_firing = expected == 0 || rowsBefore is null || rowsAfter is null
                 ? null
-                : rowsAfter.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - rowsBefore.GetValueOrDefault(kv.Key)) / (double)expected, 3)),
+                : rowsAfter.Where(kv => kv.Key != "schedule_row_bytes").ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - rowsBefore.GetValueOrDefault(kv.Key)) / (double)expected, 3)),
+            schedule_row_bytes = rowsAfter?.GetValueOrDefault("schedule_row_bytes"),
             stages = stages.Breakdown(staged),
             timeline = timeline.Report([.. staged.Select(r => (r.Item3, r.Item4))], Ticks(from), Ticks(to), Console.Error),
         };
@@ -154,8 +155,9 @@ public static class ScheduleBench
     }
 
     /// <summary>
-    /// Rows written so far (inserted plus updated) in the tables a firing writes, and the database's commits; null
-    /// without PostgreSQL. Its statistics are flushed about once a second, close enough for a window of minutes.
+    /// Rows written so far (inserted plus updated) in the tables a firing writes, the database's commits, the server's WAL
+    /// and the schedule rows' mean size; null without PostgreSQL. Its statistics are flushed about once a second, close
+    /// enough for a window of minutes.
     /// </summary>
     private static async Task<Dictionary<string, long>?> RowWritesAsync(NpgsqlDataSource? database, CancellationToken ct)
     {
@@ -164,7 +166,11 @@ public static class ScheduleBench
         await using var command = database.CreateCommand(
             "SELECT relname, n_tup_ins + n_tup_upd FROM pg_stat_user_tables " +
             "WHERE relname IN ('scheduler_jobs', 'scheduler_job_history', 'scheduler_schedules', 'orleansreminderstable') " +
-            "UNION ALL SELECT 'commits', xact_commit FROM pg_stat_database WHERE datname = current_database()");
+            "UNION ALL SELECT 'commits', xact_commit FROM pg_stat_database WHERE datname = current_database() " +
+            // WAL written by the whole server (the bench's database is its only busy one), full-page images among it.
+            "UNION ALL SELECT 'wal_kb', (wal_bytes / 1024)::bigint FROM pg_stat_wal UNION ALL SELECT 'wal_full_page_images', wal_fpi FROM pg_stat_wal " +
+            // The schedule row's stored size (its state holds the last runs): written at every firing.
+            "UNION ALL SELECT 'schedule_row_bytes', coalesce(avg(length(data)), 0)::bigint FROM scheduler_schedules");
         await using var reader = await command.ExecuteReaderAsync(ct);
         var rows = new Dictionary<string, long>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct))
