@@ -24,6 +24,13 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     /// <summary>Count grain calls, activations and database traffic per job and check them against the cost budget (<c>--counts</c>).</summary>
     public bool Counts { get; init; } = true;
 
+    /// <summary>
+    /// Schedules mode (<c>--spread</c>): <c>even</c> gives schedule i the start <c>i / N</c> of a period into a common
+    /// anchor, so occurrences come at a steady rate; <c>creation</c> anchors each at its creation, so they come as
+    /// bunched as the creations were (the shape before 2026-12-07's fifth session, for pairs with older code).
+    /// </summary>
+    public string Spread { get; init; } = "even";
+
     /// <summary>The silos' <c>Scheduler:ScheduleLead</c> (<c>--schedule-lead</c>); null: the default.</summary>
     public TimeSpan? ScheduleLead { get; init; }
 

@@ -55,6 +55,12 @@ var counts = new Option<string>("--counts")
 };
 counts.AcceptOnlyFromAmong("on", "off");
 var scheduleLead = new Option<int?>("--schedule-lead") { Description = "schedules mode: the silos' Scheduler:ScheduleLead in milliseconds (how far ahead of its time an occurrence fires; default the silo's, 0)" };
+var spread = new Option<string>("--spread")
+{
+    Description = "schedules mode: even: schedule i starts i/N of a period into a common anchor (a steady rate); creation: each counts from its creation (bunched as the creations were)",
+    DefaultValueFactory = _ => "even",
+};
+spread.AcceptOnlyFromAmong("even", "creation");
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
@@ -64,6 +70,7 @@ var root = new RootCommand("Scheduler load generator: end-to-end throughput, sub
 };
 root.Options.Add(counts);
 root.Options.Add(scheduleLead);
+root.Options.Add(spread);
 root.SetAction(async (parse, ct) =>
 {
     var settings = new BenchSettings(
@@ -73,7 +80,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
         parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration) ?? (parse.GetValue(mode) switch { "ratelimit" => 180, "rest" => 30, _ => 120 })),
         parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window), parse.GetValue(metrics),
-        parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection)) { Counts = parse.GetValue(counts) == "on", ScheduleLead = parse.GetValue(scheduleLead) is { } lead ? TimeSpan.FromMilliseconds(lead) : null };
+        parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection)) { Counts = parse.GetValue(counts) == "on", ScheduleLead = parse.GetValue(scheduleLead) is { } lead ? TimeSpan.FromMilliseconds(lead) : null, Spread = parse.GetValue(spread)! };
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");

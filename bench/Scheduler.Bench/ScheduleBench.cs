@@ -22,14 +22,23 @@ public static class ScheduleBench
         long Ticks(DateTimeOffset wall) => ticks0 + (long)((wall - wall0).TotalSeconds * Stopwatch.Frequency);
 
         var ids = Enumerable.Range(0, s.Schedules).Select(i => $"bench-{i:D6}").ToArray();
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct }, async (id, token) =>
+        // Spread evenly: schedule i's interval counts from i/N of a period after a common anchor, so the N schedules
+        // fire at a steady N/every per second. Counted from their creations instead, they fire as bunched as they
+        // were created (64 at a time, as fast as the host allowed: 2-3 times the mean rate in the busiest seconds,
+        // more the faster the host), which made the figure depend on how the creation went.
+        var anchor = DateTimeOffset.UtcNow;
+        var starts = ids.Select((_, i) => s.Spread == "even" ? anchor + every * i / ids.Length : (DateTimeOffset?)null).ToArray();
+        var creating = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Length), new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct }, async (i, token) =>
             await client.UpsertScheduleAsync(new ScheduleDefinition
             {
-                Id = id,
+                Id = ids[i],
                 Job = new JobRequest { Handler = RecordingNoopHandler.Name },
                 Trigger = ScheduleTrigger.Every(every),
+                StartAt = starts[i],
             }, token));
         var created = DateTimeOffset.UtcNow;
+        var creationSeconds = creating.Elapsed.TotalSeconds;
 
         // Measure from one period after the last creation (every schedule has fired once) for --duration.
         using var memory = new Bench.PeakWorkingSet();
@@ -37,10 +46,13 @@ public static class ScheduleBench
         var to = from + s.Duration;
         await Task.Delay(from - DateTimeOffset.UtcNow is { Ticks: > 0 } wait ? wait : TimeSpan.Zero, ct);
         stages.StartWindow();
+        using var timeline = new Timeline(database);
+        stages.Timeline = timeline;
         var runtime = new RuntimeCounters();
         var rowsBefore = await RowWritesAsync(database, ct);
         await Task.Delay(to - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(5), ct);
         var runtimeFigures = runtime.Since();
+        stages.Timeline = null;
         var rowsAfter = await RowWritesAsync(database, ct);
         // CPU and allocations per firing: what the shared host cannot blur.
         var cpuMs = runtime.CpuSince.TotalMilliseconds;
@@ -52,10 +64,11 @@ public static class ScheduleBench
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct }, async (id, token) =>
         {
             var status = await client.GetScheduleAsync(id, 0, token) ?? throw new InvalidOperationException($"schedule {id} is gone");
-            // The occurrences the window holds: the creation plus whole periods.
-            var first = (long)Math.Ceiling((from - status.CreatedAt) / every);
-            var last = (long)Math.Floor((to - status.CreatedAt - TimeSpan.FromTicks(1)) / every);
-            var occurrences = Enumerable.Range(0, (int)Math.Max(0, last - first + 1)).Select(k => status.CreatedAt + every * (first + k)).ToList();
+            // The occurrences the window holds: the start (or the creation) plus whole periods.
+            var origin = status.Definition.StartAt ?? status.CreatedAt;
+            var first = (long)Math.Ceiling((from - origin) / every);
+            var last = (long)Math.Floor((to - origin - TimeSpan.FromTicks(1)) / every);
+            var occurrences = Enumerable.Range(0, (int)Math.Max(0, last - first + 1)).Select(k => origin + every * (first + k)).ToList();
             var runs = status.LastRuns.Where(r => r.Occurrence >= from && r.Occurrence < to).ToList();
             var mine = new List<double>();
             var myStaged = new List<(Guid, string?, long, long)>();
@@ -95,6 +108,8 @@ public static class ScheduleBench
             every_seconds = s.Every,
             duration_seconds = s.Duration.TotalSeconds,
             firings_per_sec = Math.Round(s.Schedules / (double)s.Every, 1),
+            spread = s.Spread,
+            creation_seconds = Math.Round(creationSeconds, 1),
             occurrences = expected,
             fired = sorted.Length,
             missed,
@@ -109,8 +124,10 @@ public static class ScheduleBench
             // committed (PostgreSQL's own counters, which the silo's group commit shares between firings).
             writes_per_firing = expected == 0 || rowsBefore is null || rowsAfter is null
                 ? null
-                : rowsAfter.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - rowsBefore.GetValueOrDefault(kv.Key)) / (double)expected, 3)),
+                : rowsAfter.Where(kv => kv.Key != "schedule_row_bytes").ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - rowsBefore.GetValueOrDefault(kv.Key)) / (double)expected, 3)),
+            schedule_row_bytes = rowsAfter?.GetValueOrDefault("schedule_row_bytes"),
             stages = stages.Breakdown(staged),
+            timeline = timeline.Report([.. staged.Select(r => (r.Item3, r.Item4))], Ticks(from), Ticks(to), Console.Error),
         };
         Console.Error.WriteLine($"schedules {s.Storage}: {s.Schedules} every {s.Every} s for {s.Duration.TotalSeconds} s: {sorted.Length}/{expected} occurrences fired; " +
             $"lateness p50 {result.lateness_ms.p50} ms, p99 {result.lateness_ms.p99} ms; missed {missed}, duplicates {duplicates}; peak working set {result.peak_working_set_mb} MiB");
@@ -138,8 +155,9 @@ public static class ScheduleBench
     }
 
     /// <summary>
-    /// Rows written so far (inserted plus updated) in the tables a firing writes, and the database's commits; null
-    /// without PostgreSQL. Its statistics are flushed about once a second, close enough for a window of minutes.
+    /// Rows written so far (inserted plus updated) in the tables a firing writes, the database's commits, the server's WAL
+    /// and the schedule rows' mean size; null without PostgreSQL. Its statistics are flushed about once a second, close
+    /// enough for a window of minutes.
     /// </summary>
     private static async Task<Dictionary<string, long>?> RowWritesAsync(NpgsqlDataSource? database, CancellationToken ct)
     {
@@ -148,7 +166,11 @@ public static class ScheduleBench
         await using var command = database.CreateCommand(
             "SELECT relname, n_tup_ins + n_tup_upd FROM pg_stat_user_tables " +
             "WHERE relname IN ('scheduler_jobs', 'scheduler_job_history', 'scheduler_schedules', 'orleansreminderstable') " +
-            "UNION ALL SELECT 'commits', xact_commit FROM pg_stat_database WHERE datname = current_database()");
+            "UNION ALL SELECT 'commits', xact_commit FROM pg_stat_database WHERE datname = current_database() " +
+            // WAL written by the whole server (the bench's database is its only busy one), full-page images among it.
+            "UNION ALL SELECT 'wal_kb', (wal_bytes / 1024)::bigint FROM pg_stat_wal UNION ALL SELECT 'wal_full_page_images', wal_fpi FROM pg_stat_wal " +
+            // The schedule row's stored size (its state holds the last runs): written at every firing.
+            "UNION ALL SELECT 'schedule_row_bytes', coalesce(avg(length(data)), 0)::bigint FROM scheduler_schedules");
         await using var reader = await command.ExecuteReaderAsync(ct);
         var rows = new Dictionary<string, long>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct))

@@ -37,6 +37,9 @@ public sealed class StageProbe : IIncomingGrainCallFilter, IDisposable
     private int _maxPending;
     private int _maxThreads;
 
+    /// <summary>Set for the measured window of the schedules mode: per-second figures beside the lateness.</summary>
+    public Timeline? Timeline { get; set; }
+
     /// <param name="capacity">The jobs expected (so that the per-job dictionary need not grow during the run).</param>
     public StageProbe(int capacity = 1024)
     {
@@ -47,7 +50,11 @@ public sealed class StageProbe : IIncomingGrainCallFilter, IDisposable
             if (instrument.Meter.Name == "Npgsql" && instrument.Name == "db.client.operation.duration")
                 listener.EnableMeasurementEvents(instrument);
         };
-        _listener.SetMeasurementEventCallback<double>((_, seconds, _, _) => _commandMs.Enqueue(seconds * 1000));
+        _listener.SetMeasurementEventCallback<double>((_, seconds, _, _) =>
+        {
+            _commandMs.Enqueue(seconds * 1000);
+            Timeline?.DatabaseCommand(seconds * 1000);
+        });
         _listener.Start();
     }
 
@@ -84,6 +91,10 @@ public sealed class StageProbe : IIncomingGrainCallFilter, IDisposable
                 var ticks = _ticks.GetOrAdd(context.TargetId.Key.ToString()!, static _ => []);
                 lock (ticks)
                     ticks.Add(now);
+                Timeline?.ScheduleTimerTurn(now);
+                break;
+            case ("IRemindable", _):
+                Timeline?.ReminderTick(now);
                 break;
             case (var type, var method) when !type.StartsWith("I", StringComparison.Ordinal) || type.Contains("Timer", StringComparison.Ordinal):
                 _otherCalls.AddOrUpdate($"{type}.{method}", 1, static (_, n) => n + 1);
