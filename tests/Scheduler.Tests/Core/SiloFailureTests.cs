@@ -29,7 +29,8 @@ public sealed class SiloFailureTests : IAsyncLifetime
             {
                 o.MaxConcurrentJobs = 2;
                 o.ShardsPerQueue = 2;
-                o.LeasePeriod = TimeSpan.FromSeconds(2);
+                // Short for quick failovers, yet above the 1-2 s stalls of a loaded 2-core CI host, which self-fenced attempts at 2 s.
+                o.LeasePeriod = TimeSpan.FromSeconds(4);
                 o.ShutdownGracePeriod = TimeSpan.FromSeconds(1);
             });
             silo.UseInMemorySchedulerStorage(_jobs, _states);
@@ -77,7 +78,7 @@ public sealed class SiloFailureTests : IAsyncLifetime
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var tag = $"long-{Guid.NewGuid():N}";
         // Three and a half lease periods: only heartbeats keep the attempt from being requeued.
-        var job = await _client.SubmitAsync(Payloads.WorkJob(sleepMs: 7_000, tag: tag), cts.Token);
+        var job = await _client.SubmitAsync(Payloads.WorkJob(sleepMs: 14_000, tag: tag), cts.Token);
 
         var status = await _client.WaitForFinalAsync(job.Id, TimeSpan.FromSeconds(60), cts.Token);
 
