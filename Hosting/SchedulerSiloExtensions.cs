@@ -105,6 +105,9 @@ public static class SchedulerSiloExtensions
             sp.GetRequiredService<IOptions<SchedulerOptions>>().Value.MaxConcurrentJobs));
         services.TryAddSingleton<JobSubmitter>();
         services.TryAddSingleton<LeaseWatch>();
+        services.TryAddKeyedSingleton<Orleans.Providers.IControllable, RunningJobsControllable>(RunningJobsControllable.Name);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Orleans.Serialization.ITypeFilter, ControllableTypeFilter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Orleans.Serialization.ITypeNameFilter, ControllableTypeFilter>());
         // Job grains consult it; only a silo that runs the scheduler starts its watch of gates and breakers.
         services.TryAddSingleton<Protection.SiloProtection>();
         services.TryAddKeyedSingleton<IGrainStorage>(JobGrainStorage.ProviderName, (sp, _) => new JobGrainStorage(

@@ -32,6 +32,18 @@ public sealed partial class LeaseWatch(IGrainFactory grains, IOptions<SchedulerO
     /// <summary>The job is no longer running here (it ended, or its activation is going).</summary>
     public void Forget(JobId job) => _leases.TryRemove(job, out _);
 
+    /// <summary>
+    /// The jobs running here now, as their active grains see them (what a listing of Running jobs reads by key).
+    /// Enumerated without the dictionary's locks, which every start and end takes.
+    /// </summary>
+    public JobId[] Running()
+    {
+        var running = new List<JobId>(_leases.Count);
+        foreach (var (job, _) in _leases)
+            running.Add(job);
+        return [.. running];
+    }
+
     private void StartTimer()
     {
         var timer = time.CreateTimer(static s => ((LeaseWatch)s!).Check(), this, _interval, _interval);

@@ -53,7 +53,16 @@ public sealed class SchedulerGrain(
             throw new ArgumentOutOfRangeException(nameof(filter), $"limit {filter.Limit} is out of range: use 1 to {JobFilter.MaxLimit}");
         if (filter.Problem() is { } problem)
             throw new ArgumentException(problem, nameof(filter));
-        return [.. await store.ListAsync(filter)];
+        if (filter.State != JobState.Running)
+            return [.. await store.ListAsync(filter)];
+        // At most the cluster's slots: the silos name the jobs they run, and the store reads those rows by key with
+        // the listing's other filters, order and paging (no index holds state; see IJobStore.ListRunningAsync).
+        var answers = await GrainFactory.GetGrain<IManagementGrain>(0)
+            .SendControlCommandToProvider<RunningJobsControllable>(RunningJobsControllable.Name, 0, null);
+        var running = new HashSet<JobId>();
+        foreach (var ids in answers.OfType<JobId[]>())
+            running.UnionWith(ids);
+        return [.. await store.ListRunningAsync(filter, running)];
     }
 
     public async Task<ImmutableArray<JobTransition>> GetHistory(JobId id) => [.. await store.ReadHistoryAsync(id)];

@@ -106,6 +106,9 @@ public sealed class GroupCommitJobStore : ISchedulerStore, IAccessStore, IWebhoo
     public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) =>
         _inner.ListAsync(filter, cancellationToken);
 
+    public Task<IReadOnlyList<JobSummary>> ListRunningAsync(JobFilter filter, IReadOnlyCollection<JobId> running, CancellationToken cancellationToken = default) =>
+        _inner.ListRunningAsync(filter, running, cancellationToken);
+
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default) =>
         _inner.CountByStateAsync(cancellationToken);
 

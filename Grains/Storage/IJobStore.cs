@@ -35,6 +35,14 @@ public interface IJobStore
     /// <summary>Newest first (by CreatedAt, then id).</summary>
     Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The Running jobs <see cref="ListAsync"/> lists for <paramref name="filter"/> (its state taken as Running), read
+    /// among <paramref name="running"/>, the jobs the silos hold running now: a store whose rows no index holds by state
+    /// reads these by key rather than search its open rows. A store that finds them by state may ignore the ids.
+    /// </summary>
+    Task<IReadOnlyList<JobSummary>> ListRunningAsync(JobFilter filter, IReadOnlyCollection<JobId> running, CancellationToken cancellationToken = default) =>
+        ListAsync(filter with { State = JobState.Running }, cancellationToken);
+
     Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Queued jobs per queue and tenant (only pairs with some): what backpressure bounds.</summary>

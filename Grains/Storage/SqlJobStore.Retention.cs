@@ -3,21 +3,22 @@ using System.Data.Common;
 
 namespace Scheduler.Storage;
 
-// Retention (sql/<vendor>/0008_retention.sql): finished jobs and workflows deleted in small batches, oldest first.
+// Retention (sql/<vendor>/0009_retention.sql, 0014_open_rows.sql): finished jobs and workflows deleted in small batches, oldest first.
 public abstract partial class SqlJobStore
 {
-    // The state is a literal, so that the planner can match the partial index ix_scheduler_jobs_finished; the outer
-    // conditions repeat the inner ones, and are checked again on the row being deleted: a row a grain wrote after the
-    // batch was chosen (a requeued dead letter) is no longer a candidate and stays.
+    // The state is a literal, so that the planner can match the partial index ix_scheduler_jobs_ended (over the
+    // generated columns, NULL while a job is open: version 14); the outer conditions repeat the inner ones, and are
+    // checked again on the row being deleted: a row a grain wrote after the batch was chosen (a requeued dead letter)
+    // is no longer a candidate and stays.
     internal static string PruneJobsSql(JobState state) => $"""
         DELETE FROM scheduler_jobs
         WHERE service_id = @service_id AND job_id IN (
                 SELECT job_id FROM scheduler_jobs
-                WHERE service_id = @service_id AND state = {(int)state} AND updated_at < @before
-                    AND state IN ({FinalStates}) AND workflow_id IS NULL
-                ORDER BY updated_at
+                WHERE service_id = @service_id AND ended_state = {(int)state} AND ended_at < @before
+                    AND ended_state IS NOT NULL AND workflow_id IS NULL
+                ORDER BY ended_at
                 LIMIT @limit)
-            AND state = {(int)state} AND updated_at < @before AND workflow_id IS NULL
+            AND ended_state = {(int)state} AND ended_at < @before AND workflow_id IS NULL
         RETURNING job_id
         """;
 

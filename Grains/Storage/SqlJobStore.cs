@@ -44,16 +44,16 @@ public abstract partial class SqlJobStore : ISchedulerStore
         WHERE service_id = @service_id AND job_id = @job_id AND version = @version - 1
         """;
 
-    // The state list, as literals, matches the partial index ix_scheduler_jobs_open, whose order the rows come in:
+    // "ended_state IS NULL" matches the partial index ix_scheduler_jobs_unended, whose order the rows come in:
     // the shard orders them by their entries, and keeps this order (creation, then id) among equal entries. Jobs due
     // later are filtered from the rows the index finds: few of a shard's open rows are delayed.
-    // The open rows' partial index (ix_scheduler_jobs_open) serves this order. A page after a position reads on in
+    // The open rows' partial index (ix_scheduler_jobs_unended) serves this order. A page after a position reads on in
     // the position's priority from its creation time, then (if the page is not full) the lower priorities: each an
     // index range that starts where the last page ended, so a deep page costs what the first does.
     private static readonly string LoadOpenSql = $"""
         SELECT job_id, priority, COALESCE(queued_as_of, created_at), size_hint, tenant, created_at
         FROM scheduler_jobs
-        WHERE service_id = @service_id AND queue = @queue AND shard = @shard AND state IN ({(int)JobState.Queued}, {(int)JobState.Running})
+        WHERE service_id = @service_id AND queue = @queue AND shard = @shard AND ended_state IS NULL
             AND (not_before IS NULL OR not_before < @due_before)
         """;
 
@@ -108,7 +108,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
              WHERE h.service_id = j.service_id AND h.job_id = j.job_id
              ORDER BY h.seq DESC LIMIT 1) AS last_error
         FROM scheduler_jobs j
-        WHERE j.service_id = @service_id AND j.state = {(int)JobState.Failed}
+        WHERE j.service_id = @service_id AND j.ended_state = {(int)JobState.Failed}
         """;
 
     private static readonly string PurgeJobSql = $"""
@@ -268,10 +268,26 @@ public abstract partial class SqlJobStore : ISchedulerStore
         return new OpenRowsPage(entries, entries.Count < limit ? null : last);
     }
 
-    public async Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) =>
+        ListAsync(filter, null, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// No index holds a job's state (version 14: a start updates the row in place), so Running rows among a large
+    /// backlog are found by key: the listing's own statement, limited to the given ids.
+    /// </remarks>
+    public Task<IReadOnlyList<JobSummary>> ListRunningAsync(JobFilter filter, IReadOnlyCollection<JobId> running, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        return ListAsync(filter with { State = JobState.Running }, running, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, IReadOnlyCollection<JobId>? among, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         var limit = CheckLimit(filter.Limit, nameof(filter));
+        if (among is { Count: 0 })
+            return [];
 
         await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -281,7 +297,23 @@ public abstract partial class SqlJobStore : ISchedulerStore
             WHERE service_id = @service_id
             """);
         AddParameter(command, "service_id", DbType.String).Value = ServiceId;
-        AndWhere(sql, command, "state =", "state", DbType.Int32, (int?)filter.State);
+        // No index holds state (version 14): open states are found through the open rows' partial index
+        // (ix_scheduler_jobs_unended_created), final ones through ix_scheduler_jobs_ended_created.
+        if (filter.State is JobState.Queued or JobState.Running)
+            sql.Append(" AND ended_state IS NULL");
+        AndWhere(sql, command, filter.State?.IsFinal() == true ? "ended_state =" : "state =", "state", DbType.Int32, (int?)filter.State);
+        if (among is not null)
+        {
+            sql.Append(" AND job_id IN (");
+            var i = 0;
+            foreach (var id in among)
+            {
+                sql.Append(i == 0 ? "@among0" : $", @among{i}");
+                AddParameter(command, $"among{i}", DbType.String).Value = id.ToString();
+                i++;
+            }
+            sql.Append(')');
+        }
         AndWhere(sql, command, "queue =", "queue", DbType.String, filter.Queue);
         AndWhere(sql, command, "tenant =", "tenant", DbType.String, filter.Tenant);
         AndWhere(sql, command, "handler =", "handler", DbType.String, filter.Handler);
@@ -359,10 +391,10 @@ public abstract partial class SqlJobStore : ISchedulerStore
         return counts;
     }
 
-    // Over the open rows' partial index (ix_scheduler_jobs_open: the same state list, as literals).
+    // Over the open rows' partial index (ix_scheduler_jobs_unended: the same predicate).
     private static readonly string CountQueuedSql = $"""
         SELECT queue, tenant, COUNT(*) FROM scheduler_jobs
-        WHERE service_id = @service_id AND state IN ({(int)JobState.Queued}, {(int)JobState.Running}) AND state = {(int)JobState.Queued}
+        WHERE service_id = @service_id AND ended_state IS NULL AND state = {(int)JobState.Queued}
         GROUP BY queue, tenant
         """;
 

@@ -83,6 +83,28 @@ public sealed class PostgresClusterTests : IAsyncLifetime
             Assert.Equal(2, silos.Count);
             var listed = await client.ListAsync(new JobFilter { State = JobState.Succeeded, Limit = 1000 }, cts.Token);
             Assert.Equal(jobs.Select(j => j.Id).ToHashSet(), listed.Select(j => j.Id).ToHashSet());
+
+            // Running jobs are listed from both silos' running attempts (no index holds state), with the listing's
+            // filters, order and paging all the same.
+            var longSleep = new CommandJob { Executable = "/bin/sleep", Arguments = ["120"] };
+            var running = await client.SubmitManyAsync([.. Enumerable.Range(0, 4).Select(_ =>
+                new JobRequest { Handler = CommandJob.HandlerName, Payload = SchedulerClientExtensions.ToPayload(longSleep) })], cts.Token);
+            foreach (var job in running)
+            {
+                while ((await client.GetStatusAsync(job.Id, cts.Token))?.State != JobState.Running)
+                    await Task.Delay(100, cts.Token);
+            }
+            var all = await client.ListAsync(new JobFilter { State = JobState.Running }, cts.Token);
+            Assert.Equal(running.Select(j => j.Id).ToHashSet(), all.Select(j => j.Id).ToHashSet());
+            Assert.All(all, j => Assert.Equal(JobState.Running, j.State));
+            var firstPage = await client.ListAsync(new JobFilter { State = JobState.Running, Limit = 3 }, cts.Token);
+            var secondPage = await client.ListAsync(new JobFilter { State = JobState.Running, Limit = 3, After = new JobListPosition(firstPage[^1].CreatedAt, firstPage[^1].Id) }, cts.Token);
+            Assert.Equal(all.Select(j => j.Id), firstPage.Concat(secondPage).Select(j => j.Id));
+            Assert.Empty(await client.ListAsync(new JobFilter { State = JobState.Running, Handler = "another-handler" }, cts.Token));
+            Assert.DoesNotContain(await client.ListAsync(new JobFilter { State = JobState.Queued, Limit = 1000 }, cts.Token),
+                j => running.Any(r => r.Id == j.Id));
+            foreach (var job in running)
+                await client.CancelAsync(job.Id, cancellationToken: cts.Token);
         }
         finally
         {
