@@ -197,6 +197,11 @@ public static class BacklogBench
             ("newest", new JobFilter(), ""),
             ("state", new JobFilter { State = JobState.Queued }, "state=Queued"),
             ("state_rare", new JobFilter { State = JobState.Failed }, "state=Failed"),
+            // No index holds state (schema 14): Running is read among the jobs the silos run, finished states through
+            // their own index, whatever the backlog.
+            ("state_running", new JobFilter { State = JobState.Running }, "state=Running"),
+            ("state_running_tenant", new JobFilter { State = JobState.Running, Tenant = "tenant-1" }, "state=Running&tenant=tenant-1"),
+            ("state_succeeded", new JobFilter { State = JobState.Succeeded }, "state=Succeeded"),
             ("queue", new JobFilter { Queue = JobRequest.DefaultQueue }, "queue=default"),
             ("tenant", new JobFilter { Tenant = "tenant-1" }, "tenant=tenant-1"),
             ("handler", new JobFilter { Handler = Handlers[1] }, $"handler={Handlers[1]}"),
