@@ -299,7 +299,9 @@ public abstract partial class SqlJobStore : ISchedulerStore
         AddParameter(command, "service_id", DbType.String).Value = ServiceId;
         // No index holds state (version 14): open states are found through the open rows' partial index
         // (ix_scheduler_jobs_unended_created), final ones through ix_scheduler_jobs_ended_created.
-        if (filter.State is JobState.Queued or JobState.Running)
+        // Among given ids, neither: the rows are found by key (the planner, with statistics from before a backlog
+        // built up, took the open rows' index in listing order and read all of it: 0.3-0.9 s behind 300,000 jobs).
+        if (filter.State is JobState.Queued or JobState.Running && among is null)
             sql.Append(" AND ended_state IS NULL");
         AndWhere(sql, command, filter.State?.IsFinal() == true ? "ended_state =" : "state =", "state", DbType.Int32, (int?)filter.State);
         if (among is not null)
@@ -350,7 +352,8 @@ public abstract partial class SqlJobStore : ISchedulerStore
             AddParameter(command, "after_created", DbType.Int64).Value = after.CreatedAt.UtcTicks;
             AddParameter(command, "after_id", DbType.String).Value = after.Id.ToString();
         }
-        sql.Append(" ORDER BY created_at DESC, job_id DESC LIMIT @limit");
+        // "+ 0" keeps a listing among ids off every index's order: it sorts the few rows found by key.
+        sql.Append(among is null ? " ORDER BY created_at DESC, job_id DESC LIMIT @limit" : " ORDER BY created_at + 0 DESC, job_id DESC LIMIT @limit");
         AddParameter(command, "limit", DbType.Int32).Value = limit;
         command.CommandText = sql.ToString();
 

@@ -328,6 +328,9 @@ public static class Bench
         }
 
         using var memory = new PeakWorkingSet();
+        // The database server's CPU over the same window, where it runs on this machine: the cores are shared.
+        var database = s.Storage == "postgres" && s.Mode is "burst" or "paced" ? await ServerCpu.FindAsync(postgres, ct) : null;
+        var databaseBefore = database?.Seconds();
         var runtime = new RuntimeCounters();
         var countsBefore = flowCounters?.Take();
         var recordedBefore = recorder.StartTicks.Count;
@@ -448,6 +451,7 @@ public static class Bench
             job_grain_activations_after = jobActivations,
             allocated_bytes_per_job = Math.Round(allocatedPerJob),
             gc = gcCounts,
+            database_cpu_ms_per_job = database is null ? (double?)null : Math.Round((database.Seconds() - databaseBefore!.Value) * 1000 / s.Jobs, 3),
             cost_per_job = costs is null ? null : new
             {
                 grain_calls = costs.GrainCalls,
