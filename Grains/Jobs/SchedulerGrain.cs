@@ -57,8 +57,17 @@ public sealed class SchedulerGrain(
             return [.. await store.ListAsync(filter)];
         // At most the cluster's slots: the silos name the jobs they run, and the store reads those rows by key with
         // the listing's other filters, order and paging (no index holds state; see IJobStore.ListRunningAsync).
-        var answers = await GrainFactory.GetGrain<IManagementGrain>(0)
-            .SendControlCommandToProvider<RunningJobsControllable>(RunningJobsControllable.Name, 0, null);
+        object?[] answers;
+        try
+        {
+            answers = await GrainFactory.GetGrain<IManagementGrain>(0)
+                .SendControlCommandToProvider<RunningJobsControllable>(RunningJobsControllable.Name, 0, null).WaitAsync(SnapshotTimeout);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // A silo that does not answer (going down, overloaded): the same rows from the table, slower but complete.
+            return [.. await store.ListAsync(filter)];
+        }
         var running = new HashSet<JobId>();
         foreach (var ids in answers.OfType<JobId[]>())
             running.UnionWith(ids);
