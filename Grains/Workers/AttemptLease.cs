@@ -47,7 +47,9 @@ internal sealed partial class AttemptLease : IDisposable
         _selfFenceAfter = selfFenceAfter;
         _time = time;
         _logger = logger;
-        _stop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        // The system clock's source needs no timer until CancelAfter arms one; given a TimeProvider, a source creates
+        // one at once (a timer-queue entry, added and removed under the queue's lock, for every attempt).
+        _stop = time == TimeProvider.System ? new CancellationTokenSource() : new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         // The self-fence's deadline is armed at the first renewal (the renewer's first tick, or at once after a slow
         // start), not here: most attempts end before it, and each armed deadline is a timer in the runtime's contended
         // timer queue. The deadline still counts from the start: at most a quarter period has passed when it is armed.
