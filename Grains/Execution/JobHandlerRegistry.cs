@@ -39,8 +39,22 @@ public sealed class JobHandlerRegistry
         return request with
         {
             Limits = request.Limits with { MaxAttempts = request.Limits.MaxAttempts ?? handler.MaxAttempts ?? JobLimits.DefaultMaxAttempts },
-            Retry = (request.Retry ?? new RetryPolicy()).Over(handler.Retry).Over(RetryPolicy.Default),
+            Retry = request.Retry is { } retry ? retry.Over(handler.Retry).Over(RetryPolicy.Default) : HandlerRetryOf(handler),
         };
+    }
+
+    // The policy of a request that sets none is its handler's over the defaults: made once per handler's options (an
+    // immutable record, shared by its jobs), not twice per job.
+    private sealed record HandlerRetry(JobHandlerOptions Options, RetryPolicy Policy);
+    private HandlerRetry? _lastRetry;
+
+    private RetryPolicy HandlerRetryOf(JobHandlerOptions handler)
+    {
+        if (Volatile.Read(ref _lastRetry) is { } last && ReferenceEquals(last.Options, handler))
+            return last.Policy;
+        var policy = new RetryPolicy().Over(handler.Retry).Over(RetryPolicy.Default);
+        Volatile.Write(ref _lastRetry, new HandlerRetry(handler, policy));
+        return policy;
     }
 }
 

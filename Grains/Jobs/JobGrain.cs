@@ -34,6 +34,7 @@ public sealed partial class JobGrain(
     // LeaseWatch asks for a check (CheckLease) once it has passed.
     private DateTimeOffset _leaseUntil;
     private bool _leaseWatched;
+    private LeaseWatch.Ticket? _leaseTicket;
 
     // Set when a running job is cancelled: the next heartbeat tells its executor to stop. Memory only: if this
     // activation is lost meanwhile, the job runs on and can be cancelled again.
@@ -208,7 +209,7 @@ public sealed partial class JobGrain(
         var readySince = Job.NotBefore is { } due && due > Job.UpdatedAt ? due : Job.UpdatedAt;
         Job.NotBefore = null;
         Job.Attempt++;
-        Job.Silo = silo.ToString();
+        Job.Silo = NameOf(silo);
         Job.SiloAddress = silo;
         var now = time.GetUtcNow();
         Job.StartedAt = granted ?? now;
@@ -245,13 +246,26 @@ public sealed partial class JobGrain(
             return Task.FromResult(LeaseStatus.Lost);
         }
         _leaseUntil = time.GetUtcNow() + _options.LeasePeriod;
-        leases.Watch(Id, _leaseUntil);
+        leases.Watch(_leaseTicket ??= new LeaseWatch.Ticket(Id), _leaseUntil);
         return Task.FromResult(_cancelReason is null ? LeaseStatus.Renewed : LeaseStatus.CancelRequested);
+    }
+
+    // The executor's name as stored: the same few silos start every job, so a name is made once rather than per start.
+    private sealed record SiloName(SiloAddress Silo, string Name);
+    private static SiloName? s_lastSilo;
+
+    private static string NameOf(SiloAddress silo)
+    {
+        if (Volatile.Read(ref s_lastSilo) is { } last && last.Silo.Equals(silo))
+            return last.Name;
+        var name = silo.ToString();
+        Volatile.Write(ref s_lastSilo, new SiloName(silo, name));
+        return name;
     }
 
     private void StartLeaseTimer()
     {
-        leases.Watch(Id, _leaseUntil);
+        leases.Watch(_leaseTicket ??= new LeaseWatch.Ticket(Id), _leaseUntil);
         _leaseWatched = true;
     }
 
@@ -265,7 +279,7 @@ public sealed partial class JobGrain(
     {
         if (!_leaseWatched)
             return;
-        leases.Forget(Id);
+        LeaseWatch.Forget(_leaseTicket!);
         _leaseWatched = false;
     }
 

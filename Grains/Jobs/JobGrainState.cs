@@ -61,6 +61,9 @@ public sealed class JobGrainState
     /// The job's place in its shard, the same on every enqueue (submit, retry, requeue, lost lease), so a job that
     /// goes back to its queue keeps its order among jobs of equal priority.
     /// </summary>
-    public QueuedJob QueuedAs(JobId id) => new(ShardKey, new QueueEntry(id, Priority, (QueuedAsOf ?? CreatedAt).UtcTicks, SizeHint, Tenant,
-        Keys.IsDefaultOrEmpty ? default : [.. Keys.Select(k => k.Key)]));
+    public QueuedJob QueuedAs(JobId id) => new(ShardKey, EntryOf(id));
+
+    /// <summary>The job's entry in its shard (see <see cref="QueuedAs"/>), without the shard's key.</summary>
+    public QueueEntry EntryOf(JobId id) => new(id, Priority, (QueuedAsOf ?? CreatedAt).UtcTicks, SizeHint, Tenant,
+        Keys.IsDefaultOrEmpty ? default : [.. Keys.Select(k => k.Key)]);
 }

@@ -23,6 +23,7 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     Telemetry.SchedulerMetrics metrics)
 {
     private readonly Limits.FlowControlOptions _flow = options.Value.FlowControl;
+    private readonly int _shardsPerQueue = Math.Max(1, options.Value.ShardsPerQueue);
 
     // A note not taken by an activation soon (the grain was already active, or placed elsewhere) is dropped.
     private static readonly TimeSpan NoteExpiry = TimeSpan.FromSeconds(10);
@@ -93,10 +94,12 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
         if (jobs.Count == 0)
             return Task.CompletedTask;
         var byShard = new Dictionary<string, ImmutableArray<QueueEntry>.Builder>();
+        // A batch spreads over its queue's shards about evenly: sized for that, a shard's entries seldom grow.
+        var perShard = jobs.Count / _shardsPerQueue + 8;
         foreach (var job in jobs)
         {
             if (!byShard.TryGetValue(job.Shard, out var entries))
-                byShard[job.Shard] = entries = ImmutableArray.CreateBuilder<QueueEntry>();
+                byShard[job.Shard] = entries = ImmutableArray.CreateBuilder<QueueEntry>(perShard);
             entries.Add(job.Entry);
         }
         return Task.WhenAll(byShard.Select(kv => EnqueueAsync(kv.Key, kv.Value.DrainToImmutable(), handToGrains)));

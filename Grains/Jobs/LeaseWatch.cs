@@ -16,21 +16,36 @@ public sealed partial class LeaseWatch(IGrainFactory grains, IOptions<SchedulerO
     : IDisposable
 {
     private readonly TimeSpan _interval = options.Value.LeaseCheckInterval;
-    // Job → its lease's end, in UTC ticks. Striped wider than the default: every start adds and every end removes.
-    private readonly ConcurrentDictionary<JobId, long> _leases = new(concurrencyLevel: 64, capacity: 1024);
+    // The tickets of the leases watched, each in the queue at most once. Every start watches and every end forgets, so
+    // neither takes a lock: a start queues its activation's ticket, an end only marks it, and the check drops it.
+    private readonly ConcurrentQueue<Ticket> _tickets = new();
     private ITimer? _timer;
     private int _disposed;
 
-    /// <summary>Watches the lease of <paramref name="job"/>, running here until <paramref name="until"/> (or moves its end).</summary>
-    public void Watch(JobId job, DateTimeOffset until)
+    /// <summary>One job grain activation's lease as the watch sees it. Made by the activation at its first watch, kept for its life.</summary>
+    public sealed class Ticket(JobId job)
     {
-        _leases[job] = until.UtcTicks;
+        internal readonly JobId Job = job;
+        // The lease's end in UTC ticks; Forgotten while the job is not running here.
+        internal long Until = Forgotten;
+        // 1 while the ticket is in the watch's queue.
+        internal int Queued;
+    }
+
+    private const long Forgotten = long.MaxValue;
+
+    /// <summary>Watches the lease of the ticket's job, running here until <paramref name="until"/> (or moves its end).</summary>
+    public void Watch(Ticket ticket, DateTimeOffset until)
+    {
+        Volatile.Write(ref ticket.Until, until.UtcTicks);
+        if (Interlocked.Exchange(ref ticket.Queued, 1) == 0)
+            _tickets.Enqueue(ticket);
         if (_timer is null)
             StartTimer();
     }
 
-    /// <summary>The job is no longer running here (it ended, or its activation is going).</summary>
-    public void Forget(JobId job) => _leases.TryRemove(job, out _);
+    /// <summary>The job is no longer running here (it ended, or its activation is going); the next check drops its ticket.</summary>
+    public static void Forget(Ticket ticket) => Volatile.Write(ref ticket.Until, Forgotten);
 
     /// <summary>
     /// The jobs running here now, as their active grains see them (what a listing of Running jobs reads by key).
@@ -54,11 +69,20 @@ public sealed partial class LeaseWatch(IGrainFactory grains, IOptions<SchedulerO
     private void Check()
     {
         var now = time.GetUtcNow().UtcTicks;
-        foreach (var (job, until) in _leases)
+        // The tickets queued now, each once: those still watched go back behind them.
+        for (var left = _tickets.Count; left > 0 && _tickets.TryDequeue(out var ticket); left--)
         {
+            // Cleared (a full fence) before the end is read: a watch from now on queues the ticket itself, and the
+            // exchange below then leaves it there once.
+            Interlocked.Exchange(ref ticket.Queued, 0);
+            var until = Volatile.Read(ref ticket.Until);
+            if (until == Forgotten)
+                continue;
             // Asked again a check interval later if the grain neither ends it nor moves it meanwhile.
-            if (until <= now && _leases.TryUpdate(job, now + _interval.Ticks, until))
-                _ = AskAsync(job);
+            if (until <= now && Interlocked.CompareExchange(ref ticket.Until, now + _interval.Ticks, until) == until)
+                _ = AskAsync(ticket.Job);
+            if (Interlocked.Exchange(ref ticket.Queued, 1) == 0)
+                _tickets.Enqueue(ticket);
         }
     }
 

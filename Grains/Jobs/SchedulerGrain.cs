@@ -36,8 +36,10 @@ public sealed class SchedulerGrain(
         {
             if (Check(requests[i]) is { } problem)
                 errors.Add(new RequestError(i, problem.Code, problem.Message));
+            else if (RequestValidation.ResolveId(requests[i]) is var id && requests[i].Id == id)
+                identified[i] = requests[i];
             else
-                identified[i] = requests[i] with { Id = RequestValidation.ResolveId(requests[i]) };
+                identified[i] = requests[i] with { Id = id };
         }
         if (errors.Count > 0)
             return new SubmitBatchResult([], errors.ToImmutable());

@@ -8,9 +8,9 @@ namespace Scheduler.Storage;
 /// </summary>
 public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookStore
 {
-    // A job's row and its history in one entry, added at its first write and changed in place under its stripe's lock
-    // after that: a burst's writes took the dictionary's own locks five times a job (and a new node at each update).
-    private readonly ConcurrentDictionary<JobId, Row> _jobs = new(concurrencyLevel: 64, capacity: 1024);
+    // A job's row and its history in one entry, in its stripe's own dictionary: added at its first write and changed in
+    // place after that, under the stripe's lock. A concurrent dictionary took its own lock again inside the stripe's, and
+    // each time it grew it locked every job's writes while it copied all of them.
     private readonly ConcurrentDictionary<JobId, List<JobLogLine>> _logs = new();
     private readonly ConcurrentDictionary<WorkflowId, WorkflowRecord> _workflows = new();
     private readonly ConcurrentDictionary<string, ScheduleRecord> _schedules = new(StringComparer.Ordinal);
@@ -19,19 +19,21 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     private readonly List<AuditEntry> _audit = [];
     private readonly ConcurrentDictionary<string, WebhookDelivery> _deliveries = new(StringComparer.Ordinal);
     // A job's writes lock its stripe only (bursts write thousands of jobs a second from every core); what spans jobs
-    // (counts, listings, purges, other tables) takes every stripe.
-    private readonly Lock[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new Lock())];
+    // (counts, purges, other tables) takes every stripe, listings each stripe in turn.
+    private readonly Stripe[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new Stripe())];
     private readonly long[] _countByState = new long[16];
     private long _logSequence;
 
     public Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
     {
         List<JobId>? conflicts = null;
-        foreach (var record in records)
+        for (var i = 0; i < records.Count; i++)
         {
-            lock (StripeOf(record.Id))
+            var record = records[i];
+            var stripe = StripeOf(record.Id);
+            lock (stripe.Lock)
             {
-                var exists = _jobs.TryGetValue(record.Id, out var row);
+                var exists = stripe.Rows.TryGetValue(record.Id, out var row);
                 var existing = row?.Record;
                 var stored = existing?.Version ?? 0;
                 if (record.Version > 0 && (stored != record.Version - 1 || (record.Version > 1 && !exists)))
@@ -48,7 +50,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 }
                 else
                 {
-                    _jobs[record.Id] = row = new Row(record);
+                    stripe.Rows[record.Id] = row = new Row(record);
                 }
                 Interlocked.Increment(ref _countByState[(int)record.State]);
                 var history = row.History;
@@ -69,7 +71,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     private static readonly Task<IReadOnlyList<JobId>> NoConflicts = Task.FromResult<IReadOnlyList<JobId>>([]);
 
-    /// <summary>A job's row and history. Replaced and appended to under the job's stripe; the row is read without it.</summary>
+    /// <summary>A job's row and history. Replaced and appended to under the job's stripe.</summary>
     private sealed class Row(JobRecord record)
     {
         private volatile JobRecord _record = record;
@@ -79,24 +81,58 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         public List<JobTransition> History { get; } = [];
     }
 
-    /// <summary>Every job's row, enumerated without locks (a moving view: under <see cref="LockAll"/> nothing moves).</summary>
-    private IEnumerable<JobRecord> Jobs => _jobs.Select(kv => kv.Value.Record);
+    private sealed class Stripe
+    {
+        public readonly Lock Lock = new();
+        public readonly Dictionary<JobId, Row> Rows = [];
+    }
 
-    private Lock StripeOf(JobId id) => _stripes[(id.Value.GetHashCode() & int.MaxValue) % _stripes.Length];
+    /// <summary>
+    /// Every job's row, copied one stripe at a time under its lock (a moving view across stripes: under
+    /// <see cref="LockAll"/> nothing moves).
+    /// </summary>
+    private List<JobRecord> Jobs
+    {
+        get
+        {
+            var jobs = new List<JobRecord>();
+            foreach (var stripe in _stripes)
+            {
+                lock (stripe.Lock)
+                {
+                    foreach (var row in stripe.Rows.Values)
+                        jobs.Add(row.Record);
+                }
+            }
+            return jobs;
+        }
+    }
+
+    private bool TryGetRow(JobId id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Row? row)
+    {
+        var stripe = StripeOf(id);
+        lock (stripe.Lock)
+            return stripe.Rows.TryGetValue(id, out row);
+    }
+
+    // Under LockAll.
+    private bool RemoveRow(JobId id) => StripeOf(id).Rows.Remove(id);
+
+    private Stripe StripeOf(JobId id) => _stripes[(id.Value.GetHashCode() & int.MaxValue) % _stripes.Length];
 
     private AllStripes LockAll()
     {
         foreach (var stripe in _stripes)
-            stripe.Enter();
+            stripe.Lock.Enter();
         return new AllStripes(_stripes);
     }
 
-    private readonly struct AllStripes(Lock[] stripes) : IDisposable
+    private readonly struct AllStripes(Stripe[] stripes) : IDisposable
     {
         public void Dispose()
         {
             for (var i = stripes.Length - 1; i >= 0; i--)
-                stripes[i].Exit();
+                stripes[i].Lock.Exit();
         }
     }
 
@@ -105,7 +141,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         var found = new Dictionary<JobId, StoredJobState>();
         foreach (var id in ids)
         {
-            if (_jobs.TryGetValue(id, out var row) && row.Record is var job)
+            if (TryGetRow(id, out var row) && row.Record is var job)
                 found[id] = new StoredJobState(job.Version, job.Data);
         }
         return Task.FromResult<IReadOnlyDictionary<JobId, StoredJobState>>(found);
@@ -159,7 +195,6 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     public Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default)
     {
         var counts = new Dictionary<(string, string), long>();
-        // The dictionary's own enumerator takes no locks (Values would take them all and copy).
         foreach (var job in Jobs)
         {
             if (job.State == JobState.Queued)
@@ -201,8 +236,9 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default)
     {
-        lock (StripeOf(id))
-            return Task.FromResult<IReadOnlyList<JobTransition>>(_jobs.TryGetValue(id, out var row) ? [.. row.History] : []);
+        var stripe = StripeOf(id);
+        lock (stripe.Lock)
+            return Task.FromResult<IReadOnlyList<JobTransition>>(stripe.Rows.TryGetValue(id, out var row) ? [.. row.History] : []);
     }
 
     public Task<IReadOnlyList<JobLogLine>> ReadLogAsync(JobId id, long afterSequence, int max, CancellationToken cancellationToken = default)
@@ -228,7 +264,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 .Take(filter.Limit)
                 .Select(j =>
                 {
-                    var lastError = _jobs.TryGetValue(j.Id, out var row) && row.History.Count > 0 ? row.History[^1].Reason : null;
+                    var lastError = TryGetRow(j.Id, out var row) && row.History.Count > 0 ? row.History[^1].Reason : null;
                     return new DeadLetter
                     {
                         Id = j.Id,
@@ -255,11 +291,11 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         {
             foreach (var id in ids.Distinct())
             {
-                if (_jobs.TryGetValue(id, out var row))
+                if (TryGetRow(id, out var row))
                 {
                     if (row.Record.State != JobState.Failed)
                         continue;
-                    _jobs.TryRemove(id, out _);
+                    RemoveRow(id);
                     _countByState[(int)row.Record.State]--;
                     deleted++;
                 }
@@ -316,7 +352,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     // Under LockAll.
     private void RemoveJob(JobRecord job)
     {
-        _jobs.TryRemove(job.Id, out _);
+        RemoveRow(job.Id);
         _countByState[(int)job.State]--;
         _logs.TryRemove(job.Id, out _);
     }

@@ -37,7 +37,7 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, Lega
             return;
         }
         grainState.State = serializer.Deserialize<T>(stored.Data);
-        grainState.ETag = stored.Version.ToString(CultureInfo.InvariantCulture);
+        grainState.ETag = VersionText(stored.Version);
         grainState.RecordExists = true;
     }
 
@@ -47,7 +47,7 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, Lega
         if (grainState.State is not JobGrainState state)
             throw new ArgumentException($"job grain state expected, not {typeof(T)}", nameof(grainState));
         var current = grainState.ETag is null ? 0 : int.Parse(grainState.ETag, CultureInfo.InvariantCulture);
-        var place = state.QueuedAs(id).Entry;
+        var place = state.EntryOf(id);
         var record = new JobRecord(id, state.Queue, state.Shard, state.Priority, state.Tenant, state.Handler, state.State,
             state.Attempt, state.CreatedAt, state.UpdatedAt,
             state.State == JobState.Running || state.State.IsFinal() ? state.Silo : null,
@@ -64,9 +64,15 @@ public sealed class JobGrainStorage(IJobStore store, Serializer serializer, Lega
         var conflicts = await store.SaveAsync([record]).ConfigureAwait(false);
         if (conflicts.Count > 0)
             throw new InconsistentStateException($"job {id}: its stored state is no longer at version {current}: another writer changed it", grainState.ETag, (string?)null);
-        grainState.ETag = record.Version.ToString(CultureInfo.InvariantCulture);
+        grainState.ETag = VersionText(record.Version);
         grainState.RecordExists = true;
     }
+
+    // A job's row is written a few times (submit, start, end): its first versions' texts are made once.
+    private static readonly string[] Versions = [.. Enumerable.Range(0, 16).Select(v => v.ToString(CultureInfo.InvariantCulture))];
+
+    private static string VersionText(int version) =>
+        (uint)version < (uint)Versions.Length ? Versions[version] : version.ToString(CultureInfo.InvariantCulture);
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         throw new NotSupportedException("Job rows are not deleted through grain storage.");

@@ -47,18 +47,35 @@ internal sealed partial class AttemptLease : IDisposable
         _selfFenceAfter = selfFenceAfter;
         _time = time;
         _logger = logger;
-        _stop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        // The system clock's source needs no timer until CancelAfter arms one; given a TimeProvider, a source creates
+        // one at once (a timer-queue entry, added and removed under the queue's lock, for every attempt).
+        _stop = time == TimeProvider.System ? new CancellationTokenSource() : new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         // The self-fence's deadline is armed at the first renewal (the renewer's first tick, or at once after a slow
         // start), not here: most attempts end before it, and each armed deadline is a timer in the runtime's contended
         // timer queue. The deadline still counts from the start: at most a quarter period has passed when it is armed.
         _askedAt = askedAt;
-        _stop.Token.UnsafeRegister(static state =>
+    }
+
+    /// <summary>Arms the self-fence's deadline, counted from the start; once, at the first renewal.</summary>
+    private void Arm()
+    {
+        try
         {
-            // No reason given: the deadline passed. Recorded as a loss, so that a later Stop does not rename it.
-            var lease = (AttemptLease)state!;
-            if (Interlocked.CompareExchange(ref lease._reason, (int)AttemptStop.Lost, 0) == 0 && !lease._ended)
-                LogNotConfirmed(lease._logger, lease.Id, lease.Attempt, lease._selfFenceAfter);
-        }, this);
+            // Registered with the deadline, not at the start: only a deadline fires with no reason given.
+            _stop.Token.UnsafeRegister(static state =>
+            {
+                // No reason given: the deadline passed. Recorded as a loss, so that a later Stop does not rename it.
+                var lease = (AttemptLease)state!;
+                if (Interlocked.CompareExchange(ref lease._reason, (int)AttemptStop.Lost, 0) == 0 && !lease._ended)
+                    LogNotConfirmed(lease._logger, lease.Id, lease.Attempt, lease._selfFenceAfter);
+            }, this);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The attempt ended meanwhile.
+            return;
+        }
+        ExtendFrom(_askedAt);
     }
 
     public IJobGrain Job { get; }
@@ -112,7 +129,7 @@ internal sealed partial class AttemptLease : IDisposable
     public void Renew()
     {
         if (Interlocked.Exchange(ref _armed, 1) == 0)
-            ExtendFrom(_askedAt);
+            Arm();
         if (Interlocked.CompareExchange(ref _renewing, 1, 0) == 0)
             _ = RenewAsync();
     }

@@ -156,7 +156,19 @@ internal sealed partial class AttemptRunner(
                         _ = RunAsync(successor, handOff);
                     }
                 }
-                await ReportAsync(job, execution, result, handOff?.Keys ?? []);
+                // The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md). The
+                // first report is sent from here; only a failed one goes on to the retries (a method of its own, so
+                // that a report that gets through, nearly all of them, costs no second state machine).
+                var keysHandedOn = handOff?.Keys ?? [];
+                var deadline = time.GetUtcNow() + ReportPatience;
+                try
+                {
+                    await job.Complete(execution.Attempt, result, keysHandedOn);
+                }
+                catch (Exception e) when (time.GetUtcNow() < deadline && e is not InvalidOperationException)
+                {
+                    await ReportAgainAsync(job, execution, result, keysHandedOn, deadline, e);
+                }
             }
             finally
             {
@@ -289,14 +301,14 @@ internal sealed partial class AttemptRunner(
         try
         {
             // On its own work item: a handler that blocks before its first await must not hold up other jobs' starts.
-            result = await Task.Run(() =>
-                {
-                    var run = handler.ExecuteAsync(context, stop);
-                    // Once the handler has begun (it ran to its first await): rate-limited keys count the start from
-                    // when they hear this, so no window of handler starts holds more than the rate (docs/flow-control.md).
-                    ReportStarted(execution);
-                    return run;
-                }, CancellationToken.None) ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
+            // The runner runs on the thread pool, never in a grain's turn, so the yield queues the rest of this method
+            // there as it is (a Task.Run cost a closure, a delegate and two tasks per attempt).
+            await Task.Yield();
+            var run = handler.ExecuteAsync(context, stop);
+            // Once the handler has begun (it ran to its first await): rate-limited keys count the start from
+            // when they hear this, so no window of handler starts holds more than the rate (docs/flow-control.md).
+            ReportStarted(execution);
+            result = (run is null ? null : await run) ?? JobResult.Retry($"handler '{execution.Handler}' returned no result");
         }
         catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true)
         {
@@ -334,15 +346,20 @@ internal sealed partial class AttemptRunner(
             _ = grains.GetGrain<IFlowKeyGrain>(key).Started(execution.Id, execution.Attempt);
     }
 
-    /// <summary>The outcome must reach the grain, or the job runs again once the lease runs out (docs/design.md).</summary>
-    private async Task ReportAsync(IJobGrain job, JobExecution execution, JobResult result, ImmutableArray<string> keysHandedOn)
+    /// <summary>
+    /// Reports an outcome whose first report failed. Keeps trying for a while (storage may be restarting); the lease stays
+    /// renewed meanwhile. If it never gets through, the lease runs out after this runner stops renewing it and the job
+    /// runs again: at least once.
+    /// </summary>
+    private async Task ReportAgainAsync(IJobGrain job, JobExecution execution, JobResult result, ImmutableArray<string> keysHandedOn,
+        DateTimeOffset deadline, Exception failed)
     {
-        // Keep trying for a while (storage may be restarting); the lease stays renewed meanwhile. If it never gets
-        // through, the lease runs out after this runner stops renewing it and the job runs again: at least once.
-        var deadline = time.GetUtcNow() + ReportPatience;
         var delay = TimeSpan.FromMilliseconds(200);
         for (var attempt = 1; ; attempt++)
         {
+            LogReportRetry(logger, failed, execution.Id, attempt);
+            await Task.Delay(delay, time);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             try
             {
                 await job.Complete(execution.Attempt, result, keysHandedOn);
@@ -350,9 +367,7 @@ internal sealed partial class AttemptRunner(
             }
             catch (Exception e) when (time.GetUtcNow() < deadline && e is not InvalidOperationException)
             {
-                LogReportRetry(logger, e, execution.Id, attempt);
-                await Task.Delay(delay, time);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                failed = e;
             }
         }
     }

@@ -22,7 +22,7 @@ public static class CostBudget
     /// <summary>The limits per storage (keep in step with docs/cost-budget.md).</summary>
     public static readonly IReadOnlyDictionary<string, JobCosts> Limits = new Dictionary<string, JobCosts>(StringComparer.Ordinal)
     {
-        ["memory"] = new(GrainCalls: 3.6, Activations: 1.05, DbCommands: 0, DbBytesSent: 0, DbBytesReceived: 0, AllocatedKb: 22, ByMethod: NoMethods),
+        ["memory"] = new(GrainCalls: 3.6, Activations: 1.05, DbCommands: 0, DbBytesSent: 0, DbBytesReceived: 0, AllocatedKb: 19, ByMethod: NoMethods),
         ["embedded"] = new(GrainCalls: 3.8, Activations: 1.05, DbCommands: 0, DbBytesSent: 0, DbBytesReceived: 0, AllocatedKb: 62, ByMethod: NoMethods),
         ["postgres"] = new(GrainCalls: 4.0, Activations: 1.15, DbCommands: 0.05, DbBytesSent: 1_400, DbBytesReceived: 300, AllocatedKb: 34, ByMethod: NoMethods),
     };
