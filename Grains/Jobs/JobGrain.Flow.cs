@@ -34,7 +34,7 @@ public sealed partial class JobGrain
     private static ImmutableArray<ConcurrencyKey> KeysOf(JobRequest request) =>
         request.Concurrency.IsDefaultOrEmpty ? [] : [.. request.Concurrency.OrderBy(k => k.Key, StringComparer.Ordinal)];
 
-    private IFlowKeyGrain KeyGrain(string key) => GrainFactory.GetGrain<IFlowKeyGrain>(key);
+    private IFlowKeyGrain KeyGrain(string key) => GrainFactory.Reference<IFlowKeyGrain>(key);
 
     /// <summary>
     /// Takes every key for <paramref name="attempt"/>; returns when the start counts from (the latest grant), or null
@@ -44,10 +44,74 @@ public sealed partial class JobGrain
     /// </summary>
     private async Task<DateTimeOffset?> AcquireKeysAsync(int attempt, KeyPredecessor? after)
     {
+        // One method, not a wrapper around the claims: each awaited async layer in a grain costs a continuation per job.
         _claiming = attempt;
         try
         {
-            return await ClaimKeysAsync(attempt, after);
+            // The job's place in its queue, as QueuedAs gives it, without building a whole entry per claim.
+            var queuedAt = (Job.QueuedAsOf ?? Job.CreatedAt).UtcTicks;
+            var keys = Job.Keys.IsDefault ? [] : Job.Keys;
+            var taken = 0;
+            var held = new ConcurrencyKey[keys.Length];
+            // Most claims count no rate and follow no attempt: these stay empty, unallocated.
+            ImmutableArray<string>.Builder? rateKeys = null, afterReleased = null;
+            var at = DateTimeOffset.MinValue;
+            try
+            {
+                var shard = keys.Length > 0 ? Job.ShardKey : null;
+                foreach (var key in keys)
+                {
+                    var answer = await KeyGrain(key.Key).TryAcquire(new KeyClaim
+                    {
+                        Job = Id,
+                        Attempt = attempt,
+                        Priority = Job.Priority,
+                        QueuedAt = queuedAt,
+                        Limit = key.Limit,
+                        Shard = shard,
+                        SizeHint = Job.SizeHint,
+                        After = after,
+                    });
+                    if (!answer.Granted)
+                    {
+                        metrics.FlowWait(Job.Queue, Job.Handler, answer.EligibleAt is null ? "concurrency" : "rate");
+                        await ReleaseKeysAsync(keys[..taken], attempt, started: false);
+                        _waitingFor = answer.Reason;
+                        return null;
+                    }
+                    if (answer.AfterReleased)
+                        (afterReleased ??= ImmutableArray.CreateBuilder<string>()).Add(key.Key);
+                    if (answer.RateCounted)
+                        (rateKeys ??= ImmutableArray.CreateBuilder<string>()).Add(key.Key);
+                    held[taken++] = answer.Limit == key.Limit ? key : new ConcurrencyKey(key.Key, answer.Limit);
+                    if (answer.GrantedAt > at)
+                        at = answer.GrantedAt;
+                }
+            }
+            catch
+            {
+                await ReleaseKeysAsync(keys[..taken], attempt, started: false);
+                throw;
+            }
+            if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
+            {
+                // Last, so a job never holds back its scope's barrier while it waits for a key.
+                var answer = await Scope(scope).Claim(new KeyClaim { Job = Id, Attempt = attempt, Priority = Job.Priority, QueuedAt = queuedAt });
+                if (!answer.Granted)
+                {
+                    metrics.FlowWait(Job.Queue, Job.Handler, "exclusive");
+                    await ReleaseKeysAsync(keys, attempt, started: false);
+                    _waitingFor = answer.Reason;
+                    return null;
+                }
+                if (answer.GrantedAt > at)
+                    at = answer.GrantedAt;
+            }
+            _waitingFor = null;
+            _rateKeys = rateKeys?.ToImmutable() ?? [];
+            _heldKeys = ImmutableCollectionsMarshal.AsImmutableArray(held);
+            _afterReleased = afterReleased?.ToImmutable() ?? [];
+            return at;
         }
         finally
         {
@@ -55,75 +119,7 @@ public sealed partial class JobGrain
         }
     }
 
-    private async Task<DateTimeOffset?> ClaimKeysAsync(int attempt, KeyPredecessor? after)
-    {
-        // The job's place in its queue, as QueuedAs gives it, without building a whole entry per claim.
-        var queuedAt = (Job.QueuedAsOf ?? Job.CreatedAt).UtcTicks;
-        var keys = Job.Keys.IsDefault ? [] : Job.Keys;
-        var taken = 0;
-        var held = new ConcurrencyKey[keys.Length];
-        // Most claims count no rate and follow no attempt: these stay empty, unallocated.
-        ImmutableArray<string>.Builder? rateKeys = null, afterReleased = null;
-        var at = DateTimeOffset.MinValue;
-        try
-        {
-            var shard = keys.Length > 0 ? Job.ShardKey : null;
-            foreach (var key in keys)
-            {
-                var answer = await KeyGrain(key.Key).TryAcquire(new KeyClaim
-                {
-                    Job = Id,
-                    Attempt = attempt,
-                    Priority = Job.Priority,
-                    QueuedAt = queuedAt,
-                    Limit = key.Limit,
-                    Shard = shard,
-                    SizeHint = Job.SizeHint,
-                    After = after,
-                });
-                if (!answer.Granted)
-                {
-                    metrics.FlowWait(Job.Queue, Job.Handler, answer.EligibleAt is null ? "concurrency" : "rate");
-                    await ReleaseKeysAsync(keys[..taken], attempt, started: false);
-                    _waitingFor = answer.Reason;
-                    return null;
-                }
-                if (answer.AfterReleased)
-                    (afterReleased ??= ImmutableArray.CreateBuilder<string>()).Add(key.Key);
-                if (answer.RateCounted)
-                    (rateKeys ??= ImmutableArray.CreateBuilder<string>()).Add(key.Key);
-                held[taken++] = answer.Limit == key.Limit ? key : new ConcurrencyKey(key.Key, answer.Limit);
-                if (answer.GrantedAt > at)
-                    at = answer.GrantedAt;
-            }
-        }
-        catch
-        {
-            await ReleaseKeysAsync(keys[..taken], attempt, started: false);
-            throw;
-        }
-        if (ExclusiveScopes.Of(Job.Exclusive, Job.Queue) is { } scope)
-        {
-            // Last, so a job never holds back its scope's barrier while it waits for a key.
-            var answer = await Scope(scope).Claim(new KeyClaim { Job = Id, Attempt = attempt, Priority = Job.Priority, QueuedAt = queuedAt });
-            if (!answer.Granted)
-            {
-                metrics.FlowWait(Job.Queue, Job.Handler, "exclusive");
-                await ReleaseKeysAsync(keys, attempt, started: false);
-                _waitingFor = answer.Reason;
-                return null;
-            }
-            if (answer.GrantedAt > at)
-                at = answer.GrantedAt;
-        }
-        _waitingFor = null;
-        _rateKeys = rateKeys?.ToImmutable() ?? [];
-        _heldKeys = ImmutableCollectionsMarshal.AsImmutableArray(held);
-        _afterReleased = afterReleased?.ToImmutable() ?? [];
-        return at;
-    }
-
-    private IExclusiveScopeGrain Scope(string scope) => GrainFactory.GetGrain<IExclusiveScopeGrain>(scope);
+    private IExclusiveScopeGrain Scope(string scope) => GrainFactory.Reference<IExclusiveScopeGrain>(scope);
 
     /// <summary>Gives back the current attempt's keys and scope.</summary>
     private async Task ReleaseAllAsync(bool started)

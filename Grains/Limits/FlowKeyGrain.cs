@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Storage;
 using Scheduler.Storage;
 
 namespace Scheduler.Limits;
@@ -13,7 +14,6 @@ namespace Scheduler.Limits;
 /// queue; the job starts when a worker pulls it: this grain never starts anything.
 /// </summary>
 public sealed partial class FlowKeyGrain(
-    [PersistentState(FlowKeyGrain.StateName, FlowKeyGrainStorage.ProviderName)] IPersistentState<FlowKeyState> state,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
     ILogger<FlowKeyGrain> logger) : Grain, IFlowKeyGrain, IRemindable
@@ -44,11 +44,20 @@ public sealed partial class FlowKeyGrain(
     // A release not stored yet (see Release).
     private bool _releaseUnstored;
 
+    // The key's row, read and written through its storage directly rather than through Orleans' persistent-state
+    // bridge: a key is written about once per keyed job, and the bridge's queued operation and its awaits on the
+    // grain's scheduler cost two more scheduled continuations and their allocations per write.
+    private readonly GrainState<FlowKeyState> _state = new(new FlowKeyState());
+    private IGrainStorage _storage = null!;
+
     private string Key => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _book = new KeyBook(Key, state.State);
+        _storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(FlowKeyGrainStorage.ProviderName);
+        await _storage.ReadStateAsync(StateName, this.GetGrainId(), _state);
+        _state.State ??= new FlowKeyState();
+        _book = new KeyBook(Key, _state.State);
         ApplySettings();
         // A fresh activation does not know which holders the last one handed a slot to and never reached (it died
         // first): once those had time to come back, it checks its holders against their jobs. It serves its waiters.
@@ -57,7 +66,6 @@ public sealed partial class FlowKeyGrain(
                 new GrainTimerCreationOptions { DueTime = WakeGrace, Period = Timeout.InfiniteTimeSpan });
         if (_book.State.Waiters.Count > 0)
             SchedulePump(TimeSpan.Zero);
-        return Task.CompletedTask;
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -75,9 +83,9 @@ public sealed partial class FlowKeyGrain(
         }
     }
 
-    private string Source => state.State.Runtime is not null ? "runtime" : options.Value.FlowControl.SettingsOf(Key) is not null ? "configuration" : "jobs";
+    private string Source => _book.State.Runtime is not null ? "runtime" : options.Value.FlowControl.SettingsOf(Key) is not null ? "configuration" : "jobs";
 
-    private void ApplySettings() => _book.Settings = state.State.Runtime ?? options.Value.FlowControl.SettingsOf(Key);
+    private void ApplySettings() => _book.Settings = _book.State.Runtime ?? options.Value.FlowControl.SettingsOf(Key);
 
     public async Task<KeyAnswer> TryAcquire(KeyClaim claim)
     {
@@ -140,7 +148,7 @@ public sealed partial class FlowKeyGrain(
     {
         if (FlowKeys.Problem(Key, settings) is { } problem)
             throw new ArgumentException(problem, nameof(settings));
-        state.State.Runtime = settings;
+        _book.State.Runtime = settings;
         ApplySettings();
         Pump();
         await WriteAsync();
@@ -304,7 +312,7 @@ public sealed partial class FlowKeyGrain(
     private async Task<bool> AuditHoldersAsync(TimeSpan minAge)
     {
         var now = time.GetUtcNow();
-        var old = state.State.Holders.Where(h => now - h.Value.Since >= minAge && !_book.IsPending(h.Key)).ToList();
+        var old = _book.State.Holders.Where(h => now - h.Value.Since >= minAge && !_book.IsPending(h.Key)).ToList();
         var freed = false;
         foreach (var (job, held) in old)
         {
@@ -372,7 +380,7 @@ public sealed partial class FlowKeyGrain(
         {
             // The state is serialized as the write starts: it carries every release made so far.
             _releaseUnstored = false;
-            await state.WriteStateAsync();
+            await _storage.WriteStateAsync(StateName, this.GetGrainId(), _state);
         }
         catch
         {

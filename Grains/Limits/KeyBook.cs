@@ -97,7 +97,9 @@ public sealed class KeyBook(string key, FlowKeyState state)
             state.Holders[claim.Job] = new HeldSlot(claim.Attempt, now);
             if (Rate is not null)
                 state.RateLog.Add(new RateEntry(claim.Job, claim.Attempt, now, Unreported: true));
-            state.Waiters.RemoveAll(w => w.Job == claim.Job);
+            // Guarded: the lambda's closure is allocated per call, and most grants find no waiters.
+            if (state.Waiters.Count > 0)
+                state.Waiters.RemoveAll(w => w.Job == claim.Job);
             return new KeyAnswer { Granted = true, GrantedAt = now, RateCounted = Rate is not null, Limit = LimitInForce };
         }
 
@@ -139,6 +141,8 @@ public sealed class KeyBook(string key, FlowKeyState state)
     /// </summary>
     public bool Started(JobId job, int attempt, DateTimeOffset now)
     {
+        if (state.RateLog.Count == 0)
+            return false;
         var index = state.RateLog.FindIndex(e => e.Unreported && e.Job == job && e.Attempt == attempt);
         if (index < 0)
             return false;

@@ -241,7 +241,7 @@ internal sealed partial class AttemptRunner(
         {
             try
             {
-                await grains.GetGrain<IFlowKeyGrain>(key).Release(from.Job, from.Attempt, started: true);
+                await grains.Reference<IFlowKeyGrain>(key).Release(from.Job, from.Attempt, started: true);
                 return;
             }
             catch (Exception e) when (attempt < 3)
@@ -343,7 +343,7 @@ internal sealed partial class AttemptRunner(
             return;
         // One-way: a report that is lost is stamped when the attempt gives the key back.
         foreach (var key in execution.RateKeys)
-            _ = grains.GetGrain<IFlowKeyGrain>(key).Started(execution.Id, execution.Attempt);
+            _ = grains.Reference<IFlowKeyGrain>(key).Started(execution.Id, execution.Attempt);
     }
 
     /// <summary>
