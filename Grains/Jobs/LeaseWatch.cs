@@ -49,13 +49,14 @@ public sealed partial class LeaseWatch(IGrainFactory grains, IOptions<SchedulerO
 
     /// <summary>
     /// The jobs running here now, as their active grains see them (what a listing of Running jobs reads by key).
-    /// Enumerated without the dictionary's locks, which every start and end takes.
+    /// A snapshot of the queue, taken without a lock; a ticket the check holds out of the queue at that instant is missed.
     /// </summary>
     public JobId[] Running()
     {
-        var running = new List<JobId>(_leases.Count);
-        foreach (var (job, _) in _leases)
-            running.Add(job);
+        var running = new List<JobId>();
+        foreach (var ticket in _tickets)
+            if (Volatile.Read(ref ticket.Until) != Forgotten)
+                running.Add(ticket.Job);
         return [.. running];
     }
 
