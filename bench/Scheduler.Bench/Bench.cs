@@ -37,8 +37,8 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     /// <summary>Fairness mode (<c>--trace</c>): stamp every job's path and report B's positions at each stage.</summary>
     public bool Trace { get; init; }
 
-    /// <summary>Told a burst's or paced run's jobs/s (features mode compares them).</summary>
-    public Action<double>? OnRate { get; init; }
+    /// <summary>Told a burst's or paced run's figures (features mode compares them).</summary>
+    public Action<BurstFigures>? OnRate { get; init; }
 
     public string? Validate() => this switch
     {
@@ -152,6 +152,9 @@ public sealed class RecordingSpanHandler(Recorder recorder) : IJobHandler
         return Task.FromResult(JobResult.Success());
     }
 }
+
+/// <summary>A burst's jobs/s, CPU milliseconds per job (the process's, client included) and KB allocated per job.</summary>
+public readonly record struct BurstFigures(double JobsPerSec, double CpuMsPerJob, double AllocatedKbPerJob);
 
 public static class Bench
 {
@@ -408,6 +411,7 @@ public static class Bench
         var costs = flowCounters?.Take().Costs(countsBefore!, s.Jobs, runtime.AllocatedSince);
         var (budget, overBudget) = costs is not null && CostBudget.Applies(s) ? CostBudget.Check(s.Storage, costs) : (null, []);
         var gcCounts = runtime.Since();
+        var cpu = runtime.CpuSince;
         var completed = (int)Math.Max(0, succeeded - warmedUp);
 
         var latencies = Latencies(requests, submitTicks, recorder);
@@ -478,7 +482,7 @@ public static class Bench
             $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}" +
             (overBudget.Length > 0 ? $"; OVER the per-job cost budget (docs/cost-budget.md): {string.Join(", ", overBudget)}" : ""));
         Console.WriteLine(JsonSerializer.Serialize(result));
-        s.OnRate?.Invoke(result.jobs_per_sec);
+        s.OnRate?.Invoke(new BurstFigures(result.jobs_per_sec, cpu.TotalMilliseconds / Math.Max(1, completed), allocatedPerJob / 1024));
 
         await StopAsync();
         return lost != 0 || duplicates != 0 ? 1 : overBudget.Length > 0 ? CostBudget.OverBudgetExitCode : 0;
