@@ -26,12 +26,10 @@ internal sealed partial class AttemptRunner(
     ILogger<AttemptRunner> logger) : IDisposable
 {
 
-    // Pulled jobs not yet sent their start, in pull order, for the starter thread.
+    // Pulled jobs not yet sent their start, in pull order, and whether a work item is sending them.
     private readonly System.Collections.Concurrent.ConcurrentQueue<LocalKeys.Parked> _pulled = new();
-    private readonly SemaphoreSlim _pulledSignal = new(0);
-    private int _signalled;
-    private Thread? _starter;
-    private volatile bool _disposed;
+    private int _sending;
+    private StartSender? _sender;
 
     /// <summary>
     /// Starts a pull's jobs, off the caller's thread, after every job pulled before them; each holds one of the slots
@@ -39,49 +37,48 @@ internal sealed partial class AttemptRunner(
     /// parses it from the shard key).
     /// </summary>
     /// <remarks>
-    /// One thread of its own sends the starts (each job grain's <c>TryStart</c>), in pull order, so that the grains'
-    /// turns queue in the thread pool's global queue in that order too: sent from a pool thread, each job grain's turn
-    /// went to that thread's own queue, which it runs newest first, so a pull's starts ran after later pulls' (a
-    /// tenant's turn came up to 40 ms and hundreds of starts late). The thread only sends; it waits for nothing else.
+    /// One work item at a time sends the starts (each job grain's <c>TryStart</c>), one job per item, in pull order, on
+    /// this thread's own queue, which it runs as soon as the puller awaits its next pull (under load the global queue
+    /// holds every activation's turns, and a pull's starts waited behind all of them). A thread runs its own queue
+    /// newest first: the item for the next job is queued before this job's start, whose grain turn (queued by the send)
+    /// then runs first. A work item per pull sending all of its jobs had their turns run newest first, after later
+    /// pulls' (a tenant's turn came up to 40 ms and hundreds of starts late).
     /// </remarks>
     public void Start(ImmutableArray<QueueEntry> entries, string shard, string queue)
     {
         foreach (var entry in entries)
             _pulled.Enqueue(new LocalKeys.Parked(new PulledJob(entry.Id, shard), queue, entry));
-        if (_starter is null)
-        {
-            lock (_pulled)
-            {
-                _starter ??= new Thread(SendStarts) { IsBackground = true, Name = "Scheduler job starts" };
-                if (!_starter.IsAlive)
-                    _starter.Start();
-            }
-        }
-        if (Interlocked.Exchange(ref _signalled, 1) == 0)
-            _pulledSignal.Release();
+        if (Interlocked.Exchange(ref _sending, 1) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(_sender ??= new StartSender(this), preferLocal: true);
     }
 
-    private void SendStarts()
+    private void SendNext()
     {
-        while (!_disposed)
+        if (_pulled.TryDequeue(out var job))
         {
-            _pulledSignal.Wait();
-            Volatile.Write(ref _signalled, 0);
-            while (_pulled.TryDequeue(out var job))
+            ThreadPool.UnsafeQueueUserWorkItem(_sender!, preferLocal: true);
+            try
             {
-                try
-                {
-                    Admit(job);
-                }
-                catch (Exception e)
-                {
-                    // The thread goes on with the others; this one goes back to its shard.
-                    LogRunFailed(logger, e, job.Job.Id);
-                    reporter.GiveBack(job.Job);
-                    slots.Release();
-                }
+                Admit(job);
             }
+            catch (Exception e)
+            {
+                // The others go on; this one goes back to its shard.
+                LogRunFailed(logger, e, job.Job.Id);
+                reporter.GiveBack(job.Job);
+                slots.Release();
+            }
+            return;
         }
+        Volatile.Write(ref _sending, 0);
+        // A pull's jobs queued after the last look but before the flag was cleared would wait for the next pull.
+        if (!_pulled.IsEmpty && Interlocked.Exchange(ref _sending, 1) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(_sender!, preferLocal: true);
+    }
+
+    private sealed class StartSender(AttemptRunner runner) : IThreadPoolWorkItem
+    {
+        public void Execute() => runner.SendNext();
     }
 
     private void Admit(LocalKeys.Parked job)
@@ -403,8 +400,6 @@ internal sealed partial class AttemptRunner(
     public void Dispose()
     {
         _sweep?.Dispose();
-        _disposed = true;
-        _pulledSignal.Release();
     }
 
     private static readonly TimeSpan StartRetryDelay = TimeSpan.FromSeconds(1);
