@@ -11,8 +11,9 @@ namespace Scheduler;
 public interface IQueueShardGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Adds jobs; a job already waiting in the shard is not added twice. Returns how many jobs wait in the shard then:
-    /// submitters let the grains of jobs that wait behind many others go idle (docs/queues.md, "A large backlog").
+    /// Adds jobs; a job already waiting in the shard is not added twice. Returns about where the last of them starts
+    /// among the waiting jobs (1: next; by priority and, with fair share, the tenants' turns), counted up to the
+    /// deep-backlog threshold: submitters let the grains of jobs that wait behind many others go idle (docs/queues.md, "A large backlog").
     /// </summary>
     [Alias("Enqueue")]
     Task<int> Enqueue(ImmutableArray<QueueEntry> entries);

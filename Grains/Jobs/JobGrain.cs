@@ -133,7 +133,7 @@ public sealed partial class JobGrain(
         {
             await MoveAsync(JobState.Queued, now);
             // Behind a deep backlog, the job is only its row and its shard's entry until it starts.
-            if (submitter.IsDeep(Job.ShardKey))
+            if (submitter.IsDeep(Job.ShardKey, Job.Tenant, Job.Priority))
                 DeactivateOnIdle();
         }
         return Submitted(SubmitOutcome.Accepted);

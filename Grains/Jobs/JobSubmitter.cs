@@ -31,12 +31,12 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     // Every submit adds and every new activation removes: striped wider than the default (one lock per core), whose
     // locks were contended in bursts on a busy host.
     private readonly ConcurrentDictionary<JobId, long> _newJobs = new(concurrencyLevel: 64, capacity: 4096);
-    // Jobs waiting in each shard as its last enqueue from this silo answered (see IsDeep).
-    private readonly ConcurrentDictionary<string, int> _depths = new(StringComparer.Ordinal);
+    // (shard, tenant, priority) whose last enqueue from this silo was answered with a place at least DeepShard (see IsDeep).
+    private readonly ConcurrentDictionary<(string Shard, string? Tenant, int Priority), byte> _deep = new();
 
     /// <summary>
-    /// Waiting jobs in a shard from which a newly submitted job's grain goes idle once it is stored: such a job starts
-    /// only after many others, and an activation held for each of a million waiting jobs would cost gigabytes (about
+    /// Waiting jobs ahead of a newly submitted job in its shard (by priority and, with fair share, its tenant's turns)
+    /// from which its grain goes idle once it is stored: such a job starts only after many others, and an activation held for each of a million waiting jobs would cost gigabytes (about
     /// 3.6 KB each). Its start then reads its state once, which a job that waited that long does not notice. Lower
     /// settings keep memory and garbage collection down (at 25,000 a silo kept 100,000 grains live and its submits
     /// slowed by a quarter as they piled up); a burst deeper than this reads its later jobs' state at their start.
@@ -109,7 +109,8 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
     {
         try
         {
-            _depths[shard] = await grains.Reference<IQueueShardGrain>(shard).Enqueue(entries);
+            var place = await grains.Reference<IQueueShardGrain>(shard).Enqueue(entries);
+            NotePlace(shard, entries, place);
         }
         catch (Exception) when (handToGrains)
         {
@@ -117,8 +118,29 @@ public sealed class JobSubmitter(IGrainFactory grains, JobHandlerRegistry handle
         }
     }
 
-    /// <summary>True when the shard held at least <see cref="DeepShard"/> waiting jobs at its last enqueue from this silo.</summary>
-    public bool IsDeep(string shard) => _depths.TryGetValue(shard, out var depth) && depth >= DeepShard;
+    /// <summary>
+    /// True when this silo's last enqueue of jobs of <paramref name="tenant"/> at <paramref name="priority"/> into the
+    /// shard found at least <see cref="DeepShard"/> jobs ahead. Kept per tenant: with fair share, another tenant's
+    /// backlog does not hold back a tenant's few jobs, whose grains had better stay live for their start right after.
+    /// </summary>
+    public bool IsDeep(string shard, string? tenant, int priority) => !_deep.IsEmpty && _deep.ContainsKey((shard, tenant, priority));
+
+    private void NotePlace(string shard, ImmutableArray<QueueEntry> entries, int place)
+    {
+        // A batch of several tenants or priorities takes the deepest place for all of them; only deep ones are kept,
+        // so the set stays small however many tenants submit.
+        (string? Tenant, int Priority) last = (null, -1);
+        foreach (var entry in entries)
+        {
+            if ((entry.Tenant, entry.Priority) == last)
+                continue;
+            last = (entry.Tenant, entry.Priority);
+            if (place >= DeepShard)
+                _deep.TryAdd((shard, entry.Tenant, entry.Priority), 0);
+            else if (!_deep.IsEmpty)
+                _deep.TryRemove((shard, entry.Tenant, entry.Priority), out _);
+        }
+    }
 
     /// <summary>True (once) if <paramref name="id"/> is being submitted as new from this silo: its grain need not read its state.</summary>
     public bool TryTakeNewJob(JobId id) =>

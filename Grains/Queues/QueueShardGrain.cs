@@ -134,7 +134,7 @@ public sealed partial class QueueShardGrain(
         foreach (var entry in entries)
             _queue.Add(entry);
         UpdateHead(enqueued: true);
-        return Task.FromResult(_queue.Count);
+        return Task.FromResult(_queue.PlaceOfLast(entries, Jobs.JobSubmitter.DeepShard));
     }
 
     public Task<PullResult> Pull(int max, int minPriority, SiloAddress silo, long pull, string? tenant)

@@ -70,7 +70,7 @@ public sealed class ShardQueue
         _byId.Add(entry.Id, item);
         if (level.Count == 0)
             _active.Add(priority);
-        level.Add(item, _ordering.FairShare ? entry.Tenant ?? JobRequest.DefaultTenant : "", ref _sequence);
+        level.Add(item, LineOf(entry), ref _sequence);
         Tally(entry, +1);
         return true;
     }
@@ -121,6 +121,38 @@ public sealed class ShardQueue
         }
         return taken.DrainToImmutable();
     }
+
+    /// <summary>
+    /// About where among the waiting jobs the last of <paramref name="entries"/> (which wait here) starts, 1 being next:
+    /// after the higher levels' jobs, and at its level after the turns until its tenant's jobs are through (each other
+    /// tenant's jobs whose turns come first, by weight; without fair share, the whole level). Aging is left out. Counts
+    /// no further than <paramref name="cap"/>, so a level of many tenants costs at most that many steps.
+    /// </summary>
+    public int PlaceOfLast(IReadOnlyList<QueueEntry> entries, int cap)
+    {
+        var place = 0;
+        (int Priority, string Tenant) last = (-1, "");
+        foreach (var entry in entries)
+        {
+            var at = (Math.Clamp(entry.Priority, JobPriority.Min, JobPriority.Max), LineOf(entry));
+            if (at == last)
+                continue;
+            last = at;
+            var ahead = 0;
+            foreach (var priority in _active)
+            {
+                if (priority <= at.Item1 || ahead >= cap)
+                    break;
+                ahead += _levels[priority]!.Count;
+            }
+            place = Math.Max(place, ahead >= cap ? cap : ahead + (_levels[at.Item1]?.PlaceOfLast(at.Item2, cap - ahead) ?? 0));
+            if (place >= cap)
+                return cap;
+        }
+        return place;
+    }
+
+    private string LineOf(QueueEntry entry) => _ordering.FairShare ? entry.Tenant ?? JobRequest.DefaultTenant : "";
 
     /// <summary>
     /// The waiting jobs by priority and tenant: at most <see cref="WaitingCount.MaxGroups"/> groups, the largest; the
@@ -227,6 +259,26 @@ public sealed class ShardQueue
         }
 
         public Item Peek() => _turns.Min!.Jobs.Min!;
+
+        /// <summary>
+        /// The place of <paramref name="tenant"/>'s last job among this level's, at most <paramref name="cap"/>: after its
+        /// own, and each other tenant's whose passes come before that job's.
+        /// </summary>
+        public int PlaceOfLast(string tenant, int cap)
+        {
+            if (!_tenants.TryGetValue(tenant, out var own) || own.Jobs.Count == 0)
+                return 0;
+            var lastPass = own.Pass + (own.Jobs.Count - 1) * own.Stride;
+            var place = 0;
+            foreach (var turn in _turns)
+            {
+                place += turn == own ? own.Jobs.Count
+                    : (int)Math.Clamp(Math.Floor((lastPass - turn.Pass) / turn.Stride) + 1, 0, turn.Jobs.Count);
+                if (place >= cap)
+                    return cap;
+            }
+            return place;
+        }
 
         public ImmutableArray<TenantHead> Behind(int max)
         {

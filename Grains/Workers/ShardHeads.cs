@@ -56,26 +56,17 @@ internal sealed class ShardHeads(int count, Func<string, double>? weightOf = nul
     }
 
     /// <summary>
-    /// The shard to pull from next, or -1, the priority floor for pulling from it, and (with fair share) the tenant
-    /// whose job it should hand out first. The most urgent priority goes first; at that priority, with fair share, the
-    /// tenant this silo has served least (by weight) among those heading or waiting behind the heads of every shard,
-    /// then the smaller job, then the older. The floor is the best priority any other shard holds, so no job is taken
-    /// ahead of a more urgent one elsewhere. Nothing is picked until every shard has answered once: one not heard from
-    /// yet may hold more urgent jobs.
+    /// The shard to pull from next, or -1, the priority floor for pulling from it, (with fair share) the tenant whose
+    /// job it should hand out first, and the most jobs to pull. The most urgent priority goes first; at that priority,
+    /// with fair share, the tenant this silo has served least (by weight) among those heading or waiting behind the
+    /// heads of every shard, then the smaller job, then the older. The floor is the best priority any other shard holds,
+    /// so no job is taken ahead of a more urgent one elsewhere. Nothing is picked until every shard has answered once:
+    /// one not heard from yet may hold more urgent jobs. The batch: with fair share and more than one tenant waiting at
+    /// that priority in this silo's view, one round of the shard's turns (a job per tenant named at its head, more for
+    /// a heavier one), so a tenant waiting elsewhere gets its turn after the next few starts, not after a whole batch of
+    /// another tenant's jobs; otherwise no limit.
     /// </summary>
     /// <param name="allowed">Shards that may be pulled now; the others are skipped and do not set the floor.</param>
-    public (int Shard, int Floor, string? Tenant) Pick(Func<int, bool>? allowed = null)
-    {
-        var (shard, floor, tenant, _) = PickPull(allowed);
-        return (shard, floor, tenant);
-    }
-
-    /// <summary>
-    /// <see cref="Pick"/>, and the most jobs to pull from that shard: with fair share and more than one tenant waiting
-    /// at that priority in this silo's view, one round of the shard's turns (a job per tenant named at its head, more
-    /// for a heavier one), so a tenant waiting elsewhere gets its turn after the next few starts, not after a whole
-    /// batch of another tenant's jobs; otherwise no limit.
-    /// </summary>
     public (int Shard, int Floor, string? Tenant, int Batch) PickPull(Func<int, bool>? allowed = null)
     {
         lock (_lock)

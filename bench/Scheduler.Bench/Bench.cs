@@ -34,8 +34,11 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     /// <summary>The silos' <c>Scheduler:ScheduleLead</c> (<c>--schedule-lead</c>); null: the default.</summary>
     public TimeSpan? ScheduleLead { get; init; }
 
-    /// <summary>Told a burst's or paced run's jobs/s (features mode compares them).</summary>
-    public Action<double>? OnRate { get; init; }
+    /// <summary>Fairness mode (<c>--trace</c>): stamp every job's path and report B's positions at each stage.</summary>
+    public bool Trace { get; init; }
+
+    /// <summary>Told a burst's or paced run's figures (features mode compares them).</summary>
+    public Action<BurstFigures>? OnRate { get; init; }
 
     public string? Validate() => this switch
     {
@@ -150,13 +153,21 @@ public sealed class RecordingSpanHandler(Recorder recorder) : IJobHandler
     }
 }
 
+/// <summary>A burst's jobs/s, CPU milliseconds per job (the process's, client included) and KB allocated per job.</summary>
+public readonly record struct BurstFigures(double JobsPerSec, double CpuMsPerJob, double AllocatedKbPerJob);
+
 public static class Bench
 {
     public static async Task<int> RunAsync(BenchSettings s, CancellationToken ct)
     {
         // The schedules mode records every firing of its run: sized for them up front, so the recorder's and the probe's
         // dictionaries do not grow (a resize locks every writer, the handlers' starts among them) in the measured window.
-        var expectedJobs = s.Mode == "schedules" ? s.Schedules * (int)(s.Duration.TotalSeconds / s.Every + 4) + 20_000 : 1024;
+        var expectedJobs = s.Mode switch
+        {
+            "schedules" => s.Schedules * (int)(s.Duration.TotalSeconds / s.Every + 4) + 20_000,
+            "fairness" => s.Jobs + 20_000 + 10,
+            _ => 1024,
+        };
         var recorder = new Recorder(expectedJobs);
         var dataDir = Path.Combine(Path.GetTempPath(), $"scheduler-bench-{Guid.NewGuid():N}");
         var serviceId = $"bench-{Guid.NewGuid():N}";
@@ -172,7 +183,7 @@ public static class Bench
         // Counting is not free (a grain call filter makes Orleans allocate per call): --counts off measures without it.
         using var flowCounters = s.Mode is "keys" or "mutex" or "ratelimit" || (s.Mode is "burst" or "paced" && s.Counts) ? new FlowCounters() : null;
         // Due-time modes split each job's lateness into the stages of its path.
-        using var stages = s.Mode is "schedules" or "delayed" ? new StageProbe(expectedJobs) : null;
+        using var stages = s.Mode is "schedules" or "delayed" || (s.Mode == "fairness" && s.Trace) ? new StageProbe(expectedJobs) : null;
         var silos = new List<IHost>();
         var gateways = new List<string>();
         for (var i = 0; i < s.Silos; i++)
@@ -231,7 +242,11 @@ public static class Bench
                 if (flowCounters is not null)
                     silo.AddIncomingGrainCallFilter(flowCounters);
                 if (stages is not null)
+                {
                     silo.AddIncomingGrainCallFilter(stages);
+                    if (s.Mode == "fairness")
+                        silo.AddOutgoingGrainCallFilter(stages);
+                }
                 silo.Services.AddJobHandler<RecordingNoopHandler>(RecordingNoopHandler.Name);
                 silo.Services.AddJobHandler<RecordingSpanHandler>(RecordingSpanHandler.Name);
             });
@@ -286,7 +301,7 @@ public static class Bench
 
         if (s.Mode == "fairness")
         {
-            var ok = await FairnessBench.RunAsync(client, s, recorder, warmedUp, ct);
+            var ok = await FairnessBench.RunAsync(client, s, recorder, stages, warmedUp, ct);
             await StopAsync();
             return ok ? 0 : 1;
         }
@@ -399,6 +414,7 @@ public static class Bench
         var costs = flowCounters?.Take().Costs(countsBefore!, s.Jobs, runtime.AllocatedSince);
         var (budget, overBudget) = costs is not null && CostBudget.Applies(s) ? CostBudget.Check(s.Storage, costs) : (null, []);
         var gcCounts = runtime.Since();
+        var cpu = runtime.CpuSince;
         var completed = (int)Math.Max(0, succeeded - warmedUp);
 
         var latencies = Latencies(requests, submitTicks, recorder);
@@ -470,7 +486,7 @@ public static class Bench
             $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}" +
             (overBudget.Length > 0 ? $"; OVER the per-job cost budget (docs/cost-budget.md): {string.Join(", ", overBudget)}" : ""));
         Console.WriteLine(JsonSerializer.Serialize(result));
-        s.OnRate?.Invoke(result.jobs_per_sec);
+        s.OnRate?.Invoke(new BurstFigures(result.jobs_per_sec, cpu.TotalMilliseconds / Math.Max(1, completed), allocatedPerJob / 1024));
 
         await StopAsync();
         return lost != 0 || duplicates != 0 ? 1 : overBudget.Length > 0 ? CostBudget.OverBudgetExitCode : 0;

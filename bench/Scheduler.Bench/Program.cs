@@ -61,6 +61,7 @@ var spread = new Option<string>("--spread")
     DefaultValueFactory = _ => "even",
 };
 spread.AcceptOnlyFromAmong("even", "creation");
+var trace = new Option<bool>("--trace") { Description = "fairness mode: stamp every job's enqueue, pull and TryStart (a grain call filter, which costs time) and report B's positions in each stage's order" };
 var leasePeriod = new Option<int>("--lease-period") { Description = "recovery mode: the silos' Scheduler:LeasePeriod in seconds", DefaultValueFactory = _ => 8 };
 
 var root = new RootCommand("Scheduler load generator: end-to-end throughput, submit-to-start latency, lost and duplicated executions.")
@@ -71,6 +72,7 @@ var root = new RootCommand("Scheduler load generator: end-to-end throughput, sub
 root.Options.Add(counts);
 root.Options.Add(scheduleLead);
 root.Options.Add(spread);
+root.Options.Add(trace);
 root.SetAction(async (parse, ct) =>
 {
     var settings = new BenchSettings(
@@ -80,7 +82,7 @@ root.SetAction(async (parse, ct) =>
         parse.GetValue(failOncePercent), parse.GetValue(kills), TimeSpan.FromSeconds(parse.GetValue(leasePeriod)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
         parse.GetValue(schedules), parse.GetValue(every), TimeSpan.FromSeconds(parse.GetValue(duration) ?? (parse.GetValue(mode) switch { "ratelimit" => 180, "rest" => 30, _ => 120 })),
         parse.GetValue(pruneRows), parse.GetValue(keys), parse.GetValue(rateLimit), parse.GetValue(window), parse.GetValue(metrics),
-        parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection)) { Counts = parse.GetValue(counts) == "on", ScheduleLead = parse.GetValue(scheduleLead) is { } lead ? TimeSpan.FromMilliseconds(lead) : null, Spread = parse.GetValue(spread)! };
+        parse.GetValue(ordering)!, parse.GetValue(tenants), parse.GetValue(protection)) { Counts = parse.GetValue(counts) == "on", ScheduleLead = parse.GetValue(scheduleLead) is { } lead ? TimeSpan.FromMilliseconds(lead) : null, Spread = parse.GetValue(spread)!, Trace = parse.GetValue(trace) };
     if (settings.Validate() is { } problem)
     {
         Console.Error.WriteLine($"error: {problem}");

@@ -16,12 +16,12 @@ namespace Scheduler.Bench;
 /// it to a silo (the queue wait and the pool's wake-up) → <c>TryStart</c> arrives (the runner's hop) → <c>TryStart</c>
 /// answers (its write of <c>Running</c>) → the handler starts.
 /// </remarks>
-public sealed class StageProbe : IIncomingGrainCallFilter, IDisposable
+public sealed class StageProbe : IIncomingGrainCallFilter, IOutgoingGrainCallFilter, IDisposable
 {
     public static readonly string[] StageNames = ["due→timer", "timer→submit", "submit→enqueue", "enqueue→pulled", "pulled→try_start", "try_start (write)", "started→handler"];
 
     // Per job: when Submit, Enqueue, the pull, TryStart's arrival and its answer were seen (first time each).
-    private const int Submit = 0, Enqueue = 1, Pulled = 2, TryStartIn = 3, TryStartOut = 4;
+    private const int Submit = 0, Enqueue = 1, Pulled = 2, TryStartIn = 3, TryStartOut = 4, TryStartSent = 5;
 
     private readonly ConcurrentDictionary<Guid, long[]> _jobs;
     // Each schedule grain's timer ticks (their turns' starts), to split "due → submit" into the timer's lateness and
@@ -64,7 +64,8 @@ public sealed class StageProbe : IIncomingGrainCallFilter, IDisposable
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         var now = Stopwatch.GetTimestamp();
-        switch (context.InterfaceName.Split('.')[^1], context.MethodName)
+        var name = context.InterfaceName;
+        switch (name[(name.LastIndexOf('.') + 1)..], context.MethodName)
         {
             case ("IJobGrain", "Submit"):
                 StampOnce(context.TargetId.GetGuidKey(), now, Submit);
@@ -103,8 +104,22 @@ public sealed class StageProbe : IIncomingGrainCallFilter, IDisposable
         await context.Invoke();
     }
 
+    /// <summary>
+    /// A job's first submit, enqueue, pull, TryStart arrival (in its activation), TryStart answer and TryStart sent
+    /// (stopwatch ticks, 0: not seen). Between sending and arrival: the call's hop and, for an inactive grain, its activation.
+    /// </summary>
+    public long[] StampsOf(Guid id) => _jobs.TryGetValue(id, out var s) ? [.. s] : new long[6];
+
+    /// <summary>Stamps a TryStart as its caller (the silo's runner) sends it.</summary>
+    public Task Invoke(IOutgoingGrainCallContext context)
+    {
+        if (context.MethodName == "TryStart" && context.InterfaceName.EndsWith("IJobGrain", StringComparison.Ordinal))
+            StampOnce(context.TargetId.GetGuidKey(), Stopwatch.GetTimestamp(), TryStartSent);
+        return context.Invoke();
+    }
+
     private void StampOnce(Guid id, long ticks, int what) =>
-        Interlocked.CompareExchange(ref _jobs.GetOrAdd(id, static _ => new long[5])[what], ticks, 0);
+        Interlocked.CompareExchange(ref _jobs.GetOrAdd(id, static _ => new long[6])[what], ticks, 0);
 
     private async Task SampleAsync(CancellationToken stop)
     {

@@ -32,6 +32,32 @@ public sealed class FairQueueOrderTests
     }
 
     [Fact]
+    public void A_later_tenants_few_jobs_are_told_they_start_soon_behind_a_flood()
+    {
+        // The answer to an enqueue: its submitter lets the grains of jobs placed deep go idle until their start.
+        var queue = new ShardQueue();
+        var flood = Enumerable.Range(0, 20_000).Select(i => Job("a", ticks: i)).ToList();
+        flood.ForEach(e => queue.Add(e));
+        var few = Enumerable.Range(0, 3).Select(i => Job("b", ticks: 30_000 + i)).ToList();
+        few.ForEach(e => queue.Add(e));
+        var urgent = Job("c", priority: 90, ticks: 40_000);
+        queue.Add(urgent);
+
+        Assert.Equal(10_000, queue.PlaceOfLast(flood, 10_000)); // counted no further than asked
+        // b's three, a's three whose turns come first, and the urgent job above them.
+        Assert.Equal(7, queue.PlaceOfLast(few, 10_000));
+        Assert.Equal(1, queue.PlaceOfLast([urgent], 10_000));
+        var order = Drain(queue);
+        Assert.Equal(6, order.IndexOf(few[^1]));
+
+        // Without fair share a tenant waits behind the whole level.
+        var fifo = new ShardQueue(new QueueOrdering(false, _ => 1, null), TimeProvider.System);
+        flood.ForEach(e => fifo.Add(e));
+        few.ForEach(e => fifo.Add(e));
+        Assert.Equal(10_000, fifo.PlaceOfLast(few, 10_000));
+    }
+
+    [Fact]
     public void A_tenant_that_arrives_after_others_were_served_gets_no_credit_for_its_idle_time()
     {
         var queue = new ShardQueue();

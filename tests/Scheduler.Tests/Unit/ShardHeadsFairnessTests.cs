@@ -16,13 +16,13 @@ public sealed class ShardHeadsFairnessTests
         var heads = new ShardHeads(2, _ => 1);
         heads.Observe(0, Head("flood", enqueuedAt: 1));
         heads.Observe(1, Head("few", enqueuedAt: 100));
-        Assert.Equal(0, heads.Pick().Shard); // level: the older head
+        Assert.Equal(0, heads.PickPull().Shard); // level: the older head
 
         heads.Served([Started("flood")]);
 
-        Assert.Equal(1, heads.Pick().Shard);
+        Assert.Equal(1, heads.PickPull().Shard);
         heads.Served([Started("few")]);
-        Assert.Equal(0, heads.Pick().Shard);
+        Assert.Equal(0, heads.PickPull().Shard);
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class ShardHeadsFairnessTests
         var picks = new List<string>();
         for (var i = 0; i < 6; i++)
         {
-            var tenant = heads.Pick().Shard == 0 ? "gold" : "basic";
+            var tenant = heads.PickPull().Shard == 0 ? "gold" : "basic";
             picks.Add(tenant);
             heads.Served([Started(tenant)]);
         }
@@ -50,7 +50,7 @@ public sealed class ShardHeadsFairnessTests
         heads.Observe(1, Head("a", enqueuedAt: 9, size: 5));
         heads.Observe(2, Head("a", enqueuedAt: 99, size: 9_999, priority: 40));
 
-        Assert.Equal((1, 50, "a"), heads.Pick());
+        Assert.Equal((1, 50, "a", int.MaxValue), heads.PickPull()); // one tenant: a whole batch
     }
 
     [Fact]
@@ -59,12 +59,12 @@ public sealed class ShardHeadsFairnessTests
         var heads = new ShardHeads(2, _ => 1);
         heads.Observe(0, Head("flood", enqueuedAt: 1));
         heads.Observe(1, Head("flood", enqueuedAt: 50) with { Behind = [new TenantHead("few", 0, 100)] });
-        Assert.Equal((0, 50, "flood"), heads.Pick());
+        Assert.Equal((0, 50, "flood", 1), heads.PickPull()); // two tenants: one round of shard 0's turns
 
         heads.Served([Started("flood")]);
 
         // "few" has been served less: its job behind shard 1's head is asked for by name.
-        Assert.Equal((1, 50, "few"), heads.Pick());
+        Assert.Equal((1, 50, "few", 2), heads.PickPull());
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public sealed class ShardHeadsFairnessTests
             {
                 for (var s = 0; s < 4; s++)
                     heads.Observe(s, HeadOf(shards[s]));
-                var (shard, floor, tenant) = heads.Pick();
+                var (shard, floor, tenant, _) = heads.PickPull();
                 var taken = shards[shard].Take(1, floor, tenant);
                 heads.Served(taken);
                 order.AddRange(taken.Select(e => e.Tenant!));
