@@ -28,11 +28,12 @@ public static class CostBudget
     };
 
     /// <summary>
-    /// Whether a run is one the budget is for: one silo (with more, calls and activations cross silos and cost more by
-    /// design), jobs only, none with keys, retries, tenants or protection.
+    /// Whether a run is one the budget is for: a burst (paced submits carry a job or two per call, so per-call costs
+    /// become per-job ones), one silo (with more, calls and activations cross silos and cost more by design), jobs
+    /// only, none with keys, retries, tenants or protection.
     /// </summary>
     public static bool Applies(BenchSettings s) =>
-        s.Mode is "burst" or "paced" && s.Silos == 1 && s.Workflows is null && s.Keys == 0 && s.FailOncePercent == 0 && !s.Protection && s.Tenants == 1 && !s.Metrics;
+        s.Mode is "burst" && s.Silos == 1 && s.Workflows is null && s.Keys == 0 && s.FailOncePercent == 0 && !s.Protection && s.Tenants == 1 && !s.Metrics;
 
     /// <summary>Each counted figure against its limit; <c>over</c> lists the ones above it.</summary>
     public static (object Report, string[] Over) Check(string storage, JobCosts costs)
