@@ -316,13 +316,17 @@ public abstract partial class SqlJobStore : ISchedulerStore
             }
             sql.Append(')');
         }
-        AndWhere(sql, command, "queue =", "queue", DbType.String, filter.Queue);
-        AndWhere(sql, command, "tenant =", "tenant", DbType.String, filter.Tenant);
-        AndWhere(sql, command, "handler =", "handler", DbType.String, filter.Handler);
+        // Among ids, the other filters are written as expressions no index holds, so the rows are found by key: with
+        // "tenant =" the planner scanned the tenant's index behind a backlog (0.4-0.9 s at a million).
+        var keyed = among is not null;
+        AndWhere(sql, command, keyed ? "queue || '' =" : "queue =", "queue", DbType.String, filter.Queue);
+        AndWhere(sql, command, keyed ? "tenant || '' =" : "tenant =", "tenant", DbType.String, filter.Tenant);
+        AndWhere(sql, command, keyed ? "handler || '' =" : "handler =", "handler", DbType.String, filter.Handler);
         // The time range bounds created_at, the column every listing index orders by after its equality prefix, so
         // the scan starts and stops inside the range. An id prefix is a range of the primary key.
-        AndWhere(sql, command, "created_at >=", "created_from", DbType.Int64, filter.CreatedAfter?.UtcTicks);
-        AndWhere(sql, command, "created_at <", "created_to", DbType.Int64, filter.CreatedBefore?.UtcTicks);
+        var createdAt = keyed ? "created_at + 0" : "created_at";
+        AndWhere(sql, command, $"{createdAt} >=", "created_from", DbType.Int64, filter.CreatedAfter?.UtcTicks);
+        AndWhere(sql, command, $"{createdAt} <", "created_to", DbType.Int64, filter.CreatedBefore?.UtcTicks);
         if (filter.IdRange() is var (low, high))
         {
             sql.Append(" AND job_id BETWEEN @id_low AND @id_high");
@@ -348,7 +352,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
             // Keyset pagination in the listing's own order, so a page costs the same however deep it is.
             // A row comparison, which the index scans from the position (an OR of the two made PostgreSQL read every
             // newer row first: 0.6 s for a page in the middle of a million).
-            sql.Append(" AND (created_at, job_id) < (@after_created, @after_id)");
+            sql.Append($" AND ({createdAt}, job_id) < (@after_created, @after_id)");
             AddParameter(command, "after_created", DbType.Int64).Value = after.CreatedAt.UtcTicks;
             AddParameter(command, "after_id", DbType.String).Value = after.Id.ToString();
         }
