@@ -96,8 +96,7 @@ public sealed class ScheduleRestartTests
         using var cts = EndToEnd.Timeout(150);
         using var dir = new TempDirectory();
         var settings = SiloSettings.Create(Path.Combine(dir.Path, "data")) with { ShutdownGracePeriod = TimeSpan.FromSeconds(1) };
-        var start = DateTimeOffset.UtcNow.AddSeconds(8);
-        var definition = new ScheduleDefinition
+        ScheduleDefinition Definition(DateTimeOffset start) => new()
         {
             Id = "down-" + Guid.NewGuid().ToString("N")[..8],
             Job = new JobRequest { Handler = CommandJob.HandlerName, Payload = SchedulerClientExtensions.ToPayload(new CommandJob { Executable = "/bin/true" }) },
@@ -106,11 +105,16 @@ public sealed class ScheduleRestartTests
             Missed = policy,
         };
 
+        DateTimeOffset start;
+        ScheduleDefinition definition;
         await using (var silo = await SiloProcessHost.StartAsync(settings, cts.Token))
         {
             var clientHost = await EndToEnd.StartClientAsync(settings, cts.Token);
             try
             {
+                // Counted from here, not from before the silo's start: a slow start on a busy host used up the margin.
+                start = DateTimeOffset.UtcNow.AddSeconds(8);
+                definition = Definition(start);
                 await clientHost.Services.GetRequiredService<ISchedulerClient>().UpsertScheduleAsync(definition, cts.Token);
             }
             finally
