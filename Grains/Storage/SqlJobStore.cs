@@ -301,7 +301,8 @@ public abstract partial class SqlJobStore : ISchedulerStore
         // (ix_scheduler_jobs_unended_created), final ones through ix_scheduler_jobs_ended_created.
         // Among given ids, neither: the rows are found by key (the planner, with statistics from before a backlog
         // built up, took the open rows' index in listing order and read all of it: 0.3-0.9 s behind 300,000 jobs).
-        if (filter.State is JobState.Queued or JobState.Running && among is null)
+        var keyed = among is not null;
+        if (filter.State is JobState.Queued or JobState.Running && !keyed)
             sql.Append(" AND ended_state IS NULL");
         AndWhere(sql, command, filter.State?.IsFinal() == true ? "ended_state =" : "state =", "state", DbType.Int32, (int?)filter.State);
         if (among is not null)
@@ -317,8 +318,8 @@ public abstract partial class SqlJobStore : ISchedulerStore
             sql.Append(')');
         }
         // Among ids, the other filters are written as expressions no index holds, so the rows are found by key: with
-        // "tenant =" the planner scanned the tenant's index behind a backlog (0.4-0.9 s at a million).
-        var keyed = among is not null;
+        // "tenant =" the planner scanned the tenant's index behind a backlog (0.4-0.9 s at a million); "+ 0" keeps
+        // created_at, and the order, off every index too: the few rows found by key are sorted.
         AndWhere(sql, command, keyed ? "queue || '' =" : "queue =", "queue", DbType.String, filter.Queue);
         AndWhere(sql, command, keyed ? "tenant || '' =" : "tenant =", "tenant", DbType.String, filter.Tenant);
         AndWhere(sql, command, keyed ? "handler || '' =" : "handler =", "handler", DbType.String, filter.Handler);
@@ -356,8 +357,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
             AddParameter(command, "after_created", DbType.Int64).Value = after.CreatedAt.UtcTicks;
             AddParameter(command, "after_id", DbType.String).Value = after.Id.ToString();
         }
-        // "+ 0" keeps a listing among ids off every index's order: it sorts the few rows found by key.
-        sql.Append(among is null ? " ORDER BY created_at DESC, job_id DESC LIMIT @limit" : " ORDER BY created_at + 0 DESC, job_id DESC LIMIT @limit");
+        sql.Append($" ORDER BY {createdAt} DESC, job_id DESC LIMIT @limit");
         AddParameter(command, "limit", DbType.Int32).Value = limit;
         command.CommandText = sql.ToString();
 
