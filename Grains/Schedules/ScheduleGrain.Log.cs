@@ -19,8 +19,8 @@ public sealed partial class ScheduleGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Schedule {ScheduleId}: firing failed; trying again shortly")]
     private static partial void LogFireFailed(ILogger logger, Exception exception, string scheduleId);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Schedule {ScheduleId}: following run {RunId} failed; the next reminder tick follows it again")]
-    private static partial void LogWatchFailed(ILogger logger, Exception exception, string scheduleId, Guid runId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Schedule {ScheduleId}: following run {RunId} failed ({Failures} in a row); trying again shortly")]
+    private static partial void LogWatchFailed(ILogger logger, Exception exception, string scheduleId, Guid runId, int failures);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Schedule {ScheduleId}: run {RunId} of {Occurrence:O} was lost before it started; submitting it again")]
     private static partial void LogRunLost(ILogger logger, string scheduleId, Guid runId, DateTimeOffset occurrence);

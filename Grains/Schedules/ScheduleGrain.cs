@@ -437,42 +437,55 @@ public sealed partial class ScheduleGrain(
 
     private async Task WatchAsync(ScheduleRun run, IScheduleGrain self, CancellationToken cancellationToken)
     {
-        try
+        // A failed poll (the run's silo just died) is tried again here, not left to the reminder: a paused schedule
+        // has none, and its last run would stay "running" for good.
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            while (!cancellationToken.IsCancellationRequested)
+            try
             {
-                ScheduleRunOutcome? outcome;
-                if (run.IsWorkflow)
-                {
-                    var status = await GrainFactory.Reference<IWorkflowGrain>(run.RunId).WaitForFinal(RunPoll);
-                    outcome = status is null ? ScheduleRunOutcome.Failed : OutcomeOf(status.State);
-                }
-                else
-                {
-                    var status = await GrainFactory.Reference<IJobGrain>(run.RunId).WaitForFinal(RunPoll);
-                    if (status is null && MayResubmit(run) && _state?.Definition is { Job: { } job } definition)
-                    {
-                        // Lost before it started (its job is stored at its start, and its silo died): it never ran, and
-                        // no row of it can have been pruned yet, so submitting its id again runs it once.
-                        LogRunLost(logger, Id, run.RunId, run.Occurrence);
-                        await submitter.SubmitAsync([RunRequest(job, run, definition)], order: null, mayBeNew: false, storeAtStart: true);
-                        continue;
-                    }
-                    outcome = status is null ? ScheduleRunOutcome.Failed : OutcomeOf(status.State);
-                }
-                if (outcome is { } ended)
+                if (await OutcomeOfAsync(run) is { } ended)
                 {
                     await self.RunEnded(run.RunId, ended);
-                    return;
+                    break;
+                }
+                failures = 0;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                LogWatchFailed(logger, e, Id, run.RunId, failures);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(failures - 1, 5))), time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
                 }
             }
         }
-        catch (Exception e)
-        {
-            // The next reminder tick starts following it again.
-            LogWatchFailed(logger, e, Id, run.RunId);
-        }
         _watching.Remove(run.RunId);
+    }
+
+    /// <summary>Waits up to <see cref="RunPoll"/> for the run to end: its outcome, or null while it goes on.</summary>
+    private async Task<ScheduleRunOutcome?> OutcomeOfAsync(ScheduleRun run)
+    {
+        if (run.IsWorkflow)
+        {
+            var status = await GrainFactory.Reference<IWorkflowGrain>(run.RunId).WaitForFinal(RunPoll);
+            return status is null ? ScheduleRunOutcome.Failed : OutcomeOf(status.State);
+        }
+        var job = await GrainFactory.Reference<IJobGrain>(run.RunId).WaitForFinal(RunPoll);
+        if (job is null && MayResubmit(run) && _state?.Definition is { Job: { } request } definition)
+        {
+            // Lost before it started (its job is stored at its start, and its silo died): it never ran, and no row of
+            // it can have been pruned yet, so submitting its id again runs it once.
+            LogRunLost(logger, Id, run.RunId, run.Occurrence);
+            await submitter.SubmitAsync([RunRequest(request, run, definition)], order: null, mayBeNew: false, storeAtStart: true);
+            return null;
+        }
+        return job is null ? ScheduleRunOutcome.Failed : OutcomeOf(job.State);
     }
 
     /// <summary>
