@@ -89,10 +89,14 @@ public sealed class PostgresClusterTests : IAsyncLifetime
             var longSleep = new CommandJob { Executable = "/bin/sleep", Arguments = ["120"] };
             var running = await client.SubmitManyAsync([.. Enumerable.Range(0, 4).Select(_ =>
                 new JobRequest { Handler = CommandJob.HandlerName, Payload = SchedulerClientExtensions.ToPayload(longSleep) })], cts.Token);
+            // 64 free slots for 4 jobs: each starts at once. Waited for up to a minute, then described if one did not.
+            var startBy = DateTime.UtcNow.AddMinutes(1);
             foreach (var job in running)
             {
-                while ((await client.GetStatusAsync(job.Id, cts.Token))?.State != JobState.Running)
+                JobStatus? status;
+                while ((status = await client.GetStatusAsync(job.Id, cts.Token))?.State != JobState.Running && DateTime.UtcNow < startBy)
                     await Task.Delay(100, cts.Token);
+                Assert.True(status?.State == JobState.Running, $"job {job.Id} did not start within a minute: {Describe(status)}");
             }
             var all = await client.ListAsync(new JobFilter { State = JobState.Running }, cts.Token);
             Assert.Equal(running.Select(j => j.Id).ToHashSet(), all.Select(j => j.Id).ToHashSet());
@@ -111,4 +115,8 @@ public sealed class PostgresClusterTests : IAsyncLifetime
             await Scheduler.Tests.EndToEnd.EndToEnd.StopClientAsync(clientHost);
         }
     }
+
+    private static string Describe(JobStatus? status) => status is null
+        ? "not found"
+        : $"{status.State}, attempt {status.Attempt}, silo {status.Silo}, waiting for {status.WaitingFor}, last error {status.LastError}";
 }
