@@ -58,7 +58,13 @@ public sealed class RateLimitTests(FlowClusterFixture fixture)
 
         var second = await Client.SubmitAsync(FlowClusterFixture.Keyed(tag, 0, new ConcurrencyKey(key)), cts.Token);
         await fixture.WaitForWaitersAsync(key, 1, cts.Token);
+        // The key records the waiter before the job hears why it waits.
         var status = await Client.GetStatusAsync(second.Id, cts.Token);
+        while (status?.WaitingFor is null)
+        {
+            await Task.Delay(20, cts.Token);
+            status = await Client.GetStatusAsync(second.Id, cts.Token);
+        }
         var shown = await Client.GetKeyAsync(key, cts.Token);
 
         Assert.Equal(JobState.Queued, status!.State);
