@@ -147,7 +147,7 @@ public sealed class GrpcApiTests(RestApiFixture fixture) : IDisposable
         var submitted = await Jobs.SubmitAsync(new V1.SubmitRequest { Job = later }, As(ApiRole.Submitter), cancellationToken: ct);
 
         var status = await Jobs.WaitAsync(new V1.WaitRequest { Id = submitted.Id, Timeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(300)) },
-            As(ApiRole.Viewer), deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: ct);
+            As(ApiRole.Viewer), deadline: DateTime.UtcNow.AddSeconds(8), cancellationToken: ct);
         Assert.Equal(V1.JobState.Queued, status.State);
     }
 
