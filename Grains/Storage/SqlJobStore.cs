@@ -81,11 +81,17 @@ public abstract partial class SqlJobStore : ISchedulerStore
         SELECT state, COUNT(*) FROM scheduler_jobs WHERE service_id = @service_id GROUP BY state
         """;
 
-    private const string ReadHistorySql = """
-        SELECT ts, state, attempt, silo, reason
+    // The job row's creation first (seq -1): the Queued transition a job is created with is not stored (see
+    // FirstQueuedIsDerived), unless written before that (then it is the next row, and the derived one is dropped).
+    private static readonly string ReadHistorySql = $"""
+        SELECT created_at AS ts, {(int)JobState.Queued} AS state, 0 AS attempt, CAST(NULL AS text) AS silo, CAST(NULL AS text) AS reason, -1 AS seq
+        FROM scheduler_jobs
+        WHERE service_id = @service_id AND job_id = @job_id
+        UNION ALL
+        SELECT ts, state, attempt, silo, reason, seq
         FROM scheduler_job_history
         WHERE service_id = @service_id AND job_id = @job_id
-        ORDER BY seq
+        ORDER BY 6
         """;
 
     private const string AppendLogSql = """
@@ -482,6 +488,19 @@ public abstract partial class SqlJobStore : ISchedulerStore
         return lines;
     }
 
+    /// <summary>
+    /// Whether this write's transition is the Queued one a job is created with (attempt 0, at its creation time, no
+    /// silo or reason): that transition is not stored in the history, a row (and its index entry) less per job;
+    /// <see cref="ReadHistoryAsync"/> derives it from the job row's <c>created_at</c>. History written before this
+    /// (schema version 14 and older silos) holds it, and is read as it was.
+    /// </summary>
+    private protected static bool FirstQueuedIsDerived(JobRecord record) =>
+        record is { State: JobState.Queued, Attempt: 0, Silo: null, Reason: null } && record.UpdatedAt.UtcTicks == record.CreatedAt.UtcTicks;
+
+    /// <summary>The Queued transition to store before a first write that is not the Queued one, unless derived (at the creation time).</summary>
+    private protected static DateTimeOffset? StoredQueuedAt(JobRecord record) =>
+        record.QueuedAt is { } at && at.UtcTicks != record.CreatedAt.UtcTicks ? at : null;
+
     public async Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default)
     {
         await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -503,6 +522,9 @@ public abstract partial class SqlJobStore : ISchedulerStore
                 Reason = reader.IsDBNull(4) ? null : reader.GetString(4),
             });
         }
+        // The derived creation (first, seq -1) and the same transition stored by a silo before version 15: one of them.
+        if (transitions is [var derived, var stored, ..] && stored == derived)
+            transitions.RemoveAt(0);
         return transitions;
     }
 
