@@ -274,6 +274,9 @@ public abstract partial class SqlJobStore : ISchedulerStore
         return new OpenRowsPage(entries, entries.Count < limit ? null : last);
     }
 
+    // ended_state's values once a job is final (see sql/<vendor>/0014_open_rows.sql); NULL while open.
+    private static readonly int[] FinalStateValues = [(int)JobState.Succeeded, (int)JobState.Failed, (int)JobState.Cancelled];
+
     public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) =>
         ListAsync(filter, null, cancellationToken);
 
@@ -363,7 +366,18 @@ public abstract partial class SqlJobStore : ISchedulerStore
             AddParameter(command, "after_created", DbType.Int64).Value = after.CreatedAt.UtcTicks;
             AddParameter(command, "after_id", DbType.String).Value = after.Id.ToString();
         }
-        sql.Append($" ORDER BY {createdAt} DESC, job_id DESC LIMIT @limit");
+        const string order = " ORDER BY created_at DESC, job_id DESC LIMIT @limit";
+        if (filter.State is null && !keyed && filter.Queue is null && filter.Tenant is null && filter.Handler is null)
+        {
+            // No index holds all of a service's jobs by creation (version 15 dropped ix_scheduler_jobs_created: two
+            // index entries less per job). The open rows' index and the finished rows' one per final state each give
+            // their newest rows in order; the page is the newest of those (ended_state is NULL or a final state).
+            var where = sql.ToString();
+            sql.Clear();
+            var parts = new[] { " AND ended_state IS NULL" }.Concat(FinalStateValues.Select(state => $" AND ended_state = {state}"));
+            sql.AppendJoin(" UNION ALL ", parts.Select((part, i) => $"SELECT * FROM ({where}{part}{order}) AS p{i}"));
+        }
+        sql.Append(keyed ? $" ORDER BY {createdAt} DESC, job_id DESC LIMIT @limit" : order);
         AddParameter(command, "limit", DbType.Int32).Value = limit;
         command.CommandText = sql.ToString();
 

@@ -16,3 +16,9 @@ BEGIN
     END IF;
 END $$;
 DROP INDEX IF EXISTS ix_scheduler_job_history_job;
+
+-- The job table's index of all rows by creation goes: a listing without a state, queue, tenant or handler reads the
+-- open rows' index (ix_scheduler_jobs_unended_created) and the finished rows' one (ix_scheduler_jobs_ended_created)
+-- per final state instead, newest first, and takes the newest of those. Two index entries less per job (its insert
+-- and its end).
+DROP INDEX IF EXISTS ix_scheduler_jobs_created;
