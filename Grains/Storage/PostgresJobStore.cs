@@ -16,15 +16,16 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
     // table is planned from statistics that lag behind a fast-growing table, and can scan all of a service's rows.
     // A row above version 1 may only update: it is proposed with created_at -1 (never a real time, and an update keeps
     // the stored one), so a row it created instead is returned as absent; the caller deletes it before committing and
-    // reports a conflict. History rows are added for the rows written only.
+    // reports a conflict. History rows are added for the rows written only, less a job's first Queued transition (see
+    // FirstQueuedIsDerived).
     private static readonly string SaveSql = $"""
         WITH input AS (
             SELECT * FROM unnest(@job_id, @queue, @shard, @priority, @tenant, @handler, @state, @attempt,
                                  @created_at, @updated_at, @version, @data, @silo, @reason, @queued_at,
-                                 @queued_as_of, @size_hint, @not_before, @workflow_id)
+                                 @queued_as_of, @size_hint, @not_before, @workflow_id, @stored)
                 AS t(job_id, queue, shard, priority, tenant, handler, state, attempt,
                      created_at, updated_at, version, data, silo, reason, queued_at,
-                     queued_as_of, size_hint, not_before, workflow_id)
+                     queued_as_of, size_hint, not_before, workflow_id, stored)
         ), saved AS (
             INSERT INTO scheduler_jobs AS j
                 (service_id, job_id, queue, shard, priority, tenant, handler, state, attempt, created_at, updated_at, version, data,
@@ -46,6 +47,7 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
                 UNION ALL
                 SELECT i.job_id, i.updated_at, i.state, i.attempt, i.silo, i.reason, 1
                 FROM input AS i JOIN written AS w ON w.job_id = i.job_id
+                WHERE i.stored
             ) AS h
             ORDER BY h.k
         )
@@ -73,7 +75,7 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
                 SELECT job_id, @queued_at::bigint AS ts, {(int)JobState.Queued} AS state, 0 AS attempt, NULL::text AS silo, NULL::text AS reason, 0 AS k
                 FROM written WHERE @queued_at::bigint IS NOT NULL
                 UNION ALL
-                SELECT job_id, @updated_at, @state, @attempt, @silo, @reason, 1 FROM written
+                SELECT job_id, @updated_at, @state, @attempt, @silo, @reason, 1 FROM written WHERE @stored::boolean
             ) AS h
             ORDER BY h.k
         )
@@ -157,7 +159,8 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
                 SetJobParameters(single, one);
                 AddParameter(single, "silo", DbType.String).Value = (object?)one.Silo ?? DBNull.Value;
                 AddParameter(single, "reason", DbType.String).Value = (object?)one.Reason ?? DBNull.Value;
-                AddParameter(single, "queued_at", DbType.Int64).Value = (object?)one.QueuedAt?.UtcTicks ?? DBNull.Value;
+                AddParameter(single, "queued_at", DbType.Int64).Value = StoredQueuedAt(one)?.UtcTicks ?? (object)DBNull.Value;
+                AddParameter(single, "stored", DbType.Boolean).Value = !FirstQueuedIsDerived(one);
                 if (await single.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
                     (conflicts ??= []).Add(one.Id);
                 continue;
@@ -181,11 +184,12 @@ public sealed class PostgresJobStore(DbDataSource dataSource, string serviceId) 
             AddArray(command, "data", round.Select(r => r.Data).ToArray());
             AddArray(command, "silo", round.Select(r => r.Silo).ToArray());
             AddArray(command, "reason", round.Select(r => r.Reason).ToArray());
-            AddArray(command, "queued_at", round.Select(r => r.QueuedAt?.UtcTicks).ToArray());
+            AddArray(command, "queued_at", round.Select(r => StoredQueuedAt(r)?.UtcTicks).ToArray());
             AddArray(command, "queued_as_of", round.Select(r => r.QueuedAsOf?.UtcTicks).ToArray());
             AddArray(command, "size_hint", round.Select(r => r.SizeHint).ToArray());
             AddArray(command, "not_before", round.Select(r => r.NotBefore?.UtcTicks).ToArray());
             AddArray(command, "workflow_id", round.Select(r => r.Workflow?.ToString()).ToArray());
+            AddArray(command, "stored", round.Select(r => !FirstQueuedIsDerived(r)).ToArray());
 
             // Updates of rows that do not exist (a job deleted meanwhile) are undone.
             var written = await ReadBatchWriteAsync(command, DeleteAbsentSql, "job_ids", round.Count, cancellationToken).ConfigureAwait(false);

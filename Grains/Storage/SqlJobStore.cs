@@ -81,11 +81,17 @@ public abstract partial class SqlJobStore : ISchedulerStore
         SELECT state, COUNT(*) FROM scheduler_jobs WHERE service_id = @service_id GROUP BY state
         """;
 
-    private const string ReadHistorySql = """
-        SELECT ts, state, attempt, silo, reason
+    // The job row's creation first (seq -1): the Queued transition a job is created with is not stored (see
+    // FirstQueuedIsDerived), unless written before that (then it is the next row, and the derived one is dropped).
+    private static readonly string ReadHistorySql = $"""
+        SELECT created_at AS ts, {(int)JobState.Queued} AS state, 0 AS attempt, CAST(NULL AS text) AS silo, CAST(NULL AS text) AS reason, -1 AS seq
+        FROM scheduler_jobs
+        WHERE service_id = @service_id AND job_id = @job_id
+        UNION ALL
+        SELECT ts, state, attempt, silo, reason, seq
         FROM scheduler_job_history
         WHERE service_id = @service_id AND job_id = @job_id
-        ORDER BY seq
+        ORDER BY 6
         """;
 
     private const string AppendLogSql = """
@@ -268,6 +274,9 @@ public abstract partial class SqlJobStore : ISchedulerStore
         return new OpenRowsPage(entries, entries.Count < limit ? null : last);
     }
 
+    // ended_state's values once a job is final (see sql/<vendor>/0014_open_rows.sql); NULL while open.
+    private static readonly int[] FinalStateValues = [(int)JobState.Succeeded, (int)JobState.Failed, (int)JobState.Cancelled];
+
     public Task<IReadOnlyList<JobSummary>> ListAsync(JobFilter filter, CancellationToken cancellationToken = default) =>
         ListAsync(filter, null, cancellationToken);
 
@@ -357,7 +366,18 @@ public abstract partial class SqlJobStore : ISchedulerStore
             AddParameter(command, "after_created", DbType.Int64).Value = after.CreatedAt.UtcTicks;
             AddParameter(command, "after_id", DbType.String).Value = after.Id.ToString();
         }
-        sql.Append($" ORDER BY {createdAt} DESC, job_id DESC LIMIT @limit");
+        const string order = " ORDER BY created_at DESC, job_id DESC LIMIT @limit";
+        if (filter.State is null && !keyed && filter.Queue is null && filter.Tenant is null && filter.Handler is null)
+        {
+            // No index holds all of a service's jobs by creation (version 15 dropped ix_scheduler_jobs_created: two
+            // index entries less per job). The open rows' index and the finished rows' one per final state each give
+            // their newest rows in order; the page is the newest of those (ended_state is NULL or a final state).
+            var where = sql.ToString();
+            sql.Clear();
+            var parts = new[] { " AND ended_state IS NULL" }.Concat(FinalStateValues.Select(state => $" AND ended_state = {state}"));
+            sql.AppendJoin(" UNION ALL ", parts.Select((part, i) => $"SELECT * FROM ({where}{part}{order}) AS p{i}"));
+        }
+        sql.Append(keyed ? $" ORDER BY {createdAt} DESC, job_id DESC LIMIT @limit" : order);
         AddParameter(command, "limit", DbType.Int32).Value = limit;
         command.CommandText = sql.ToString();
 
@@ -482,6 +502,19 @@ public abstract partial class SqlJobStore : ISchedulerStore
         return lines;
     }
 
+    /// <summary>
+    /// Whether this write's transition is the Queued one a job is created with (attempt 0, at its creation time, no
+    /// silo or reason): that transition is not stored in the history, a row (and its index entry) less per job;
+    /// <see cref="ReadHistoryAsync"/> derives it from the job row's <c>created_at</c>. History written before this
+    /// (schema version 14 and older silos) holds it, and is read as it was.
+    /// </summary>
+    private protected static bool FirstQueuedIsDerived(JobRecord record) =>
+        record is { State: JobState.Queued, Attempt: 0, Silo: null, Reason: null } && record.UpdatedAt.UtcTicks == record.CreatedAt.UtcTicks;
+
+    /// <summary>The Queued transition to store before a first write that is not the Queued one, unless derived (at the creation time).</summary>
+    private protected static DateTimeOffset? StoredQueuedAt(JobRecord record) =>
+        record.QueuedAt is { } at && at.UtcTicks != record.CreatedAt.UtcTicks ? at : null;
+
     public async Task<IReadOnlyList<JobTransition>> ReadHistoryAsync(JobId id, CancellationToken cancellationToken = default)
     {
         await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -503,6 +536,9 @@ public abstract partial class SqlJobStore : ISchedulerStore
                 Reason = reader.IsDBNull(4) ? null : reader.GetString(4),
             });
         }
+        // The derived creation (first, seq -1) and the same transition stored by a silo before version 15: one of them.
+        if (transitions is [var derived, var stored, ..] && stored == derived)
+            transitions.RemoveAt(0);
         return transitions;
     }
 

@@ -57,7 +57,7 @@ public sealed class SqliteJobStore(DbDataSource dataSource, string serviceId) : 
                 continue;
             }
             historyJobId.Value = record.Id.ToString();
-            if (record.QueuedAt is { } queuedAt)
+            if (StoredQueuedAt(record) is { } queuedAt)
             {
                 historyTs.Value = queuedAt.UtcTicks;
                 historyState.Value = (int)JobState.Queued;
@@ -66,6 +66,8 @@ public sealed class SqliteJobStore(DbDataSource dataSource, string serviceId) : 
                 historyReason.Value = DBNull.Value;
                 await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
+            if (FirstQueuedIsDerived(record))
+                continue;
             historyTs.Value = record.UpdatedAt.UtcTicks;
             historyState.Value = (int)record.State;
             historyAttempt.Value = record.Attempt;

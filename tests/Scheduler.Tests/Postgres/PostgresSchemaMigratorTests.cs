@@ -17,8 +17,8 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
     {
         var scripts = _migrator.GetScripts(SchemaVendor.PostgreSql);
 
-        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql", "sql/postgresql/0006_queue_order.sql", "sql/postgresql/0007_due_time.sql", "sql/postgresql/0008_schedules.sql", "sql/postgresql/0009_retention.sql", "sql/postgresql/0010_flow_keys.sql", "sql/postgresql/0011_access.sql", "sql/postgresql/0012_webhooks.sql", "sql/postgresql/0013_job_listing.sql", "sql/postgresql/0014_open_rows.sql"], scripts.Select(s => s.ResourceName));
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], scripts.Select(s => s.Version));
+        Assert.Equal(["sql/postgresql/0001_orleans.sql", "sql/postgresql/0002_scheduler.sql", "sql/postgresql/0003_history.sql", "sql/postgresql/0004_job_state.sql", "sql/postgresql/0005_workflows.sql", "sql/postgresql/0006_queue_order.sql", "sql/postgresql/0007_due_time.sql", "sql/postgresql/0008_schedules.sql", "sql/postgresql/0009_retention.sql", "sql/postgresql/0010_flow_keys.sql", "sql/postgresql/0011_access.sql", "sql/postgresql/0012_webhooks.sql", "sql/postgresql/0013_job_listing.sql", "sql/postgresql/0014_open_rows.sql", "sql/postgresql/0015_history_key.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], scripts.Select(s => s.Version));
     }
 
     [Fact]
@@ -30,9 +30,9 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         var result = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal(0, result.VersionBefore);
-        Assert.Equal(14, result.VersionAfter);
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], result.Applied.Select(s => s.Version));
-        Assert.Equal(14L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(15, result.VersionAfter);
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], result.Applied.Select(s => s.Version));
+        Assert.Equal(15L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
         Assert.Equal(11L, await ScalarAsync(cs, "SELECT COUNT(*) FROM OrleansQuery", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_jobs", cts.Token));
         Assert.Equal(0L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_job_logs", cts.Token));
@@ -47,9 +47,9 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
 
         var second = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal((14, 14), (second.VersionBefore, second.VersionAfter));
+        Assert.Equal((15, 15), (second.VersionBefore, second.VersionAfter));
         Assert.Empty(second.Applied);
-        Assert.Equal(14L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(15L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]
@@ -75,13 +75,13 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         using var cts = Bounded.Timeout(60);
         var cs = await fixture.Server.CreateDatabaseAsync("migrate", cts.Token);
         await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
-        await ExecuteAsync(cs, "INSERT INTO scheduler_schema_version (version, script, applied_at) VALUES (15, 'sql/postgresql/0015_future.sql', 0)", cts.Token);
+        await ExecuteAsync(cs, "INSERT INTO scheduler_schema_version (version, script, applied_at) VALUES (16, 'sql/postgresql/0016_future.sql', 0)", cts.Token);
 
         var error = await Assert.ThrowsAsync<SchemaVersionException>(
             () => _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token));
 
-        Assert.Contains("version 15", error.Message);
-        Assert.Contains("up to 14", error.Message);
+        Assert.Contains("version 16", error.Message);
+        Assert.Contains("up to 15", error.Message);
         Assert.Contains("silo is older than the database", error.Message);
     }
 
@@ -101,9 +101,9 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
         start.Set();
         var results = await Task.WhenAll(runs).WaitAsync(cts.Token);
 
-        Assert.All(results, r => Assert.Equal(14, r.VersionAfter));
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
-        Assert.Equal(14L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
+        Assert.All(results, r => Assert.Equal(15, r.VersionAfter));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], results.SelectMany(r => r.Applied).Select(s => s.Version).Order());
+        Assert.Equal(15L, await ScalarAsync(cs, "SELECT COUNT(*) FROM scheduler_schema_version", cts.Token));
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServerFixture fixture)
 
         var result = await _migrator.MigrateAsync(SchemaVendor.PostgreSql, cs, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal([6, 7, 8, 9, 10, 11, 12, 13, 14], result.Applied.Select(s => s.Version));
+        Assert.Equal([6, 7, 8, 9, 10, 11, 12, 13, 14, 15], result.Applied.Select(s => s.Version));
         await using var dataSource = NpgsqlDataSource.Create(cs);
         var open = await new PostgresJobStore(dataSource, "svc").LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token);
         Assert.Equal(new QueueEntry(id, 60, created.UtcTicks, SizeHint: 0, Tenant: "t1"), Assert.Single(open));

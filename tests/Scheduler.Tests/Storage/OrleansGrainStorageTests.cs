@@ -29,7 +29,7 @@ public abstract class OrleansGrainStorageContract(IStorageClusterFixture fixture
 
         // The silo started on an empty database: the providers could only read OrleansQuery because the migration
         // ran before them.
-        Assert.Equal(14L, await ScalarAsync("SELECT MAX(version) FROM scheduler_schema_version", cts.Token));
+        Assert.Equal(15L, await ScalarAsync("SELECT MAX(version) FROM scheduler_schema_version", cts.Token));
         var options = fixture.SiloServices.GetRequiredService<IOptionsMonitor<AdoNetGrainStorageOptions>>().Get(EmbeddedSchedulerStorage.StorageProviderName);
         Assert.Equal(fixture.ExpectedInvariant, options.Invariant);
         Assert.IsType<OrleansGrainStorageSerializer>(options.GrainStorageSerializer);

@@ -19,8 +19,8 @@ public sealed class SchemaMigratorTests : IDisposable
     {
         var scripts = _migrator.GetScripts(SchemaVendor.Sqlite);
 
-        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql", "sql/sqlite/0006_queue_order.sql", "sql/sqlite/0007_due_time.sql", "sql/sqlite/0008_schedules.sql", "sql/sqlite/0009_retention.sql", "sql/sqlite/0010_flow_keys.sql", "sql/sqlite/0011_access.sql", "sql/sqlite/0012_webhooks.sql", "sql/sqlite/0013_job_listing.sql", "sql/sqlite/0014_open_rows.sql"], scripts.Select(s => s.ResourceName));
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], scripts.Select(s => s.Version));
+        Assert.Equal(["sql/sqlite/0001_orleans.sql", "sql/sqlite/0002_scheduler.sql", "sql/sqlite/0003_history.sql", "sql/sqlite/0004_job_state.sql", "sql/sqlite/0005_workflows.sql", "sql/sqlite/0006_queue_order.sql", "sql/sqlite/0007_due_time.sql", "sql/sqlite/0008_schedules.sql", "sql/sqlite/0009_retention.sql", "sql/sqlite/0010_flow_keys.sql", "sql/sqlite/0011_access.sql", "sql/sqlite/0012_webhooks.sql", "sql/sqlite/0013_job_listing.sql", "sql/sqlite/0014_open_rows.sql", "sql/sqlite/0015_history_key.sql"], scripts.Select(s => s.ResourceName));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], scripts.Select(s => s.Version));
     }
 
     [Fact]
@@ -31,13 +31,13 @@ public sealed class SchemaMigratorTests : IDisposable
         var result = await _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token);
 
         Assert.Equal(0, result.VersionBefore);
-        Assert.Equal(14, result.VersionAfter);
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], result.Applied.Select(s => s.Version));
+        Assert.Equal(15, result.VersionAfter);
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], result.Applied.Select(s => s.Version));
         await using var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cts.Token);
         Assert.Equal("wal", await ScalarAsync<string>(connection, "PRAGMA journal_mode;", cts.Token));
         Assert.Equal(2L, await ScalarAsync<long>(connection, "PRAGMA synchronous;", cts.Token)); // FULL: a commit survives a crash
-        Assert.Equal(14L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_schema_version;", cts.Token));
+        Assert.Equal(15L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_schema_version;", cts.Token));
         Assert.Equal(11L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM OrleansQuery;", cts.Token));
         Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT COUNT(*) FROM scheduler_jobs;", cts.Token));
     }
@@ -50,8 +50,8 @@ public sealed class SchemaMigratorTests : IDisposable
 
         var second = await _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal(14, second.VersionBefore);
-        Assert.Equal(14, second.VersionAfter);
+        Assert.Equal(15, second.VersionBefore);
+        Assert.Equal(15, second.VersionAfter);
         Assert.Empty(second.Applied);
     }
 
@@ -89,15 +89,15 @@ public sealed class SchemaMigratorTests : IDisposable
         {
             await connection.OpenAsync(cts.Token);
             await using var command = connection.CreateCommand();
-            command.CommandText = "INSERT INTO scheduler_schema_version (version, script, applied_at) VALUES (15, 'sql/sqlite/0015_future.sql', 0);";
+            command.CommandText = "INSERT INTO scheduler_schema_version (version, script, applied_at) VALUES (16, 'sql/sqlite/0016_future.sql', 0);";
             await command.ExecuteNonQueryAsync(cts.Token);
         }
 
         var error = await Assert.ThrowsAsync<SchemaVersionException>(
             () => _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token));
 
-        Assert.Contains("version 15", error.Message);
-        Assert.Contains("up to 14", error.Message);
+        Assert.Contains("version 16", error.Message);
+        Assert.Contains("up to 15", error.Message);
         Assert.Contains("silo is older than the database", error.Message);
     }
 
@@ -126,7 +126,7 @@ public sealed class SchemaMigratorTests : IDisposable
 
         var result = await _migrator.MigrateAsync(SchemaVendor.Sqlite, ConnectionString, cts.Token).WaitAsync(cts.Token);
 
-        Assert.Equal([6, 7, 8, 9, 10, 11, 12, 13, 14], result.Applied.Select(s => s.Version));
+        Assert.Equal([6, 7, 8, 9, 10, 11, 12, 13, 14, 15], result.Applied.Select(s => s.Version));
         await using var dataSource = SqliteFactory.Instance.CreateDataSource(ConnectionString);
         var open = await new SqliteJobStore(dataSource, "svc").LoadOpenAsync("default", 0, DateTimeOffset.MaxValue, cts.Token).WaitAsync(cts.Token);
         Assert.Equal(new QueueEntry(id, 60, created.UtcTicks, SizeHint: 0, Tenant: "t1"), Assert.Single(open));

@@ -93,6 +93,49 @@ public abstract partial class SqlJobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReadHistoryAsync_ReadsTheCreationFromTheJobRow_AndOnceWhereASiloBeforeVersion15StoredIt()
+    {
+        // From schema version 15 a job's first transition (Queued at its creation) is not stored: a row less per job.
+        // What a user reads is the same: after a retry, a priority change, and for history an older silo wrote.
+        using var cts = Bounded.Timeout(60);
+        var job = JobId.New();
+        var older = JobId.New();
+        await _store.SaveAsync([Job(job, created: T0) with { Version = 1 }, Job(older, created: T0) with { Version = 1 }], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([Job(job, updated: T0.AddSeconds(1)) with { Version = 2 }], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([Job(job, JobState.Running, attempt: 1, updated: T0.AddSeconds(2)) with { Version = 3, Silo = "silo-a" }], cts.Token).WaitAsync(cts.Token);
+        await _store.SaveAsync([
+            Job(job, JobState.Queued, attempt: 1, updated: T0.AddSeconds(3)) with { Version = 4, Reason = "attempt 1 of 3: boom" },
+            Job(job, JobState.Running, attempt: 2, updated: T0.AddSeconds(4)) with { Version = 5, Silo = "silo-b" },
+            Job(job, JobState.Succeeded, attempt: 2, updated: T0.AddSeconds(5)) with { Version = 6, Silo = "silo-b" },
+        ], cts.Token).WaitAsync(cts.Token);
+        // The Queued transition as a silo of version 14 stored it, beside its row.
+        await using (var insert = _dataSource.CreateCommand("""
+            INSERT INTO scheduler_job_history (service_id, job_id, ts, state, attempt, silo, reason)
+            VALUES (@service_id, @job_id, @ts, 1, 0, NULL, NULL)
+            """))
+        {
+            AddValue(insert, "service_id", ServiceA);
+            AddValue(insert, "job_id", older.ToString());
+            AddValue(insert, "ts", T0.UtcTicks);
+            await insert.ExecuteNonQueryAsync(cts.Token);
+        }
+
+        var history = await _store.ReadHistoryAsync(job, cts.Token).WaitAsync(cts.Token);
+        var olderHistory = await _store.ReadHistoryAsync(older, cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal([JobState.Queued, JobState.Queued, JobState.Running, JobState.Queued, JobState.Running, JobState.Succeeded], history.Select(t => t.State));
+        Assert.Equal([0, 1, 2, 3, 4, 5], history.Select(t => (int)(t.Timestamp - T0).TotalSeconds));
+        Assert.Equal([0, 0, 1, 1, 2, 2], history.Select(t => t.Attempt));
+        Assert.Equal([null, null, "silo-a", null, "silo-b", "silo-b"], history.Select(t => t.Silo));
+        Assert.Equal([null, null, null, "attempt 1 of 3: boom", null, null], history.Select(t => t.Reason));
+        Assert.Equal(new JobTransition { Timestamp = T0, State = JobState.Queued, Attempt = 0 }, Assert.Single(olderHistory));
+        await using var count = _dataSource.CreateCommand("SELECT COUNT(*) FROM scheduler_job_history WHERE service_id = @service_id AND job_id = @job_id");
+        AddValue(count, "service_id", ServiceA);
+        AddValue(count, "job_id", job.ToString());
+        Assert.Equal(5L, Convert.ToInt64(await count.ExecuteScalarAsync(cts.Token), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task SaveAsync_FirstWriteAtItsStart_RecordsTheQueuedTransitionBeforeIt_AloneAndInABatch()
     {
         // A workflow's job is first written when it starts: its history must still begin with Queued.
