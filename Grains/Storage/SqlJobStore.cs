@@ -366,7 +366,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
             AddParameter(command, "after_created", DbType.Int64).Value = after.CreatedAt.UtcTicks;
             AddParameter(command, "after_id", DbType.String).Value = after.Id.ToString();
         }
-        const string order = " ORDER BY created_at DESC, job_id DESC LIMIT @limit";
+        var order = $" ORDER BY {createdAt} DESC, job_id DESC LIMIT @limit";
         if (filter.State is null && !keyed && filter.Queue is null && filter.Tenant is null && filter.Handler is null)
         {
             // No index holds all of a service's jobs by creation (version 15 dropped ix_scheduler_jobs_created: two
@@ -377,7 +377,7 @@ public abstract partial class SqlJobStore : ISchedulerStore
             var parts = new[] { " AND ended_state IS NULL" }.Concat(FinalStateValues.Select(state => $" AND ended_state = {state}"));
             sql.AppendJoin(" UNION ALL ", parts.Select((part, i) => $"SELECT * FROM ({where}{part}{order}) AS p{i}"));
         }
-        sql.Append(keyed ? $" ORDER BY {createdAt} DESC, job_id DESC LIMIT @limit" : order);
+        sql.Append(order);
         AddParameter(command, "limit", DbType.Int32).Value = limit;
         command.CommandText = sql.ToString();
 
