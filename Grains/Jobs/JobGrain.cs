@@ -40,6 +40,9 @@ public sealed partial class JobGrain(
     // activation is lost meanwhile, the job runs on and can be cancelled again.
     private string? _cancelReason;
     private TaskCompletionSource? _final;
+    // From the start of an end until its slots are given back: a wait answers only then, so a job reported final has
+    // freed its keys and scope (its state turns final, and is stored, before its releases are done).
+    private bool _ending;
     private IDisposable? _retryTimer;
 
     // A workflow's or schedule's job, Queued in memory only (see Submit) until it starts, or until _storeTimer stores it.
@@ -430,7 +433,7 @@ public sealed partial class JobGrain(
 
     public async Task<JobStatus?> WaitForFinal(TimeSpan maxWait)
     {
-        if (!Exists || Job.State.IsFinal() || maxWait <= TimeSpan.Zero)
+        if (!Exists || Job.State.IsFinal() && !_ending || maxWait <= TimeSpan.Zero)
             return await GetStatus();
         _final ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
@@ -471,6 +474,7 @@ public sealed partial class JobGrain(
 
     private async Task FinishAsync(JobState final)
     {
+        _ending = true;
         StopLeaseTimer();
         StopRetryTimer();
         var now = time.GetUtcNow();
@@ -491,6 +495,8 @@ public sealed partial class JobGrain(
                 metrics.Cancelled(Job.Queue, Job.Handler, Job.Tenant);
                 break;
         }
+        // Left set should the end fail: the activation is dropped, and a waiter reads what is stored once its wait is up.
+        _ending = false;
         _final?.TrySetResult();
         _final = null;
         NotifyWorkflow();

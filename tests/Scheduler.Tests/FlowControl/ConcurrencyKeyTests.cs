@@ -199,6 +199,33 @@ public sealed class ConcurrencyKeyTests(FlowClusterFixture fixture)
     }
 
     [Fact]
+    public async Task WaitForTheEnd_AnswersOnceTheSlotIsFree()
+    {
+        // A job's end is stored while its slots are given back; a wait arriving between the two must not answer yet.
+        // Each round is short, so some waits land in that window: 16 lines of 150 rounds find it nearly always.
+        using var cts = new CancellationTokenSource(Patience);
+        var held = 0;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            for (var round = 0; round < 150; round++)
+            {
+                var tag = $"wait-end-{Guid.NewGuid():N}";
+                var key = new ConcurrencyKey($"end:{tag}");
+                // The second, set aside behind the first, starts as the first ends: the wait for it comes late.
+                var first = await Client.SubmitAsync(FlowClusterFixture.Keyed(tag, 0, key), cts.Token);
+                while (Book.Tagged(tag).Count == 0)
+                    await Task.Delay(5, cts.Token);
+                var second = await Client.SubmitAsync(FlowClusterFixture.Keyed(tag, 0, key), cts.Token);
+                await Client.WaitForFinalAsync(first.Id, Patience, cts.Token);
+                Assert.Equal(JobState.Succeeded, (await Client.WaitForFinalAsync(second.Id, Patience, cts.Token))!.State);
+                if ((await Client.GetKeyAsync(key.Key, cts.Token)).Holders.Length > 0)
+                    Interlocked.Increment(ref held);
+            }
+        }));
+        Assert.Equal(0, held);
+    }
+
+    [Fact]
     public async Task WaitingJob_StatusSaysWhatItWaitsFor()
     {
         using var cts = new CancellationTokenSource(Patience);
