@@ -194,11 +194,19 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default)
     {
+        // Counted in place, a stripe at a time: backpressure counts every second, and a copy of every row (finished
+        // ones too) was a large-object allocation each time.
         var counts = new Dictionary<(string, string), long>();
-        foreach (var job in Jobs)
+        foreach (var stripe in _stripes)
         {
-            if (job.State == JobState.Queued)
-                counts[(job.Queue, job.Tenant)] = counts.GetValueOrDefault((job.Queue, job.Tenant)) + 1;
+            lock (stripe.Lock)
+            {
+                foreach (var row in stripe.Rows.Values)
+                {
+                    if (row.Record is { State: JobState.Queued } job)
+                        counts[(job.Queue, job.Tenant)] = counts.GetValueOrDefault((job.Queue, job.Tenant)) + 1;
+                }
+            }
         }
         return Task.FromResult<IReadOnlyList<QueuedCount>>([.. counts.Select(kv => new QueuedCount(kv.Key.Item1, kv.Key.Item2, kv.Value))]);
     }

@@ -37,9 +37,6 @@ public sealed record BenchSettings(string Storage, int Jobs, string Mode, int Ra
     /// <summary>Fairness mode (<c>--trace</c>): stamp every job's path and report B's positions at each stage.</summary>
     public bool Trace { get; init; }
 
-    /// <summary>Told a burst's or paced run's figures (features mode compares them).</summary>
-    public Action<BurstFigures>? OnRate { get; init; }
-
     public string? Validate() => this switch
     {
         { Tenants: < 1 or > 100_000 } => $"--tenants must be 1 to 100000 (was {Tenants})",
@@ -152,9 +149,6 @@ public sealed class RecordingSpanHandler(Recorder recorder) : IJobHandler
         return Task.FromResult(JobResult.Success());
     }
 }
-
-/// <summary>A burst's jobs/s, CPU milliseconds per job (the process's, client included) and KB allocated per job.</summary>
-public readonly record struct BurstFigures(double JobsPerSec, double CpuMsPerJob, double AllocatedKbPerJob);
 
 public static class Bench
 {
@@ -466,6 +460,7 @@ public static class Bench
             peak_working_set_mb = Math.Round(memory.PeakBytes / 1024.0 / 1024.0, 1),
             job_grain_activations_after = jobActivations,
             allocated_bytes_per_job = Math.Round(allocatedPerJob),
+            cpu_ms_per_job = Math.Round(cpu.TotalMilliseconds / Math.Max(1, completed), 4),
             gc = gcCounts,
             database_cpu_ms_per_job = database is null ? (double?)null : Math.Round((database.Seconds() - databaseBefore!.Value) * 1000 / s.Jobs, 3),
             cost_per_job = costs is null ? null : new
@@ -486,7 +481,6 @@ public static class Bench
             $"peak working set {result.peak_working_set_mb} MiB; job activations left {jobActivations}" +
             (overBudget.Length > 0 ? $"; OVER the per-job cost budget (docs/cost-budget.md): {string.Join(", ", overBudget)}" : ""));
         Console.WriteLine(JsonSerializer.Serialize(result));
-        s.OnRate?.Invoke(new BurstFigures(result.jobs_per_sec, cpu.TotalMilliseconds / Math.Max(1, completed), allocatedPerJob / 1024));
 
         await StopAsync();
         return lost != 0 || duplicates != 0 ? 1 : overBudget.Length > 0 ? CostBudget.OverBudgetExitCode : 0;

@@ -14,7 +14,7 @@ var mode = new Option<string>("--mode")
         "mutex: --jobs jobs on one key with limit 1, gaps from each run's end to the next start; " +
         "ratelimit: one key limited to --rate-limit starts per --window seconds for --duration seconds, starts per window; " +
         "fairness: tenant A floods --jobs jobs, then tenant B submits 10: B's start latency and start positions; " +
-        "features: bursts of --jobs with fair share, aging, gates, breakers and backpressure on and off, in turn (2 each) after one not counted, ratio of the rates; " +
+        "features: bursts of --jobs with fair share, aging, gates, breakers and backpressure on and off, in turn (2 each), each in a process of its own, ratio of the rates; " +
         "backlog: --capacity slots held by long jobs, --jobs waiting jobs submitted (postgres): submit rate empty vs full, memory, listing latency, then a restart: shard heads, first start, strict priority; " +
         "rest: batch submits of --jobs through the REST API and through the SDK, alternated (jobs/s of each, ratio), then single REST submits at 200/s for --duration seconds (latency p50/p99)",
     DefaultValueFactory = _ => "burst",
