@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace Scheduler.Storage;
 
@@ -22,6 +23,8 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     // (counts, purges, other tables) takes every stripe, listings each stripe in turn.
     private readonly Stripe[] _stripes = [.. Enumerable.Range(0, 64).Select(_ => new Stripe())];
     private readonly long[] _countByState = new long[16];
+    // Queued jobs per queue and tenant, kept as rows change: backpressure reads them every second.
+    private readonly ConcurrentDictionary<(string Queue, string Tenant), StrongBox<long>> _queued = new();
     private long _logSequence;
 
     public Task<IReadOnlyList<JobId>> SaveAsync(IReadOnlyList<JobRecord> records, CancellationToken cancellationToken = default)
@@ -44,6 +47,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 if (row is not null && existing is not null)
                 {
                     Interlocked.Decrement(ref _countByState[(int)existing.State]);
+                    CountQueued(existing, -1);
                     row.Record = record.CreatedAt == existing.CreatedAt && record.Version != 0
                         ? record
                         : record with { CreatedAt = existing.CreatedAt, Version = record.Version == 0 ? stored : record.Version };
@@ -53,6 +57,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                     stripe.Rows[record.Id] = row = new Row(record);
                 }
                 Interlocked.Increment(ref _countByState[(int)record.State]);
+                CountQueued(record, 1);
                 var history = row.History;
                 if (record.QueuedAt is { } queuedAt)
                     history.Add(new JobTransition { Timestamp = queuedAt, State = JobState.Queued, Attempt = 0 });
@@ -194,21 +199,16 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
 
     public Task<IReadOnlyList<QueuedCount>> CountQueuedAsync(CancellationToken cancellationToken = default)
     {
-        // Counted in place, a stripe at a time: backpressure counts every second, and a copy of every row (finished
-        // ones too) was a large-object allocation each time.
-        var counts = new Dictionary<(string, string), long>();
-        foreach (var stripe in _stripes)
-        {
-            lock (stripe.Lock)
-            {
-                foreach (var row in stripe.Rows.Values)
-                {
-                    if (row.Record is { State: JobState.Queued } job)
-                        counts[(job.Queue, job.Tenant)] = counts.GetValueOrDefault((job.Queue, job.Tenant)) + 1;
-                }
-            }
-        }
-        return Task.FromResult<IReadOnlyList<QueuedCount>>([.. counts.Select(kv => new QueuedCount(kv.Key.Item1, kv.Key.Item2, kv.Value))]);
+        IReadOnlyList<QueuedCount> counts = [.. _queued
+            .Select(kv => new QueuedCount(kv.Key.Queue, kv.Key.Tenant, Interlocked.Read(ref kv.Value.Value)))
+            .Where(count => count.Count > 0)];
+        return Task.FromResult(counts);
+    }
+
+    private void CountQueued(JobRecord record, long delta)
+    {
+        if (record.State == JobState.Queued)
+            Interlocked.Add(ref _queued.GetOrAdd((record.Queue, record.Tenant), static _ => new StrongBox<long>()).Value, delta);
     }
 
     public Task<IReadOnlyDictionary<JobState, long>> CountByStateAsync(CancellationToken cancellationToken = default)
@@ -305,6 +305,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                         continue;
                     RemoveRow(id);
                     _countByState[(int)row.Record.State]--;
+                    CountQueued(row.Record, -1);
                     deleted++;
                 }
                 _logs.TryRemove(id, out _);
@@ -362,6 +363,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     {
         RemoveRow(job.Id);
         _countByState[(int)job.State]--;
+        CountQueued(job, -1);
         _logs.TryRemove(job.Id, out _);
     }
 

@@ -51,6 +51,24 @@ public sealed class InMemoryJobStoreTests
         Assert.Null(listed[plain]);
     }
 
+    [Fact]
+    public async Task CountQueuedAsync_FollowsJobsAsTheyAreQueuedStartedAndQueuedAgain()
+    {
+        using var cts = Bounded.Timeout();
+        var store = new InMemoryJobStore();
+        var (started, requeued) = (JobId.New(), JobId.New());
+        await store.SaveAsync([
+            Job(started) with { Version = 1 }, Job(requeued) with { Version = 1 }, Job(JobId.New()) with { Tenant = "t2" },
+            Job(JobId.New()) with { Queue = "other" }, Job(JobId.New(), JobState.Succeeded),
+        ], cts.Token).WaitAsync(cts.Token);
+        await store.SaveAsync([Job(started, JobState.Running) with { Version = 2 }, Job(requeued, JobState.Running) with { Version = 2 }], cts.Token).WaitAsync(cts.Token);
+        await store.SaveAsync([Job(requeued) with { Version = 3 }], cts.Token).WaitAsync(cts.Token);
+
+        var counts = await store.CountQueuedAsync(cts.Token).WaitAsync(cts.Token);
+
+        Assert.Equal(["default/t1=1", "default/t2=1", "other/t1=1"], counts.Select(c => $"{c.Queue}/{c.Tenant}={c.Count}").Order(StringComparer.Ordinal));
+    }
+
     private static JobRecord Job(JobId id, JobState state = JobState.Queued) =>
         new(id, "default", 0, 50, "t1", "command", state, 0, T0, T0);
 }
