@@ -46,8 +46,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 }
                 if (row is not null && existing is not null)
                 {
-                    Interlocked.Decrement(ref _countByState[(int)existing.State]);
-                    CountQueued(existing, -1);
+                    Count(existing, -1);
                     row.Record = record.CreatedAt == existing.CreatedAt && record.Version != 0
                         ? record
                         : record with { CreatedAt = existing.CreatedAt, Version = record.Version == 0 ? stored : record.Version };
@@ -56,8 +55,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                 {
                     stripe.Rows[record.Id] = row = new Row(record);
                 }
-                Interlocked.Increment(ref _countByState[(int)record.State]);
-                CountQueued(record, 1);
+                Count(record, 1);
                 var history = row.History;
                 if (record.QueuedAt is { } queuedAt)
                     history.Add(new JobTransition { Timestamp = queuedAt, State = JobState.Queued, Attempt = 0 });
@@ -205,8 +203,10 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
         return Task.FromResult(counts);
     }
 
-    private void CountQueued(JobRecord record, long delta)
+    /// <summary>Adds a row to the counts by state, and a queued one to its queue's and tenant's, or takes it out (-1).</summary>
+    private void Count(JobRecord record, long delta)
     {
+        Interlocked.Add(ref _countByState[(int)record.State], delta);
         if (record.State == JobState.Queued)
             Interlocked.Add(ref _queued.GetOrAdd((record.Queue, record.Tenant), static _ => new StrongBox<long>()).Value, delta);
     }
@@ -304,8 +304,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
                     if (row.Record.State != JobState.Failed)
                         continue;
                     RemoveRow(id);
-                    _countByState[(int)row.Record.State]--;
-                    CountQueued(row.Record, -1);
+                    Count(row.Record, -1);
                     deleted++;
                 }
                 _logs.TryRemove(id, out _);
@@ -362,8 +361,7 @@ public sealed class InMemoryJobStore : ISchedulerStore, IAccessStore, IWebhookSt
     private void RemoveJob(JobRecord job)
     {
         RemoveRow(job.Id);
-        _countByState[(int)job.State]--;
-        CountQueued(job, -1);
+        Count(job, -1);
         _logs.TryRemove(job.Id, out _);
     }
 
