@@ -58,13 +58,14 @@ internal sealed class JobsGrpcService(ISchedulerClient client, IAuthorizationSer
         double? seconds = request.Timeout is null ? null : ToTimeSpan(request.Timeout, "timeout").TotalSeconds;
         if (Problems.WaitProblem(seconds, out var wait) is { } problem)
             throw Invalid(problem);
-        // The call's deadline ends the wait first, with the status as it then is rather than DEADLINE_EXCEEDED.
+        await VisibleAsync(context, id);
+        // The call's deadline ends the wait first, with the status as it then is rather than DEADLINE_EXCEEDED; what is
+        // left of it is taken after the visibility check, which a loaded silo can take a while to answer.
         if (context.Deadline != DateTime.MaxValue)
         {
             var left = context.Deadline - DateTime.UtcNow - AnswerMargin;
             wait = left < wait ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : wait;
         }
-        await VisibleAsync(context, id);
         var status = await client.WaitForFinalAsync(id, wait, context.CancellationToken) ?? throw JobNotFound(id);
         return ToStatus(status);
     }
